@@ -1,0 +1,83 @@
+"""The ``python -m cnnviz`` command line.
+
+Each module in this package that defines ``COMMAND``, ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int`` is a subcommand, found at start-up: adding a command is adding a
+file. Every ``CnnvizError`` becomes one line on stderr and exit status 2, as do bad
+arguments; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Any, Sequence
+
+from ..config import ConvNetConfig, parse_value
+from ..errors import CnnvizError, ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"cnnviz: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _commands() -> list[Any]:
+    mods = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(mod, "COMMAND"):
+            mods.append(mod)
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every discovered subcommand."""
+    parser = _Parser(prog="python -m cnnviz", description="Build, inspect and train the modern CNNs of D2L.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for mod in _commands():
+        p = sub.add_parser(mod.COMMAND, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except CnnvizError as err:
+        print(f"cnnviz: error: {err}", file=sys.stderr)
+        return 2
+
+
+def apply_settings(cfg: ConvNetConfig, settings: Sequence[str]) -> ConvNetConfig:
+    """Apply ``--set key=value`` strings to ``cfg`` (types from the dataclass fields)."""
+    import dataclasses
+
+    types = {f.name: f.type for f in dataclasses.fields(cfg)}
+    changes: dict[str, Any] = {}
+    for item in settings:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError("err.set_syntax", item=item)
+        if key not in types:
+            raise ConfigError("err.unknown_setting", names=key, cls=type(cfg).__name__, valid=", ".join(sorted(types)))
+        changes[key] = parse_value(key, types[key], raw)
+    return cfg.replace(**changes)
+
+
+def parse_input(text: str) -> tuple[int, int, int]:
+    """``"C,H,W"`` → (C, H, W); a clear error otherwise."""
+    parts = text.replace("x", ",").split(",")
+    try:
+        c, h, w = (int(p) for p in parts)
+    except ValueError:
+        raise ConfigError("err.input_syntax", text=text) from None
+    return c, h, w

@@ -1,0 +1,332 @@
+"""Shape and cost inspection: per-layer records, totals, on the meta device.
+
+torchinfo runs the forward pass on PyTorch's meta device (no weights allocated, nothing
+computed); we turn its ``LayerInfo`` list into plain ``LayerRecord``s, add what it lacks
+(kernel/stride/padding, receptive fields, the joins of Inception and residual blocks) and
+compute ``Totals`` separately. Rendering lives elsewhere (``cnnviz.render``, the pages).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+from torchinfo import summary
+
+from .config import ConvNetConfig
+from .errors import ConfigError, ShapeError
+from .geometry import geometry_checks, shape_only, window
+from .layers import BatchNorm
+from .registry import build_meta, explain, min_input_side
+
+BYTES_PER_VALUE = 4  # float32
+MAX_BATCH = 4096
+
+_KINDS: list[tuple[type, str]] = [
+    (nn.Conv2d, "conv"), (nn.MaxPool2d, "pool"), (nn.AvgPool2d, "pool"), (nn.AdaptiveAvgPool2d, "gap"),
+    (nn.BatchNorm2d, "norm"), (nn.BatchNorm1d, "norm"), (BatchNorm, "norm"), (nn.ReLU, "act"),
+    (nn.Sigmoid, "act"), (nn.Linear, "linear"), (nn.Dropout, "dropout"), (nn.Flatten, "flatten"),
+]
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One module (or one join) of the traced network. Shapes exclude the batch dimension."""
+
+    name: str  # qualified module name, e.g. "features.3" or "2.0.p2.3"
+    depth: int  # nesting depth; top-level children are 1
+    type: str  # class name ("Conv2d"), or "Concat" / "Add" for joins
+    kind: str  # conv, pool, gap, norm, act, linear, dropout, flatten, block, inception, branch, residual, concat, add
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int  # for containers, the whole subtree
+    macs: int  # multiply-accumulates per example (torchinfo's count), containers summed
+    act_bytes: int  # output bytes per example (float32)
+    is_leaf: bool
+    parent: str  # qualified name of the enclosing record ("" at top level)
+    kernel: tuple[int, int] | None = None
+    stride: tuple[int, int] | None = None
+    padding: tuple[int, int] | None = None
+    rf: int | None = None  # receptive field side, in input pixels, of one output unit
+    jump: int | None = None  # input pixels between neighbouring output units
+    skip: str | None = None  # residual blocks: "identity", "conv1x1", or None when residual is off
+    inputs: tuple[str, ...] = ()  # joins: records whose outputs are concatenated or added (a block's own name = its input)
+    synthetic: bool = False  # True for joins (torch.cat / +), which are operations, not modules
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Whole-network figures. Per-example unless the name says batch."""
+
+    params: int
+    trainable_params: int
+    macs: int  # per example
+    param_bytes: int
+    batch_size: int
+    input_bytes: int  # one batch
+    activation_bytes: int  # every layer output of one batch: what a training step keeps for backward
+    torchinfo_pass_bytes: int  # torchinfo's "forward/backward pass size" for one batch (outputs of layers with params, ×2)
+    train_step_bytes: int  # weights + gradients + momentum + activations + input: a training step's footprint
+    conv_layers: int
+    linear_layers: int
+    min_side: int  # smallest square input this config accepts
+
+    @property
+    def depth(self) -> int:
+        """Layers with weights, as papers count depth (VGG-11 has 11)."""
+        return self.conv_layers + self.linear_layers
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Records and totals of one config at one input shape."""
+
+    config: ConvNetConfig
+    input_shape: tuple[int, int, int]
+    layers: tuple[LayerRecord, ...]
+    totals: Totals
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"input_shape", "config", "layers": [...], "totals": {...}}``, JSON-ready."""
+        return {
+            "input_shape": list(self.input_shape),
+            "config": self.config.to_dict(),
+            "layers": [_plain(asdict(r)) for r in self.layers],
+            "totals": {**asdict(self.totals), "depth": self.totals.depth},
+        }
+
+    def leaves(self) -> list[LayerRecord]:
+        """Leaf records in execution order (no containers, no joins)."""
+        return [r for r in self.layers if r.is_leaf and not r.synthetic]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def trace(cfg: ConvNetConfig, batch_size: int = 1) -> Trace:
+    """Trace ``cfg`` at its input shape on the meta device.
+
+    Raises ``ShapeError`` for inputs too small for the network and ``ConfigError`` for
+    values that cannot work; both are ``CnnvizError``s with one clear message.
+    """
+    if not 1 <= int(batch_size) <= MAX_BATCH:
+        raise ConfigError("err.batch_size", cap=MAX_BATCH, value=batch_size)
+    layers = _records(cfg)
+    return Trace(cfg, (cfg.in_channels, *cfg.input_hw), layers, _totals(cfg, layers, int(batch_size)))
+
+
+@functools.lru_cache(maxsize=128)
+def _records(cfg: ConvNetConfig) -> tuple[LayerRecord, ...]:
+    model = build_meta(cfg, check=False)  # the pass below checks the geometry
+    rf = _ReceptiveFields(model)
+    try:
+        # torchinfo counts parameters and MACs from weights and output shapes, so skipping
+        # the arithmetic of shape-preserving layers changes no figure (tested against real weights)
+        with geometry_checks(model), shape_only(model):
+            stats = summary(
+                model, input_size=(1, cfg.in_channels, *cfg.input_hw), device="meta", mode="eval",
+                verbose=0, depth=64, col_names=("input_size", "output_size", "num_params", "mult_adds"),
+            )
+    except RuntimeError as err:  # torchinfo wraps what the forward raised
+        cause = err.__cause__
+        if isinstance(cause, ShapeError):
+            raise explain(cause, cfg) from None
+        raise
+    finally:
+        rf.remove()
+    return tuple(_build_records(stats.summary_list, model, rf.by_module))
+
+
+def _kind(module: nn.Module, parent: nn.Module | None) -> str:
+    merge = getattr(module, "merge", None)
+    if merge == "concat":
+        return "inception"
+    if merge == "add":
+        return "residual"
+    if parent is not None and getattr(parent, "merge", None) == "concat":
+        return "branch"
+    for cls, kind in _KINDS:
+        if isinstance(module, cls):
+            return kind
+    return "block"
+
+
+def _shape(size: Any) -> tuple[int, ...]:
+    # torchinfo gives [1, C, H, W] (or a list of those); drop the batch dimension
+    if isinstance(size, (list, tuple)) and size and isinstance(size[0], (list, tuple)):
+        size = size[0]
+    return tuple(int(v) for v in size[1:]) if size else ()
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for v in shape:
+        n *= v
+    return n
+
+
+def _build_records(infos, model: nn.Module, rfs: dict[int, tuple[int, int]]) -> list[LayerRecord]:
+    names = {id(m): n for n, m in model.named_modules()}
+    by_name = dict(model.named_modules())
+    out: list[LayerRecord] = []
+    # torchinfo lists layers in execution order, parents before children
+    for info in infos:
+        m = info.module
+        name = names.get(id(m), "")
+        if not name or isinstance(m, nn.Identity):
+            continue  # the root, and toggles that are off
+        parent_name = name.rsplit(".", 1)[0] if "." in name else ""
+        parent_mod = by_name.get(parent_name)
+        is_leaf = not any(m.children())
+        win = window(m)
+        r = rfs.get(id(m), (None, None))
+        out_shape = _shape(info.output_size)
+        skip = None
+        if getattr(m, "merge", None) == "add" and getattr(m, "residual", False):
+            skip = "identity" if isinstance(m.shortcut, nn.Identity) else "conv1x1"
+        out.append(LayerRecord(
+            name=name, depth=name.count(".") + 1, type=type(m).__name__, kind=_kind(m, parent_mod),
+            input_shape=_shape(info.input_size), output_shape=out_shape,
+            params=sum(p.numel() for p in m.parameters()), macs=max(int(info.macs), 0) if is_leaf else 0,
+            act_bytes=_numel(out_shape) * BYTES_PER_VALUE, is_leaf=is_leaf, parent=parent_name,
+            kernel=win[0] if win else None, stride=win[1] if win else None, padding=win[2] if win else None,
+            rf=r[0], jump=r[1], skip=skip,
+        ))
+    return _add_joins(_sum_container_macs(out))
+
+
+def _sum_container_macs(records: list[LayerRecord]) -> list[LayerRecord]:
+    totals: dict[str, int] = {}
+    for r in records:
+        if r.is_leaf:
+            p = r.parent
+            while p:
+                totals[p] = totals.get(p, 0) + r.macs
+                p = p.rsplit(".", 1)[0] if "." in p else ""
+    return [r if r.is_leaf else replace(r, macs=totals.get(r.name, 0)) for r in records]
+
+
+def _add_joins(records: list[LayerRecord]) -> list[LayerRecord]:
+    """Insert a synthetic record where a block joins its paths: Inception's torch.cat, ResNet's +."""
+    out: list[LayerRecord] = []
+    by_name = {r.name: r for r in records}
+    pending_concat: list[LayerRecord] = []
+    for r in records:
+        # an Inception block ends when a record outside it arrives
+        while pending_concat and not r.name.startswith(pending_concat[-1].name + "."):
+            out.append(_concat(pending_concat.pop(), by_name))
+        if r.kind == "act" and r.name.endswith(".act2") and by_name.get(r.parent, None) and by_name[r.parent].skip:
+            blk = by_name[r.parent]
+            main = by_name[f"{blk.name}.conv2"]
+            # an identity skip adds the block's own input, named here by the block itself
+            sc = f"{blk.name}.shortcut" if blk.skip == "conv1x1" else blk.name
+            out.append(LayerRecord(
+                name=f"{blk.name}.add", depth=blk.depth + 1, type="Add", kind="add", input_shape=main.output_shape,
+                output_shape=main.output_shape, params=0, macs=0, act_bytes=main.act_bytes, is_leaf=True,
+                parent=blk.name, rf=r.rf, jump=r.jump, inputs=(f"{blk.name}.bn2", sc), synthetic=True,
+            ))
+        out.append(r)
+        if r.kind == "inception":
+            pending_concat.append(r)
+    while pending_concat:
+        out.append(_concat(pending_concat.pop(), by_name))
+    return out
+
+
+def _concat(blk: LayerRecord, by_name: dict[str, LayerRecord]) -> LayerRecord:
+    branches = tuple(n for n in (f"{blk.name}.p{i}" for i in range(1, 5)) if n in by_name)
+    return LayerRecord(
+        name=f"{blk.name}.concat", depth=blk.depth + 1, type="Concat", kind="concat", input_shape=blk.input_shape,
+        output_shape=blk.output_shape, params=0, macs=0, act_bytes=blk.act_bytes, is_leaf=True, parent=blk.name,
+        rf=blk.rf, jump=blk.jump, inputs=branches, synthetic=True,
+    )
+
+
+class _ReceptiveFields:
+    """Forward hooks that carry (receptive field, jump) along every tensor of one meta pass.
+
+    r_out = r_in + (k − 1)·j_in and j_out = j_in·s for convs and pools; global pooling and
+    flattening see the whole map; a join (cat, +) takes the largest of its inputs. Tensors
+    made outside modules (torch.cat, +) are resolved from their siblings.
+    """
+
+    def __init__(self, model: nn.Module):
+        self.by_module: dict[int, tuple[int, int]] = {}
+        self._tensors: dict[int, tuple[int, int]] = {}
+        self._keep: list[torch.Tensor] = []  # keep ids unique while the pass runs
+        self._stack: list[list[tuple[int, int]]] = []
+        self._handles = []
+        try:
+            for m in model.modules():
+                self._handles.append(m.register_forward_pre_hook(self._pre))
+                self._handles.append(m.register_forward_hook(self._post))
+        except Exception:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        self._tensors.clear()
+        self._keep.clear()
+
+    def _pre(self, module, inputs) -> None:
+        if not self._stack:  # the root: the image itself has rf 1, jump 1
+            self._tensors[id(inputs[0])] = (1, 1)
+            self._keep.append(inputs[0])
+        self._stack.append([])
+
+    def _post(self, module, inputs, output) -> None:
+        children = self._stack.pop()
+        if id(output) in self._tensors:
+            r = self._tensors[id(output)]
+        elif any(module.children()):
+            r = max(children) if children else self._lookup(inputs[0])
+        else:
+            r_in, j_in = self._lookup(inputs[0])
+            win = window(module)
+            x = inputs[0]
+            if win:
+                (k, _), (s, _), _ = win
+                r = (r_in + (k - 1) * j_in, j_in * s)
+            elif isinstance(module, (nn.AdaptiveAvgPool2d, nn.Flatten)) and x.dim() == 4:
+                side = max(int(x.shape[-2]), int(x.shape[-1]))
+                r = (r_in + (side - 1) * j_in, j_in * side)
+            else:
+                r = (r_in, j_in)
+        self._tensors[id(output)] = r
+        self._keep.append(output)
+        self.by_module[id(module)] = r
+        if self._stack:
+            self._stack[-1].append(r)
+
+    def _lookup(self, x: torch.Tensor) -> tuple[int, int]:
+        if id(x) in self._tensors:
+            return self._tensors[id(x)]
+        # made outside a module (the residual add): the largest field among its siblings so far
+        return max(self._stack[-1]) if self._stack and self._stack[-1] else (1, 1)
+
+
+def _totals(cfg: ConvNetConfig, layers: tuple[LayerRecord, ...], batch: int) -> Totals:
+    leaves = [r for r in layers if r.is_leaf and not r.synthetic]
+    params = sum(r.params for r in leaves)
+    in_bytes = cfg.in_channels * cfg.input_hw[0] * cfg.input_hw[1] * BYTES_PER_VALUE
+    act = sum(r.act_bytes for r in leaves) * batch
+    ti = sum(r.act_bytes for r in leaves if r.params > 0) * 2 * batch
+    param_bytes = params * BYTES_PER_VALUE
+    return Totals(
+        params=params, trainable_params=params, macs=sum(r.macs for r in leaves), param_bytes=param_bytes,
+        batch_size=batch, input_bytes=in_bytes * batch, activation_bytes=act, torchinfo_pass_bytes=ti,
+        train_step_bytes=3 * param_bytes + act + in_bytes * batch,
+        conv_layers=sum(r.kind == "conv" for r in leaves), linear_layers=sum(r.kind == "linear" for r in leaves),
+        min_side=min_input_side(cfg),
+    )
