@@ -86,6 +86,28 @@ class ConvNetConfig:
         return _jsonable(dataclasses.asdict(self))
 
 
+def coerce_pairs(field: str, value: Any) -> tuple[tuple[int, int], ...]:
+    """``value`` as a tuple of (count, channels) int pairs (lists from JSON/URLs accepted)."""
+    try:
+        return tuple((int(n), int(c)) for n, c in value)
+    except (TypeError, ValueError):
+        raise ConfigError("err.pairs", field=field, value=value) from None
+
+
+def validate_pairs(field: str, pairs: tuple[tuple[int, int], ...], max_entries: int, max_count: int,
+                   count_key: str, channels_key: str) -> None:
+    """Check a VGG ``conv_arch`` or a ResNet ``stages``: not empty, under the caps, all positive."""
+    if not pairs:
+        raise ConfigError("err.empty_arch", field=field)
+    if len(pairs) > max_entries:
+        raise ConfigError("err.too_many", field=field, n=len(pairs), cap=max_entries)
+    for i, (n, c) in enumerate(pairs, start=1):
+        if not 1 <= n <= max_count:
+            raise ConfigError(count_key, i=i, n=n, cap=max_count)
+        if not 1 <= c <= MAX_CHANNELS:
+            raise ConfigError(channels_key, i=i, n=c, cap=MAX_CHANNELS)
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: _jsonable(x) for k, x in v.items()}

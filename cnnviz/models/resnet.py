@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import MAX_CHANNELS, ConvNetConfig
+from ..config import MAX_CHANNELS, ConvNetConfig, coerce_pairs, validate_pairs
 from ..errors import ConfigError
 from ..layers import act, conv_block, norm2d
 from ..registry import register_builder, register_model
@@ -34,24 +34,12 @@ class ResNetConfig(ConvNetConfig):
     residual: bool = True  # False: the same stack as a plain net
 
     def __post_init__(self) -> None:
-        try:
-            stages = tuple((int(n), int(c)) for n, c in self.stages)
-        except (TypeError, ValueError):
-            raise ConfigError("err.pairs", field="stages", value=self.stages) from None
-        object.__setattr__(self, "stages", stages)
+        object.__setattr__(self, "stages", coerce_pairs("stages", self.stages))  # stays hashable
         super().__post_init__()
 
     def validate(self) -> None:
         super().validate()
-        if not self.stages:
-            raise ConfigError("err.empty_arch", field="stages")
-        if len(self.stages) > MAX_STAGES:
-            raise ConfigError("err.too_many", field="stages", n=len(self.stages), cap=MAX_STAGES)
-        for i, (n, c) in enumerate(self.stages):
-            if not 1 <= n <= MAX_BLOCKS_PER_STAGE:
-                raise ConfigError("err.stage_blocks", i=i + 1, n=n, cap=MAX_BLOCKS_PER_STAGE)
-            if not 1 <= c <= MAX_CHANNELS:
-                raise ConfigError("err.stage_channels", i=i + 1, n=c, cap=MAX_CHANNELS)
+        validate_pairs("stages", self.stages, MAX_STAGES, MAX_BLOCKS_PER_STAGE, "err.stage_blocks", "err.stage_channels")
         if not 1 <= self.stem_channels <= MAX_CHANNELS:
             raise ConfigError("err.range", field="stem_channels", lo=1, hi=MAX_CHANNELS, value=self.stem_channels)
 

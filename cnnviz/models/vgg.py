@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..config import MAX_CHANNELS, ConvNetConfig
+from ..config import ConvNetConfig, coerce_pairs, validate_pairs
 from ..errors import ConfigError
 from ..geometry import flat_features
 from ..layers import conv_block, dense_block
@@ -37,24 +37,12 @@ class VGGConfig(ConvNetConfig):
     fc_width: int = 4096  # the book keeps 4096 even in its ratio-4 VGG
 
     def __post_init__(self) -> None:
-        try:
-            arch = tuple((int(n), int(c)) for n, c in self.conv_arch)
-        except (TypeError, ValueError):
-            raise ConfigError("err.pairs", field="conv_arch", value=self.conv_arch) from None
-        object.__setattr__(self, "conv_arch", arch)
+        object.__setattr__(self, "conv_arch", coerce_pairs("conv_arch", self.conv_arch))  # stays hashable
         super().__post_init__()
 
     def validate(self) -> None:
         super().validate()
-        if not self.conv_arch:
-            raise ConfigError("err.empty_arch", field="conv_arch")
-        if len(self.conv_arch) > MAX_BLOCKS:
-            raise ConfigError("err.too_many", field="conv_arch", n=len(self.conv_arch), cap=MAX_BLOCKS)
-        for i, (n, c) in enumerate(self.conv_arch):
-            if not 1 <= n <= MAX_CONVS_PER_BLOCK:
-                raise ConfigError("err.block_convs", i=i + 1, n=n, cap=MAX_CONVS_PER_BLOCK)
-            if not 1 <= c <= MAX_CHANNELS:
-                raise ConfigError("err.block_channels", i=i + 1, n=c, cap=MAX_CHANNELS)
+        validate_pairs("conv_arch", self.conv_arch, MAX_BLOCKS, MAX_CONVS_PER_BLOCK, "err.block_convs", "err.block_channels")
         if not 1 <= self.fc_width <= 8192:
             raise ConfigError("err.range", field="fc_width", lo=1, hi=8192, value=self.fc_width)
 
