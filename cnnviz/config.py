@@ -37,7 +37,11 @@ class ConvNetConfig:
 
     def __post_init__(self) -> None:
         # Accept lists from JSON/URLs but store tuples, so the config stays hashable.
-        object.__setattr__(self, "input_hw", tuple(int(v) for v in self.input_hw))
+        try:
+            hw = tuple(as_int(v) for v in self.input_hw)
+        except (TypeError, ValueError):
+            raise ConfigError("err.input_hw", value=self.input_hw) from None
+        object.__setattr__(self, "input_hw", hw)
         self.validate()
 
     def validate(self) -> None:
@@ -86,10 +90,22 @@ class ConvNetConfig:
         return _jsonable(dataclasses.asdict(self))
 
 
+def as_int(v: Any) -> int:
+    """``v`` as an int: ints, and floats with no fractional part (JSON's 64.0); anything else,
+    bools, 1.9, inf and strings included, is a ``ValueError``/``TypeError``."""
+    if isinstance(v, bool):
+        raise TypeError("a bool is not a size")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    raise ValueError(f"not an integer: {v!r}")
+
+
 def coerce_pairs(field: str, value: Any) -> tuple[tuple[int, int], ...]:
     """``value`` as a tuple of (count, channels) int pairs (lists from JSON/URLs accepted)."""
     try:
-        return tuple((int(n), int(c)) for n, c in value)
+        return tuple((as_int(n), as_int(c)) for n, c in value)
     except (TypeError, ValueError):
         raise ConfigError("err.pairs", field=field, value=value) from None
 

@@ -118,30 +118,50 @@ def flat_features(make: Callable[[], nn.Module], cfg: ConvNetConfig, prefix: str
     return n
 
 
+class _HeadReached(Exception):
+    """Raised by a probe at the first ``nn.Flatten``: every spatial layer has passed."""
+
+
+def _stop(module: nn.Module, inputs) -> None:
+    raise _HeadReached
+
+
 def min_input_side(cfg: ConvNetConfig, build: Callable[[ConvNetConfig], nn.Module]) -> int:
     """Smallest square input side for which every layer of ``build(cfg)`` has output pixels.
 
-    Output sides only grow with the input side, so validity is monotone and a binary search
-    over [1, MAX_INPUT_SIDE] finds it in about ten meta-device forward passes.
+    Output sides only grow with the input side, so validity is monotone: a binary search
+    finds the answer. Validity is decided by the spatial layers alone (a dense head is sized
+    from the input, and comes after every conv and pool), so the network is built once, at
+    the cap, and each probe is one meta forward pass that stops at the first ``Flatten``.
+    Many nets (GoogLeNet, ResNet: padded windows, global pooling) accept side 1: tried first.
     """
+    try:
+        with torch.device("meta"):
+            model = build(cfg.replace(input_hw=(MAX_INPUT_SIDE, MAX_INPUT_SIDE)))
+    except ShapeError:
+        raise ConfigError("err.no_fit", cap=MAX_INPUT_SIDE) from None
+    handles = [m.register_forward_pre_hook(_stop) for m in model.modules() if isinstance(m, nn.Flatten)]
 
     def ok(side: int) -> bool:
-        c = cfg.replace(input_hw=(side, side))
         try:
-            with torch.device("meta"):
-                model = build(c)
-            meta_output_shape(model, (c.in_channels, side, side))
+            meta_output_shape(model, (cfg.in_channels, side, side))
         except ShapeError:
             return False
+        except _HeadReached:
+            pass
         return True
 
-    if not ok(MAX_INPUT_SIDE):
-        raise ConfigError("err.no_fit", cap=MAX_INPUT_SIDE)
-    lo, hi = 1, MAX_INPUT_SIDE  # invariant: hi works
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return hi
+    try:
+        if ok(1):
+            return 1
+        lo, hi = 2, MAX_INPUT_SIDE  # invariant: hi works (the build at the cap passed)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return hi
+    finally:
+        for h in handles:
+            h.remove()

@@ -52,6 +52,7 @@ class LayerRecord:
     padding: tuple[int, int] | None = None
     rf: int | None = None  # receptive field side, in input pixels, of one output unit
     jump: int | None = None  # input pixels between neighbouring output units
+    path_depth: int | None = None  # conv/linear layers on the longest path from the input to this output
     skip: str | None = None  # residual blocks: "identity", "conv1x1", or None when residual is off
     inputs: tuple[str, ...] = ()  # joins: records whose outputs are concatenated or added (a block's own name = its input)
     synthetic: bool = False  # True for joins (torch.cat / +), which are operations, not modules
@@ -70,14 +71,10 @@ class Totals:
     activation_bytes: int  # every layer output of one batch: what a training step keeps for backward
     torchinfo_pass_bytes: int  # torchinfo's "forward/backward pass size" for one batch (outputs of layers with params, ×2)
     train_step_bytes: int  # weights + gradients + momentum + activations + input: a training step's footprint
-    conv_layers: int
+    conv_layers: int  # every conv module, ResNet's 1×1 shortcuts and Inception's parallel paths included
     linear_layers: int
+    depth: int  # weight layers on the longest input→output path, as papers count: VGG-11 11, GoogLeNet 22, ResNet-18 18
     min_side: int  # smallest square input this config accepts
-
-    @property
-    def depth(self) -> int:
-        """Layers with weights, as papers count depth (VGG-11 has 11)."""
-        return self.conv_layers + self.linear_layers
 
 
 @dataclass(frozen=True)
@@ -95,7 +92,7 @@ class Trace:
             "input_shape": list(self.input_shape),
             "config": self.config.to_dict(),
             "layers": [_plain(asdict(r)) for r in self.layers],
-            "totals": {**asdict(self.totals), "depth": self.totals.depth},
+            "totals": asdict(self.totals),
         }
 
     def leaves(self) -> list[LayerRecord]:
@@ -126,7 +123,7 @@ def trace(cfg: ConvNetConfig, batch_size: int = 1) -> Trace:
 @functools.lru_cache(maxsize=128)
 def _records(cfg: ConvNetConfig) -> tuple[LayerRecord, ...]:
     model = build_meta(cfg, check=False)  # the pass below checks the geometry
-    rf = _ReceptiveFields(model)
+    paths = _PathFacts(model)
     try:
         # torchinfo counts parameters and MACs from weights and output shapes, so skipping
         # the arithmetic of shape-preserving layers changes no figure (tested against real weights)
@@ -141,8 +138,8 @@ def _records(cfg: ConvNetConfig) -> tuple[LayerRecord, ...]:
             raise explain(cause, cfg) from None
         raise
     finally:
-        rf.remove()
-    return tuple(_build_records(stats.summary_list, model, rf.by_module))
+        paths.remove()
+    return tuple(_build_records(stats.summary_list, model, paths.by_module))
 
 
 def _kind(module: nn.Module, parent: nn.Module | None) -> str:
@@ -173,7 +170,7 @@ def _numel(shape: tuple[int, ...]) -> int:
     return n
 
 
-def _build_records(infos, model: nn.Module, rfs: dict[int, tuple[int, int]]) -> list[LayerRecord]:
+def _build_records(infos, model: nn.Module, rfs: dict[int, tuple[int, int, int]]) -> list[LayerRecord]:
     names = {id(m): n for n, m in model.named_modules()}
     by_name = dict(model.named_modules())
     out: list[LayerRecord] = []
@@ -187,7 +184,7 @@ def _build_records(infos, model: nn.Module, rfs: dict[int, tuple[int, int]]) -> 
         parent_mod = by_name.get(parent_name)
         is_leaf = not any(m.children())
         win = window(m)
-        r = rfs.get(id(m), (None, None))
+        r = rfs.get(id(m), (None, None, None))
         out_shape = _shape(info.output_size)
         skip = None
         if getattr(m, "merge", None) == "add" and getattr(m, "residual", False):
@@ -198,7 +195,7 @@ def _build_records(infos, model: nn.Module, rfs: dict[int, tuple[int, int]]) -> 
             params=sum(p.numel() for p in m.parameters()), macs=max(int(info.macs), 0) if is_leaf else 0,
             act_bytes=_numel(out_shape) * BYTES_PER_VALUE, is_leaf=is_leaf, parent=parent_name,
             kernel=win[0] if win else None, stride=win[1] if win else None, padding=win[2] if win else None,
-            rf=r[0], jump=r[1], skip=skip,
+            rf=r[0], jump=r[1], path_depth=r[2], skip=skip,
         ))
     return _add_joins(_sum_container_macs(out))
 
@@ -231,7 +228,8 @@ def _add_joins(records: list[LayerRecord]) -> list[LayerRecord]:
             out.append(LayerRecord(
                 name=f"{blk.name}.add", depth=blk.depth + 1, type="Add", kind="add", input_shape=main.output_shape,
                 output_shape=main.output_shape, params=0, macs=0, act_bytes=main.act_bytes, is_leaf=True,
-                parent=blk.name, rf=r.rf, jump=r.jump, inputs=(f"{blk.name}.bn2", sc), synthetic=True,
+                parent=blk.name, rf=r.rf, jump=r.jump, path_depth=r.path_depth, inputs=(by_name.get(f"{blk.name}.bn2", main).name, sc),
+                synthetic=True,
             ))
         out.append(r)
         if r.kind == "inception":
@@ -246,23 +244,33 @@ def _concat(blk: LayerRecord, by_name: dict[str, LayerRecord]) -> LayerRecord:
     return LayerRecord(
         name=f"{blk.name}.concat", depth=blk.depth + 1, type="Concat", kind="concat", input_shape=blk.input_shape,
         output_shape=blk.output_shape, params=0, macs=0, act_bytes=blk.act_bytes, is_leaf=True, parent=blk.name,
-        rf=blk.rf, jump=blk.jump, inputs=branches, synthetic=True,
+        rf=blk.rf, jump=blk.jump, path_depth=blk.path_depth, inputs=branches, synthetic=True,
     )
 
 
-class _ReceptiveFields:
-    """Forward hooks that carry (receptive field, jump) along every tensor of one meta pass.
+Facts = tuple[int, int, int]  # (receptive field, jump, weight layers on the longest path)
+
+
+def _join(facts: list[Facts]) -> Facts:
+    # a join (cat, +) sees the widest field and lies behind the longest path of its inputs
+    return tuple(max(f[i] for f in facts) for i in range(3))  # type: ignore[return-value]
+
+
+class _PathFacts:
+    """Forward hooks that carry (receptive field, jump, path depth) along every tensor of one
+    meta pass.
 
     r_out = r_in + (k − 1)·j_in and j_out = j_in·s for convs and pools; global pooling and
-    flattening see the whole map; a join (cat, +) takes the largest of its inputs. Tensors
-    made outside modules (torch.cat, +) are resolved from their siblings.
+    flattening see the whole map; each conv or linear adds one to the path depth; a join
+    (cat, +) takes the largest of its inputs, component by component. Tensors made outside
+    modules (torch.cat, +) are resolved from their siblings.
     """
 
     def __init__(self, model: nn.Module):
-        self.by_module: dict[int, tuple[int, int]] = {}
-        self._tensors: dict[int, tuple[int, int]] = {}
+        self.by_module: dict[int, Facts] = {}
+        self._tensors: dict[int, Facts] = {}
         self._keep: list[torch.Tensor] = []  # keep ids unique while the pass runs
-        self._stack: list[list[tuple[int, int]]] = []
+        self._stack: list[list[Facts]] = []
         self._handles = []
         try:
             for m in model.modules():
@@ -280,8 +288,8 @@ class _ReceptiveFields:
         self._keep.clear()
 
     def _pre(self, module, inputs) -> None:
-        if not self._stack:  # the root: the image itself has rf 1, jump 1
-            self._tensors[id(inputs[0])] = (1, 1)
+        if not self._stack:  # the root: the image itself has rf 1, jump 1, no layer behind it
+            self._tensors[id(inputs[0])] = (1, 1, 0)
             self._keep.append(inputs[0])
         self._stack.append([])
 
@@ -290,30 +298,31 @@ class _ReceptiveFields:
         if id(output) in self._tensors:
             r = self._tensors[id(output)]
         elif any(module.children()):
-            r = max(children) if children else self._lookup(inputs[0])
+            r = _join(children) if children else self._lookup(inputs[0])
         else:
-            r_in, j_in = self._lookup(inputs[0])
+            r_in, j_in, d_in = self._lookup(inputs[0])
+            d = d_in + isinstance(module, (nn.Conv2d, nn.Linear))
             win = window(module)
             x = inputs[0]
             if win:
                 (k, _), (s, _), _ = win
-                r = (r_in + (k - 1) * j_in, j_in * s)
+                r = (r_in + (k - 1) * j_in, j_in * s, d)
             elif isinstance(module, (nn.AdaptiveAvgPool2d, nn.Flatten)) and x.dim() == 4:
                 side = max(int(x.shape[-2]), int(x.shape[-1]))
-                r = (r_in + (side - 1) * j_in, j_in * side)
+                r = (r_in + (side - 1) * j_in, j_in * side, d)
             else:
-                r = (r_in, j_in)
+                r = (r_in, j_in, d)
         self._tensors[id(output)] = r
         self._keep.append(output)
         self.by_module[id(module)] = r
         if self._stack:
             self._stack[-1].append(r)
 
-    def _lookup(self, x: torch.Tensor) -> tuple[int, int]:
+    def _lookup(self, x: torch.Tensor) -> Facts:
         if id(x) in self._tensors:
             return self._tensors[id(x)]
-        # made outside a module (the residual add): the largest field among its siblings so far
-        return max(self._stack[-1]) if self._stack and self._stack[-1] else (1, 1)
+        # made outside a module (the residual add): the join of its siblings so far
+        return _join(self._stack[-1]) if self._stack and self._stack[-1] else (1, 1, 0)
 
 
 def _totals(cfg: ConvNetConfig, layers: tuple[LayerRecord, ...], batch: int) -> Totals:
@@ -328,5 +337,5 @@ def _totals(cfg: ConvNetConfig, layers: tuple[LayerRecord, ...], batch: int) -> 
         batch_size=batch, input_bytes=in_bytes * batch, activation_bytes=act, torchinfo_pass_bytes=ti,
         train_step_bytes=3 * param_bytes + act + in_bytes * batch,
         conv_layers=sum(r.kind == "conv" for r in leaves), linear_layers=sum(r.kind == "linear" for r in leaves),
-        min_side=min_input_side(cfg),
+        depth=max((r.path_depth or 0) for r in layers), min_side=min_input_side(cfg),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from typing import Any, Sequence
@@ -54,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CnnvizError as err:
         print(f"cnnviz: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `python -m cnnviz summary vgg11 | head`: the reader left; stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def apply_settings(cfg: ConvNetConfig, settings: Sequence[str]) -> ConvNetConfig:
