@@ -3,20 +3,13 @@
 Navigation is ``st.navigation`` over the files in ``pages/`` rather than the automatic
 ``pages/`` convention because page titles must follow the UI language (the convention takes
 them from file names) and pages are grouped by the chapter's sections. Calling
-``st.navigation`` turns automatic discovery off, so every page is listed here.
+``st.navigation`` turns automatic discovery off, so every page is listed in ``ui.nav.PAGES``.
 """
 
 import streamlit as st
 
 from ui.common import language_selector, tr
-
-# (file, title key, icon, section key): add a page by adding its line.
-PAGES = [
-    ("pages/home.py", "nav.home", ":material/home:", "nav.section.explore"),
-    ("pages/explorer.py", "nav.explorer", ":material/account_tree:", "nav.section.explore"),
-    ("pages/designer.py", "nav.designer", ":material/tune:", "nav.section.explore"),
-    ("pages/compare.py", "nav.compare", ":material/bar_chart:", "nav.section.explore"),
-]
+from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
 
 st.set_page_config(page_title="cnnviz", page_icon=":material/layers:", layout="wide")
 language_selector()

@@ -1,0 +1,404 @@
+"""Page configurations as URL query strings: typed, validated, clamped.
+
+A teacher shares a link such as ``/explorer?arch=googlenet&side=96``; every student's page
+opens on the same view. A link is user input, so each page declares a ``Schema`` of typed
+fields (ranges, choices) and ``Schema.parse`` turns whatever the query string holds into
+clean values plus a list of ``Problem``s: out-of-range numbers are clamped, unknown choices
+and unreadable values fall back to the default. Nothing here knows about Streamlit; the page
+helpers in ``ui.widgets`` bind a schema to widgets and to ``st.query_params``.
+
+The schemas of the explorer, the VGG designer and the compare page live at the bottom, next
+to the helpers that fill in architecture-dependent defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .config import MAX_INPUT_SIDE
+from .i18n import t
+
+# A crafted link may carry a megabyte of junk; messages quote at most this much of it.
+_QUOTE = 24
+# Longest raw value we even try to read; anything longer is rejected as unreadable.
+_MAX_RAW = 200
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a link: a string-table key and its parameters."""
+
+    key: str
+    params: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def render(self, lang: str = "en") -> str:
+        """The message in ``lang``."""
+        return t(self.key, lang, **self.params)
+
+
+def _quote(raw: str) -> str:
+    return raw if len(raw) <= _QUOTE else raw[:_QUOTE] + "…"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A named value of a page's configuration. Subclasses define reading and writing."""
+
+    name: str
+    default: Any
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def encode(self, value: Any) -> str:
+        """The value as it appears in the URL."""
+        return str(value)
+
+    def clean(self, value: Any) -> Any:
+        """A valid Python value of this field (used for values that come from code, not URLs)."""
+        parsed, _ = self.parse(self.encode(value), self.default)
+        return parsed
+
+
+@dataclass(frozen=True)
+class IntField(Field):
+    """A whole number in [lo, hi]; out-of-range values are clamped."""
+
+    lo: int = 0
+    hi: int = 0
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        try:
+            if len(raw) > _MAX_RAW:
+                raise ValueError
+            num = float(raw.strip())
+            if not math.isfinite(num) or num != int(num):
+                raise ValueError
+            value = int(num)
+        except (ValueError, OverflowError):
+            return default, Problem("url.not_int", dict(name=self.name, raw=_quote(raw), value=default))
+        clamped = min(max(value, self.lo), self.hi)
+        if clamped != value:
+            return clamped, Problem("url.clamped", dict(name=self.name, raw=_quote(raw), lo=self.lo, hi=self.hi,
+                                                        value=clamped))
+        return value, None
+
+
+@dataclass(frozen=True)
+class FloatField(Field):
+    """A number in [lo, hi], rounded to the widget's ``step``; out-of-range values are clamped."""
+
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 0.1
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        try:
+            if len(raw) > _MAX_RAW:
+                raise ValueError
+            value = float(raw.strip())
+            if not math.isfinite(value):
+                raise ValueError
+        except ValueError:
+            return default, Problem("url.not_number", dict(name=self.name, raw=_quote(raw), value=default))
+        clamped = min(max(value, self.lo), self.hi)
+        snapped = round(round(clamped / self.step) * self.step, 6)  # sliders only hold multiples of step
+        if clamped != value:
+            return snapped, Problem("url.clamped", dict(name=self.name, raw=_quote(raw), lo=self.lo, hi=self.hi,
+                                                        value=snapped))
+        return snapped, None
+
+    def encode(self, value: Any) -> str:
+        return f"{float(value):g}"
+
+
+@dataclass(frozen=True)
+class BoolField(Field):
+    """On/off: 1/0, true/false, on/off, yes/no."""
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        low = raw.strip().lower()
+        if low in ("1", "true", "on", "yes"):
+            return True, None
+        if low in ("0", "false", "off", "no"):
+            return False, None
+        return default, Problem("url.not_bool", dict(name=self.name, raw=_quote(raw), value=self.encode(default)))
+
+    def encode(self, value: Any) -> str:
+        return "1" if value else "0"
+
+
+@dataclass(frozen=True)
+class ChoiceField(Field):
+    """One of a fixed list of strings (architecture names, modes)."""
+
+    choices: tuple[str, ...] = ()
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        value = raw.strip()
+        if value in self.choices:
+            return value, None
+        shown = ", ".join(self.choices) if len(self.choices) <= 12 else ", ".join(self.choices[:12]) + ", …"
+        return default, Problem("url.bad_choice", dict(name=self.name, raw=_quote(raw), choices=shown, value=default))
+
+
+@dataclass(frozen=True)
+class IntChoiceField(Field):
+    """One of a fixed list of whole numbers (channels 1/3, widths 64/128/…); others go to the nearest."""
+
+    choices: tuple[int, ...] = ()
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        value, problem = IntField(self.name, default, lo=min(self.choices), hi=max(self.choices)).parse(raw, default)
+        if problem is not None and problem.key == "url.not_int":
+            return value, problem
+        if value in self.choices:
+            return value, problem
+        nearest = min(self.choices, key=lambda c: (abs(c - value), c))
+        return nearest, Problem("url.nearest", dict(name=self.name, raw=_quote(raw),
+                                                     choices=", ".join(map(str, self.choices)), value=nearest))
+
+
+@dataclass(frozen=True)
+class IntListField(Field):
+    """Comma-separated whole numbers, each from ``choices`` (if given) or in [lo, hi]; 1..max_len of them.
+
+    The VGG designer keeps its per-block convolution counts and channels this way
+    (``convs=1,1,2,2,2``), so the link stays short and readable.
+    """
+
+    lo: int = 0
+    hi: int = 0
+    max_len: int = 1
+    choices: tuple[int, ...] = ()
+
+    def _item(self) -> Field:
+        if self.choices:
+            return IntChoiceField(self.name, self.default[0], choices=self.choices)
+        return IntField(self.name, self.default[0], lo=self.lo, hi=self.hi)
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        parts = raw.split(",") if len(raw) <= _MAX_RAW else []
+        if not parts or not all(p.strip() for p in parts):
+            return tuple(default), Problem("url.bad_list", dict(name=self.name, raw=_quote(raw),
+                                                                value=self.encode(default)))
+        problem = None
+        if len(parts) > self.max_len:
+            parts = parts[: self.max_len]
+            problem = Problem("url.list_long", dict(name=self.name, cap=self.max_len))
+        item, values = self._item(), []
+        for i, p in enumerate(parts):
+            fallback = default[i] if i < len(default) else default[-1]
+            v, prob = item.parse(p, fallback)
+            values.append(v)
+            problem = problem or prob
+        return tuple(values), problem
+
+    def encode(self, value: Any) -> str:
+        return ",".join(str(int(v)) for v in value)
+
+
+@dataclass(frozen=True)
+class TextField(Field):
+    """A short identifier (a block name such as ``2.0``): letters, digits, ``._-``; checked by the page."""
+
+    max_len: int = 40
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        value = raw.strip()
+        if 0 < len(value) <= self.max_len and all(c.isascii() and (c.isalnum() or c in "._-") for c in value):
+            return value, None
+        return default, Problem("url.bad_text", dict(name=self.name, raw=_quote(raw), value=default))
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The fields of one page's configuration."""
+
+    fields: tuple[Field, ...]
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate field names in {names}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Field names, i.e. the query-string keys this page owns."""
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        """The field called ``name``."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def defaults(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every field's default, with ``overrides`` (e.g. an architecture's own input side)."""
+        out = {f.name: f.default for f in self.fields}
+        out.update({k: v for k, v in (overrides or {}).items() if k in out})
+        return out
+
+    def parse(self, params: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
+              ) -> tuple[dict[str, Any], list[Problem]]:
+        """Clean values for every field from a query-string mapping, and what was wrong with it.
+
+        ``params`` maps keys to a string or a list of strings (a repeated key: the last one
+        wins, as in ``st.query_params``). Keys this schema does not know are ignored (they
+        belong to other pages or to the language switch). Missing keys take ``defaults``.
+        """
+        values = self.defaults(defaults)
+        problems: list[Problem] = []
+        for f in self.fields:
+            if f.name not in params:
+                continue
+            raw = params[f.name]
+            if isinstance(raw, (list, tuple)):
+                if not raw:
+                    continue
+                raw = raw[-1]
+            value, problem = f.parse(str(raw), values[f.name])
+            values[f.name] = value
+            if problem is not None:
+                problems.append(problem)
+        return values, problems
+
+    def encode(self, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """The query-string entries for ``values``: only those that differ from the defaults,
+        so a link carries what the teacher changed and stays short."""
+        base = self.defaults(defaults)
+        out: dict[str, str] = {}
+        for f in self.fields:
+            if f.name in values and f.encode(values[f.name]) != f.encode(base[f.name]):
+                out[f.name] = f.encode(values[f.name])
+        return out
+
+
+# --- the pages' schemas -------------------------------------------------------------------
+# The UI's own caps. Lower than the library's (MAX_INPUT_SIDE) because a slider must stay
+# usable and the pages must answer within a classroom's patience; the CLI keeps the full range.
+UI_MAX_SIDE = 512
+UI_MIN_SIDE = 8
+UI_MAX_BATCH = 1024
+WIDTH_DIVS = (1, 2, 4, 8, 16)
+EXPAND_MODES = ("auto", "none", "all")  # or one block's qualified name
+TABLE_VIEWS = ("leaves", "blocks", "all")
+VGG_CHANNELS = (8, 16, 32, 64, 128, 256, 512, 1024)
+VGG_MAX_BLOCKS = 6
+VGG_MAX_CONVS = 4
+FC_WIDTHS = (256, 512, 1024, 2048, 4096)
+
+assert UI_MAX_SIDE <= MAX_INPUT_SIDE
+
+
+def _models() -> tuple[str, ...]:
+    from .registry import list_models
+
+    return tuple(list_models())
+
+
+def explorer_schema() -> Schema:
+    """The explorer's fields. Defaults of side, BN, dropout and activation depend on the
+    architecture: see ``explorer_defaults``."""
+    models = _models()
+    return Schema((
+        ChoiceField("arch", "alexnet", choices=models),
+        IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
+        IntChoiceField("ch", 1, choices=(1, 3)),
+        IntField("batch", 1, lo=1, hi=UI_MAX_BATCH),
+        BoolField("bn", False),
+        BoolField("res", True),
+        FloatField("drop", 0.0, lo=0.0, hi=0.9, step=0.1),
+        IntChoiceField("wd", 1, choices=WIDTH_DIVS),
+        ChoiceField("act", "relu", choices=("relu", "sigmoid")),
+        ChoiceField("table", "leaves", choices=TABLE_VIEWS),
+        TextField("expand", "auto"),
+    ))
+
+
+def explorer_defaults(arch: str) -> dict[str, Any]:
+    """The fields that follow the architecture (not ``arch`` itself): each opens in the book's
+    configuration (LeNet at 28 with BatchNorm and sigmoid, GoogLeNet at 96, AlexNet with
+    dropout 0.5...)."""
+    from .registry import get_config
+
+    cfg = get_config(arch)
+    side = min(max(cfg.input_hw[0], UI_MIN_SIDE), UI_MAX_SIDE)
+    return dict(side=side, ch=cfg.in_channels, bn=cfg.batch_norm,
+                res=bool(getattr(cfg, "residual", True)), drop=round(cfg.dropout, 1), wd=cfg.width_div,
+                act=cfg.activation, expand="auto")
+
+
+def parse_explorer(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Clean explorer values from a query string: the architecture first, then every other
+    field against that architecture's defaults."""
+    schema = explorer_schema()
+    head, problems = Schema((schema.field("arch"),)).parse(params)
+    rest = {k: v for k, v in params.items() if k != "arch"}
+    values, more = schema.parse(rest, explorer_defaults(head["arch"]) | head)
+    return values, problems + more
+
+
+def explorer_config(values: Mapping[str, Any]):
+    """The ``ConvNetConfig`` of clean explorer values (may raise ``ConfigError`` for a width
+    divisor that leaves no channels; geometry errors come later, from the trace)."""
+    from .registry import get_config
+
+    base = get_config(values["arch"])
+    changes: dict[str, Any] = dict(
+        input_hw=(values["side"], values["side"]), in_channels=values["ch"], batch_norm=values["bn"],
+        dropout=values["drop"], width_div=values["wd"], activation=values["act"],
+    )
+    if hasattr(base, "residual"):
+        changes["residual"] = values["res"]
+    return base.replace(**changes)
+
+
+def designer_schema() -> Schema:
+    """The VGG designer's fields; defaults are VGG-11 at 224, as in the book."""
+    from .models.vgg import VGG11
+
+    return Schema((
+        IntField("blocks", len(VGG11), lo=1, hi=VGG_MAX_BLOCKS),
+        IntListField("convs", tuple(n for n, _ in VGG11), lo=1, hi=VGG_MAX_CONVS, max_len=VGG_MAX_BLOCKS),
+        IntListField("chans", tuple(c for _, c in VGG11), max_len=VGG_MAX_BLOCKS, choices=VGG_CHANNELS),
+        IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
+        IntChoiceField("ch", 1, choices=(1, 3)),
+        IntChoiceField("fc", 4096, choices=FC_WIDTHS),
+    ))
+
+
+def designer_arch(values: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
+    """``conv_arch`` of clean designer values: ``blocks`` entries, short lists padded by
+    repeating their last entry (a link may list fewer blocks than it asks for)."""
+    n = values["blocks"]
+    convs, chans = list(values["convs"]), list(values["chans"])
+    convs += [convs[-1]] * (n - len(convs))
+    chans += [chans[-1]] * (n - len(chans))
+    return tuple(zip(convs[:n], chans[:n]))
+
+
+def designer_presets() -> dict[str, tuple[tuple[int, int], ...]]:
+    """The designer's preset buttons: the paper's four VGGs and the book's ratio-4 VGG-11."""
+    from .models import vgg
+
+    return {"vgg11": vgg.VGG11, "vgg13": vgg.VGG13, "vgg16": vgg.VGG16, "vgg19": vgg.VGG19,
+            "vgg11_small": vgg.VGG11_SMALL}
+
+
+def compare_schema() -> Schema:
+    """The compare page's fields."""
+    return Schema((
+        IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
+        IntChoiceField("ch", 1, choices=(1, 3)),
+        IntField("batch", 1, lo=1, hi=UI_MAX_BATCH),
+    ))
+
+
+def problems_text(problems: Iterable[Problem], lang: str) -> str:
+    """All problems of one link as one message (a heading line, then one line each)."""
+    lines = [t("url.problems", lang)] + [f"- {p.render(lang)}" for p in problems]
+    return "\n".join(lines)

@@ -1,0 +1,194 @@
+"""End to end: the real server (``streamlit run app.py``) driven by Debian's Chromium.
+
+Visits every page of ``ui.nav.PAGES``, checks that no exception box appears and that each
+page shows its content, drags the explorer's input-side slider with the keyboard and checks
+that the page and the URL follow. Screenshots go to ``artifacts/screenshots/``.
+
+Chromium: ``/usr/bin/chromium`` (never ``playwright install``). Without it the test is
+skipped on a workstation and fails in CI (``CI`` set), where a missing browser is a
+broken set-up, not a reason to pass.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from cnnviz.i18n import t
+from ui.nav import PAGES
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "artifacts" / "screenshots"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+# Titles of the pages this area owns; other pages are checked for a heading and no exception.
+TITLES = {"pages/home.py": "app.title", "pages/explorer.py": "ex.title", "pages/designer.py": "de.title",
+          "pages/compare.py": "cmp.page.title"}
+
+pytestmark = pytest.mark.e2e
+
+
+def _chromium() -> str:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (make browser)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` on a free port; yields its base URL; always stopped."""
+    _chromium()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    streamlit = pathlib.Path(sys.executable).with_name("streamlit")
+    cmd = [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _settle(page, timeout: float = 20.0) -> None:
+    """Wait until the script run is over: Streamlit's status widget shows while it runs."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
+    page.wait_for_timeout(300)  # a rerun triggered by the last input starts within this
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
+
+
+def _no_exception(page) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def _url(base: str, path: str, i: int) -> str:
+    return base + "/" if i == 0 else f"{base}/{pathlib.Path(path).stem}"
+
+
+def test_every_page_in_the_browser(server, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(20_000)
+
+    # A fresh server whose first visitor opens a shared link to a page other than Home: the
+    # page must still come with the app's navigation and language switch.
+    page.goto(f"{server}/explorer?arch=googlenet")
+    page.get_by_role("heading", name=t("ex.title", "en")).wait_for()
+    _settle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_text(t("nav.designer", "en")).count() == 1
+    assert sidebar.get_by_text(t("common.language", "en")).count() == 1
+    page.locator(".js-plotly-plot").first.wait_for()
+    _no_exception(page)
+
+    for i, (path, title, _icon, _section) in enumerate(PAGES):
+        page.goto(_url(server, path, i))
+        if path in TITLES:
+            page.get_by_role("heading", name=t(TITLES[path], "en")).wait_for()
+        else:
+            page.locator('[data-testid="stMain"] h1, [data-testid="stMain"] h2').first.wait_for()
+        _settle(page)
+        if path in ("pages/home.py", "pages/explorer.py", "pages/designer.py", "pages/compare.py"):
+            page.locator(".js-plotly-plot").first.wait_for()  # the page's charts are drawn
+        _no_exception(page)
+        page.screenshot(path=str(SHOTS / f"{pathlib.Path(path).stem}.png"))
+
+
+def test_explorer_slider_moves_with_the_keyboard(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(20_000)
+    page.goto(f"{server}/explorer?arch=resnet18")
+    page.get_by_role("heading", name=t("ex.title", "en")).wait_for()
+    _settle(page)
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text=t("ex.side", "en"))
+    thumb = slider.get_by_role("slider")  # the slider's range input, which takes the keyboard
+    assert thumb.input_value() == "224"
+    for side in (223, 222, 221, 220):  # one step at a time, as a reader would: each press reruns the page
+        thumb.focus()
+        thumb.press("ArrowLeft")
+        page.wait_for_url(f"**side={side}**")
+        _settle(page)
+    assert thumb.input_value() == "220"
+    assert "bn=" not in page.url and "res=" not in page.url  # the switches kept their values
+    # the metrics follow: ResNet-18's parameters do not depend on the side, its compute does
+    params = page.locator('[data-testid="stMetric"]').filter(has_text=t("ex.m.params", "en"))
+    assert "11.18M" in params.inner_text()
+    page.locator(".js-plotly-plot").first.wait_for()
+    _no_exception(page)
+
+    # a collapsed map: the error panel, not a traceback
+    page.goto(f"{server}/explorer?arch=alexnet&side=32")
+    page.get_by_role("heading", name=t("ex.title", "en")).wait_for()
+    _settle(page)
+    alert = page.locator('[data-testid="stAlertContentError"]')
+    alert.wait_for()
+    assert "65×65" in alert.inner_text()
+    _no_exception(page)
+    page.screenshot(path=str(SHOTS / "explorer_error.png"))
+
+
+@pytest.mark.skipif(not os.environ.get("CNNVIZ_DOCS_SCREENSHOTS"),
+                    reason="set CNNVIZ_DOCS_SCREENSHOTS=1 to refresh the README's screenshots")
+def test_readme_screenshots(server, browser):
+    """Refresh ``docs/screenshots/{explorer,designer}.png`` (English, light theme)."""
+    docs = ROOT / "docs" / "screenshots"
+    docs.mkdir(parents=True, exist_ok=True)
+    for name, query, height, title in (("explorer", "arch=googlenet", 1900, "ex.title"),
+                                       ("designer", "convs=2,2,3,3,3", 1250, "de.title")):
+        page = browser.new_page(viewport={"width": 1400, "height": height})
+        page.goto(f"{server}/{name}?{query}")
+        page.get_by_role("heading", name=t(title, "en")).wait_for()
+        _settle(page)
+        page.locator(".js-plotly-plot").first.wait_for()
+        page.wait_for_timeout(1500)  # plotly draws after it mounts
+        _no_exception(page)
+        page.screenshot(path=str(docs / f"{name}.png"))
+        page.close()
