@@ -1,0 +1,139 @@
+"""``train``: train an architecture and print its metric events (JSON lines, or a progress bar).
+
+Starts from the arch's own config, or from a preset (``--preset book|class``); every other
+option overrides it. Bad arguments (an unknown field, an input too small for the network,
+a device this machine lacks) are one line on stderr and exit status 2, before any
+training. Exit status: 0 completed, 1 diverged or failed, 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from ..data import DATASETS, DataConfig
+from ..presets import KINDS, preset_config
+from ..registry import get_config
+from ..train import OPTIMIZERS, PRECISIONS, TrainConfig, check, train
+from . import apply_settings
+
+COMMAND = "train"
+HELP = "train an architecture on Fashion-MNIST, MNIST or the built-in synthetic set"
+BAR = 30
+REFRESH_S = 0.1  # progress bar redraws at most ten times a second
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("arch", help="architecture name (see `python -m cnnviz list`)")
+    p.add_argument("--preset", choices=KINDS, help="start from the book's settings or the class-period ones")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="model config field, e.g. batch_norm=true, width_div=4, residual=false")
+    p.add_argument("--dataset", choices=DATASETS, help="default fashion-mnist (the synthetic set when it is missing)")
+    p.add_argument("--data-dir", help="folder with the datasets (default $CNNVIZ_DATA_DIR, else ~/.cache/cnnviz)")
+    p.add_argument("--subset", type=int, help="train on a fixed random subset of this many images")
+    p.add_argument("--test-subset", type=int, help="evaluate on the first this-many test images")
+    p.add_argument("--input-side", type=int, help="resize the 28x28 images to this side")
+    p.add_argument("--in-channels", type=int, choices=(1, 3), help="3 repeats the gray channel")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--time-budget", type=float, metavar="SECONDS", help="end the run (completed) after this long")
+    p.add_argument("--max-steps", type=int, help="end the run (completed) after this many steps")
+    p.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", choices=PRECISIONS, help="auto: bf16/fp16 autocast on CUDA, fp32 elsewhere")
+    p.add_argument("--log-every", type=int, help="steps per step event (default: auto; 10 on CUDA)")
+    p.add_argument("--json-lines", action="store_true", help="print one JSON object per metric event")
+
+
+def build_config(args: argparse.Namespace) -> TrainConfig:
+    """The ``TrainConfig`` the arguments describe (``CnnvizError`` for values that cannot work)."""
+    if args.preset:
+        base = preset_config(args.arch, args.preset)
+    else:
+        base = TrainConfig(arch=args.arch, model=get_config(args.arch), data=DataConfig(dataset="fashion-mnist"))
+    model = base.model
+    if args.input_side is not None:
+        model = model.replace(input_hw=(args.input_side, args.input_side))
+    if args.in_channels is not None:
+        model = model.replace(in_channels=args.in_channels)
+    model = apply_settings(model, args.set)
+    d = base.data
+    data = DataConfig(dataset=args.dataset or d.dataset, data_dir=args.data_dir or d.data_dir,
+                      subset=args.subset if args.subset is not None else d.subset,
+                      test_subset=args.test_subset if args.test_subset is not None else d.test_subset)
+    changes: dict[str, Any] = {"model": model, "data": data}
+    for name, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
+                        ("optimizer", args.optimizer), ("momentum", args.momentum),
+                        ("weight_decay", args.weight_decay), ("seed", args.seed), ("time_budget_s", args.time_budget),
+                        ("max_steps", args.max_steps), ("device", args.device), ("precision", args.precision),
+                        ("log_every", args.log_every)):
+        if value is not None:
+            changes[name] = value
+    cfg = base.replace(**changes)
+    check(cfg)  # geometry, device, precision: a bad argument, not a failed run
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = build_config(args)
+    stop = threading.Event()
+    status = "failed"
+    progress = _Progress(sys.stderr) if not args.json_lines else None
+    events = train(cfg, stop=stop)
+    try:
+        for ev in events:
+            d = ev.to_dict()
+            if args.json_lines:
+                print(json.dumps(d), flush=True)
+            else:
+                progress.show(d)
+            if d["kind"] == "end":
+                status = d["status"]
+    except KeyboardInterrupt:
+        events.close()
+        print("\ncnnviz: interrupted", file=sys.stderr)
+        return 130
+    return 0 if status in ("completed", "stopped") else 1
+
+
+class _Progress:
+    """A one-line text progress bar on stderr, and a line per epoch."""
+
+    def __init__(self, out: TextIO):
+        self.out, self.total, self.test, self.shown = out, 1, None, 0.0
+
+    def show(self, d: dict) -> None:
+        kind = d["kind"]
+        if kind == "start":
+            self.total = max(1, d["total_steps"])
+            if d.get("notice"):
+                print(f"note: {d['notice']['en']}", file=self.out)
+            print(f"{d['dataset']}: {d['n_train']} train / {d['n_test']} test images, {d['n_params']:,} parameters, "
+                  f"{d['device']} ({d['precision']}), {d['total_steps']} steps", file=self.out)
+        elif kind == "step":
+            now = time.monotonic()
+            if now - self.shown < REFRESH_S and d["step"] < self.total:
+                return
+            self.shown = now
+            frac = min(1.0, d["step"] / self.total)
+            bar = "#" * int(frac * BAR) + "." * (BAR - int(frac * BAR))
+            eta = (self.total - d["step"]) * d["elapsed_s"] / max(1, d["step"])
+            test = f" test {self.test:.1%}" if self.test is not None else ""
+            print(f"\r[{bar}] {frac:4.0%} epoch {d['epoch']:.2f} loss {d['epoch_loss']:.4f} "
+                  f"train {d['train_acc']:.1%}{test} {d['examples_per_s']:,.0f} ex/s ETA {eta:.0f}s ",
+                  end="", file=self.out, flush=True)
+        elif kind in ("eval", "epoch"):
+            self.test = d["test_acc"]
+            if kind == "epoch":
+                print(f"\repoch {d['epoch']:.2f}: train loss {d['train_loss']:.4f}, train acc {d['train_acc']:.1%}, "
+                      f"test acc {d['test_acc']:.1%}, {d['examples_per_s']:,.0f} ex/s" + " " * 20, file=self.out)
+        elif kind == "end":
+            print(f"\n{d['status']}: {d['message'].get('en', '')}", file=self.out)

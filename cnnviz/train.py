@@ -1,0 +1,463 @@
+"""The training engine: a config in, a stream of metric events out.
+
+Training is a generator of frozen event dataclasses; the training page (through
+``cnnviz.runs``), the CLI and the tests all consume the same stream::
+
+    from cnnviz.train import TrainConfig, train
+    cfg = TrainConfig.create("lenet", dataset="fashion-mnist", lr=0.9, batch_size=256, epochs=2)
+    for ev in train(cfg, stop=threading.Event()):
+        print(ev.to_dict())      # StartEvent, StepEvent..., EvalEvent..., EpochEvent..., EndEvent
+
+Events (``kind`` names them in ``to_dict()``):
+
+- ``StartEvent``  device, precision, dataset actually used (+ a fallback notice), sizes, planned steps, layer names
+- ``StepEvent``   every ``log_every`` steps (auto: every step on the CPU, every 2–4 for nets as
+  small as LeNet, every 10 on CUDA, where each event is a host/device sync) and at each
+  epoch's last step: step, epoch (fractional), loss (mean since the last StepEvent),
+  epoch_loss and train_acc (running over the epoch, as the book's Animator), lr,
+  examples_per_s, grad_norms {conv/linear module name: L2 norm of its weight gradient}, extra
+- ``EvalEvent``   every ``eval_every`` steps: accuracy and loss on a fixed test subset
+- ``EpochEvent``  end of each epoch: epoch means, test accuracy on the whole test split
+- ``EndEvent``    status completed / stopped / diverged / failed, with a message in every language
+
+"diverged": the training loss became NaN/inf, or exceeded 100 × ln(classes) (230 for 10
+classes, a hundred times chance level), checked on every StepEvent.
+
+Building blocks (for labs that drive their own loops, e.g. paired runs that must share
+weights and batches): ``resolve_device``, ``build_model(cfg)`` (Xavier-initialised from the
+seed), ``init_weights(model, seed)`` (each conv/linear weight drawn from a generator seeded by
+(seed, module name), so two nets get the same initial weights wherever names and shapes
+match), ``make_optimizer``, ``weight_params``/``grad_norms`` (one ``_foreach_norm``, one
+sync), ``evaluate``, and ``cnnviz.data.batches``/``prepare`` (deterministic batches). A
+paired run is two ``train`` generators built with the same seed, zipped: they see the same
+batches in the same order (give both the same ``log_every`` so that their events pair up).
+``check(cfg)`` raises what a run would fail with at set-up (shape, device), without
+training. ``train(cfg, model=m)`` trains a pre-built model as is;
+``callbacks`` are called every step after ``backward`` (gradients present, before the
+optimiser step) with a ``StepContext`` and may return ``{name: float}``; the values are
+reported in the next ``StepEvent.extra``.
+
+Determinism: on the CPU the same config (seed included) gives identical numbers, apart
+from the timing fields (``TIMING_FIELDS``). Dropout draws from PyTorch's global generator,
+which ``train`` seeds; two dropout runs interleaved in one process share it. On CUDA:
+mixed precision (bf16 where supported, else fp16 with a GradScaler) and channels-last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ConvNetConfig
+from .data import Data, DataConfig, batches, prepare
+from .errors import CnnvizError, ConfigError
+from .i18n import LANGS, t
+from .registry import create_model, get_config, model_spec
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+STATUSES = ("completed", "stopped", "diverged", "failed")
+MAX_EPOCHS = 1000
+MAX_BATCH = 4096
+TIMING_FIELDS = ("examples_per_s", "elapsed_s", "time")  # the only fields that differ between equal runs
+
+
+class TrainingError(CnnvizError):
+    """A training setting that cannot work here (no such device, not enough memory...)."""
+
+
+# --- configuration -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run needs; frozen, JSON round-trippable (``to_dict``/``from_dict``).
+
+    The input size and channels are the model's (``model.input_hw``, ``model.in_channels``):
+    images are resized to them on the device.
+    """
+
+    arch: str  # registry name; ``model`` must be a config of that architecture
+    model: ConvNetConfig
+    data: DataConfig = DataConfig()
+    optimizer: str = "sgd"  # "sgd" (the book's) or "adam"
+    lr: float = 0.1
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    epochs: int = 10
+    time_budget_s: float | None = None  # stop (as completed) once this much wall time has passed
+    max_steps: int | None = None  # stop (as completed) after this many optimiser steps
+    seed: int = 0
+    device: str = "auto"  # auto: CUDA, then Apple MPS, then CPU
+    precision: str = "auto"  # auto: bf16/fp16 autocast on CUDA, fp32 elsewhere
+    channels_last: bool | None = None  # None: on CUDA only
+    log_every: int = 0  # steps per StepEvent; 0: auto (10 on CUDA; off-GPU every step, a few for tiny nets)
+    eval_every: int | None = None  # steps between EvalEvents; None: 4 per epoch; 0: never
+    eval_subset: int = 500  # test examples of each EvalEvent (the first ones: a fixed subset)
+    grad_norms: bool = True
+
+    def __post_init__(self) -> None:
+        expected = type(model_spec(self.arch).config)  # UnknownModelError for a bad name
+        if type(self.model) is not expected:
+            raise ConfigError("err.bad_value", key="model", raw=type(self.model).__name__, type=expected.__name__)
+        checks = [
+            ("optimizer", self.optimizer in OPTIMIZERS, OPTIMIZERS),
+            ("precision", self.precision in PRECISIONS, PRECISIONS),
+        ]
+        for name, ok, choices in checks:
+            if not ok:
+                raise ConfigError("err.choice", field=name, choices=", ".join(choices), value=getattr(self, name))
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError("train.err.lr", value=self.lr)
+        if not 0.0 <= self.momentum < 1.0:
+            raise ConfigError("err.range", field="momentum", lo=0, hi="<1", value=self.momentum)
+        if not (0.0 <= self.weight_decay < 1.0):
+            raise ConfigError("err.range", field="weight_decay", lo=0, hi="<1", value=self.weight_decay)
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ConfigError("err.batch_size", cap=MAX_BATCH, value=self.batch_size)
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ConfigError("err.range", field="epochs", lo=1, hi=MAX_EPOCHS, value=self.epochs)
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise ConfigError("train.err.positive", field="time_budget_s", value=self.time_budget_s)
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError("train.err.positive", field="max_steps", value=self.max_steps)
+        if self.log_every < 0 or (self.eval_every is not None and self.eval_every < 0) or self.eval_subset < 1:
+            raise ConfigError("train.err.positive", field="log_every/eval_every/eval_subset",
+                              value=(self.log_every, self.eval_every, self.eval_subset))
+        dev = self.device
+        if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ConfigError("err.choice", field="device", choices="auto, cpu, cuda, cuda:N, mps", value=dev)
+
+    @classmethod
+    def create(cls, arch: str, *, input_side: int | None = None, in_channels: int | None = None,
+               model_settings: Mapping[str, Any] | None = None, dataset: str = "synthetic",
+               data_dir: str | None = None, subset: int | None = None, test_subset: int | None = None,
+               **fields: Any) -> "TrainConfig":
+        """A config from an architecture name, the usual overrides and any ``TrainConfig`` field."""
+        changes = dict(model_settings or {})
+        if input_side is not None:
+            changes["input_hw"] = (int(input_side), int(input_side))
+        if in_channels is not None:
+            changes["in_channels"] = int(in_channels)
+        model = get_config(arch, **changes)
+        data = DataConfig(dataset=dataset, data_dir=data_dir, subset=subset, test_subset=test_subset)
+        return cls(arch=arch, model=model, data=data, **fields)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with ``changes`` (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict; ``from_dict`` inverts it."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["model"], d["data"] = self.model.to_dict(), self.data.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
+        """Rebuild from ``to_dict()`` output (the run store's JSON)."""
+        d = dict(d)
+        model = get_config(d["arch"]).replace(**d.pop("model"))
+        data = DataConfig(**d.pop("data"))
+        return cls(model=model, data=data, **d)
+
+
+# --- events --------------------------------------------------------------------------------
+class _Event:
+    kind: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"kind": ..., field: value...}``, JSON-ready (dicts copied)."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            out[f.name] = dict(v) if isinstance(v, Mapping) else (list(v) if isinstance(v, tuple) else _finite(v))
+        return out
+
+
+def _finite(v: Any) -> Any:
+    # NaN/inf are not JSON: a missing measurement is None
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+@dataclass(frozen=True)
+class StartEvent(_Event):
+    kind: ClassVar[str] = "start"
+    device: str
+    precision: str  # fp32, bf16 or fp16
+    channels_last: bool
+    dataset: str  # what is actually used
+    requested_dataset: str
+    data_source: str  # folder, or "built-in"
+    n_train: int
+    n_test: int
+    steps_per_epoch: int
+    total_steps: int  # planned; a time budget may end the run earlier
+    epochs: int
+    batch_size: int
+    n_params: int
+    macs: int  # per example, forward
+    layers: tuple[str, ...]  # the keys of StepEvent.grad_norms, in model order
+    time_budget_s: float | None
+    notice: Mapping[str, str] | None  # {lang: text} when the requested dataset was replaced
+    time: float  # unix time
+
+
+@dataclass(frozen=True)
+class StepEvent(_Event):
+    kind: ClassVar[str] = "step"
+    step: int  # optimiser steps so far
+    epoch: float  # step / steps_per_epoch
+    loss: float  # mean training loss over the steps since the previous StepEvent
+    epoch_loss: float  # running mean over the current epoch (the book's curve)
+    train_acc: float  # running accuracy over the current epoch
+    lr: float
+    examples_per_s: float  # training throughput since the previous StepEvent, evaluation excluded
+    elapsed_s: float
+    grad_norms: Mapping[str, float] = field(default_factory=dict)
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvalEvent(_Event):
+    kind: ClassVar[str] = "eval"
+    step: int
+    epoch: float
+    test_acc: float
+    test_loss: float
+    n: int  # test examples evaluated
+
+
+@dataclass(frozen=True)
+class EpochEvent(_Event):
+    kind: ClassVar[str] = "epoch"
+    step: int
+    epoch: float  # whole epochs, or the fraction reached when a budget ended the run
+    train_loss: float
+    train_acc: float
+    test_acc: float
+    test_loss: float
+    examples_per_s: float  # over the epoch, evaluation excluded
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class EndEvent(_Event):
+    kind: ClassVar[str] = "end"
+    status: str  # one of STATUSES
+    code: str  # string-table key of the message ("" when none)
+    message: Mapping[str, str]  # {lang: text}
+    step: int
+    epoch: float
+    elapsed_s: float
+    test_acc: float | None
+    train_loss: float | None
+
+
+Event = StartEvent | StepEvent | EvalEvent | EpochEvent | EndEvent
+EVENT_TYPES = {c.kind: c for c in (StartEvent, StepEvent, EvalEvent, EpochEvent, EndEvent)}
+
+
+def event_from_dict(d: Mapping[str, Any]) -> Event:
+    """Rebuild an event from its ``to_dict()`` (as stored by the run store)."""
+    d = dict(d)
+    cls = EVENT_TYPES[d.pop("kind")]
+    if "layers" in d:
+        d["layers"] = tuple(d["layers"])
+    return cls(**d)
+
+
+def messages(code: str, **params: Any) -> dict[str, str]:
+    """The string ``code`` rendered in every language: events carry all of them."""
+    return {lang: t(code, lang, **params) for lang in LANGS}
+
+
+def error_messages(err: BaseException) -> tuple[str, dict[str, str]]:
+    """(code, {lang: text}) for any exception: user errors translated, others as they are."""
+    if isinstance(err, CnnvizError):
+        return err.code, {lang: err.render(lang) for lang in LANGS}
+    return "train.failed", messages("train.failed", error=f"{type(err).__name__}: {err}")
+
+
+# --- building blocks -----------------------------------------------------------------------
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` → CUDA, else Apple MPS, else CPU; an unavailable device is a ``TrainingError``."""
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise TrainingError("train.err.no_device", device=name)
+    if dev.type == "mps" and not has_mps:
+        raise TrainingError("train.err.no_device", device=name)
+    return dev
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` → bf16 on CUDA where supported, fp16 on older GPUs, fp32 elsewhere."""
+    if precision == "auto":
+        if device.type != "cuda":
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision == "fp16" and device.type != "cuda":
+        raise TrainingError("train.err.fp16_cuda", device=str(device))
+    return precision
+
+
+def _name_seed(seed: int, name: str) -> int:
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % (2**63)
+
+
+@torch.no_grad()
+def init_weights(model: nn.Module, seed: int) -> nn.Module:
+    """Xavier-uniform conv/linear weights (the book's ``init_weights``), PyTorch-style biases.
+
+    Each module draws from its own CPU generator seeded by (seed, qualified name): the
+    same seed gives the same weights on every device, and two networks that share module
+    names and shapes (ResNet with and without residuals) start from the same weights there.
+    """
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            g = torch.Generator().manual_seed(_name_seed(seed, name))
+            w = torch.empty(m.weight.shape)
+            nn.init.xavier_uniform_(w, generator=g)
+            m.weight.copy_(w)
+            if m.bias is not None:
+                bound = 1.0 / math.sqrt(max(1, m.weight[0].numel()))  # PyTorch's default: U(±1/√fan_in)
+                m.bias.copy_(torch.empty(m.bias.shape).uniform_(-bound, bound, generator=g))
+    return model
+
+
+def build_model(cfg: TrainConfig) -> nn.Module:
+    """The network of ``cfg`` on the CPU, initialised from ``cfg.seed``."""
+    return init_weights(create_model(cfg.model), cfg.seed)
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD (lr, momentum, weight decay) or Adam (lr, weight decay)."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def weight_params(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """(qualified module name, weight) of every conv and linear layer, in model order."""
+    return [(n, m.weight) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def grad_norm_tensor(weights: Sequence[torch.Tensor]) -> torch.Tensor:
+    """L2 norms of the weights' gradients as one float32 tensor [L] on their device (no sync).
+
+    One ``torch._foreach_norm`` launch over all gradients; a weight without a gradient counts 0.
+    """
+    if not weights:
+        return torch.zeros(0)
+    grads = [w.grad if w.grad is not None else torch.zeros((), device=w.device, dtype=w.dtype) for w in weights]
+    return torch.stack([n.float() for n in torch._foreach_norm(grads)])
+
+
+def grad_norms(model: nn.Module) -> dict[str, float]:
+    """{module name: L2 norm of its weight gradient} for every conv/linear layer (one sync)."""
+    named = weight_params(model)
+    values = grad_norm_tensor([w for _, w in named]).tolist()
+    return dict(zip((n for n, _ in named), values))
+
+
+def autocast_for(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The autocast context of ``precision`` (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[int, int], in_channels: int,
+             batch_size: int, precision: str = "fp32", channels_last: bool = False,
+             stop: threading.Event | None = None) -> tuple[float, float]:
+    """(accuracy, mean loss) of ``model`` in eval mode on uint8 images ``x`` and labels ``y``.
+
+    Batches in order; the model's train/eval mode is restored. ``stop`` cuts it short.
+    """
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=y.device)
+    loss_sum = torch.zeros((), device=y.device)
+    seen = 0
+    try:
+        for xb, yb in batches(x, y, batch_size, 0, 0, shuffle=False):
+            if stop is not None and stop.is_set():
+                break
+            with autocast_for(y.device, precision):
+                logits = model(prepare(xb, hw, in_channels, channels_last=channels_last))
+            loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum")
+            correct += (logits.argmax(1) == yb).sum()
+            seen += len(yb)
+    finally:
+        model.train(was_training)
+    if seen == 0:
+        return float("nan"), float("nan")
+    acc, loss = torch.stack([correct.float(), loss_sum]).tolist()
+    return acc / seen, loss / seen
+
+
+@dataclass
+class StepContext:
+    """What a per-step callback sees: after ``backward``, before the optimiser step."""
+
+    step: int
+    epoch: float
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    x: torch.Tensor  # the prepared batch [B, C, H, W]
+    y: torch.Tensor
+    logits: torch.Tensor
+    loss: torch.Tensor
+    logging: bool  # this step ends in a StepEvent (a good moment for anything that syncs)
+
+
+StepCallback = Callable[[StepContext], "Mapping[str, float] | None"]
+
+
+# --- the engine ----------------------------------------------------------------------------
+def train(cfg: TrainConfig, *, stop: threading.Event | None = None, model: nn.Module | None = None,
+          data: Data | None = None, callbacks: Sequence[StepCallback] = ()) -> Iterator[Event]:
+    """Train ``cfg`` and yield its events; the last one is always an ``EndEvent``.
+
+    ``stop`` is checked before every step (and between evaluation batches): once set, the
+    run ends "stopped" within one step. A non-finite loss ends it "diverged"; any exception
+    ends it "failed" with the message (the generator itself does not raise). ``model`` trains a
+    pre-built network (moved to the device; not re-initialised); ``data`` skips loading.
+    """
+    from .train_loop import Loop  # the loop proper, kept in its own file
+
+    yield from Loop(cfg, stop or threading.Event(), model, data, tuple(callbacks)).events()
+
+
+def check(cfg: TrainConfig) -> None:
+    """Raise the ``CnnvizError`` a run of ``cfg`` would fail with at set-up, without loading anything.
+
+    Geometry (``ShapeError`` naming the layer), device and precision: what a CLI reports as a
+    bad argument rather than as a failed run.
+    """
+    from .inspect import trace
+
+    trace(cfg.model)
+    resolve_precision(cfg.precision, resolve_device(cfg.device))
+
+
+def run_to_end(cfg: TrainConfig, **kwargs: Any) -> list[Event]:
+    """All events of ``train(cfg, ...)`` as a list (tests, scripts)."""
+    return list(train(cfg, **kwargs))

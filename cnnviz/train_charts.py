@@ -1,0 +1,167 @@
+"""Figures and figures-of-merit of training runs, from their event dicts (no Streamlit here).
+
+``curves_figure`` is the book's Animator, live and for several runs at once: training loss
+(left), training and test accuracy (right) against epochs, one colour per run.
+``grad_bar_figure`` shows the latest gradient norm of every conv/linear weight;
+``grad_heatmap_figure`` the whole history, steps × layers, on a log scale: vanishing
+gradients show as a dark band in the lower layers. ``progress`` turns the events into a
+fraction done, an ETA and the current throughput.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .i18n import t
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
+           "#bcbd22")
+BOOK_COLORS = {"loss": "#1f77b4", "train_acc": "#c0399f", "test_acc": "#2ca02c", "test_acc_subset": "#2ca02c"}
+DASHES = {"loss": "solid", "train_acc": "dash", "test_acc": "dashdot", "test_acc_subset": "dot"}
+MAX_POINTS = 1500  # per curve; longer histories are thinned evenly (the last point always kept)
+MAX_HEAT_COLS = 300
+
+
+def _thin(rows: list, limit: int = MAX_POINTS) -> list:
+    if len(rows) <= limit:
+        return rows
+    step = len(rows) / limit
+    out = [rows[int(i * step)] for i in range(limit)]
+    if out[-1] is not rows[-1]:
+        out.append(rows[-1])
+    return out
+
+
+def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", height: int = 380) -> go.Figure:
+    """Loss and accuracies against epochs for each ``(label, events)`` in ``runs``."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("train.chart.loss", lang), t("train.chart.accuracy", lang)),
+                        horizontal_spacing=0.08)
+    single = len(runs) == 1
+    for i, (label, events) in enumerate(runs):
+        steps = _thin([e for e in events if e["kind"] == "step"])
+        evals = [e for e in events if e["kind"] == "eval"]
+        epochs = [e for e in events if e["kind"] == "epoch"]
+
+        def style(metric: str) -> dict:
+            # one run: the book's Animator (loss blue, train acc magenta dashed, test acc green dash-dot);
+            # several: a colour per run, a dash pattern per metric
+            color = BOOK_COLORS[metric] if single else PALETTE[i % len(PALETTE)]
+            return dict(color=color, dash=DASHES[metric], width=1 if metric == "test_acc_subset" else 2)
+
+        def name(key: str) -> str:
+            return t(key, lang) if single else f"{label}: {t(key, lang)}"
+
+        group = f"run{i}"
+        fig.add_trace(go.Scatter(x=[e["epoch"] for e in steps], y=[e["epoch_loss"] for e in steps], mode="lines",
+                                 name=name("train.chart.train_loss"), legendgroup=group, line=style("loss")),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=[e["epoch"] for e in steps], y=[e["train_acc"] for e in steps], mode="lines",
+                                 name=name("train.chart.train_acc"), legendgroup=group, line=style("train_acc")),
+                      row=1, col=2)
+        if evals:
+            fig.add_trace(go.Scatter(x=[e["epoch"] for e in evals], y=[e["test_acc"] for e in evals], mode="lines",
+                                     name=name("train.chart.test_acc_subset"), legendgroup=group,
+                                     line=style("test_acc_subset"), opacity=0.7), row=1, col=2)
+        if epochs:
+            fig.add_trace(go.Scatter(x=[e["epoch"] for e in epochs], y=[e["test_acc"] for e in epochs],
+                                     mode="lines+markers", name=name("train.chart.test_acc"), legendgroup=group,
+                                     line=style("test_acc"), marker=dict(size=7)), row=1, col=2)
+    fig.update_xaxes(title_text=t("train.chart.epoch", lang))
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
+                      uirevision="curves")  # keep the reader's zoom across the live refreshes
+    return fig
+
+
+def _grad_steps(events: Sequence[dict]) -> tuple[list[str], list[dict]]:
+    layers: list[str] = []
+    for e in events:
+        if e["kind"] == "start":
+            layers = list(e.get("layers") or [])
+            break
+    steps = [e for e in events if e["kind"] == "step" and e.get("grad_norms")]
+    if not layers and steps:
+        layers = list(steps[0]["grad_norms"])
+    return layers, steps
+
+
+def grad_bar_figure(events: Sequence[dict], lang: str = "en", height: int = 320) -> go.Figure | None:
+    """The latest gradient norm per layer (input side left), log scale; None before the first step."""
+    layers, steps = _grad_steps(events)
+    if not steps:
+        return None
+    last = steps[-1]
+    vals = [last["grad_norms"].get(n) or 0.0 for n in layers]
+    fig = go.Figure(go.Bar(x=layers, y=[max(v, 1e-12) for v in vals], marker_color=PALETTE[0],
+                           hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
+    fig.update_yaxes(type="log", title_text=t("train.chart.grad_norm", lang))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      title=t("train.chart.grad_latest", lang, step=last["step"]), uirevision="gradbar")
+    return fig
+
+
+def grad_heatmap_figure(events: Sequence[dict], lang: str = "en", height: int = 360) -> go.Figure | None:
+    """log10 gradient norm, layers (rows, input at the bottom) × steps (columns); None before any step."""
+    layers, steps = _grad_steps(events)
+    if not steps:
+        return None
+    steps = _thin(steps, MAX_HEAT_COLS)
+    z = [[_log10(s["grad_norms"].get(n)) for s in steps] for n in layers]
+    fig = go.Figure(go.Heatmap(z=z, x=[s["step"] for s in steps], y=layers, colorscale="Viridis",
+                               colorbar=dict(title="log₁₀"),
+                               hovertemplate=t("train.chart.grad_hover", lang) + "<extra></extra>"))
+    fig.update_xaxes(title_text=t("train.chart.step", lang))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      title=t("train.chart.grad_heatmap", lang), uirevision="gradheat")
+    return fig
+
+
+def _log10(v: float | None) -> float | None:
+    return math.log10(v) if v and v > 0 else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, for the progress bar."""
+
+    fraction: float  # 0..1
+    step: int
+    total_steps: int
+    epoch: float
+    eta_s: float | None  # None until two steps are known
+    examples_per_s: float | None
+    elapsed_s: float
+
+
+def progress(events: Sequence[dict]) -> Progress:
+    """Fraction done, ETA (from the pace since the first step) and the latest throughput."""
+    start = next((e for e in events if e["kind"] == "start"), None)
+    steps = [e for e in events if e["kind"] == "step"]
+    end = next((e for e in reversed(events) if e["kind"] == "end"), None)
+    total = start["total_steps"] if start else 0
+    if not steps:
+        elapsed = end["elapsed_s"] if end else 0.0
+        return Progress(1.0 if end and end["status"] == "completed" else 0.0, 0, total, 0.0, None, None, elapsed)
+    last, first = steps[-1], steps[0]
+    elapsed = end["elapsed_s"] if end else last["elapsed_s"]
+    frac = last["step"] / total if total else 0.0
+    budget = start.get("time_budget_s") if start else None
+    if budget:
+        frac = max(frac, elapsed / budget)
+    eta = None
+    if last["step"] > first["step"]:
+        per_step = (last["elapsed_s"] - first["elapsed_s"]) / (last["step"] - first["step"])
+        eta = max(0.0, (total - last["step"]) * per_step)
+        if budget:
+            eta = min(eta, max(0.0, budget - elapsed))
+    if end is not None:
+        eta = 0.0
+        if end["status"] == "completed":
+            frac = 1.0
+    return Progress(min(1.0, frac), last["step"], total, last["epoch"], eta, last["examples_per_s"], elapsed)

@@ -1,0 +1,232 @@
+"""Training page: configure a run, watch it live, compare it with earlier ones.
+
+Layout only: widgets → ``TrainConfig`` → the process-wide ``RunManager`` (``ui.training``),
+which trains in a background thread; a fragment polls the manager once a second and draws
+the figures of ``cnnviz.train_charts``. The current run's id is in the URL (``?run=``), so
+a reload (or a restarted server) reattaches to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from cnnviz.errors import CnnvizError
+from cnnviz.data import DATASETS, available
+from cnnviz.registry import list_models
+from cnnviz.render import human
+from cnnviz.runs import RunError
+from cnnviz.train import OPTIMIZERS, check, resolve_device
+from cnnviz.train_charts import curves_figure, grad_bar_figure, grad_heatmap_figure, progress
+from ui.common import arch_label, fmt_bytes, lang, show_error, tr
+from ui import training as ut
+
+K = ut.K
+PLOT_CONFIG = {"displaylogo": False}
+STATUS_ICON = {"queued": "⏳", "running": "▶️", "completed": "✅", "stopped": "⏹️", "diverged": "💥", "failed": "❌",
+               "interrupted": "⚠️"}
+
+
+def start_run(cfg) -> None:
+    """Submit and show the new run (its id goes into the URL)."""
+    try:
+        rid = ut.manager().submit(cfg)
+    except CnnvizError as err:
+        st.session_state["tr._error"] = err
+        return
+    st.query_params["run"] = rid
+
+
+# --- the form --------------------------------------------------------------------------------
+def form() -> None:
+    ut.init_form()
+    c = st.columns([2, 1, 1])
+    c[0].selectbox(tr("train.f.arch"), list_models(), key=K + "arch", format_func=arch_label,
+                   on_change=lambda: ut.apply_preset(st.session_state[K + "arch"]))
+    c[1].button(tr("train.f.preset_book"), on_click=ut.apply_preset, kwargs={"kind": "book"},
+                help=tr("train.f.preset_book.help"), width="stretch")
+    c[2].button(tr("train.f.preset_class"), on_click=ut.apply_preset, kwargs={"kind": "class"},
+                help=tr("train.f.preset_class.help"), width="stretch")
+    arch = st.session_state[K + "arch"]
+    has_res = ut.family(arch) == "resnet"
+    c = st.columns(5)
+    c[0].toggle(tr("train.f.bn"), key=K + "bn")
+    c[1].toggle(tr("train.f.residual"), key=K + "res", disabled=not has_res, help=None if has_res else tr("train.f.residual.na"))
+    c[2].select_slider(tr("train.f.width_div"), options=[1, 2, 4, 8, 16, 32], key=K + "wdiv")
+    c[3].slider(tr("train.f.dropout"), 0.0, 0.9, step=0.05, key=K + "drop")
+    c[4].number_input(tr("train.f.side"), 1, 1024, step=1, key=K + "side")
+    c = st.columns(5)
+    c[0].selectbox(tr("train.f.dataset"), DATASETS, key=K + "dataset", format_func=lambda d: tr(f"train.data.{d}"))
+    c[1].number_input(tr("train.f.subset"), 0, 10_000_000, step=500, key=K + "subset", help=tr("train.f.subset.help"))
+    c[2].selectbox(tr("train.f.device"), ut.devices(), key=K + "device")
+    c[3].number_input(tr("train.f.seed"), 0, 2**31 - 1, step=1, key=K + "seed")
+    c[4].number_input(tr("train.f.budget"), 0, 86_400, step=10, key=K + "budget", help=tr("train.f.budget.help"))
+    c = st.columns(6)
+    c[0].selectbox(tr("train.f.optimizer"), OPTIMIZERS, key=K + "opt", format_func=lambda o: tr(f"train.opt.{o}"))
+    c[1].number_input(tr("train.f.lr"), 1e-6, 100.0, format="%g", key=K + "lr")
+    c[2].number_input(tr("train.f.momentum"), 0.0, 0.999, step=0.1, format="%g", key=K + "mom")
+    c[3].number_input(tr("train.f.weight_decay"), 0.0, 0.1, step=1e-4, format="%g", key=K + "decay")
+    c[4].number_input(tr("train.f.batch"), 1, 4096, step=32, key=K + "bs")
+    c[5].number_input(tr("train.f.epochs"), 1, 1000, step=1, key=K + "epochs")
+    ds = st.session_state[K + "dataset"]
+    if ds != "synthetic" and not available(ds):
+        st.caption(tr("train.f.dataset_missing", dataset=tr(f"train.data.{ds}")))
+
+
+def launch() -> None:
+    """Estimates, and the Start button (disabled when the run would not fit)."""
+    try:
+        cfg = ut.form_config()
+        check(cfg)  # geometry, device, precision
+        device = resolve_device(cfg.device)
+    except CnnvizError as err:
+        show_error(err)
+        return
+    busy = ut.manager().busy(cfg.device)  # timing steps next to a running run would measure neither
+    est = ut.estimates(cfg, device, busy)
+    mem = est["mem"]
+    c = st.columns([1, 1, 1, 1.2])
+    free = fmt_bytes(mem.free_bytes) if mem.free_bytes is not None else "?"
+    c[0].metric(tr("train.est.memory"), fmt_bytes(mem.need_bytes), help=tr("train.est.memory.help", free=free,
+                                                                            device=mem.device))
+    if est["seconds"] is not None:
+        c[1].metric(tr("train.est.time"), _duration(est["seconds"]),
+                    help=tr("train.est.time.help", rate=human(est["rate"]), device=mem.device))
+    else:
+        c[1].metric(tr("train.est.time"), "—", help=tr("train.est.busy") if busy else None)
+    c[2].metric(tr("train.est.images"), f"{est['n_train']:,}", help=tr("train.est.images.help", test=est["n_test"]))
+    if not mem.fits:
+        st.error(tr("train.err.memory", need=fmt_bytes(mem.need_bytes), free=free, device=mem.device), icon="🚫")
+    with c[3]:
+        st.button(tr("train.start"), type="primary", disabled=not mem.fits, on_click=start_run, args=(cfg,),
+                  width="stretch", icon=":material/play_arrow:")
+    err = st.session_state.pop("tr._error", None)
+    if err is not None:
+        show_error(err)
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+# --- the current run ---------------------------------------------------------------------------
+def current_run(rid: str) -> None:
+    mgr = ut.manager()
+    try:
+        info = mgr.get(rid)
+    except RunError as err:
+        show_error(err)
+        if st.button(tr("train.run.forget")):
+            del st.query_params["run"]
+            st.rerun()
+        return
+
+    @st.fragment(run_every=1.0 if info.live else None)
+    def panel() -> None:
+        try:
+            info = mgr.get(rid)
+        except RunError as err:
+            show_error(err)
+            return
+        events = mgr.events(rid)
+        st.subheader(f"{STATUS_ICON.get(info.status, '')} {info.label}")
+        prog = progress(events)
+        eta = _duration(prog.eta_s) if prog.eta_s is not None else "—"
+        bar_text = tr("train.run.progress", status=tr(f"train.status.{info.status}"), step=prog.step,
+                      total=prog.total_steps, epoch=prog.epoch, eta=eta)
+        st.progress(prog.fraction, text=bar_text)
+        c = st.columns([1, 1, 1, 1, 1])
+        steps = [e for e in events if e["kind"] == "step"]
+        tests = [e for e in events if e["kind"] in ("eval", "epoch")]
+        c[0].metric(tr("train.run.rate"), human(prog.examples_per_s) if prog.examples_per_s else "—")
+        c[1].metric(tr("train.run.loss"), f"{steps[-1]['epoch_loss']:.4f}" if steps else "—")
+        c[2].metric(tr("train.run.train_acc"), f"{steps[-1]['train_acc']:.1%}" if steps else "—")
+        c[3].metric(tr("train.run.test_acc"), f"{tests[-1]['test_acc']:.1%}" if tests else "—")
+        if info.live:
+            c[4].button(tr("train.stop"), on_click=mgr.stop, args=(rid,), icon=":material/stop:", key="tr.stop")
+        start = next((e for e in events if e["kind"] == "start"), None)
+        if start and start.get("notice"):
+            st.warning(start["notice"].get(lang()) or start["notice"]["en"], icon="ℹ️")
+        if not info.live and info.message:
+            show = {"completed": st.success, "stopped": st.info, "interrupted": st.warning}.get(info.status, st.error)
+            show(ut.run_message(info))
+        if steps:
+            st.plotly_chart(curves_figure([(info.label, events)], lang()), config=PLOT_CONFIG, key="tr.curves")
+            t1, t2 = st.tabs([tr("train.grad.latest"), tr("train.grad.heatmap")])
+            with t1:
+                fig = grad_bar_figure(events, lang())
+                if fig is not None:
+                    st.plotly_chart(fig, config=PLOT_CONFIG, key="tr.gradbar")
+            with t2:
+                fig = grad_heatmap_figure(events, lang())
+                if fig is not None:
+                    st.plotly_chart(fig, config=PLOT_CONFIG, key="tr.gradheat")
+            st.caption(tr("train.grad.caption"))
+        elif info.live:
+            st.caption(tr("train.run.waiting"))
+        # a live run just ended: redraw the whole page once (history, buttons)
+        was_live = st.session_state.get("tr._live") == rid
+        if info.live:
+            st.session_state["tr._live"] = rid
+        elif was_live:
+            st.session_state.pop("tr._live", None)
+            st.rerun(scope="app")
+
+    panel()
+
+
+# --- history -------------------------------------------------------------------------------------
+def history() -> None:
+    mgr = ut.manager()
+    runs = mgr.runs()
+    if not runs:
+        st.caption(tr("train.hist.empty"))
+        return
+    rows = [{
+        tr("train.hist.run"): r.label, tr("train.hist.status"): f"{STATUS_ICON.get(r.status, '')} {tr(f'train.status.{r.status}')}",
+        tr("train.hist.test_acc"): r.summary.get("test_acc"), tr("train.hist.epoch"): r.summary.get("epoch"),
+        tr("train.hist.created"): dt.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M"), "id": r.id,
+    } for r in runs]
+    st.dataframe(rows, hide_index=True, column_config={
+        tr("train.hist.test_acc"): st.column_config.NumberColumn(format="percent"),
+        tr("train.hist.epoch"): st.column_config.NumberColumn(format="%.2f"),
+    })
+    labels = {r.id: f"{r.label} ({r.id[:6]})" for r in runs}
+    chosen = st.multiselect(tr("train.hist.overlay"), list(labels), format_func=labels.get, key="tr.overlay",
+                            placeholder=tr("train.hist.overlay.placeholder"))
+    if chosen:
+        st.plotly_chart(curves_figure([(labels[r], mgr.events(r)) for r in chosen], lang()), config=PLOT_CONFIG,
+                        key="tr.overlay_chart")
+    c = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+    pick = c[0].selectbox(tr("train.hist.pick"), list(labels), format_func=labels.get, key="tr.pick")
+    if c[1].button(tr("train.hist.open"), width="stretch"):
+        st.query_params["run"] = pick
+        st.rerun()
+    c[2].download_button(tr("train.hist.csv"), data=mgr.csv(pick).encode(), file_name=f"cnnviz-run-{pick}.csv",
+                         mime="text/csv", width="stretch", on_click="ignore")
+    if c[3].button(tr("train.hist.delete"), width="stretch", key="tr.delete"):
+        mgr.delete(pick)
+        if st.query_params.get("run") == pick:
+            del st.query_params["run"]
+        st.rerun()
+
+
+# --- page ------------------------------------------------------------------------------------------
+st.title(tr("train.title"))
+st.caption(tr("train.intro"))
+try:
+    ut.manager()
+except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, keep the app alive
+    show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
+    st.stop()
+rid = st.query_params.get("run")
+with st.expander(tr("train.new"), expanded=not rid, icon=":material/tune:"):
+    form()
+    launch()
+if rid:
+    current_run(rid)
+st.divider()
+st.subheader(tr("train.hist.title"))
+history()

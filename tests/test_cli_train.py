@@ -1,0 +1,90 @@
+"""``python -m cnnviz train``: JSON lines, the progress output, presets, and exit 2 on bad arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cnnviz.cli import build_parser, main
+from cnnviz.cli.train import build_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--dataset", "synthetic", "--subset", "128", "--test-subset", "64", "--batch-size", "32", "--lr", "0.5"]
+
+
+def test_json_lines(capsys):
+    assert main(["train", "lenet", *TINY, "--max-steps", "3", "--log-every", "1", "--json-lines"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    events = [json.loads(line) for line in lines]  # one JSON object per line, nothing else on stdout
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("step") == 3
+    assert events[0]["n_train"] == 128 and events[-1]["status"] == "completed"
+    assert set(events[1]["grad_norms"]) == set(events[0]["layers"])
+
+
+def test_progress_on_stderr(capsys):
+    assert main(["train", "lenet", *TINY, "--epochs", "1"]) == 0
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "epoch 1.00" in out.err and "test acc" in out.err and "completed" in out.err
+
+
+def test_real_loader_and_subprocess(tmp_path):
+    from training_helpers import write_idx
+
+    write_idx(tmp_path, "FashionMNIST", n_train=64, n_test=16)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnviz", "train", "lenet", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path),
+         "--epochs", "1", "--batch-size", "16", "--json-lines"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[0]["dataset"] == "fashion-mnist" and events[0]["n_train"] == 64
+    assert events[-1]["status"] == "completed" and events[-1]["step"] == 4
+
+
+def test_diverged_run_exits_1(capsys):
+    assert main(["train", "lenet", *TINY, "--lr", "1000", "--epochs", "2", "--json-lines"]) == 1
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["status"] == "diverged"
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "lenet", "--lr", "-1"],
+    ["train", "lenet", "--lr", "abc"],
+    ["train", "lenet", "--epochs", "0"],
+    ["train", "lenet", "--set", "nonsense=1"],
+    ["train", "lenet", "--set", "no_equals_sign"],
+    ["train", "lenet", "--dataset", "cifar10"],
+    ["train", "alexnet", "--input-side", "30"],
+    ["train", "nosuchnet"],
+    ["train", "lenet", "--device", "tpu"],
+    ["train", "lenet", "--optimizer", "rmsprop"],
+    ["train", "lenet", "--subset", "0"],
+    ["train", "lenet", "--momentum", "1.5"],
+])
+def test_bad_arguments_exit_2_with_one_line(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cnnviz: error:") and len(err.splitlines()) == 1
+
+
+def test_presets_and_overrides():
+    args = build_parser().parse_args(["train", "resnet18", "--preset", "book", "--epochs", "2", "--set", "residual=false"])
+    cfg = build_config(args)
+    assert cfg.lr == 0.05 and cfg.batch_size == 256 and cfg.model.input_hw == (96, 96) and cfg.epochs == 2
+    assert cfg.model.residual is False and cfg.data.dataset == "fashion-mnist"
+    args = build_parser().parse_args(["train", "alexnet", "--preset", "class", "--dataset", "synthetic", "--lr", "0.3"])
+    cfg = build_config(args)
+    assert cfg.lr == 0.3 and cfg.data.dataset == "synthetic" and cfg.data.subset == 5000
+    assert cfg.time_budget_s is not None and cfg.model.width_div > 1
+    args = build_parser().parse_args(["train", "lenet", "--input-side", "32", "--in-channels", "3"])
+    cfg = build_config(args)
+    assert cfg.model.input_hw == (32, 32) and cfg.model.in_channels == 3

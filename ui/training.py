@@ -1,0 +1,141 @@
+"""Streamlit glue of the training page: the shared run manager, the form's state, estimates.
+
+The ``RunManager`` lives in ``st.cache_resource``: one per server process and store path,
+shared by every session (it is thread-safe, and its workers never touch ``st``). The form's
+widgets keep their values in ``st.session_state`` under ``tr.*`` keys; a preset writes them
+all at once (from a callback, before the widgets are drawn).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+import torch
+
+from cnnviz.data import SYNTHETIC_SIZES, available, load_split
+from cnnviz.errors import CnnvizError
+from cnnviz.estimate import calibrate, memory_estimate, time_estimate
+from cnnviz.presets import preset_config
+from cnnviz.registry import get_config, model_spec
+from cnnviz.runs import RunManager
+from cnnviz.runstore import db_path
+from cnnviz.train import TrainConfig
+
+from .common import lang
+
+K = "tr."  # prefix of the form's session-state keys
+EXTRA = "tr._model_extra"  # preset model overrides without a widget (AlexNet's fc_width...)
+
+
+@st.cache_resource(show_spinner=False)
+def _manager(db: str) -> RunManager:
+    return RunManager(db)
+
+
+def manager() -> RunManager:
+    """The process-wide run manager of the current store (``$CNNVIZ_DB`` or the data folder's)."""
+    return _manager(str(db_path()))
+
+
+def devices() -> list[str]:
+    """Device choices on this machine."""
+    out = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        out.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps and mps.is_available():
+        out.append("mps")
+    return out
+
+
+def default_kind() -> str:
+    """The preset a new architecture opens with: the book's on a GPU, the class period's elsewhere."""
+    return "book" if torch.cuda.is_available() else "class"
+
+
+def apply_preset(arch: str | None = None, kind: str | None = None) -> None:
+    """Fill every form widget from a preset (a widget callback: runs before the widgets are drawn)."""
+    arch = arch or st.session_state.get(K + "arch", "lenet")
+    cfg = preset_config(arch, kind or default_kind())
+    m = cfg.model
+    st.session_state.update({
+        K + "arch": arch, K + "bn": m.batch_norm, K + "res": bool(getattr(m, "residual", True)),
+        K + "wdiv": m.width_div, K + "drop": float(m.dropout), K + "side": m.input_hw[0],
+        K + "dataset": cfg.data.dataset, K + "subset": cfg.data.subset or 0, K + "opt": cfg.optimizer,
+        K + "lr": float(cfg.lr), K + "mom": float(cfg.momentum), K + "decay": float(cfg.weight_decay),
+        K + "bs": cfg.batch_size, K + "epochs": cfg.epochs, K + "budget": int(cfg.time_budget_s or 0),
+    })
+    handled = {"batch_norm", "residual", "width_div", "dropout", "input_hw"}
+    base = get_config(arch)
+    st.session_state[EXTRA] = {f: getattr(m, f) for f in m.to_dict() if f not in handled
+                               and getattr(m, f) != getattr(base, f)}
+
+
+def init_form() -> None:
+    """First visit: the default preset of LeNet."""
+    if K + "arch" not in st.session_state:
+        apply_preset("lenet")
+    st.session_state.setdefault(K + "seed", 0)
+    st.session_state.setdefault(K + "device", "auto")
+
+
+def form_config() -> TrainConfig:
+    """The ``TrainConfig`` the widgets describe (a ``CnnvizError`` for values that cannot work)."""
+    s = st.session_state
+    arch = s[K + "arch"]
+    base = get_config(arch)
+    fields = {f for f in base.to_dict()}
+    settings: dict[str, Any] = {k: v for k, v in s.get(EXTRA, {}).items() if k in fields}
+    settings.update(batch_norm=bool(s[K + "bn"]), width_div=int(s[K + "wdiv"]), dropout=float(s[K + "drop"]))
+    if "residual" in fields:
+        settings["residual"] = bool(s[K + "res"])
+    budget = float(s[K + "budget"] or 0)
+    return TrainConfig.create(
+        arch, input_side=int(s[K + "side"]), model_settings=settings, dataset=s[K + "dataset"],
+        subset=int(s[K + "subset"]) or None, optimizer=s[K + "opt"], lr=float(s[K + "lr"]),
+        momentum=float(s[K + "mom"]), weight_decay=float(s[K + "decay"]), batch_size=int(s[K + "bs"]),
+        epochs=int(s[K + "epochs"]), seed=int(s[K + "seed"]), device=s[K + "device"],
+        time_budget_s=budget if budget > 0 else None,
+    )
+
+
+def data_sizes(cfg: TrainConfig) -> tuple[int, int]:
+    """(train, test) image counts the run would use (the synthetic set's when the files are missing)."""
+    n_train, n_test = SYNTHETIC_SIZES
+    d = cfg.data
+    if d.dataset != "synthetic" and available(d.dataset, d.root()):
+        try:
+            n_train = len(load_split(d.dataset, d.root(), True, download=False)[1])
+            n_test = len(load_split(d.dataset, d.root(), False, download=False)[1])
+        except CnnvizError:
+            pass
+    return min(n_train, d.subset or n_train), min(n_test, d.test_subset or n_test)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _rate(cfg_json: str, device: str) -> float:
+    # keyed by the config's JSON: what calibrate measures depends on the network and the batch only
+    return calibrate(TrainConfig.from_dict(json.loads(cfg_json)), device)
+
+
+def estimates(cfg: TrainConfig, device: torch.device, busy: bool) -> dict[str, Any]:
+    """Memory estimate and, unless the device is busy training, a measured time estimate."""
+    n_train, n_test = data_sizes(cfg)
+    mem = memory_estimate(cfg, device, n_train, n_test)
+    out: dict[str, Any] = {"mem": mem, "n_train": n_train, "n_test": n_test, "seconds": None, "rate": None}
+    if not busy and mem.fits:
+        rate = _rate(json.dumps(cfg.replace(time_budget_s=None).to_dict()), str(device))
+        out.update(rate=rate, seconds=time_estimate(cfg, rate, n_train, n_test))
+    return out
+
+
+def run_message(info_or_end: Any) -> str:
+    """A run's status message (a ``RunInfo`` or an end-event dict) in the reader's language."""
+    msg = info_or_end.get("message", {}) if isinstance(info_or_end, dict) else info_or_end.message
+    return msg.get(lang()) or msg.get("en", "")
+
+
+def family(arch: str) -> str:
+    return model_spec(arch).family
