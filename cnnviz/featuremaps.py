@@ -1,0 +1,218 @@
+"""Feature maps: what each conv layer of a network computes on one image.
+
+Two halves. ``decode_upload`` turns the bytes a user uploads into a model input, refusing
+anything that is not a small, intact PNG or JPEG with one translated message (an
+``UploadError``) and never letting Pillow decode a decompression bomb. ``capture`` runs one
+forward pass with forward hooks on every conv layer (removed in ``finally``) and returns the
+first channels of each output; ``tile`` lays one layer's channels out as one image.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import CnnvizError
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # 5 MiB: a 28×28 to 224×224 input never needs more
+MAX_UPLOAD_PIXELS = 4096 * 4096  # checked from the header, before a single pixel is decoded
+MAX_CHANNELS_SHOWN = 64  # per layer; the page's default shows 16
+ALLOWED_FORMATS = ("PNG", "JPEG")
+
+
+class UploadError(CnnvizError):
+    """An uploaded file that is not a small, intact PNG or JPEG."""
+
+
+def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)) -> torch.Tensor:
+    """Decode an uploaded PNG/JPEG into a ``1 x C x H x W`` float tensor in [0, 1].
+
+    ``mode`` is ``"L"`` (1 channel) or ``"RGB"`` (3); ``size`` is the model's (H, W). Checks,
+    in order, each with its own message: byte size (``MAX_UPLOAD_BYTES``), format (only PNG
+    and JPEG: Pillow is told to try no other decoder), pixel count from the header
+    (``MAX_UPLOAD_PIXELS``, before decoding), integrity (``verify()``, then a full decode of
+    a fresh handle, since a verified file cannot be loaded and a truncated one fails only on
+    load).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if mode not in ("L", "RGB"):
+        raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")  # a programming error, not the user's
+    n = len(data) if data is not None else 0
+    if n == 0:
+        raise UploadError("err.upload.empty")
+    if n > MAX_UPLOAD_BYTES:
+        raise UploadError("err.upload.too_large", mb=round(n / 2**20, 1), cap=MAX_UPLOAD_BYTES // 2**20)
+
+    def open_image() -> Image.Image:
+        # formats=: never fall back to Pillow's other decoders (GIF, TIFF, PSD, EPS...)
+        return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+
+    # Pillow's own bomb check (Image.MAX_IMAGE_PIXELS) warns at 89 M pixels and raises at
+    # twice that; ours is lower and does not depend on a global another module may change.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = open_image()
+        except UnidentifiedImageError:
+            raise UploadError("err.upload.type", formats=", ".join(ALLOWED_FORMATS)) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise UploadError("err.upload.bomb", cap=MAX_UPLOAD_PIXELS) from None
+        except (OSError, SyntaxError, ValueError, EOFError):
+            raise UploadError("err.upload.broken") from None
+        w, h = img.size  # from the header: nothing decoded yet
+        if w < 1 or h < 1 or w * h > MAX_UPLOAD_PIXELS:
+            raise UploadError("err.upload.too_many_pixels", w=w, h=h, cap=MAX_UPLOAD_PIXELS)
+        try:
+            img.verify()  # checks chunk CRCs (PNG) / markers without decoding; the handle is spent after this
+            img = open_image()
+            img.load()  # a truncated stream fails here (Pillow's LOAD_TRUNCATED_IMAGES stays False)
+            img = img.convert(mode)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise UploadError("err.upload.too_many_pixels", w=w, h=h, cap=MAX_UPLOAD_PIXELS) from None
+        except (OSError, SyntaxError, ValueError, EOFError, UnidentifiedImageError):
+            raise UploadError("err.upload.broken") from None
+    img = img.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR)  # PIL takes (W, H)
+    arr = np.asarray(img, dtype=np.float32) / 255.0  # H x W (L) or H x W x 3 (RGB)
+    if arr.ndim == 2:
+        arr = arr[None]  # 1 x H x W
+    else:
+        arr = arr.transpose(2, 0, 1)  # 3 x H x W
+    return torch.from_numpy(np.ascontiguousarray(arr))[None]  # 1 x C x H x W
+
+
+def to_model_input(x: torch.Tensor, in_channels: int, size: tuple[int, int]) -> torch.Tensor:
+    """A ``N x C x H x W`` image batch adapted to a model: channels repeated/averaged, resized."""
+    if x.dim() == 3:
+        x = x[None]
+    c = x.shape[1]
+    if c != in_channels:
+        x = x.mean(dim=1, keepdim=True) if in_channels == 1 else x.expand(-1, 3, -1, -1) if c == 1 else x[:, :3]
+    if tuple(x.shape[-2:]) != tuple(size):
+        x = nn.functional.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+    return x.contiguous()
+
+
+@dataclass(frozen=True)
+class LayerMaps:
+    """The output of one conv layer for one image, first ``shown`` channels kept."""
+
+    name: str  # qualified module name, e.g. "features.0"
+    channels: int  # the layer's full channel count
+    maps: np.ndarray  # shown x H x W float32, raw (not normalised)
+
+    @property
+    def shown(self) -> int:
+        return int(self.maps.shape[0])
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    """Every ``nn.Conv2d`` of ``model`` with its qualified name, in definition order."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+
+
+def capture(model: nn.Module, x: torch.Tensor, max_channels: int = 16,
+            layers: list[str] | None = None) -> list[LayerMaps]:
+    """Run ``model`` once on ``x`` (``1 x C x H x W``) in eval mode and return each conv's output.
+
+    One forward hook per conv layer copies the first ``max_channels`` channels of example 0
+    (``channels x H x W``) to numpy; the hooks are removed and the training mode restored in
+    ``finally``, whatever the forward pass raises. ``layers`` restricts to those names.
+    Order is execution order (the hooks fire in it), which for Inception's parallel paths
+    is p1, p2, p3, p4.
+    """
+    max_channels = max(1, min(int(max_channels), MAX_CHANNELS_SHOWN))
+    out: list[LayerMaps] = []
+    handles = []
+
+    def hook_for(name: str):
+        def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
+            y = output[0, :max_channels].detach().float().cpu().numpy()  # shown x H x W
+            out.append(LayerMaps(name, int(output.shape[1]), y))
+
+        return hook
+
+    was_training = model.training
+    try:
+        for name, m in conv_layers(model):
+            if layers is None or name in layers:
+                handles.append(m.register_forward_hook(hook_for(name)))
+        model.eval()  # BatchNorm uses its running statistics: one image is not a batch
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return out
+
+
+def tile(maps: np.ndarray, cols: int | None = None, pad: int = 1, normalise: bool = True) -> np.ndarray:
+    """Lay ``n x H x W`` maps out on a grid as one ``rows·(H+pad)−pad x cols·(W+pad)−pad`` image.
+
+    With ``normalise`` each map is stretched to [0, 1] on its own (a flat map becomes 0), so
+    a weak channel is as visible as a strong one; gaps are NaN so that plotly leaves them
+    blank.
+    """
+    n, h, w = maps.shape
+    cols = cols or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), np.nan, dtype=np.float32)
+    for i in range(n):
+        m = maps[i].astype(np.float32)
+        if normalise:
+            lo, hi = float(m.min()), float(m.max())
+            m = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
+        r, c = divmod(i, cols)
+        grid[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = m
+    return grid
+
+
+# --- weights: untrained, or trained briefly in the lab -------------------------------------------------
+FM_ARCHS = ("lenet", "alexnet", "vgg11_small", "nin", "googlenet", "resnet18")
+QUICK_TRAIN_S = 20.0
+
+
+def lab_train_config(arch: str, dataset: str = "synthetic", seconds: float = QUICK_TRAIN_S, seed: int = 0):
+    """The classroom preset of ``arch`` (small input and width, ``cnnviz.presets``), capped at ``seconds``.
+
+    The feature-maps lab shows untrained and trained weights of this same config, so the
+    two can be compared map for map.
+    """
+    from .presets import preset_config
+
+    return preset_config(arch, "class", dataset=dataset, time_budget_s=float(seconds), device="cpu", seed=seed,
+                         eval_every=0)
+
+
+def untrained_model(cfg) -> nn.Module:
+    """The network of a ``TrainConfig`` with the book's Xavier initialisation from its seed."""
+    from .train import build_model
+
+    return build_model(cfg)
+
+
+def quick_train_job(cfg):
+    """A not-yet-started ``gradflow.Job`` that trains ``cfg`` on the engine and keeps the model.
+
+    The run manager stores metrics, not weights, so a trained network for this lab comes
+    from here: ``job.extras["model"]`` holds it (trained in place by the engine), and
+    ``job.extras["lock"]`` must be held while anything else runs it.
+    """
+    import threading
+
+    from .gradflow import Job
+    from .train import train
+
+    model = untrained_model(cfg)
+
+    def make(stop):
+        for ev in train(cfg, stop=stop, model=model):
+            yield "model", ev
+
+    return Job(("model",), make, extras={"model": model, "lock": threading.Lock()}, kind="featuremaps", params=cfg)

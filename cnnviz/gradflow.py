@@ -1,0 +1,416 @@
+"""The gradient-flow lab (§6.4): a deep plain net against the same net with residual connections.
+
+A *paired run* trains two variants side by side on the training engine (``cnnviz.train``):
+
+* the same initial weights wherever the shapes match: both are built and initialised from
+  the same seed, then every state-dict entry of the first whose name and shape exist in the
+  second is copied over (the residual net's extra 1×1 shortcut convs keep their own);
+* the same batches in the same order (``cnnviz.data.batches`` is a pure function of the
+  seed) and the same optimiser settings;
+* lock-step: ``paired_events`` pulls each engine generator up to its next ``StepEvent`` in
+  turn, so the stream reads step 1 of A, step 1 of B, step 2 of A...
+
+The stream is the engine's own events tagged with the variant: ``(variant, event)``. The
+page (through ``Job``, a background thread), the CLI (``python -m cnnviz gradflow``) and the
+tests consume the same stream; ``PairHistory`` folds it into per-variant series.
+
+The nets are ``ResNetConfig(stages=((n, width),), residual=...)``: a stem conv and n
+residual blocks of two 3×3 convs at constant width, 2n + 1 convs in all (``depth``). The
+stem's 7×7/2 conv and 3×3/2 pool shrink a 32-pixel input to 8×8, so even 57 convs train
+at a few steps a second on a CPU. ``residual=False`` is the same stack without the skips.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from .config import ACTIVATIONS
+from .data import DATASETS, Data, load_data
+from .errors import ConfigError
+from .registry import create_model
+from .train import EndEvent, StartEvent, StepCallback, StepEvent, TrainConfig, init_weights, train
+
+MIN_DEPTH, MAX_DEPTH = 3, 65  # convs on the main path: 1 to 32 residual blocks
+MAX_STEPS = 2000
+MAX_WIDTH = 128
+INITS = ("pytorch", "xavier")
+VARIANTS = ("plain", "residual")
+
+
+# --- configuration -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GradFlowConfig:
+    """One gradient-flow experiment. Frozen and hashable (a cache key for the page)."""
+
+    depth: int = 31  # convs on the main path (stem + 2 per block); rounded down to odd
+    resnet18: bool = False  # True: the seed's ResNet-18 stages (2, 2, 2, 2 blocks; widths ×1, ×2, ×4, ×8)
+    batch_norm: bool = False  # BN after every conv; it rescues the plain net's gradients too
+    activation: str = "relu"
+    width: int = 16  # channels of every block (the first stage's with resnet18)
+    side: int = 32  # input side; the stem divides it by 4
+    steps: int = 40
+    batch_size: int = 64
+    lr: float = 0.05
+    init: str = "pytorch"  # "pytorch": nn.Conv2d's own U(±1/√fan_in); "xavier": the book's init_weights
+    seed: int = 0
+    dataset: str = "synthetic"
+
+    def __post_init__(self) -> None:
+        checks = (("depth", MIN_DEPTH, MAX_DEPTH), ("width", 1, MAX_WIDTH), ("side", 8, 224),
+                  ("steps", 1, MAX_STEPS), ("batch_size", 2, 1024), ("seed", 0, 2**31 - 1))
+        for name, lo, hi in checks:
+            v = getattr(self, name)
+            if not isinstance(v, int) or not lo <= v <= hi:
+                raise ConfigError("err.range", field=name, lo=lo, hi=hi, value=v)
+        if not (self.lr > 0 and self.lr < 10):
+            raise ConfigError("err.range", field="lr", lo=0, hi=10, value=self.lr)
+        for name, choices in (("init", INITS), ("activation", ACTIVATIONS), ("dataset", DATASETS)):
+            if getattr(self, name) not in choices:
+                raise ConfigError("err.choice", field=name, choices=", ".join(choices), value=getattr(self, name))
+
+    @property
+    def blocks(self) -> int:
+        """Residual blocks of the constant-width net: (depth − 1) // 2."""
+        return (self.depth - 1) // 2
+
+    @property
+    def conv_depth(self) -> int:
+        """Convs on the main path actually built (17 for ResNet-18's stages)."""
+        return 17 if self.resnet18 else 2 * self.blocks + 1
+
+    def stages(self) -> tuple[tuple[int, int], ...]:
+        """``ResNetConfig.stages``: one constant-width stage, or ResNet-18's four."""
+        if self.resnet18:
+            return tuple((2, self.width * m) for m in (1, 2, 4, 8))
+        return ((self.blocks, self.width),)
+
+    def train_config(self, residual: bool) -> TrainConfig:
+        """The engine's config of one variant (validated by ``ResNetConfig``/``TrainConfig``)."""
+        settings = dict(stages=self.stages(), stem_channels=self.width, residual=residual,
+                        batch_norm=self.batch_norm, activation=self.activation)
+        return TrainConfig.create(
+            "resnet18", input_side=self.side, in_channels=1, model_settings=settings, dataset=self.dataset,
+            test_subset=256, lr=self.lr, batch_size=self.batch_size, epochs=1000, max_steps=self.steps,
+            seed=self.seed, device="cpu", log_every=1, eval_every=0,
+        )
+
+    def pair(self) -> tuple[tuple[str, TrainConfig], tuple[str, TrainConfig]]:
+        """``(("plain", cfg), ("residual", cfg))``: the two variants, identical but for the skips."""
+        return ("plain", self.train_config(False)), ("residual", self.train_config(True))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of the fields."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    def replace(self, **changes: Any) -> "GradFlowConfig":
+        """A validated copy; unknown field names are a ``ConfigError`` listing the valid ones."""
+        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
+        if unknown:
+            raise ConfigError("err.unknown_setting", names=", ".join(unknown), cls="GradFlowConfig",
+                              valid=", ".join(sorted(self.__dataclass_fields__)))
+        return replace(self, **changes)
+
+
+# --- the paired run ------------------------------------------------------------------------
+def build_pair(cfgs: Sequence[TrainConfig], init: str = "xavier") -> list[nn.Module]:
+    """The models of a paired run, starting from the same weights wherever names and shapes match.
+
+    Every model is built (and, with ``init="xavier"``, initialised by ``train.init_weights``)
+    from the first config's seed; then each state-dict entry of the first model whose name
+    and shape also exist in another is copied into it: weights, biases, BN parameters and
+    running statistics. Returns the models in the order of ``cfgs``.
+    """
+    seed = cfgs[0].seed
+    models = []
+    for cfg in cfgs:
+        torch.manual_seed(seed)  # PyTorch's own init draws from the global generator
+        m = create_model(cfg.model)
+        if init == "xavier":
+            init_weights(m, seed)
+        models.append(m)
+    copy_matching(models[0], models[1:])
+    return models
+
+
+@torch.no_grad()
+def copy_matching(src: nn.Module, dsts: Sequence[nn.Module]) -> list[str]:
+    """Copy every state-dict entry of ``src`` into each of ``dsts`` where name and shape match.
+
+    Returns the names copied into the last destination (for tests and the page's note).
+    """
+    copied: list[str] = []
+    ref = src.state_dict()
+    for dst in dsts:
+        copied = []
+        for name, tensor in dst.state_dict().items():  # state_dict tensors share storage with the module
+            other = ref.get(name)
+            if other is not None and other.shape == tensor.shape:
+                tensor.copy_(other)
+                copied.append(name)
+    return copied
+
+
+def paired_events(pair: Sequence[tuple[str, TrainConfig]], *, init: str = "xavier", stop: threading.Event | None = None,
+                  data: Data | None = None, callbacks: Mapping[str, Sequence[StepCallback]] | None = None,
+                  models: Sequence[nn.Module] | None = None) -> Iterator[tuple[str, Any]]:
+    """Train the variants of ``pair`` (``[(name, cfg), ...]``) in lock-step; yield ``(name, event)``.
+
+    Each variant runs in its own ``cnnviz.train.train`` generator on its own model (see
+    ``build_pair``), all on the same data (loaded once). After each variant's ``StartEvent``,
+    the stream alternates: every variant's events up to and including its next ``StepEvent``,
+    in the order of ``pair``. A variant that ends early (diverged, failed) leaves the others
+    going; every variant's ``EndEvent`` is yielded. ``stop`` ends them all within one step.
+    """
+    stop = stop or threading.Event()
+    cfgs = [c for _, c in pair]
+    if data is None:
+        data = load_data(cfgs[0].data)
+    if models is None:
+        models = build_pair(cfgs, init)
+    gens = {name: train(cfg, stop=stop, model=m, data=data, callbacks=tuple((callbacks or {}).get(name, ())))
+            for (name, cfg), m in zip(pair, models)}
+    active = list(gens)
+    try:
+        while active:
+            for name in list(active):
+                for ev in gens[name]:
+                    yield name, ev
+                    if isinstance(ev, EndEvent):
+                        active.remove(name)
+                        break
+                    if isinstance(ev, StepEvent):
+                        break  # the next variant's turn
+                else:
+                    active.remove(name)  # (the engine always ends with an EndEvent; defensive)
+    finally:
+        for g in gens.values():
+            g.close()  # a consumer that stops reading releases both models now
+
+
+@dataclass
+class VariantSeries:
+    """One variant's history, folded from its events."""
+
+    layers: list[str] = field(default_factory=list)  # conv/linear names in model order (StartEvent.layers)
+    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    grad_norms: list[dict[str, float]] = field(default_factory=list)
+    extra: list[dict[str, float]] = field(default_factory=list)
+    test_acc: float | None = None
+    status: str = "running"  # then an EndEvent status: completed, stopped, diverged, failed
+    message: dict[str, str] = field(default_factory=dict)  # {lang: text} of the EndEvent
+    n_params: int = 0
+
+    def copy(self) -> "VariantSeries":
+        return VariantSeries(list(self.layers), list(self.steps), list(self.loss), list(self.train_acc),
+                             [dict(g) for g in self.grad_norms], [dict(e) for e in self.extra], self.test_acc,
+                             self.status, dict(self.message), self.n_params)
+
+
+class PairHistory:
+    """Per-variant series built from a paired event stream; ``add`` from one thread, ``snapshot`` from any."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = tuple(names)
+        self._series = {n: VariantSeries() for n in names}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, ev: Any) -> None:
+        with self._lock:
+            s = self._series[name]
+            if isinstance(ev, StartEvent):
+                s.layers, s.n_params = list(ev.layers), ev.n_params
+            elif isinstance(ev, StepEvent):
+                s.steps.append(ev.step)
+                s.loss.append(ev.loss)
+                s.train_acc.append(ev.train_acc)
+                s.grad_norms.append(dict(ev.grad_norms))
+                s.extra.append(dict(ev.extra))
+            elif isinstance(ev, EndEvent):
+                s.status, s.message, s.test_acc = ev.status, dict(ev.message), ev.test_acc
+            elif getattr(ev, "kind", "") == "epoch":
+                s.test_acc = ev.test_acc
+
+    def snapshot(self) -> dict[str, VariantSeries]:
+        """A deep copy of every series."""
+        with self._lock:
+            return {n: s.copy() for n, s in self._series.items()}
+
+
+# --- what the lab reads off the history ----------------------------------------------------------
+def path_layers(series: Mapping[str, VariantSeries]) -> list[str]:
+    """The conv/linear layers every variant has, in model order: the depth axis.
+
+    The residual net's 1×1 shortcut convs (``…shortcut``) exist only there and are not on
+    the main path, so they drop out; the final dense layer stays (the last point).
+    """
+    names = [s.layers for s in series.values() if s.layers]
+    if not names:
+        return []
+    common = set(names[0]).intersection(*names[1:])
+    return [n for n in names[0] if n in common]
+
+
+def main_path(layers: Sequence[str]) -> list[str]:
+    """One variant's layers without the 1×1 shortcut convs (which only the residual net has)."""
+    return [n for n in layers if not n.endswith(".shortcut")]
+
+
+def norm_matrix(s: VariantSeries, layers: Sequence[str]) -> list[list[float]]:
+    """steps × layers gradient norms (the heatmap); a missing value is NaN."""
+    return [[float(g.get(n, float("nan"))) for n in layers] for g in s.grad_norms]
+
+
+def first_last_ratio(s: VariantSeries, layers: Sequence[str], step: int = -1, convs_only: bool = True,
+                     k: int = 1) -> tuple[float, float, float]:
+    """(first, last, last/first): the mean gradient norm of the first and last ``k`` layers at ``step``.
+
+    With ``convs_only`` the final dense layer is left out (its gradient is large in both
+    variants and says nothing about depth). A ratio ≫ 1 is a vanishing gradient.
+    """
+    g = s.grad_norms[step]
+    names = [n for n in layers if not convs_only or n != layers[-1]] if layers else []
+    first = sum(g[n] for n in names[:k]) / k
+    last = sum(g[n] for n in names[-k:]) / k
+    return first, last, (last / first if first > 0 else float("inf"))
+
+
+def summary_rows(series: Mapping[str, VariantSeries], step: int = -1) -> list[dict[str, Any]]:
+    """Per variant: first/last conv gradient norms and their ratio at ``step``, final loss, status."""
+    layers = path_layers(series)
+    rows = []
+    for name, s in series.items():
+        if not s.grad_norms:
+            continue
+        first, last, ratio = first_last_ratio(s, layers, step)
+        rows.append({"variant": name, "first": first, "last": last, "ratio": ratio, "loss": s.loss[step],
+                     "status": s.status, "step": s.steps[step]})
+    return rows
+
+
+def run_gradflow(cfg: GradFlowConfig, stop: threading.Event | None = None) -> Iterator[tuple[str, Any]]:
+    """The paired stream of one gradient-flow experiment: plain and residual, lock-step."""
+    return paired_events(cfg.pair(), init=cfg.init, stop=stop)
+
+
+# --- background jobs ---------------------------------------------------------------------------
+class Job:
+    """A paired stream consumed by a daemon thread into a ``PairHistory``; never calls Streamlit.
+
+    ``make(stop)`` returns the event stream; ``status`` is queued → running → done (or
+    failed, stopped). Everything a page reads (``history.snapshot()``, ``status``, ``error``)
+    is guarded by locks, so any session may poll any job while the thread writes. ``extras``
+    holds objects the stream's callbacks fill (an ``ActivationRecorder``, a trained model).
+    """
+
+    def __init__(self, names: Sequence[str], make: Callable[[threading.Event], Iterator[tuple[str, Any]]],
+                 extras: Mapping[str, Any] | None = None, kind: str = "pair", params: Any = None):
+        self.id = uuid.uuid4().hex[:10]
+        self.kind, self.params = kind, params
+        self.history = PairHistory(names)
+        self.extras = dict(extras or {})
+        self.stop_event = threading.Event()
+        self._make = make
+        self._lock = threading.Lock()
+        self._status = "queued"
+        self.error: Exception | None = None
+        self.started = self.finished = None
+        self._thread = threading.Thread(target=self._run, name=f"cnnviz-lab-{self.id}", daemon=True)
+
+    def start(self) -> "Job":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        self._set("running")
+        self.started = time.time()
+        try:
+            for name, ev in self._make(self.stop_event):
+                self.history.add(name, ev)
+            self._set("stopped" if self.stop_event.is_set() else "done")
+        except Exception as err:  # a config error before the first step, a bug: the page shows it
+            self.error = err
+            self._set("failed")
+        finally:
+            self.finished = time.time()
+
+    def _set(self, status: str) -> None:
+        with self._lock:
+            self._status = status
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> "Job":
+        self._thread.join(timeout)
+        return self
+
+
+class JobBoard:
+    """All lab jobs of the process (the page keeps one in ``st.cache_resource``); thread-safe.
+
+    At most ``max_running`` run at once (CPU cores are shared by every session): ``submit``
+    refuses with ``LabBusyError`` beyond that; finished jobs are kept up to ``keep``.
+    """
+
+    def __init__(self, max_running: int = 2, keep: int = 32):
+        self.max_running, self.keep = max_running, keep
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, job: Job) -> Job:
+        with self._lock:
+            # a job told to stop (a session replacing its own run) ends within a step: not counted
+            running = [j for j in self._jobs.values() if j.running and not j.stop_event.is_set()]
+            if len(running) >= self.max_running:
+                raise LabBusyError("err.lab.busy", n=len(running))
+            self._jobs[job.id] = job
+            done = [k for k, j in self._jobs.items() if not j.running]
+            for k in done[: max(0, len(self._jobs) - self.keep)]:
+                del self._jobs[k]
+        return job.start()
+
+    def get(self, job_id: str | None) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id) if job_id else None
+
+
+class LabBusyError(ConfigError):
+    """Too many lab jobs running at once on this server."""
+
+
+_BOARD: JobBoard | None = None
+_BOARD_LOCK = threading.Lock()
+
+
+def lab_board() -> JobBoard:
+    """The process-wide board every lab page submits to (two lab jobs at a time in all)."""
+    global _BOARD
+    with _BOARD_LOCK:
+        if _BOARD is None:
+            _BOARD = JobBoard(max_running=2)
+        return _BOARD
+
+
+def gradflow_job(cfg: GradFlowConfig) -> Job:
+    """A not-yet-started ``Job`` for ``cfg``'s paired run."""
+    # building the configs here surfaces a ConfigError in the page before any thread starts
+    cfg.pair()
+    return Job(VARIANTS, lambda stop: run_gradflow(cfg, stop), kind="gradflow", params=cfg)

@@ -1,0 +1,228 @@
+"""BatchNorm lab (§5): the seed's layer against PyTorch's, training with and without BN, the
+two modes, and the noise of batch statistics.
+
+Layout only: widgets → ``cnnviz.bnlab`` → figures of ``cnnviz.lab_charts``. The paired
+LeNet run is a background ``Job`` on a process-wide ``JobBoard`` (``st.cache_resource``),
+kept in the session and polled by a fragment; the other three tabs compute in well under
+a second and run inline.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from cnnviz import bnlab
+from cnnviz import lab_charts as lc
+from cnnviz.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.errors import CnnvizError
+from cnnviz.gradflow import Job, JobBoard, lab_board
+from ui.common import lang, show_error, tr
+
+JOB = "bn.job"
+PLOT = {"displaylogo": False}
+
+
+@st.cache_resource(show_spinner=False)
+def board() -> JobBoard:
+    """Lab jobs of the whole server, shared by every session and every lab page: two at a time,
+    since the CPU is shared (``cnnviz.gradflow.lab_board``; thread-safe)."""
+    return lab_board()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _features(dataset: str, n: int = 2048):
+    data = load_data(DataConfig(dataset=dataset))
+    return bnlab.conv_features(prepare(data.train_x[:n], (28, 28), 1)), data.notice
+
+
+def features(dataset: str) -> torch.Tensor:
+    """``2048 x 6 x 24 x 24``: LeNet's first conv (seeded) on training images; read-only, shared.
+
+    Says so when the dataset was replaced by the synthetic one (files missing, offline).
+    """
+    x, notice = _features(dataset)
+    if notice is not None:
+        st.caption(notice.render(lang()))
+    return x
+
+
+# --- tab 1: from scratch against nn.BatchNorm2d ----------------------------------------------------
+def scratch_tab() -> None:
+    st.markdown(tr("lab.bn.scratch_intro"))
+    st.latex(r"\hat{x} = \frac{x - \hat{\mu}_B}{\sqrt{\hat{\sigma}_B^2 + \epsilon}},\qquad "
+             r"y = \gamma \odot \hat{x} + \beta,\qquad \hat{\mu}_B = \frac{1}{|B|}\sum_{x \in B} x,\quad "
+             r"\hat{\sigma}_B^2 = \frac{1}{|B|}\sum_{x \in B}(x - \hat{\mu}_B)^2")
+    c = st.columns(5)
+    n = c[0].select_slider("N", [2, 4, 8, 16, 32, 64], 16, key="bn.n", help=tr("lab.bn.shape"))
+    ch = c[1].select_slider("C", [1, 2, 4, 8, 16], 4, key="bn.c")
+    side = c[2].select_slider("H = W", [1, 2, 4, 8, 16], 8, key="bn.hw")
+    steps = c[3].slider(tr("lab.steps"), 1, 10, 3, key="bn.steps")
+    seed = c[4].number_input(tr("lab.seed"), 0, 10_000, 0, key="bn.seed")
+    try:
+        cmp = bnlab.compare_batchnorm(n=n, c=ch, h=side, w=side, steps=steps, seed=int(seed))
+    except CnnvizError as err:
+        show_error(err)
+        return
+    m = st.columns([1, 3], vertical_alignment="center")
+    m[0].metric(tr("lab.bn.max_diff"), f"{cmp.max_diff:.2e}")
+    with m[1]:
+        if cmp.max_diff < 1e-4:
+            st.success(tr("lab.bn.equal"), icon="✅")
+        else:
+            st.warning(tr("lab.bn.not_equal", diff=cmp.max_diff))
+        st.caption(tr("lab.bn.out_moments", mean=cmp.out_mean, std=cmp.out_std))
+    rows = [(tr("lab.bn.cmp.train_out", i=i + 1), d) for i, d in enumerate(cmp.train_out)]
+    rows += [(tr("lab.bn.cmp.grad_in", i=i + 1), d) for i, d in enumerate(cmp.train_grad_in)]
+    rows += [(tr(f"lab.bn.cmp.{k}"), getattr(cmp, k)) for k in ("grad_gamma", "grad_beta", "running_mean", "running_var",
+                                                                "eval_out")]
+    st.dataframe([{tr("lab.bn.cmp.what"): k, tr("lab.bn.cmp.diff"): f"{v:.2e}"} for k, v in rows], hide_index=True)
+
+
+# --- tab 2: the paired LeNet run ----------------------------------------------------------------------
+def train_tab() -> None:
+    st.markdown(tr("lab.bn.train_intro"))
+    c = st.columns(5)
+    steps = c[0].slider(tr("lab.steps"), 20, 400, 100, step=20, key="bn.t.steps")
+    lr = c[1].select_slider(tr("lab.lr"), [0.1, 0.3, 0.5, 0.9, 1.0, 2.0], 0.9, key="bn.t.lr")
+    batch = c[2].select_slider(tr("lab.batch_size"), [32, 64, 128, 256], 128, key="bn.t.batch")
+    impl = c[3].selectbox(tr("lab.bn.impl"), ("torch", "scratch"), key="bn.t.impl",
+                          format_func=lambda i: tr(f"lab.bn.impl.{i}"))
+    dataset = c[4].selectbox(tr("lab.dataset"), DATASETS, key="bn.t.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+    if st.button(tr("lab.run"), type="primary", key="bn.t.run", icon=":material/play_arrow:"):
+        try:
+            cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl, dataset=dataset)
+            old = st.session_state.get(JOB)
+            if old is not None and old.running:
+                old.stop()
+            st.session_state[JOB] = board().submit(bnlab.bn_pair_job(cfg))
+        except CnnvizError as err:
+            show_error(err)
+    job = st.session_state.get(JOB)
+    if job is None:
+        st.caption(tr("lab.none_yet"))
+        return
+
+    @st.fragment(run_every=1.0 if job.running else None)
+    def live() -> None:
+        render_pair(job)
+        if job.running:
+            st.session_state["bn._live"] = job.id
+        elif st.session_state.pop("bn._live", None) == job.id:
+            st.rerun(scope="app")
+
+    live()
+
+
+def render_pair(job: Job) -> None:
+    """Progress, the overlaid curves and the activation statistics of a paired LeNet job."""
+    cfg: bnlab.BNPairConfig = job.params
+    series = job.history.snapshot()
+    step = min((len(s.steps) for s in series.values()), default=0)
+    if job.status == "failed":
+        if isinstance(job.error, CnnvizError):
+            show_error(job.error)
+        else:
+            st.error(tr("lab.status.failed", error=str(job.error)), icon="🚫")
+        return
+    if job.running:
+        if step == 0:
+            st.info(tr("lab.status.queued"), icon="⏳")
+        else:
+            st.progress(step / cfg.steps, text=tr("lab.status.running", step=step, total=cfg.steps))
+        st.button(tr("lab.stop"), on_click=job.stop, key="bn.stop", icon=":material/stop:")
+    elif job.status == "stopped":
+        st.caption(tr("lab.status.stopped", steps=step))
+    else:
+        st.caption(tr("lab.status.done", steps=step, seconds=(job.finished or 0) - (job.started or 0)))
+    if step == 0:
+        return
+    for name, s in series.items():
+        test = f"{s.test_acc:.1%}" if s.test_acc is not None else "—"
+        st.markdown(tr("lab.bn.result", variant=lc.variant_name(name, lang()), loss=s.loss[-1], acc=s.train_acc[-1],
+                       test=test))
+    c = st.columns(2)
+    for col, metric in zip(c, ("loss", "train_acc")):
+        col.plotly_chart(lc.variant_curves({n: (s.steps, getattr(s, metric)) for n, s in series.items()}, metric, lang()),
+                         config=PLOT, key=f"bn.curve.{metric}")
+    recs = job.extras.get("recorders", {})
+    if not recs:
+        return
+    snaps = {n: r.snapshot() for n, r in recs.items()}
+    labels = bnlab.act_labels(next(iter(recs.values())).model)
+    st.plotly_chart(lc.activation_stats(snaps, labels, lang()), config=PLOT, key="bn.stats")
+    first = next(iter(snaps.values()))
+    layers = list(first)
+    hist_steps = first[layers[0]].hist_steps if layers else []
+    if not hist_steps:
+        return
+    c = st.columns(2)
+    layer = c[0].selectbox(tr("lab.bn.hist_layer"), layers, key="bn.hist_layer", format_func=lambda n: labels.get(n, n))
+    if job.running or len(hist_steps) < 2:
+        pick = len(hist_steps) - 1
+    else:
+        pick = c[1].select_slider(tr("lab.bn.hist_step"), list(range(len(hist_steps))), len(hist_steps) - 1,
+                                  key=f"bn.hist_step.{job.id}", format_func=lambda i: str(hist_steps[i] + 1))
+    hists = {}
+    for n, snap in snaps.items():
+        rec = snap.get(layer)
+        if rec and rec.hists:
+            i = min(pick, len(rec.hists) - 1)
+            hists[n] = (rec.hists[i], rec.hist_steps[i] + 1)
+    edges = next(iter(recs.values())).bin_edges()
+    st.plotly_chart(lc.activation_hist(hists, edges, labels.get(layer, layer), lang()), config=PLOT, key="bn.hist")
+
+
+# --- tab 3: batch statistics against running statistics ---------------------------------------------
+def modes_tab() -> None:
+    st.markdown(tr("lab.bn.modes_intro"))
+    st.latex(r"\text{running} \leftarrow (1 - m)\cdot\text{running} + m\cdot\text{batch}")
+    c = st.columns(4)
+    batch = c[0].select_slider(tr("lab.batch_size"), [4, 8, 16, 32, 64, 128], 32, key="bn.m.batch")
+    steps = c[1].slider(tr("lab.steps"), 1, 200, 50, key="bn.m.steps")
+    momentum = c[2].select_slider(tr("lab.bn.momentum"), [0.01, 0.05, 0.1, 0.3, 1.0], 0.1, key="bn.m.mom")
+    dataset = c[3].selectbox(tr("lab.dataset"), DATASETS, key="bn.m.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+    try:
+        res = bnlab.batch_vs_running(features(dataset), batch_size=int(batch), steps=int(steps), momentum=float(momentum))
+    except CnnvizError as err:
+        show_error(err)
+        return
+    st.plotly_chart(lc.running_stats_figure(res.history, lang()), config=PLOT, key="bn.running")
+    m = st.columns(3)
+    m[0].metric(tr("lab.bn.train_vs_eval"), f"{res.train_vs_eval:.3e}")
+    m[1].metric(tr("lab.bn.companions_train"), f"{res.companions_train:.3e}")
+    m[2].metric(tr("lab.bn.companions_eval"), f"{res.companions_eval:.3e}")
+    st.caption(tr("lab.bn.modes_note"))
+    st.dataframe([{tr("lab.bn.table.channel"): i, tr("lab.bn.table.batch_mean"): round(bm, 4),
+                   tr("lab.bn.table.running_mean"): round(rm, 4), tr("lab.bn.table.batch_var"): round(bv, 4),
+                   tr("lab.bn.table.running_var"): round(rv, 4)}
+                  for i, (bm, rm, bv, rv) in enumerate(zip(res.batch_mean, res.running_mean, res.batch_var, res.running_var))],
+                 hide_index=True)
+
+
+# --- tab 4: batch size and noise ------------------------------------------------------------------------
+def batch_tab() -> None:
+    st.markdown(tr("lab.bn.batch_intro"))
+    c = st.columns(2)
+    trials = c[0].select_slider(tr("lab.bn.trials"), [50, 100, 200, 500, 1000], 200, key="bn.b.trials")
+    dataset = c[1].selectbox(tr("lab.dataset"), DATASETS, key="bn.b.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+    try:
+        rows = bnlab.batch_noise(features(dataset), trials=int(trials))
+    except CnnvizError as err:
+        show_error(err)
+        return
+    st.plotly_chart(lc.batch_noise_figure(rows, lang()), config=PLOT, key="bn.noise")
+
+
+# --- page ----------------------------------------------------------------------------------------------------
+st.title(tr("lab.bn.title"))
+st.markdown(tr("lab.bn.intro"))
+tabs = st.tabs([tr("lab.bn.tab.scratch"), tr("lab.bn.tab.train"), tr("lab.bn.tab.modes"), tr("lab.bn.tab.batch")])
+with tabs[0]:
+    scratch_tab()
+with tabs[1]:
+    train_tab()
+with tabs[2]:
+    modes_tab()
+with tabs[3]:
+    batch_tab()

@@ -1,0 +1,157 @@
+"""Feature maps: one image through a network, every conv layer's output channels as images.
+
+Layout only: widgets → an image (``cnnviz.data`` or an upload decoded by
+``cnnviz.featuremaps.decode_upload``) and a model (untrained, or trained briefly here by a
+background ``Job``: the run manager keeps metrics, not weights) → ``featuremaps.capture``
+→ tiled figures (``cnnviz.lab_charts.feature_grid``).
+
+Shared objects are guarded: the untrained models live in ``st.cache_resource`` (one per
+config, for every session) with a lock, because ``capture`` registers hooks and switches
+the model to evaluation mode while it runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import streamlit as st
+import torch
+
+from cnnviz import featuremaps as fm
+from cnnviz import lab_charts as lc
+from cnnviz.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.errors import CnnvizError
+from cnnviz.gradflow import Job, JobBoard, lab_board
+from ui.common import arch_label, lang, show_error, tr
+
+JOB = "fm.job"
+PLOT = {"displaylogo": False}
+
+
+@st.cache_resource(show_spinner=False)
+def board() -> JobBoard:
+    """Lab jobs of the whole server, shared by every session and every lab page: two at a time,
+    since the CPU is shared (``cnnviz.gradflow.lab_board``; thread-safe)."""
+    return lab_board()
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def untrained(arch: str, dataset: str) -> tuple[torch.nn.Module, threading.Lock]:
+    """The untrained network of ``arch``'s classroom config, shared; hold the lock to run it."""
+    return fm.untrained_model(fm.lab_train_config(arch, dataset)), threading.Lock()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def dataset_images(dataset: str):
+    """The test split of ``dataset`` (uint8 N x 28 x 28, labels), shared read-only."""
+    data = load_data(DataConfig(dataset=dataset))
+    return data.test_x, data.test_y, data.notice
+
+
+def pick_image(cfg) -> torch.Tensor | None:
+    """The input tensor ``1 x C x H x W`` the reader chose, or ``None`` (message shown)."""
+    model_cfg = cfg.model
+    hw, cin = model_cfg.input_hw, model_cfg.in_channels
+    source = st.radio(tr("lab.fm.source"), ("dataset", "upload"), horizontal=True, key="fm.source",
+                      format_func=lambda s: tr(f"lab.fm.source.{s}"))
+    if source == "dataset":
+        x, y, notice = dataset_images(cfg.data.dataset)
+        i = st.number_input(tr("lab.fm.index"), 0, len(y) - 1, 0, key="fm.index")
+        if notice is not None:
+            st.caption(notice.render(lang()))
+        st.caption(tr("lab.fm.label", label=int(y[int(i)])))
+        return prepare(x[int(i): int(i) + 1], hw, cin)
+    # the widget's own cap stops a big file before it reaches the server's memory; decode_upload
+    # checks again (bytes, format, pixel count, integrity), since the type filter only sees extensions
+    up = st.file_uploader(tr("lab.fm.upload"), type=["png", "jpg", "jpeg"], key="fm.upload",
+                          max_upload_size=fm.MAX_UPLOAD_BYTES // 2**20)
+    if up is None:
+        st.caption(tr("lab.fm.upload_first"))
+        return None
+    try:
+        return fm.decode_upload(up.getvalue(), "L" if cin == 1 else "RGB", hw)
+    except CnnvizError as err:
+        show_error(err)
+        return None
+
+
+def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
+    """The model to run: untrained (shared), or this session's briefly trained one."""
+    kind = st.radio(tr("lab.fm.weights"), ("untrained", "trained"), horizontal=True, key="fm.weights",
+                    format_func=lambda k: tr(f"lab.fm.weights.{k}"))
+    if kind == "untrained":
+        return untrained(cfg.arch, cfg.data.dataset)
+    seconds = int(fm.QUICK_TRAIN_S)
+    st.caption(tr("lab.fm.no_stored_weights", seconds=seconds))
+    if st.button(tr("lab.fm.train", seconds=seconds), key="fm.train", icon=":material/model_training:"):
+        try:
+            old = st.session_state.get(JOB)
+            if old is not None and old.running:
+                old.stop()
+            st.session_state[JOB] = board().submit(fm.quick_train_job(cfg))
+        except CnnvizError as err:
+            show_error(err)
+    job: Job | None = st.session_state.get(JOB)
+    if job is None or job.params != cfg:
+        st.info(tr("lab.fm.train_first"))
+        return None
+    if job.running:
+        @st.fragment(run_every=1.0)
+        def progress() -> None:
+            s = job.history.snapshot()["model"]
+            step = s.steps[-1] if s.steps else 0
+            elapsed = time.time() - job.started if job.started else 0.0
+            st.progress(min(1.0, elapsed / seconds), text=tr("lab.fm.training", step=step, seconds=int(elapsed)))
+            if not job.running:
+                st.rerun(scope="app")
+
+        progress()
+        return None
+    if job.status == "failed":
+        if isinstance(job.error, CnnvizError):
+            show_error(job.error)
+        else:
+            st.error(tr("lab.status.failed", error=str(job.error)), icon="🚫")
+        return None
+    s = job.history.snapshot()["model"]
+    acc = f"{s.test_acc:.1%}" if s.test_acc is not None else "—"
+    st.caption(tr("lab.fm.trained", steps=s.steps[-1] if s.steps else 0, acc=acc))
+    return job.extras["model"], job.extras["lock"]
+
+
+# --- page --------------------------------------------------------------------------------------------------
+st.title(tr("lab.fm.title"))
+st.markdown(tr("lab.fm.intro"))
+c = st.columns([2, 2, 1])
+arch = c[0].selectbox(tr("lab.fm.model"), fm.FM_ARCHS, key="fm.arch", format_func=arch_label)
+dataset = c[1].selectbox(tr("lab.dataset"), DATASETS, key="fm.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+n_show = c[2].select_slider(tr("lab.fm.channels"), [4, 8, 16, 32], 16, key="fm.channels")
+try:
+    cfg = fm.lab_train_config(arch, dataset)
+except CnnvizError as err:
+    show_error(err)
+    st.stop()
+side = cfg.model.input_hw[0]
+st.caption(tr("lab.fm.speed_note", side=side))
+left, right = st.columns([1, 3], gap="large")
+with left:
+    x = pick_image(cfg)
+    model_lock = weights(cfg)
+    if x is not None:
+        st.plotly_chart(lc.feature_grid(fm.tile(x[0].numpy(), cols=x.shape[1], normalise=False),
+                                        tr("lab.fm.input", h=x.shape[-2], w=x.shape[-1], c=x.shape[1]), height=260),
+                        config=PLOT, key="fm.input")
+with right:
+    if x is not None and model_lock is not None:
+        model, lock = model_lock
+        names = [n for n, _ in fm.conv_layers(model)]
+        default = names if len(names) <= 8 else names[:4] + names[-2:]
+        chosen = st.multiselect(tr("lab.fm.layers"), names, default=default, key=f"fm.layers.{arch}")
+        with lock:  # capture hooks the model and flips it to eval mode: one caller at a time
+            maps = fm.capture(model, x, max_channels=int(n_show), layers=chosen)
+        cols = st.columns(2)
+        for i, lm in enumerate(maps):
+            h, w = lm.maps.shape[-2:]
+            title = tr("lab.fm.layer_title", name=lm.name, shown=lm.shown, channels=lm.channels, h=h, w=w)
+            cols[i % 2].plotly_chart(lc.feature_grid(fm.tile(lm.maps), title), config=PLOT, key=f"fm.map.{lm.name}")

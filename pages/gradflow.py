@@ -1,0 +1,174 @@
+"""Gradient-flow lab: a deep plain net against the same net with residual connections (§6.4).
+
+Layout only: widgets → ``GradFlowConfig`` → a paired-run ``Job`` (``cnnviz.gradflow``) in a
+background thread, registered on a process-wide ``JobBoard`` (``st.cache_resource``: one
+per server, thread-safe, shared by every session). The session keeps its ``Job`` in
+``st.session_state``; a fragment polls it once a second while it runs and draws the figures
+of ``cnnviz.lab_charts``. Beside it, the seed's derivation.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnviz import lab_charts as lc
+from cnnviz.data import DATASETS
+from cnnviz.errors import CnnvizError
+from cnnviz.gradflow import (INITS, MAX_DEPTH, VARIANTS, GradFlowConfig, Job, JobBoard, gradflow_job, lab_board,
+                             norm_matrix, path_layers, summary_rows)
+from ui.common import lang, show_error, tr
+
+JOB = "gf.job"  # session key of this session's Job
+PLOT = {"displaylogo": False}
+
+
+@st.cache_resource(show_spinner=False)
+def board() -> JobBoard:
+    """Lab jobs of the whole server, shared by every session and every lab page: two at a time,
+    since the CPU is shared (``cnnviz.gradflow.lab_board``; thread-safe)."""
+    return lab_board()
+
+
+def controls() -> GradFlowConfig | None:
+    """The settings; ``None`` (with the error shown) when they cannot work."""
+    c = st.columns(2)
+    resnet18 = c[0].toggle(tr("lab.grad.resnet18"), key="gf.resnet18", help=tr("lab.grad.resnet18_help"))
+    bn = c[1].toggle(tr("lab.grad.batch_norm"), key="gf.bn")
+    depth = st.slider(tr("lab.grad.depth"), 9, min(MAX_DEPTH, 57), 31, step=2, key="gf.depth",
+                      help=tr("lab.grad.depth_help"), disabled=resnet18)
+    with st.expander(tr("lab.advanced")):
+        a = st.columns(4)
+        steps = a[0].slider(tr("lab.steps"), 5, 200, 40, step=5, key="gf.steps")
+        width = a[1].select_slider(tr("lab.grad.width"), [8, 16, 24, 32], 16, key="gf.width")
+        side = a[2].select_slider(tr("lab.grad.side"), [16, 24, 28, 32, 48, 64], 32, key="gf.side")
+        lr = a[3].select_slider(tr("lab.lr"), [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.05, key="gf.lr")
+        b = st.columns(4)
+        init = b[0].selectbox(tr("lab.grad.init"), INITS, key="gf.init", format_func=lambda i: tr(f"lab.grad.init.{i}"))
+        batch = b[1].select_slider(tr("lab.batch_size"), [16, 32, 64, 128], 64, key="gf.batch")
+        seed = b[2].number_input(tr("lab.seed"), 0, 10_000, 0, key="gf.seed")
+        dataset = b[3].selectbox(tr("lab.dataset"), DATASETS, key="gf.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+    try:
+        return GradFlowConfig(depth=int(depth), resnet18=resnet18, batch_norm=bn, width=int(width), side=int(side),
+                              steps=int(steps), lr=float(lr), init=init, batch_size=int(batch), seed=int(seed),
+                              dataset=dataset)
+    except CnnvizError as err:
+        show_error(err)
+        return None
+
+
+def start(cfg: GradFlowConfig) -> None:
+    old = st.session_state.get(JOB)
+    if old is not None and old.running:
+        old.stop()
+    try:
+        st.session_state[JOB] = board().submit(gradflow_job(cfg))
+    except CnnvizError as err:
+        st.session_state["gf._error"] = err
+
+
+def derivation() -> None:
+    """The seed's §6.4, formulas by ``st.latex``, prose in the reader's language."""
+    st.markdown(f"**{tr('lab.grad.why')}**")
+    st.markdown(tr("lab.grad.why1"))
+    st.latex(r"y = f(x),\qquad w \leftarrow w - \eta\,\frac{\partial \ell}{\partial w}")
+    st.latex(r"y' = g(f(x))")
+    st.latex(r"\frac{\partial y'}{\partial w} = \frac{\partial y'}{\partial y}\,\frac{\partial y}{\partial w}"
+             r" = \frac{\partial g(y)}{\partial y}\,\frac{\partial y}{\partial w}")
+    st.markdown(tr("lab.grad.why2"))
+    st.latex(r"y'' = f(x) + g(f(x)) = y + y'")
+    st.latex(r"\frac{\partial y''}{\partial w} = \frac{\partial y}{\partial w} + \frac{\partial y'}{\partial w}")
+    st.markdown(tr("lab.grad.why3"))
+    st.caption(tr("lab.grad.bn_note"))
+
+
+def render(job: Job, show: list[str]) -> None:
+    """Status, the numbers, and the charts of ``job`` (running or finished)."""
+    series = job.history.snapshot()
+    cfg: GradFlowConfig = job.params
+    done = [len(s.steps) for s in series.values()]
+    step = min(done) if done else 0
+    status = job.status
+    if status in ("queued",) or (status == "running" and step == 0):
+        st.info(tr("lab.status.queued"), icon="⏳")
+    elif status == "running":
+        st.progress(step / cfg.steps, text=tr("lab.status.running", step=step, total=cfg.steps))
+        st.button(tr("lab.stop"), on_click=job.stop, key="gf.stop", icon=":material/stop:")
+    elif status == "failed":
+        if isinstance(job.error, CnnvizError):
+            show_error(job.error)
+        else:
+            st.error(tr("lab.status.failed", error=str(job.error)), icon="🚫")
+        return
+    elif status == "stopped":
+        st.caption(tr("lab.status.stopped", steps=step))
+    else:
+        st.caption(tr("lab.status.done", steps=step, seconds=(job.finished or 0) - (job.started or 0)))
+    for name, s in series.items():
+        if s.status not in ("running", "completed", "stopped") and s.message:
+            st.warning(tr("lab.variant_ended", variant=lc.variant_name(name, lang()),
+                          message=s.message.get(lang()) or s.message.get("en", "")))
+    if step == 0:
+        return
+    layers = path_layers(series)
+    shown = {v: series[v] for v in VARIANTS if v in show}
+    # which step the depth chart shows: the latest while training, any once finished
+    pick = step
+    if not job.running and step > 1:
+        pick = st.slider(tr("lab.grad.step_pick"), 1, step, step, key=f"gf.pick.{job.id}")  # per job: ranges differ
+    idx = pick - 1
+    rows = summary_rows(series, idx)
+    st.dataframe([{tr("lab.grad.table.variant"): lc.variant_name(r["variant"], lang()),
+                   tr("lab.grad.table.first"): f"{r['first']:.2e}", tr("lab.grad.table.last"): f"{r['last']:.2e}",
+                   tr("lab.grad.table.ratio"): f"{r['ratio']:.2e}", tr("lab.grad.table.loss"): round(r["loss"], 4)}
+                  for r in rows], hide_index=True)
+    ratios = {r["variant"]: r for r in rows}
+    if "plain" in ratios and "residual" in ratios:
+        p, r = ratios["plain"], ratios["residual"]
+        key = "lab.grad.verdict_zero" if p["first"] == 0 else "lab.grad.verdict"
+        st.markdown(tr(key, step=pick, plain=p["ratio"], res=r["ratio"]))
+    if shown:
+        norms = {v: [s.grad_norms[idx].get(n, float("nan")) for n in layers] for v, s in shown.items()}
+        st.plotly_chart(lc.gradflow_depth(norms, layers, pick, lang()), config=PLOT, key="gf.depth_fig")
+        mats = {v: norm_matrix(s, layers) for v, s in shown.items()}
+        zr = lc.log_range(list(mats.values()))
+        cols = st.columns(len(shown))
+        for col, (v, s) in zip(cols, shown.items()):
+            with col:
+                st.plotly_chart(lc.gradflow_heatmap(mats[v], layers, s.steps, v, lang(), zr), config=PLOT,
+                                key=f"gf.heat.{v}")
+        st.plotly_chart(lc.variant_curves({v: (s.steps, s.loss) for v, s in shown.items()}, "loss", lang()),
+                        config=PLOT, key="gf.loss_fig")
+    st.caption(tr("lab.paired_note"))
+
+
+# --- page ----------------------------------------------------------------------------------------
+st.title(tr("lab.grad.title"))
+st.markdown(tr("lab.grad.intro"))
+main, side = st.columns([3, 2], gap="large")
+with side:
+    derivation()
+with main:
+    cfg = controls()
+    c = st.columns([1, 3], vertical_alignment="bottom")
+    # the return value, not on_click: a callback would get the config of the previous run of the script
+    if c[0].button(tr("lab.run"), type="primary", disabled=cfg is None, key="gf.run", icon=":material/play_arrow:"):
+        start(cfg)
+    show = c[1].pills(tr("lab.grad.show"), VARIANTS, default=list(VARIANTS), selection_mode="multi", key="gf.show",
+                      format_func=lambda v: lc.variant_name(v, lang()))
+    err = st.session_state.pop("gf._error", None)
+    if err is not None:
+        show_error(err)
+job = st.session_state.get(JOB)
+if job is None:
+    st.caption(tr("lab.none_yet"))
+else:
+    @st.fragment(run_every=1.0 if job.running else None)
+    def live() -> None:
+        render(job, list(show or []))
+        # the run just ended: one full rerun stops the polling and unlocks the step slider
+        if job.running:
+            st.session_state["gf._live"] = job.id
+        elif st.session_state.pop("gf._live", None) == job.id:
+            st.rerun(scope="app")
+
+    live()
