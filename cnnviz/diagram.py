@@ -20,6 +20,8 @@ one summary node: drawing all of GoogLeNet's nine blocks lane by lane is too tal
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -119,6 +121,9 @@ def shape_text(shape: Iterable[int]) -> str:
     return "×".join(str(v) for v in shape)
 
 
+_UNIT_NAME = re.compile(r"\d+|b\d+|nin\d+")  # numbered blocks, the book's b1…b5, NiN's nin1…nin4
+
+
 def _children(trace: Trace) -> dict[str, list[LayerRecord]]:
     kids: dict[str, list[LayerRecord]] = {}
     for r in trace.layers:
@@ -127,15 +132,16 @@ def _children(trace: Trace) -> dict[str, list[LayerRecord]]:
 
 
 def _is_unit(r: LayerRecord, kids: dict[str, list[LayerRecord]]) -> bool:
-    """Inception and residual blocks, and the numbered blocks of leaves that a block function
-    built (VGG's ``features.2``, NiN's ``4``, GoogLeNet's stem ``0``). Named wrappers such as
-    AlexNet's ``features`` are drawn inline: collapsing them would hide the whole network."""
+    """Inception and residual blocks, and the blocks of leaves that a block function built
+    (VGG's numbered ``features.2``, NiN's ``nin2``, GoogLeNet's and ResNet's stem ``b1``, as the
+    book names them). Wrappers such as AlexNet's ``features`` are drawn inline: collapsing them
+    would hide the whole network."""
     if r.kind in UNIT_KINDS:
         return True
     if r.is_leaf or r.kind != "block":
         return False
     last = r.name.rsplit(".", 1)[-1]
-    return last.isdigit() and all(c.is_leaf for c in kids.get(r.name, []))
+    return bool(_UNIT_NAME.fullmatch(last)) and all(c.is_leaf for c in kids.get(r.name, []))
 
 
 def units(trace: Trace) -> list[str]:

@@ -29,10 +29,10 @@ def has_cjk(text: str) -> bool:
 def test_spine_keeps_joins_and_drops_parallel_paths():
     g = charts.spine(tr_("googlenet"))
     names = [r.name for r in g]
-    assert "2.0.concat" in names and not any(".p1." in n or ".p2." in n for n in names)
+    assert "b3.0.concat" in names and not any(".p1." in n or ".p2." in n for n in names)
     r = charts.spine(tr_("resnet18"))
     names = [r.name for r in r]
-    assert "2.0.add" in names and "2.0.conv2" in names and "2.0.shortcut" not in names
+    assert "b3.0.add" in names and "b3.0.conv2" in names and "b3.0.shortcut" not in names
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -138,7 +138,7 @@ def test_layer_rows_shares_add_up_over_the_layers(name):
 def test_layer_rows_views():
     t = tr_("googlenet")
     blocks = charts.layer_rows(t, "blocks")
-    assert {"\u2003" + "2.0", "1"} <= {r["layer"] for r in blocks}
+    assert {"\u2003" + "b3.0", "b2"} <= {r["layer"] for r in blocks}
     assert not any(r["type"].startswith("ReLU") for r in blocks)
     assert len(charts.layer_rows(t, "all")) == len(t.layers)
     res = charts.layer_rows(tr_("resnet18"), "blocks", "en")
@@ -190,16 +190,16 @@ def test_a_chain_is_one_column():
 
 def test_inception_is_four_lanes_into_a_concat():
     t = tr_("googlenet")
-    d = diagram.layout(t, "2.0", "en")
-    assert d.expanded == frozenset({"2.0"})
-    lane_nodes = [n for n in d.nodes if n.id.startswith("2.0.p")]
+    d = diagram.layout(t, "b3.0", "en")
+    assert d.expanded == frozenset({"b3.0"})
+    lane_nodes = [n for n in d.nodes if n.id.startswith("b3.0.p")]
     assert sorted({n.x for n in lane_nodes}) == sorted(diagram.LANE_X)
-    into = edges_into(d, "2.0.concat")
+    into = edges_into(d, "b3.0.concat")
     assert len(into) == 4
     chans = sum(int(e.label.split("×")[0]) for e in into)
-    assert chans == d.node("2.0.concat").out_shape[0] == 256  # 64 + 128 + 32 + 32
+    assert chans == d.node("b3.0.concat").out_shape[0] == 256  # 64 + 128 + 32 + 32
     # the other eight blocks are one summary box each
-    assert d.node("2.1").label == "Inception: 128 + 192 + 96 + 64 → 480 ch"
+    assert d.node("b3.1").label == "Inception: 128 + 192 + 96 + 64 → 480 ch"
 
 
 def test_residual_blocks_show_their_skip():
@@ -208,9 +208,9 @@ def test_residual_blocks_show_their_skip():
     identity = [e for e in skips if e.label == "identity"]
     assert len(identity) == 5  # 8 blocks, 3 of which change shape
     shortcuts = [n for n in d.nodes if n.id.endswith(".shortcut")]
-    assert [n.id for n in shortcuts] == ["2.0.shortcut", "3.0.shortcut", "4.0.shortcut"]
+    assert [n.id for n in shortcuts] == ["b3.0.shortcut", "b4.0.shortcut", "b5.0.shortcut"]
     assert all(n.x == diagram.SKIP_X and n.label == "1×1 conv, " + str(n.out_shape[0]) + " /2" for n in shortcuts)
-    for blk in ("1.0", "2.0"):
+    for blk in ("b2.0", "b3.0"):
         assert len(edges_into(d, f"{blk}.add")) == 2  # main path + skip
 
 
@@ -228,13 +228,13 @@ def test_plain_net_has_no_skips():
 
 def test_auto_expands_small_nets_fully_and_big_ones_by_example():
     assert diagram.default_expand(tr_("vgg11")) == frozenset(diagram.units(tr_("vgg11")))
-    assert diagram.default_expand(tr_("googlenet")) == frozenset({"2.0"})
-    assert diagram.default_expand(tr_("resnet34")) == frozenset({"1.0", "2.0"})
+    assert diagram.default_expand(tr_("googlenet")) == frozenset({"b3.0"})
+    assert diagram.default_expand(tr_("resnet34")) == frozenset({"b2.0", "b3.0"})
 
 
 def test_diagram_speaks_the_readers_language():
-    d = diagram.layout(tr_("googlenet"), "2.0", "zh")
-    assert has_cjk(d.node("2.0.concat").label) and has_cjk(d.node("input").label)
+    d = diagram.layout(tr_("googlenet"), "b3.0", "zh")
+    assert has_cjk(d.node("b3.0.concat").label) and has_cjk(d.node("input").label)
     spec = json.loads(diagram.figure(d, "zh").to_json())
     boxes = spec["data"][-1]  # the box labels, with their hover text
     assert any(has_cjk(text) for text in boxes["text"]) and any("卷积核" in h for h in boxes["hovertext"])

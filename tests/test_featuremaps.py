@@ -126,7 +126,7 @@ def test_capture_googlenet_lists_inception_paths():
     maps = capture(model, torch.rand(1, 1, 96, 96), max_channels=2)
     names = [m.name for m in maps]
     assert len(names) == sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-    assert names.index("2.0.p1.0") < names.index("2.0.p2.0") < names.index("2.0.p4.1")
+    assert names.index("b3.0.p1.0") < names.index("b3.0.p2.0") < names.index("b3.0.p4.1")
 
 
 def test_tile_lays_out_a_grid():

@@ -150,14 +150,14 @@ def test_explorer_crafted_link_is_clamped_and_warned():
 
 
 def test_explorer_link_opens_the_same_view():
-    at = ok(open_page("explorer", arch="resnet18", side="160", expand="2.0", table="blocks"))
+    at = ok(open_page("explorer", arch="resnet18", side="160", expand="b3.0", table="blocks"))
     assert not at.warning
-    assert at.selectbox(key="explorer.expand").value == "2.0"
+    assert at.selectbox(key="explorer.expand").value == "b3.0"
     assert at.radio(key="explorer.table").value == "blocks"
     spec = plotly_specs(at)[0]
-    assert any("2.0.shortcut" in (h or "") for h in spec["data"][-1]["hovertext"])
+    assert any("b3.0.shortcut" in (h or "") for h in spec["data"][-1]["hovertext"])
     at.slider(key="explorer.side").set_value(128).run()
-    assert at.query_params == {"arch": "resnet18", "side": "128", "expand": "2.0", "table": "blocks"}
+    assert at.query_params == {"arch": "resnet18", "side": "128", "expand": "b3.0", "table": "blocks"}
     assert not at.warning  # the link's warning was for the first run only; no widget complains either
 
 

@@ -190,11 +190,11 @@ def test_init_weights_by_name_pairs_residual_and_plain_nets():
     b = init_weights(create_model(get_config("resnet18", width_div=16, residual=False)), seed=7)
     c = init_weights(create_model(get_config("resnet18", width_div=16)), seed=8)
     wa, wb, wc = dict(weight_params(a)), dict(weight_params(b)), dict(weight_params(c))
-    assert "2.0.shortcut" in wa and "2.0.shortcut" not in wb
+    assert "b3.0.shortcut" in wa and "b3.0.shortcut" not in wb
     for name, w in wb.items():  # every layer the plain net has starts from the residual net's weights
         assert torch.equal(w, wa[name])
-    assert not torch.equal(wa["1.0.conv1"], wc["1.0.conv1"])
-    w = wa["1.0.conv1"]
+    assert not torch.equal(wa["b2.0.conv1"], wc["b2.0.conv1"])
+    w = wa["b2.0.conv1"]
     fan_in, fan_out = w[0].numel(), w.shape[0] * w[0, 0].numel()
     assert w.abs().max() <= math.sqrt(6 / (fan_in + fan_out)) + 1e-6  # Xavier-uniform's bound
 

@@ -7,6 +7,7 @@ concatenated along channels. Channel numbers are the seed's (the book's GoogLeNe
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -76,7 +77,8 @@ def build_googlenet(cfg: GoogLeNetConfig) -> nn.Module:
     b4 = nn.Sequential(*s4, nn.MaxPool2d(3, 2, 1))  # N x 832 x 3 x 3
     s5, c = inception_stage(cfg, c, STAGE5)
     b5 = nn.Sequential(*s5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())  # N x 1024
-    return nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(c, cfg.num_classes))
+    # the book's names for the five stages, so records read "b3.0.p2" rather than "2.0.p2"
+    return nn.Sequential(OrderedDict(b1=b1, b2=b2, b3=b3, b4=b4, b5=b5, fc=nn.Linear(c, cfg.num_classes)))
 
 
 # --- presets ------------------------------------------------------------------------------

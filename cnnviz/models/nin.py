@@ -7,6 +7,7 @@ that hold most of AlexNet's and VGG's parameters.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from torch import nn
@@ -33,18 +34,18 @@ def nin_block(cfg: NiNConfig, cin: int, cout: int, k: int, s: int, p: int) -> nn
 def build_nin(cfg: NiNConfig) -> nn.Module:
     """The seed's NiN; global average pooling makes it accept any large-enough input."""
     c96, c256, c384 = cfg.ch(96), cfg.ch(256), cfg.ch(384)
-    return nn.Sequential(
-        nin_block(cfg, cfg.in_channels, c96, 11, 4, 0),  # N x 96 x 54 x 54 at 224
-        nn.MaxPool2d(3, stride=2),  # N x 96 x 26 x 26
-        nin_block(cfg, c96, c256, 5, 1, 2),
-        nn.MaxPool2d(3, stride=2),  # N x 256 x 12 x 12
-        nin_block(cfg, c256, c384, 3, 1, 1),
-        nn.MaxPool2d(3, stride=2),  # N x 384 x 5 x 5
-        dropout(cfg),
-        nin_block(cfg, c384, cfg.num_classes, 3, 1, 1),  # N x 10 x 5 x 5: one map per class
-        nn.AdaptiveAvgPool2d((1, 1)),  # N x 10 x 1 x 1
-        nn.Flatten(),  # N x 10
-    )
+    return nn.Sequential(OrderedDict(
+        nin1=nin_block(cfg, cfg.in_channels, c96, 11, 4, 0),  # N x 96 x 54 x 54 at 224
+        pool1=nn.MaxPool2d(3, stride=2),  # N x 96 x 26 x 26
+        nin2=nin_block(cfg, c96, c256, 5, 1, 2),
+        pool2=nn.MaxPool2d(3, stride=2),  # N x 256 x 12 x 12
+        nin3=nin_block(cfg, c256, c384, 3, 1, 1),
+        pool3=nn.MaxPool2d(3, stride=2),  # N x 384 x 5 x 5
+        dropout=dropout(cfg),
+        nin4=nin_block(cfg, c384, cfg.num_classes, 3, 1, 1),  # N x 10 x 5 x 5: one map per class
+        gap=nn.AdaptiveAvgPool2d((1, 1)),  # N x 10 x 1 x 1
+        flatten=nn.Flatten(),  # N x 10
+    ))
 
 
 # --- presets ------------------------------------------------------------------------------

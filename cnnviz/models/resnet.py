@@ -8,6 +8,7 @@ convs, which belong to the skips): the "plain" net the gradient-flow lab compare
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -91,8 +92,11 @@ def build_resnet(cfg: ResNetConfig) -> nn.Module:
             blocks.append(Residual(cfg, cin, cout, stride))
             cin = cout
         stages.append(nn.Sequential(*blocks))
-    head = [nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(cin, cfg.num_classes)]  # N x 512 → N x 10
-    return nn.Sequential(b1, *stages, *head)
+    # the book's names: b1 is the stem, b2… the residual stages
+    layers = OrderedDict(b1=b1)
+    layers.update((f"b{i + 2}", stage) for i, stage in enumerate(stages))
+    layers.update(gap=nn.AdaptiveAvgPool2d((1, 1)), flatten=nn.Flatten(), fc=nn.Linear(cin, cfg.num_classes))  # N x 512 → N x 10
+    return nn.Sequential(layers)
 
 
 # --- presets ------------------------------------------------------------------------------
