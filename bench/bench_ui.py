@@ -25,6 +25,7 @@ Run: ``.venv/bin/python bench/bench_ui.py`` (about a minute and a half).
 
 from __future__ import annotations
 
+import logging
 import os
 import pathlib
 import platform
@@ -50,6 +51,10 @@ SIDES = (200, 192, 176)  # "new side" targets, all ≤ 224 and unseen before
 
 
 streamlit.logger.set_log_level("error")  # AppTest is chatty about running in bare mode
+# ...and Streamlit warns "missing ScriptRunContext" thousands of times when cached functions run
+# outside a script; a filter survives the level resets that AppTest runs do.
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+    lambda record: "missing ScriptRunContext" not in record.getMessage())
 
 
 def machine_info() -> str:

