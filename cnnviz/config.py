@@ -42,6 +42,7 @@ class ConvNetConfig:
         except (TypeError, ValueError):
             raise ConfigError("err.input_hw", value=self.input_hw) from None
         object.__setattr__(self, "input_hw", hw)
+        check_field_types(self)
         self.validate()
 
     def validate(self) -> None:
@@ -88,6 +89,39 @@ class ConvNetConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (tuples become lists)."""
         return _jsonable(dataclasses.asdict(self))
+
+
+def check_field_types(obj: Any) -> None:
+    """Enforce a frozen dataclass's scalar annotations (int, bool, float, str, optionally
+    ``| None``), normalising ints and floats in place; a ``ConfigError`` names the field.
+
+    Dataclasses do not check annotations: without this, ``batch_norm="no"`` is truthy and
+    builds BatchNorm, and ``num_classes="10"`` fails deep inside PyTorch.
+    """
+    for f in dataclasses.fields(obj):
+        v, kind = getattr(obj, f.name), str(f.type)
+        base, optional = kind.removesuffix(" | None"), kind.endswith(" | None")
+        if optional and v is None:
+            continue
+        try:
+            if base == "int":
+                object.__setattr__(obj, f.name, as_int(v))
+            elif base == "bool" and not isinstance(v, bool):
+                raise TypeError
+            elif base == "float":
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise TypeError
+                object.__setattr__(obj, f.name, float(v))
+            elif base == "str" and not isinstance(v, str):
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ConfigError("err.bad_value", key=f.name, raw=_short(v), type=kind) from None
+
+
+def _short(v: Any) -> str:
+    """``repr(v)`` cut to a readable length for error messages (a URL can carry 300 digits)."""
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def as_int(v: Any) -> int:
@@ -155,7 +189,7 @@ def parse_value(key: str, field_type: Any, raw: str) -> Any:
         val = json.loads(raw)
         return _tuplify(val)
     except (ValueError, TypeError) as exc:
-        raise ConfigError("err.bad_value", key=key, raw=raw, type=t) from exc
+        raise ConfigError("err.bad_value", key=key, raw=_short(raw), type=t) from exc
 
 
 def _tuplify(v: Any) -> Any:

@@ -72,7 +72,7 @@ def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)
             img.verify()  # checks chunk CRCs (PNG) / markers without decoding; the handle is spent after this
             img = open_image()
             img.load()  # a truncated stream fails here (Pillow's LOAD_TRUNCATED_IMAGES stays False)
-            img = img.convert(mode)
+            img = _normalise(img, mode)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise UploadError("err.upload.too_many_pixels", w=w, h=h, cap=MAX_UPLOAD_PIXELS) from None
         except (OSError, SyntaxError, ValueError, EOFError, UnidentifiedImageError):
@@ -84,6 +84,24 @@ def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)
     else:
         arr = arr.transpose(2, 0, 1)  # 3 x H x W
     return torch.from_numpy(np.ascontiguousarray(arr))[None]  # 1 x C x H x W
+
+
+def _normalise(img, mode: str):
+    """8-bit ``mode`` ("L"/"RGB") as a person sees the picture: upright (EXIF orientation, as
+    phone photos carry it), transparency flattened onto white, 16-bit depth scaled rather than
+    clipped (Pillow's ``convert`` clips I;16 to 255, turning most of a 16-bit PNG white)."""
+    from PIL import Image, ImageOps
+
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert(mode)
 
 
 def to_model_input(x: torch.Tensor, in_channels: int, size: tuple[int, int]) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torchinfo import summary
 
-from .config import ConvNetConfig
+from .config import ConvNetConfig, as_int
 from .errors import ConfigError, ShapeError
 from .geometry import geometry_checks, shape_only, window
 from .layers import BatchNorm
@@ -114,7 +114,11 @@ def trace(cfg: ConvNetConfig, batch_size: int = 1) -> Trace:
     Raises ``ShapeError`` for inputs too small for the network and ``ConfigError`` for
     values that cannot work; both are ``CnnvizError``s with one clear message.
     """
-    if not 1 <= int(batch_size) <= MAX_BATCH:
+    try:
+        batch_size = as_int(batch_size)
+    except (TypeError, ValueError):
+        raise ConfigError("err.batch_size", cap=MAX_BATCH, value=batch_size) from None
+    if not 1 <= batch_size <= MAX_BATCH:
         raise ConfigError("err.batch_size", cap=MAX_BATCH, value=batch_size)
     layers = _records(cfg)
     return Trace(cfg, (cfg.in_channels, *cfg.input_hw), layers, _totals(cfg, layers, int(batch_size)))

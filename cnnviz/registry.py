@@ -122,7 +122,11 @@ def create_model(cfg: ConvNetConfig | str, device: str | torch.device = "cpu", *
     elif overrides:
         cfg = cfg.replace(**overrides)
     model = build_meta(cfg)
-    if torch.device(device).type == "meta":
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError("err.choice", field="device", choices="cpu, cuda, cuda:N, mps, meta", value=str(device)) from None
+    if device.type == "meta":
         return model
     with torch.device(device):
         return _builder(cfg)(cfg)

@@ -28,6 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .data import data_dir
+from .errors import CnnvizError
+
+
+class StoreError(CnnvizError):
+    """The run store cannot be opened: not a database, a folder, no permission..."""
 
 DB_NAME = "cnnviz-runs.sqlite"
 SCHEMA_VERSION = 1
@@ -97,16 +102,19 @@ class RunStore:
 
     def __init__(self, path: pathlib.Path | str | None = None):
         self.path = pathlib.Path(path) if path else db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        # one connection shared by the worker threads and the page threads, serialised by the lock
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0)
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
-            self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a process kill
-            with self._conn:
-                self._conn.executescript(_SCHEMA)
-                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # one connection shared by the worker threads and the page threads, serialised by the lock
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0)
+            with self._lock:
+                self._conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
+                self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a process kill
+                with self._conn:
+                    self._conn.executescript(_SCHEMA)
+                    self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except (sqlite3.Error, OSError) as err:  # not a database, a folder, read-only...: one clear message
+            raise StoreError("train.runs.store_error", error=f"{self.path}: {err}") from None
 
     def close(self) -> None:
         with self._lock:

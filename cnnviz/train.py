@@ -59,7 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ConvNetConfig
+from .config import ConvNetConfig, check_field_types
 from .data import Data, DataConfig, batches, prepare
 from .errors import CnnvizError, ConfigError
 from .i18n import LANGS, t
@@ -72,6 +72,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 STATUSES = ("completed", "stopped", "diverged", "failed")
 MAX_EPOCHS = 1000
 MAX_BATCH = 4096
+MAX_SEED = 2**32 - 1  # what NumPy and torch.manual_seed both accept
 TIMING_FIELDS = ("examples_per_s", "elapsed_s", "time")  # the only fields that differ between equal runs
 
 
@@ -109,6 +110,7 @@ class TrainConfig:
     grad_norms: bool = True
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # "0.1" for lr, 2.5 for batch_size, None for device: a ConfigError
         expected = type(model_spec(self.arch).config)  # UnknownModelError for a bad name
         if type(self.model) is not expected:
             raise ConfigError("err.bad_value", key="model", raw=type(self.model).__name__, type=expected.__name__)
@@ -136,8 +138,11 @@ class TrainConfig:
         if self.log_every < 0 or (self.eval_every is not None and self.eval_every < 0) or self.eval_subset < 1:
             raise ConfigError("train.err.positive", field="log_every/eval_every/eval_subset",
                               value=(self.log_every, self.eval_every, self.eval_subset))
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError("err.range", field="seed", lo=0, hi=MAX_SEED, value=self.seed)
         dev = self.device
-        if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+        index = dev[5:] if dev.startswith("cuda:") else ""
+        if not (dev in ("auto", "cpu", "cuda", "mps") or (index.isascii() and index.isdigit() and len(index) <= 3)):
             raise ConfigError("err.choice", field="device", choices="auto, cpu, cuda, cuda:N, mps", value=dev)
 
     @classmethod
@@ -148,9 +153,13 @@ class TrainConfig:
         """A config from an architecture name, the usual overrides and any ``TrainConfig`` field."""
         changes = dict(model_settings or {})
         if input_side is not None:
-            changes["input_hw"] = (int(input_side), int(input_side))
+            changes["input_hw"] = (input_side, input_side)  # ConvNetConfig checks the type
         if in_channels is not None:
-            changes["in_channels"] = int(in_channels)
+            changes["in_channels"] = in_channels
+        unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError("err.unknown_setting", names=", ".join(unknown), cls=cls.__name__,
+                              valid=", ".join(f.name for f in dataclasses.fields(cls)))
         model = get_config(arch, **changes)
         data = DataConfig(dataset=dataset, data_dir=data_dir, subset=subset, test_subset=test_subset)
         return cls(arch=arch, model=model, data=data, **fields)
@@ -169,9 +178,12 @@ class TrainConfig:
     def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
         """Rebuild from ``to_dict()`` output (the run store's JSON)."""
         d = dict(d)
-        model = get_config(d["arch"]).replace(**d.pop("model"))
-        data = DataConfig(**d.pop("data"))
-        return cls(model=model, data=data, **d)
+        try:
+            model = get_config(d["arch"]).replace(**d.pop("model"))
+            data = DataConfig(**d.pop("data"))
+            return cls(model=model, data=data, **d)
+        except (KeyError, TypeError) as err:  # a stored record from another version, or hand-edited
+            raise ConfigError("err.bad_value", key="config", raw=str(err)[:40], type=cls.__name__) from None
 
 
 # --- events --------------------------------------------------------------------------------
@@ -183,12 +195,17 @@ class _Event:
         out: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)
-            out[f.name] = dict(v) if isinstance(v, Mapping) else (list(v) if isinstance(v, tuple) else _finite(v))
+            out[f.name] = _finite(v)
         return out
 
 
 def _finite(v: Any) -> Any:
-    # NaN/inf are not JSON: a missing measurement is None
+    # NaN/inf are not JSON (jq and JSON.parse reject them): a missing measurement is None, at
+    # any depth, so an infinite gradient norm inside grad_norms is null too
+    if isinstance(v, Mapping):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (tuple, list)):
+        return [_finite(x) for x in v]
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 

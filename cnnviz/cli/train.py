@@ -136,4 +136,6 @@ class _Progress:
                 print(f"\repoch {d['epoch']:.2f}: train loss {d['train_loss']:.4f}, train acc {d['train_acc']:.1%}, "
                       f"test acc {d['test_acc']:.1%}, {d['examples_per_s']:,.0f} ex/s" + " " * 20, file=self.out)
         elif kind == "end":
-            print(f"\n{d['status']}: {d['message'].get('en', '')}", file=self.out)
+            msg = d["message"].get("en", "")
+            # a completed run's message already says so; the others are prefixed by their status
+            print("\n" + (msg if d["status"] == "completed" else f"{d['status']}: {msg}"), file=self.out)

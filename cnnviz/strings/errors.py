@@ -18,7 +18,7 @@ STRINGS = {
         "unknown setting {names} for {cls}; valid: {valid}",
         "{cls} 没有设置项 {names}；可用的有：{valid}",
     ),
-    "err.bad_value": ("{key}: cannot read {raw!r} as {type}", "{key}：无法把 {raw!r} 解读为 {type}"),
+    "err.bad_value": ("{key}: cannot read {raw} as {type}", "{key}：无法把 {raw} 解读为 {type}"),
     "err.set_syntax": ("--set expects key=value, got {item!r}", "--set 需要 key=value 的形式，收到的是 {item!r}"),
     "err.input_syntax": (
         "--input expects C,H,W such as 1,224,224, got {text!r}",

@@ -47,8 +47,8 @@ STRINGS = {
         "在第 {epoch:.2f} 轮用完 {budget:g} 秒的时间预算；测试准确率 {acc:.1%}",
     ),
     "train.completed": (
-        "{epoch:.3g} epochs ({step} steps); test accuracy {acc:.1%}",
-        "{epoch:.3g} 轮（{step} 步）；测试准确率 {acc:.1%}",
+        "completed {epoch:.3g} epochs ({step} steps); test accuracy {acc:.1%}",
+        "完成 {epoch:.3g} 轮（{step} 步）；测试准确率 {acc:.1%}",
     ),
     # --- run manager ------------------------------------------------------------------------
     "train.runs.interrupted": (
