@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .i18n import t
 from .inspect import Trace
 
 
@@ -21,25 +22,27 @@ def human_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def format_summary(arch: str, t: Trace) -> str:
+def format_summary(arch: str, tr: Trace, lang: str = "en") -> str:
     """A torchinfo-like table: indented names, output shapes, params, MACs, receptive field."""
-    rows = [f"{arch}  input {'x'.join(map(str, t.input_shape))}  (shapes per example; N = batch)", ""]
-    head = f"{'layer':<34} {'type':<18} {'output shape':<16} {'params':>12} {'MACs':>14} {'RF':>5}"
+    shape_in = "x".join(map(str, tr.input_shape))
+    rows = [t("cli.sum.title", lang, arch=arch, shape=shape_in), ""]
+    head = (f"{t('cli.sum.layer', lang):<34} {t('cli.sum.type', lang):<18} {t('cli.sum.output', lang):<16} "
+            f"{t('cli.sum.params', lang):>12} {t('cli.sum.macs', lang):>14} {t('cli.sum.rf', lang):>5}")
     rows += [head, "-" * len(head)]
-    for r in t.layers:
+    for r in tr.layers:
         label = ("  " * (r.depth - 1) + r.name)[:34]
         shape = "x".join(map(str, r.output_shape))
         extra = f" k{r.kernel[0]}s{r.stride[0]}p{r.padding[0]}" if r.kernel else ""
         rf = str(r.rf) if r.rf is not None else ""
         rows.append(f"{label:<34} {(r.type + extra)[:18]:<18} {shape:<16} {r.params:>12,} {r.macs:>14,} {rf:>5}")
-    tt = t.totals
+    tt = tr.totals
     rows += [
         "-" * len(head),
-        f"parameters            {tt.params:,} ({human_bytes(tt.param_bytes)})",
-        f"multiply-accumulates  {tt.macs:,} per example",
-        f"depth                 {tt.depth} layers with weights ({tt.conv_layers} conv, {tt.linear_layers} linear)",
-        f"activations           {human_bytes(tt.activation_bytes)} for a batch of {tt.batch_size}",
-        f"training step         ~{human_bytes(tt.train_step_bytes)} (weights, gradients, momentum, activations)",
-        f"smallest input        {tt.min_side}x{tt.min_side}",
+        t("cli.sum.t.params", lang, n=f"{tt.params:,}", size=human_bytes(tt.param_bytes)),
+        t("cli.sum.t.macs", lang, n=f"{tt.macs:,}"),
+        t("cli.sum.t.depth", lang, depth=tt.depth, conv=tt.conv_layers, linear=tt.linear_layers),
+        t("cli.sum.t.acts", lang, size=human_bytes(tt.activation_bytes), batch=tt.batch_size),
+        t("cli.sum.t.step", lang, size=human_bytes(tt.train_step_bytes)),
+        t("cli.sum.t.min", lang, side=tt.min_side),
     ]
     return "\n".join(rows)

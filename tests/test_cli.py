@@ -113,7 +113,7 @@ def test_summary_text_table(capsys):
     assert any("512x7x7" in line for line in lines)
     assert "parameters            128,806,154" in out
     assert "multiply-accumulates  7,554,666,506 per example" in out
-    assert "depth                 11 layers with weights (8 conv, 3 linear)" in out
+    assert "depth                 11 layers with weights on the longest path (8 conv, 3 linear in all)" in out
     assert "smallest input        32x32" in out
 
 
