@@ -2,7 +2,7 @@
 two modes, and the noise of batch statistics.
 
 Layout only: widgets → ``cnnviz.bnlab`` → figures of ``cnnviz.lab_charts``. The paired
-LeNet run is a background ``Job`` on a process-wide ``JobBoard`` (``st.cache_resource``),
+LeNet run is a background ``Job`` on the process-wide ``JobBoard`` (``ui.labs.replace_job``),
 kept in the session and polled by a fragment; the other three tabs compute in well under
 a second and run inline.
 """
@@ -16,18 +16,12 @@ from cnnviz import bnlab
 from cnnviz import lab_charts as lc
 from cnnviz.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
-from cnnviz.gradflow import Job, JobBoard, lab_board
+from cnnviz.gradflow import Job
 from ui.common import lang, show_error, tr
+from ui.labs import replace_job
 
 JOB = "bn.job"
 PLOT = {"displaylogo": False}
-
-
-@st.cache_resource(show_spinner=False)
-def board() -> JobBoard:
-    """Lab jobs of the whole server, shared by every session and every lab page: two at a time,
-    since the CPU is shared (``cnnviz.gradflow.lab_board``; thread-safe)."""
-    return lab_board()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -92,10 +86,7 @@ def train_tab() -> None:
     if st.button(tr("lab.run"), type="primary", key="bn.t.run", icon=":material/play_arrow:"):
         try:
             cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl, dataset=dataset)
-            old = st.session_state.get(JOB)
-            if old is not None and old.running:
-                old.stop()
-            st.session_state[JOB] = board().submit(bnlab.bn_pair_job(cfg))
+            replace_job(JOB, bnlab.bn_pair_job(cfg))
         except CnnvizError as err:
             show_error(err)
     job = st.session_state.get(JOB)

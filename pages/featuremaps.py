@@ -22,18 +22,12 @@ from cnnviz import featuremaps as fm
 from cnnviz import lab_charts as lc
 from cnnviz.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
-from cnnviz.gradflow import Job, JobBoard, lab_board
+from cnnviz.gradflow import Job
 from ui.common import arch_label, lang, show_error, tr
+from ui.labs import replace_job
 
 JOB = "fm.job"
 PLOT = {"displaylogo": False}
-
-
-@st.cache_resource(show_spinner=False)
-def board() -> JobBoard:
-    """Lab jobs of the whole server, shared by every session and every lab page: two at a time,
-    since the CPU is shared (``cnnviz.gradflow.lab_board``; thread-safe)."""
-    return lab_board()
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
@@ -86,10 +80,7 @@ def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
     st.caption(tr("lab.fm.no_stored_weights", seconds=seconds))
     if st.button(tr("lab.fm.train", seconds=seconds), key="fm.train", icon=":material/model_training:"):
         try:
-            old = st.session_state.get(JOB)
-            if old is not None and old.running:
-                old.stop()
-            st.session_state[JOB] = board().submit(fm.quick_train_job(cfg))
+            replace_job(JOB, fm.quick_train_job(cfg))
         except CnnvizError as err:
             show_error(err)
     job: Job | None = st.session_state.get(JOB)

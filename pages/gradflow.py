@@ -1,7 +1,7 @@
 """Gradient-flow lab: a deep plain net against the same net with residual connections (§6.4).
 
 Layout only: widgets → ``GradFlowConfig`` → a paired-run ``Job`` (``cnnviz.gradflow``) in a
-background thread, registered on a process-wide ``JobBoard`` (``st.cache_resource``: one
+background thread, registered on the process-wide ``JobBoard`` (``ui.labs.replace_job``: one
 per server, thread-safe, shared by every session). The session keeps its ``Job`` in
 ``st.session_state``; a fragment polls it once a second while it runs and draws the figures
 of ``cnnviz.lab_charts``. Beside it, the seed's derivation.
@@ -14,19 +14,13 @@ import streamlit as st
 from cnnviz import lab_charts as lc
 from cnnviz.data import DATASETS
 from cnnviz.errors import CnnvizError
-from cnnviz.gradflow import (INITS, MAX_DEPTH, VARIANTS, GradFlowConfig, Job, JobBoard, gradflow_job, lab_board,
+from cnnviz.gradflow import (INITS, MAX_DEPTH, VARIANTS, GradFlowConfig, Job, gradflow_job,
                              norm_matrix, path_layers, summary_rows)
 from ui.common import lang, show_error, tr
+from ui.labs import replace_job
 
 JOB = "gf.job"  # session key of this session's Job
 PLOT = {"displaylogo": False}
-
-
-@st.cache_resource(show_spinner=False)
-def board() -> JobBoard:
-    """Lab jobs of the whole server, shared by every session and every lab page: two at a time,
-    since the CPU is shared (``cnnviz.gradflow.lab_board``; thread-safe)."""
-    return lab_board()
 
 
 def controls() -> GradFlowConfig | None:
@@ -57,11 +51,8 @@ def controls() -> GradFlowConfig | None:
 
 
 def start(cfg: GradFlowConfig) -> None:
-    old = st.session_state.get(JOB)
-    if old is not None and old.running:
-        old.stop()
     try:
-        st.session_state[JOB] = board().submit(gradflow_job(cfg))
+        replace_job(JOB, gradflow_job(cfg))
     except CnnvizError as err:
         st.session_state["gf._error"] = err
 
