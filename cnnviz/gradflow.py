@@ -122,19 +122,14 @@ class GradFlowConfig:
 def build_pair(cfgs: Sequence[TrainConfig], init: str = "xavier") -> list[nn.Module]:
     """The models of a paired run, starting from the same weights wherever names and shapes match.
 
-    Every model is built (and, with ``init="xavier"``, initialised by ``train.init_weights``)
-    from the first config's seed; then each state-dict entry of the first model whose name
-    and shape also exist in another is copied into it: weights, biases, BN parameters and
-    running statistics. Returns the models in the order of ``cfgs``.
+    Every model is built and initialised by ``train.init_weights`` (Xavier, or PyTorch's own
+    scheme) from the first config's seed, each layer from its own generator, so a run in
+    another thread cannot shift them; then each state-dict entry of the first model whose
+    name and shape also exist in another is copied into it: weights, biases, BN parameters
+    and running statistics. Returns the models in the order of ``cfgs``.
     """
     seed = cfgs[0].seed
-    models = []
-    for cfg in cfgs:
-        torch.manual_seed(seed)  # PyTorch's own init draws from the global generator
-        m = create_model(cfg.model)
-        if init == "xavier":
-            init_weights(m, seed)
-        models.append(m)
+    models = [init_weights(create_model(cfg.model), seed, scheme=init) for cfg in cfgs]
     copy_matching(models[0], models[1:])
     return models
 

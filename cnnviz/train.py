@@ -339,18 +339,24 @@ def _name_seed(seed: int, name: str) -> int:
 
 
 @torch.no_grad()
-def init_weights(model: nn.Module, seed: int) -> nn.Module:
-    """Xavier-uniform conv/linear weights (the book's ``init_weights``), PyTorch-style biases.
+def init_weights(model: nn.Module, seed: int, scheme: str = "xavier") -> nn.Module:
+    """Conv/linear weights drawn Xavier-uniform (the book's ``init_weights``, the default) or as
+    PyTorch's own ``reset_parameters`` draws them (``scheme="pytorch"``: Kaiming-uniform, a=√5);
+    PyTorch-style biases either way.
 
-    Each module draws from its own CPU generator seeded by (seed, qualified name): the
-    same seed gives the same weights on every device, and two networks that share module
+    Each module draws from its own CPU generator seeded by (seed, qualified name), never from
+    the global generator that other threads' runs consume: the same seed gives the same
+    weights on every device and under any concurrency, and two networks that share module
     names and shapes (ResNet with and without residuals) start from the same weights there.
     """
     for name, m in model.named_modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             g = torch.Generator().manual_seed(_name_seed(seed, name))
             w = torch.empty(m.weight.shape)
-            nn.init.xavier_uniform_(w, generator=g)
+            if scheme == "pytorch":
+                nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)
+            else:
+                nn.init.xavier_uniform_(w, generator=g)
             m.weight.copy_(w)
             if m.bias is not None:
                 bound = 1.0 / math.sqrt(max(1, m.weight[0].numel()))  # PyTorch's default: U(±1/√fan_in)

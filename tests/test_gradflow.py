@@ -88,6 +88,30 @@ def test_pair_starts_from_the_same_weights_where_shapes_match():
     assert copy_matching(plain, [res]) == shared
 
 
+@pytest.mark.parametrize("init", ["pytorch", "xavier"])
+def test_pair_weights_ignore_the_global_generator(init, monkeypatch):
+    """Other threads' runs draw from torch's shared global generator (dropout, shuffles) at any
+    moment, also while a pair is being built: the weights must depend on the seed alone."""
+    import cnnviz.gradflow as gf
+
+    cfg = GradFlowConfig(depth=9, width=8, side=32)
+    (_, a), (_, b) = cfg.pair()
+    clean = build_pair([a, b], init=init)[0].state_dict()
+    real = gf.create_model
+
+    def interrupted(*args, **kwargs):
+        torch.rand(7)  # another thread's draw lands just before this model is built
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gf, "create_model", interrupted)
+    busy = build_pair([a, b], init=init)[0].state_dict()
+    assert all(torch.equal(clean[k], busy[k]) for k in clean)
+    conv = next(k for k in clean if k.endswith("conv1.weight"))
+    fan_in = clean[conv][0].numel()
+    bound = 1 / math.sqrt(fan_in) if init == "pytorch" else math.sqrt(6 / (fan_in + clean[conv].shape[0] * 9))
+    assert float(clean[conv].abs().max()) <= bound + 1e-6  # PyTorch's Kaiming(a=√5) bound is 1/√fan_in
+
+
 def test_pairing_gives_identical_runs_for_identical_variants():
     """Same config twice: same weights, same batches, lock-step → the very same numbers."""
     cfg = GradFlowConfig(depth=9, steps=4, seed=3).train_config(False)
