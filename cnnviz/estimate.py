@@ -33,6 +33,8 @@ from .train import TrainConfig, TrainingError, resolve_device
 
 PROBE_MACS = 2e9  # multiply-accumulates per calibration step (forward + backward ≈ 3 × forward)
 WARMUP_STEPS = 2
+MAX_WARMUP_STEPS = 30  # a step that never settles (a busy machine) still ends the warm-up
+MAX_WARMUP_SECONDS = 5.0
 PROBE_SECONDS = 0.5  # keep timing steps until this much time has passed (or MAX_PROBE_STEPS)...
 MAX_PROBE_STEPS = 10
 BYTES_PER_VALUE = 4
@@ -136,9 +138,18 @@ def _calibrate(model_cfg, device: str, batch: int, steps: int) -> float:
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
-    for _ in range(WARMUP_STEPS):  # allocations, oneDNN/cuDNN kernel selection
+    # The first steps of a fresh process pay for allocations and oneDNN/cuDNN kernel selection
+    # (LeNet: ~0.5 s each, then ~5 ms): warm up until two consecutive steps agree, not for a
+    # fixed count, or the estimate comes out 50x too long.
+    prev, t_limit = None, time.perf_counter() + MAX_WARMUP_SECONDS
+    for i in range(MAX_WARMUP_STEPS):
+        t0 = time.perf_counter()
         step()
-    _sync(dev)
+        _sync(dev)
+        dt = time.perf_counter() - t0
+        if (i + 1 >= WARMUP_STEPS and prev is not None and dt <= 1.5 * prev) or time.perf_counter() > t_limit:
+            break
+        prev = dt
     times: list[float] = []
     t_end = time.perf_counter() + PROBE_SECONDS
     while len(times) < steps or (len(times) < MAX_PROBE_STEPS and time.perf_counter() < t_end):

@@ -60,7 +60,7 @@ def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)
         try:
             img = open_image()
         except UnidentifiedImageError:
-            raise UploadError("err.upload.type", formats=", ".join(ALLOWED_FORMATS)) from None
+            raise UploadError("err.upload.type", formats="/".join(ALLOWED_FORMATS)) from None  # "PNG/JPEG" reads in both languages
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise UploadError("err.upload.bomb", cap=MAX_UPLOAD_PIXELS) from None
         except (OSError, SyntaxError, ValueError, EOFError):

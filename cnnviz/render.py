@@ -15,10 +15,12 @@ def human(n: float) -> str:
 
 
 def human_bytes(n: float) -> str:
-    """Bytes in binary units: 1536 → '1.5 KiB'."""
+    """Bytes in binary units, three significant figures at most: 1536 → '1.5 KiB',
+    187,056,128 → '178 MiB' (narrow enough for a metric tile on a projected page)."""
     for unit, div in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(n) >= div:
-            return f"{n / div:.1f} {unit}"
+            v = n / div
+            return f"{v:.0f} {unit}" if abs(v) >= 100 else f"{v:.1f} {unit}"
     return f"{n:.0f} B"
 
 

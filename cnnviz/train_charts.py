@@ -100,7 +100,12 @@ def grad_bar_figure(events: Sequence[dict], lang: str = "en", height: int = 320)
     vals = [last["grad_norms"].get(n) or 0.0 for n in layers]
     fig = go.Figure(go.Bar(x=layers, y=[max(v, 1e-12) for v in vals], marker_color=PALETTE[0],
                            hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
-    fig.update_yaxes(type="log", title_text=t("train.chart.grad_norm", lang))
+    # A log axis fitted to the data turns 0.3 vs 0.6 into an empty bar against a full one: in a
+    # lesson on vanishing gradients that invents one. Show at least two decades below the top.
+    pos = [v for v in vals if v > 0] or [1e-12]
+    top, bottom = math.log10(max(pos)), math.log10(min(pos))
+    fig.update_yaxes(type="log", title_text=t("train.chart.grad_norm", lang),
+                     range=[min(bottom, top - 2) - 0.1, top + 0.1])
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
                       title=t("train.chart.grad_latest", lang, step=last["step"]), uirevision="gradbar")
     return fig

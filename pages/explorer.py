@@ -46,9 +46,10 @@ def controls() -> dict:
         with c[0]:
             state.toggle("bn", tr("ex.bn"), help=tr("ex.bn.help"))
         with c[1]:
-            has_res = hasattr(get_config(arch), "residual")
-            state.toggle("res", tr("ex.res"), disabled=not has_res,
-                         help=tr("ex.res.help") if has_res else tr("ex.res.na"))
+            if hasattr(get_config(arch), "residual"):
+                state.toggle("res", tr("ex.res"), help=tr("ex.res.help"))
+            else:  # drawn off, not bound: the reader's choice waits for the next ResNet
+                st.toggle(tr("ex.res"), value=False, disabled=True, key="ex.res.na", help=tr("ex.res.na"))
         with c[2]:
             has_drop = arch_has(arch, "dropout")
             state.slider("drop", tr("ex.drop"), disabled=not has_drop,

@@ -126,7 +126,7 @@ def test_featuremaps_page_dataset_upload_and_errors():
     up = at.get("file_uploader")[0]
     up.set_value(("x.png", _png(), "image/png")).run()
     assert not at.exception and not at.error and len(at.get("plotly_chart")) == 7
-    for data, words in ((b"GIF89a" + b"\0" * 64, "upload a PNG, JPEG file"), (_png()[:60], "damaged or truncated")):
+    for data, words in ((b"GIF89a" + b"\0" * 64, "upload a PNG/JPEG file"), (_png()[:60], "damaged or truncated")):
         at.get("file_uploader")[0].set_value(("bad.png", data, "image/png")).run()
         assert not at.exception, at.exception
         assert words in at.error[0].value

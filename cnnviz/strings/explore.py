@@ -332,7 +332,7 @@ STRINGS.update({
     "de.custom": ("Your own VGG", "你自己的 VGG"),
     "de.halving": ("Side after each block: {steps}", "每个块之后的边长：{steps}"),
     "de.collapsed": (
-        "The feature map collapses: {n} blocks halve a {side}-pixel input to nothing. Remove a block or enlarge "
+        "The feature map collapses: {n} blocks halve the {side}-pixel input to nothing. Remove a block or enlarge "
         "the input.",
         "特征图坍缩了：{n} 个块把 {side} 像素的输入减半到什么都不剩。请去掉一个块或增大输入。",
     ),
@@ -349,7 +349,7 @@ STRINGS.update({
     "de.ref_missing": ("{arch} is left out: it needs an input of at least {side} px.",
                        "未显示 {arch}：它需要至少 {side} 像素的输入。"),
     "de.split.caption": (
-        "All at a {side}-pixel input. NiN keeps only convolutions: 1×1 convs and global average pooling replace "
+        "All at {side}×{side} input. NiN keeps only convolutions: 1×1 convs and global average pooling replace "
         "the dense head.",
         "输入均为 {side} 像素。NiN 只保留卷积：用 1×1 卷积和全局平均汇聚取代了全连接层。",
     ),

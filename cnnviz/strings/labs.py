@@ -63,7 +63,7 @@ STRINGS = {
         "Convolutions on the main path: a stem conv plus two per residual block (so always odd).",
         "主路径上的卷积层数：一个起始卷积，加上每个残差块两个（所以总是奇数）。",
     ),
-    "lab.grad.resnet18": ("Use the seed's ResNet-18 stages instead", "改用笔记中的 ResNet-18 各阶段"),
+    "lab.grad.resnet18": ("Use the book's ResNet-18 stages", "改用笔记中的 ResNet-18 各阶段"),
     "lab.grad.resnet18_help": (
         "Four stages of two blocks, widths ×1, ×2, ×4, ×8, each later stage halving the map (17 convs).",
         "四个阶段，每阶段两个残差块，宽度 ×1、×2、×4、×8，后三个阶段各把特征图减半（共 17 个卷积层）。",
@@ -104,7 +104,7 @@ STRINGS = {
         "with residual connections the last ÷ first factor is {res:.1f}.",
         "第 {step} 步时，普通网络第一个卷积层的梯度完全消失（下溢为 0）；加上残差连接后，最后 ÷ 第一的倍数是 {res:.1f}。",
     ),
-    "lab.grad.why": ("Why: the seed's derivation (§6.4)", "原因：笔记中的推导（§6.4）"),
+    "lab.grad.why": ("Why: the derivation in the notes (§6.4)", "原因：笔记中的推导（§6.4）"),
     "lab.grad.why1": (
         "Let y = f(x) be the output of the lower layers, whose weights w we update with w ← w − η ∂loss/∂w. "
         "Stack one more block g on top, without a skip:",
@@ -131,7 +131,7 @@ STRINGS = {
     "lab.bn.title": ("BatchNorm lab", "批量规范化实验"),
     "lab.bn.intro": (
         "Batch normalisation standardises every channel with the mean and variance of the current "
-        "minibatch, then rescales it with the learned γ and β (seed §5).",
+        "minibatch, then rescales it with the learned γ and β (notes §5).",
         "批量规范化用当前小批量的均值和方差标准化每个通道，再用学习到的 γ 和 β 缩放和平移（笔记 §5）。",
     ),
     "lab.bn.tab.scratch": ("From scratch vs nn.BatchNorm2d", "从零实现 vs nn.BatchNorm2d"),
@@ -139,7 +139,7 @@ STRINGS = {
     "lab.bn.tab.modes": ("Batch vs running statistics", "批量统计量 vs 滑动统计量"),
     "lab.bn.tab.batch": ("Batch size and noise", "批量大小与噪声"),
     "lab.bn.scratch_intro": (
-        "The seed's BatchNorm layer and PyTorch's, fed the same batches (values drawn from N(3, 2²)), "
+        "The from-scratch BatchNorm of the notes and PyTorch's, fed the same batches (values drawn from N(3, 2²)), "
         "with the same γ and β and the same upstream gradient. Forward outputs, input gradients, γ/β "
         "gradients, running statistics and evaluation-mode outputs are compared.",
         "笔记中的 BatchNorm 层与 PyTorch 的层，输入相同的小批量（取自 N(3, 2²)），γ、β 相同，上游梯度也相同。"
@@ -163,13 +163,13 @@ STRINGS = {
         "规范化之后（γ、β 之前），各通道的均值为 {mean:.1e}，标准差为 {std:.4f}。",
     ),
     "lab.bn.train_intro": (
-        "The seed's experiment: LeNet (sigmoid) with and without BatchNorm, the same learning rate, "
+        "The notes' experiment (§5.2): LeNet (sigmoid) with and without BatchNorm, the same learning rate, "
         "the same initial weights and the same batches. Forward hooks record what enters every sigmoid.",
         "笔记中的实验：带与不带批量规范化的 LeNet（sigmoid），相同的学习率、相同的初始权重、相同的小批量。前向钩子记录进入每个 sigmoid 的值。",
     ),
     "lab.bn.impl": ("BatchNorm implementation", "批量规范化实现"),
     "lab.bn.impl.torch": ("PyTorch's nn.BatchNorm2d / 1d", "PyTorch 的 nn.BatchNorm2d / 1d"),
-    "lab.bn.impl.scratch": ("the seed's from-scratch layer", "笔记中从零实现的层"),
+    "lab.bn.impl.scratch": ("from scratch (the notes)", "笔记中从零实现的层"),
     "lab.bn.mean": ("mean", "均值"),
     "lab.bn.std": ("standard deviation", "标准差"),
     "lab.bn.stats_title": (
@@ -238,7 +238,7 @@ STRINGS = {
     "lab.cost.c3r": ("Path 3: 1×1 reduce", "路径 3：1×1 降维"),
     "lab.cost.c3": ("Path 3: 5×5 conv", "路径 3：5×5 卷积"),
     "lab.cost.c4": ("Path 4: pool → 1×1 conv", "路径 4：池化 → 1×1 卷积"),
-    "lab.cost.book": ("The seed's first Inception block: 192 → 64, (96, 128), (16, 32), 32 at 28×28.",
+    "lab.cost.book": ("The book's first Inception block: 192 → 64, (96, 128), (16, 32), 32 at 28×28.",
                       "笔记中的第一个 Inception 块：192 → 64，(96, 128)，(16, 32)，32，特征图 28×28。"),
     "lab.cost.row.inception": ("Inception block", "Inception 块"),
     "lab.cost.row.p1": ("path 1 (1×1)", "路径 1（1×1）"),
