@@ -38,6 +38,8 @@ from typing import Any, Callable, Iterator
 import torch
 
 from .errors import CnnvizError
+from .i18n import t
+from .registry import get_config
 from .runstore import LIVE_STATUSES, RunInfo, RunStore
 from .train import TrainConfig, error_messages, messages, resolve_device, train
 
@@ -388,6 +390,30 @@ def default_label(cfg: TrainConfig) -> str:
     """A short, readable run name: arch, dataset, input side, optimiser and lr, batch size."""
     side = cfg.model.input_hw[0]
     return f"{cfg.arch} · {cfg.data.dataset} · {side}px · {cfg.optimizer} lr={cfg.lr:g} · bs={cfg.batch_size}"
+
+
+def run_title(info: RunInfo, lang: str = "en") -> str:
+    """A run's name for people, in ``lang``: the label it was given, or (for the automatic one)
+    the architecture's and dataset's display names, the toggles that differ from the
+    architecture's defaults (so overlaid runs with and without residuals tell apart), side,
+    optimiser, learning rate and batch."""
+    try:
+        cfg = TrainConfig.from_dict(info.config)
+    except CnnvizError:
+        return info.label
+    if info.label != default_label(cfg):
+        return info.label  # a name someone chose
+    base = get_config(cfg.arch)
+    marks = []
+    if cfg.model.batch_norm != base.batch_norm:
+        marks.append(t("train.run.bn_on" if cfg.model.batch_norm else "train.run.bn_off", lang))
+    if getattr(cfg.model, "residual", True) is False:
+        marks.append(t("train.run.plain", lang))
+    if cfg.model.width_div != 1:
+        marks.append(f"÷{cfg.model.width_div}")
+    arch = t(f"arch.{cfg.arch}", lang) + (f" ({', '.join(marks)})" if marks else "")
+    return t("train.run.title", lang, arch=arch, data=t(f"train.data.{cfg.data.dataset}", lang), side=cfg.model.input_hw[0],
+             opt=t(f"train.opt.{cfg.optimizer}", lang), lr=f"{cfg.lr:g}", bs=cfg.batch_size)
 
 
 CSV_FIELDS = ("kind", "step", "epoch", "loss", "epoch_loss", "train_loss", "train_acc", "test_acc", "test_loss",

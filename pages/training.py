@@ -16,7 +16,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.data import DATASETS, available
 from cnnviz.registry import list_models
 from cnnviz.render import human
-from cnnviz.runs import RunError
+from cnnviz.runs import RunError, run_title
 from cnnviz.train import OPTIMIZERS, check, resolve_device
 from cnnviz.train_charts import curves_figure, grad_bar_figure, grad_heatmap_figure, progress
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
@@ -131,7 +131,7 @@ def current_run(rid: str) -> None:
             show_error(err)
             return
         events = mgr.events(rid)
-        st.subheader(f"{STATUS_ICON.get(info.status, '')} {info.label}")
+        st.subheader(f"{STATUS_ICON.get(info.status, '')} {run_title(info, lang())}")
         prog = progress(events)
         eta = _duration(prog.eta_s) if prog.eta_s is not None else "—"
         bar_text = tr("train.run.progress", status=tr(f"train.status.{info.status}"), step=prog.step,
@@ -153,7 +153,7 @@ def current_run(rid: str) -> None:
             show = {"completed": st.success, "stopped": st.info, "interrupted": st.warning}.get(info.status, st.error)
             show(ut.run_message(info))
         if steps:
-            st.plotly_chart(curves_figure([(info.label, events)], lang()), config=PLOT_CONFIG, key="tr.curves")
+            st.plotly_chart(curves_figure([(run_title(info, lang()), events)], lang()), config=PLOT_CONFIG, key="tr.curves")
             t1, t2 = st.tabs([tr("train.grad.latest"), tr("train.grad.heatmap")])
             with t1:
                 fig = grad_bar_figure(events, lang())
@@ -185,7 +185,7 @@ def history() -> None:
         st.caption(tr("train.hist.empty"))
         return
     rows = [{
-        tr("train.hist.run"): r.label, tr("train.hist.status"): f"{STATUS_ICON.get(r.status, '')} {tr(f'train.status.{r.status}')}",
+        tr("train.hist.run"): run_title(r, lang()), tr("train.hist.status"): f"{STATUS_ICON.get(r.status, '')} {tr(f'train.status.{r.status}')}",
         tr("train.hist.test_acc"): r.summary.get("test_acc"), tr("train.hist.epoch"): r.summary.get("epoch"),
         tr("train.hist.created"): dt.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M"), "id": r.id,
     } for r in runs]
@@ -193,7 +193,7 @@ def history() -> None:
         tr("train.hist.test_acc"): st.column_config.NumberColumn(format="percent"),
         tr("train.hist.epoch"): st.column_config.NumberColumn(format="%.2f"),
     })
-    labels = {r.id: f"{r.label} ({r.id[:6]})" for r in runs}
+    labels = {r.id: f"{run_title(r, lang())} ({r.id[:6]})" for r in runs}
     chosen = st.multiselect(tr("train.hist.overlay"), list(labels), format_func=labels.get, key="tr.overlay",
                             placeholder=tr("train.hist.overlay.placeholder"))
     if chosen:

@@ -146,3 +146,18 @@ def test_every_error_renders_in_both_languages(code):
     err = CnnvizError(code, **{name: 7 for name in _fields(en)})
     assert str(err) == err.render("en") and "\n" not in str(err)
     assert err.render("zh") != str(err) and _has_cjk(err.render("zh"))
+
+
+def test_no_key_is_written_twice_in_one_file():
+    """A repeated key inside one dict literal silently replaces the first entry (it once
+    turned the training page's title into a run-name template); the merge cannot see it."""
+    import ast
+    import pathlib
+
+    for path in sorted((pathlib.Path(__file__).resolve().parents[1] / "cnnviz" / "strings").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):
+                keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+                dupes = sorted({k for k in keys if keys.count(k) > 1})
+                assert not dupes, f"{path.name} defines {dupes} more than once"
