@@ -23,9 +23,10 @@ from cnnviz.runs import RunManager
 from cnnviz.runstore import db_path
 from cnnviz.train import TrainConfig
 
-from .common import lang
+from .common import arch_label, lang, tr
 
 K = "tr."  # prefix of the form's session-state keys
+APPLIED = "tr._applied"  # the preset message a button left for the page to show once
 EXTRA = "tr._model_extra"  # preset model overrides without a widget (AlexNet's fc_width...)
 
 
@@ -71,6 +72,10 @@ def apply_preset(arch: str | None = None, kind: str | None = None) -> None:
     base = get_config(arch)
     st.session_state[EXTRA] = {f: getattr(m, f) for f in m.to_dict() if f not in handled
                                and getattr(m, f) != getattr(base, f)}
+    if kind is not None:  # a preset button: say what it set, even where the form already held those values
+        st.session_state[APPLIED] = tr("train.preset_applied", preset=tr(f"train.f.preset_{kind}"),
+                                       arch=arch_label(arch), side=m.input_hw[0], epochs=cfg.epochs,
+                                       lr=f"{cfg.lr:g}", bs=cfg.batch_size)
 
 
 def init_form() -> None:

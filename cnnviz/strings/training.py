@@ -116,6 +116,10 @@ STRINGS = {
         "用完这段时间后结束训练（视为完成）",
     ),
     "train.f.optimizer": ("Optimiser", "优化器"),
+    "train.preset_applied": (
+        "{preset} for {arch}: {side} px, {epochs} epochs, lr {lr}, batch {bs}",
+        "已为 {arch} 应用{preset}：{side} 像素，{epochs} 轮，学习率 {lr}，批量 {bs}",
+    ),
     "train.run.title": ("{arch} · {data} · {side} px · {opt} lr {lr} · batch {bs}",
                     "{arch} · {data} · {side} 像素 · {opt} 学习率 {lr} · 批量 {bs}"),
     "train.run.bn_on": ("with BN", "加 BN"),
