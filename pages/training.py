@@ -224,10 +224,10 @@ except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, 
 rid = st.query_params.get("run")
 with st.expander(tr("train.new"), expanded=not rid, icon=":material/tune:"):
     form()
+    launch()
 applied = st.session_state.pop(ut.APPLIED, None)  # what a preset button just set (outside any container)
 if applied:
     st.toast(applied, icon=":material/tune:")
-    launch()
 if rid:
     current_run(rid)
 st.divider()
