@@ -45,13 +45,17 @@ table = [{
     "year": model_spec(r.name).year,
     "note": "" if r.params is not None else tr("cmp.too_small", side=r.min_side if r.min_side else "?"),
 } for r in rows]
+if not any(row["note"] for row in table):  # every network fits this side: no empty column
+    for row in table:
+        del row["note"]
 st.dataframe(
     table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,  # every row, no scrolling
     column_config={
         "arch": st.column_config.TextColumn(tr("cmp.col.arch"), width="medium", pinned=True),
         "year": st.column_config.NumberColumn(tr("cmp.col.year"), format="%d", width="small"),
-        "params": st.column_config.NumberColumn(tr("cmp.params"), format="localized"),
-        "macs": st.column_config.NumberColumn(tr("cmp.col.macs"), format="localized"),
+        # "compact" (11.3B rather than 11,258,859,530) reads from the back of a classroom; hover for exact
+        "params": st.column_config.NumberColumn(tr("cmp.params"), format="compact"),
+        "macs": st.column_config.NumberColumn(tr("cmp.col.macs"), format="compact"),
         "mem": st.column_config.NumberColumn(tr("cmp.col.mem", n=batch), format="%.1f MiB"),
         "depth": st.column_config.NumberColumn(tr("cmp.col.depth"), format="%d", help=tr("cmp.depth")),
         "note": st.column_config.TextColumn(tr("cmp.col.note"), width="medium"),

@@ -247,7 +247,7 @@ def test_compare_every_architecture():
     table = at.dataframe[0].value
     assert len(table) == len(list_models())
     assert list(table["params"])[0] == trace(get_config("alexnet")).totals.params
-    assert (table["note"] == "").all()
+    assert "note" not in table.columns  # every network fits at 224: no empty note column
     bars, scatter = plotly_specs(at)
     assert len(bars["data"][0]["y"]) == len(list_models())
     assert bars["layout"]["xaxis"]["type"] == "log"
