@@ -28,8 +28,12 @@ def controls() -> GradFlowConfig | None:
     c = st.columns(2)
     resnet18 = c[0].toggle(tr("lab.grad.resnet18"), key="gf.resnet18", help=tr("lab.grad.resnet18_help"))
     bn = c[1].toggle(tr("lab.grad.batch_norm"), key="gf.bn")
-    depth = st.slider(tr("lab.grad.depth"), 9, min(MAX_DEPTH, 57), 31, step=2, key="gf.depth",
-                      help=tr("lab.grad.depth_help"), disabled=resnet18)
+    if resnet18:  # a disabled slider would still show its own depth, not ResNet-18's
+        st.caption(tr("lab.grad.depth_resnet18"))
+        depth = 31  # unused: the stages set the depth
+    else:
+        depth = st.slider(tr("lab.grad.depth"), 9, min(MAX_DEPTH, 57), 31, step=2, key="gf.depth",
+                          help=tr("lab.grad.depth_help"))
     with st.expander(tr("lab.advanced")):
         a = st.columns(4)
         steps = a[0].slider(tr("lab.steps"), 5, 200, 40, step=5, key="gf.steps")

@@ -63,6 +63,10 @@ STRINGS = {
         "Convolutions on the main path: a stem conv plus two per residual block (so always odd).",
         "主路径上的卷积层数：一个起始卷积，加上每个残差块两个（所以总是奇数）。",
     ),
+    "lab.grad.depth_resnet18": (
+        "Depth: the book's ResNet-18, 17 convolutions on the main path (plus three 1×1 shortcuts in the residual variant).",
+        "深度：书中的 ResNet-18，主路径上 17 个卷积层（残差版本另有三个 1×1 捷径卷积）。",
+    ),
     "lab.grad.resnet18": ("Use the book's ResNet-18 stages", "改用笔记中的 ResNet-18 各阶段"),
     "lab.grad.resnet18_help": (
         "Four stages of two blocks, widths ×1, ×2, ×4, ×8, each later stage halving the map (17 convs).",
