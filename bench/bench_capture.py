@@ -41,6 +41,7 @@ from cnnviz.bnlab import ActivationRecorder  # noqa: E402
 from cnnviz.data import DataConfig, batches, load_data, prepare  # noqa: E402
 from cnnviz.gradflow import GradFlowConfig  # noqa: E402
 from cnnviz.train import TrainConfig, build_model, grad_norm_tensor, weight_params  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 TARGET = 1.10
 # The per-step time's 25th percentile rather than its median: on a shared 2-core machine other
@@ -48,17 +49,6 @@ TARGET = 1.10
 # step-interleaved samples estimates what each mode costs when it does get the cores.
 QUANTILE = 0.25
 MODES = ("bare", "+grad norms", "+act stats", "+both")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def workloads() -> list[tuple[str, TrainConfig]]:

@@ -41,6 +41,7 @@ import torchinfo  # noqa: E402
 import cnnviz  # noqa: E402
 from cnnviz import registry  # noqa: E402
 from cnnviz import inspect as cinspect  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 SIDES = (224, 512)
 TARGET_MS = {224: 50.0, 512: 100.0}
@@ -49,17 +50,6 @@ QUICK = ("alexnet", "vgg11", "googlenet", "resnet18")
 # Real weights at 512 for nets whose dense head grows with the input (AlexNet 205M params, VGG
 # 570M+ = 2+ GB) take many seconds and gigabytes each; above this many parameters they are skipped.
 REAL_PARAM_CAP = 150_000_000
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def median_ms(fn, runs: int) -> float:

@@ -46,23 +46,15 @@ import torch.nn.functional as F  # noqa: E402
 from cnnviz.data import batches, data_dir, load_data, prepare  # noqa: E402
 from cnnviz.presets import BOOK, CLASS  # noqa: E402
 from cnnviz.train import (StepEvent, TrainConfig, build_model, make_optimizer, train)  # noqa: E402
+from machine import cpu_model, usable_cores  # noqa: E402
 
 BOOK_V100 = {"alexnet": 3942, "vgg": 2464, "nin": 3088, "googlenet": 3266, "resnet": 5033}  # examples/sec, d2l.ai
 FAMILY_ARCH = {fam: p.arch for fam, p in CLASS.items()}
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu, cores = cpu_model(), usable_cores()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count()
     return (f"machine: {cpu}; {cores} cores usable, torch threads {torch.get_num_threads()}; GPU: {gpu}\n"
             f"python {platform.python_version()}, torch {torch.__version__}, data dir {data_dir()}")
 

@@ -43,6 +43,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from cnnviz import inspect as cinspect  # noqa: E402
 from cnnviz import list_models, registry, urlstate  # noqa: E402
+from machine import cpu_model, usable_cores  # noqa: E402
 
 BUDGET_MS = 300
 WARM_RUNS = 5
@@ -58,15 +59,7 @@ logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").add
 
 
 def machine_info() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    avail = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu, avail = cpu_model(), usable_cores()
     return (f"machine: {platform.node()} · {platform.system()} {platform.release()} · {cpu}\n"
             f"cpus: {os.cpu_count()} (usable {avail}) · torch threads {torch.get_num_threads()} · "
             f"python {platform.python_version()} · streamlit {st.__version__} · torch {torch.__version__}")
