@@ -62,6 +62,17 @@ class Field:
         return parsed
 
 
+def _finite_number(raw: str) -> float:
+    """``raw`` as a finite float; ``ValueError`` for text, NaN, ±inf or an absurdly long value
+    (a crafted link can carry thousands of digits)."""
+    if len(raw) > _MAX_RAW:
+        raise ValueError(raw[:20])
+    value = float(raw.strip())
+    if not math.isfinite(value):
+        raise ValueError(raw[:20])
+    return value
+
+
 @dataclass(frozen=True)
 class IntField(Field):
     """A whole number in [lo, hi]; out-of-range values are clamped."""
@@ -71,13 +82,11 @@ class IntField(Field):
 
     def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
         try:
-            if len(raw) > _MAX_RAW:
-                raise ValueError
-            num = float(raw.strip())
-            if not math.isfinite(num) or num != int(num):
+            num = _finite_number(raw)
+            if num != int(num):
                 raise ValueError
             value = int(num)
-        except (ValueError, OverflowError):
+        except ValueError:
             return default, Problem("url.not_int", dict(name=self.name, raw=_quote(raw), value=default))
         clamped = min(max(value, self.lo), self.hi)
         if clamped != value:
@@ -96,11 +105,7 @@ class FloatField(Field):
 
     def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
         try:
-            if len(raw) > _MAX_RAW:
-                raise ValueError
-            value = float(raw.strip())
-            if not math.isfinite(value):
-                raise ValueError
+            value = _finite_number(raw)
         except ValueError:
             return default, Problem("url.not_number", dict(name=self.name, raw=_quote(raw), value=default))
         clamped = min(max(value, self.lo), self.hi)

@@ -13,9 +13,9 @@ import subprocess
 import sys
 
 import pytest
+from cli_helpers import error_line, run_cli
 
 from cnnviz import list_models
-from cnnviz.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -72,17 +72,8 @@ def test_python_m_cnnviz_error_is_one_line(real_runs):
 
 
 # --- in-process ----------------------------------------------------------------------------------
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_list(capsys):
-    code, out, err = _run(capsys, "list")
+def test_list():
+    code, out, err = run_cli("list")
     assert code == 0 and err == ""
     rows = out.strip().splitlines()
     assert rows[0].split()[:2] == ["name", "family"]
@@ -92,16 +83,16 @@ def test_list(capsys):
     assert "1x96x96" in next(r for r in rows if r.startswith("googlenet "))
 
 
-def test_summary_json_in_process(capsys):
-    code, out, err = _run(capsys, "summary", "vgg11", "--input", "1,224,224", "--json")
+def test_summary_json_in_process():
+    code, out, err = run_cli("summary", "vgg11", "--input", "1,224,224", "--json")
     assert code == 0 and err == ""
     obj = json.loads(out)
     _check_vgg11_json(obj)
     assert obj["arch"] == "vgg11" and obj["config"]["conv_arch"][0] == [1, 64]
 
 
-def test_summary_text_table(capsys):
-    code, out, err = _run(capsys, "summary", "vgg11")
+def test_summary_text_table():
+    code, out, err = run_cli("summary", "vgg11")
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].startswith("vgg11  input 1x224x224")
@@ -117,10 +108,10 @@ def test_summary_text_table(capsys):
     assert "smallest input        32x32" in out
 
 
-def test_summary_settings_apply(capsys):
-    code, out, _ = _run(capsys, "summary", "resnet18", "--set", "residual=false", "--json")
+def test_summary_settings_apply():
+    code, out, _ = run_cli("summary", "resnet18", "--set", "residual=false", "--json")
     assert code == 0 and json.loads(out)["totals"]["params"] == 11_005_450
-    code, out, _ = _run(capsys, "summary", "vgg11", "--input", "3x32x32", "--set", "conv_arch=[[1,16],[2,32]]",
+    code, out, _ = run_cli("summary", "vgg11", "--input", "3x32x32", "--set", "conv_arch=[[1,16],[2,32]]",
                         "--set", "batch_norm=on", "--set", "fc_width=64", "--batch-size", "4", "--json")
     assert code == 0
     obj = json.loads(out)
@@ -166,15 +157,8 @@ ERRORS = [
 
 
 @pytest.mark.parametrize("argv, fragment", ERRORS, ids=[" ".join(a) or "(none)" for a, _ in ERRORS])
-def test_errors_are_one_line_and_status_2(capsys, argv, fragment):
-    code, out, err = _run(capsys, *argv)
-    assert code == 2
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("cnnviz: error:")
-    assert fragment in lines[0]
-    assert "Traceback" not in err
+def test_errors_are_one_line_and_status_2(argv, fragment):
+    assert fragment in error_line(*run_cli(*argv))
 
 
 # Values that get past ``parse_value`` (valid JSON) but are not sizes: they once escaped
@@ -193,6 +177,5 @@ MALFORMED_TUPLES = [
 
 
 @pytest.mark.parametrize("argv", MALFORMED_TUPLES, ids=[a[-1] for a in MALFORMED_TUPLES])
-def test_malformed_tuple_settings_are_one_line_errors(capsys, argv):
-    code, out, err = _run(capsys, *argv)
-    assert code == 2 and out == "" and len(err.splitlines()) == 1 and err.startswith("cnnviz: error:")
+def test_malformed_tuple_settings_are_one_line_errors(argv):
+    error_line(*run_cli(*argv))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_helpers import error_line, run_cli
 
 from cnnviz.cli import build_parser, main
 from cnnviz.cli.train import build_config
@@ -66,14 +67,8 @@ def test_diverged_run_exits_1(capsys):
     ["train", "lenet", "--subset", "0"],
     ["train", "lenet", "--momentum", "1.5"],
 ])
-def test_bad_arguments_exit_2_with_one_line(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    assert code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("cnnviz: error:") and len(err.splitlines()) == 1
+def test_bad_arguments_exit_2_with_one_line(argv):
+    error_line(*run_cli(*argv))
 
 
 def test_presets_and_overrides():

@@ -9,16 +9,14 @@ and within 10×) leave orders of magnitude of margin.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import threading
-from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+from cli_helpers import error_line, run_cli
 import torch
 
-from cnnviz.cli import main
 from cnnviz.errors import ConfigError
 from cnnviz.gradflow import (VARIANTS, GradFlowConfig, Job, JobBoard, LabBusyError, PairHistory, build_pair,
                              copy_matching, first_last_ratio, gradflow_job, norm_matrix, paired_events, path_layers,
@@ -168,18 +166,8 @@ def test_bad_settings_are_config_errors(changes):
         GradFlowConfig().replace(**changes)
 
 
-def _cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            rc = main(list(argv))
-        except SystemExit as exc:  # argparse's own errors
-            rc = exc.code
-    return rc, out.getvalue(), err.getvalue()
-
-
 def test_cli_json_has_every_step_of_both_variants():
-    rc, out, err = _cli("gradflow", "--depth", "9", "--steps", "2", "--set", "width=8", "--json")
+    rc, out, err = run_cli("gradflow", "--depth", "9", "--steps", "2", "--set", "width=8", "--json")
     assert rc == 0, err
     d = json.loads(out)
     assert d["depth"] == 9 and set(d["variants"]) == {"plain", "residual"}
@@ -191,16 +179,14 @@ def test_cli_json_has_every_step_of_both_variants():
 
 
 def test_cli_jsonl_and_text():
-    rc, out, _ = _cli("gradflow", "--depth", "5", "--steps", "1", "--jsonl")
+    rc, out, _ = run_cli("gradflow", "--depth", "5", "--steps", "1", "--jsonl")
     lines = [json.loads(x) for x in out.splitlines()]
     assert rc == 0 and [x["variant"] for x in lines] == ["plain", "residual"]
-    rc, out, _ = _cli("gradflow", "--depth", "5", "--steps", "1")
+    rc, out, _ = run_cli("gradflow", "--depth", "5", "--steps", "1")
     assert rc == 0 and "last/first" in out and "residual" in out
 
 
 @pytest.mark.parametrize("argv", [("--depth", "100"), ("--set", "nope=1"), ("--set", "init=he"), ("--steps", "x"),
                                   ("--set", "batch_norm=maybe"), ("--set", "depth")])
 def test_cli_bad_arguments_are_one_line_and_exit_2(argv):
-    rc, out, err = _cli("gradflow", *argv)
-    assert rc == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("cnnviz: error:")
+    error_line(*run_cli("gradflow", *argv))

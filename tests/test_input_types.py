@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import cnnviz
 from cnnviz import CnnvizError, create_model, get_config
 from cnnviz.featuremaps import decode_upload
 from cnnviz.inspect import trace
