@@ -37,10 +37,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from cnnviz.bnlab import ActivationRecorder  # noqa: E402
-from cnnviz.data import DataConfig, batches, load_data, prepare  # noqa: E402
-from cnnviz.gradflow import GradFlowConfig  # noqa: E402
-from cnnviz.train import TrainConfig, build_model, grad_norm_tensor, weight_params  # noqa: E402
+from cnnviz.labs.bnlab import ActivationRecorder  # noqa: E402
+from cnnviz.train.data import DataConfig, batches, load_data, prepare  # noqa: E402
+from cnnviz.labs.gradflow import GradFlowConfig  # noqa: E402
+from cnnviz.train.config import TrainConfig
+from cnnviz.train.steps import build_model, grad_norm_tensor, weight_params  # noqa: E402
 from machine import cpu_model  # noqa: E402
 
 TARGET = 1.10

@@ -39,8 +39,9 @@ import torch  # noqa: E402
 import torchinfo  # noqa: E402
 
 import cnnviz  # noqa: E402
-from cnnviz import registry  # noqa: E402
-from cnnviz import inspect as cinspect  # noqa: E402
+from cnnviz.models import registry  # noqa: E402
+import cnnviz.inspect as cinspect  # noqa: E402
+from cnnviz.inspect import records  # noqa: E402
 from machine import cpu_model  # noqa: E402
 
 SIDES = (224, 512)
@@ -62,12 +63,12 @@ def median_ms(fn, runs: int) -> float:
 
 
 def meta_warm(cfg) -> None:
-    cinspect._records.cache_clear()
+    records._records.cache_clear()
     cinspect.trace(cfg)
 
 
 def meta_cold(cfg) -> None:
-    cinspect._records.cache_clear()
+    records._records.cache_clear()
     registry._min_side_cached.cache_clear()
     cinspect.trace(cfg)
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import warnings
-import os
 import pathlib
 import platform
 import statistics
@@ -43,9 +42,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from cnnviz.data import batches, data_dir, load_data, prepare  # noqa: E402
-from cnnviz.presets import BOOK, CLASS  # noqa: E402
-from cnnviz.train import (StepEvent, TrainConfig, build_model, make_optimizer, train)  # noqa: E402
+from cnnviz.train.data import batches, data_dir, load_data, prepare  # noqa: E402
+from cnnviz.train.recipes import BOOK, CLASS  # noqa: E402
+from cnnviz.train.config import StepEvent, TrainConfig
+from cnnviz.train.steps import build_model, make_optimizer
+from cnnviz.train.loop import train  # noqa: E402
 from machine import cpu_model, usable_cores  # noqa: E402
 
 BOOK_V100 = {"alexnet": 3942, "vgg": 2464, "nin": 3088, "googlenet": 3266, "resnet": 5033}  # examples/sec, d2l.ai

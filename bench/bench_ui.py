@@ -41,8 +41,10 @@ import streamlit.logger  # noqa: E402
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from cnnviz import inspect as cinspect  # noqa: E402
-from cnnviz import list_models, registry, urlstate  # noqa: E402
+from cnnviz.inspect import records  # noqa: E402
+from cnnviz import list_models
+from ui import schemas
+from cnnviz.models import registry  # noqa: E402
 from machine import cpu_model, usable_cores  # noqa: E402
 
 BUDGET_MS = 300
@@ -68,7 +70,7 @@ def machine_info() -> str:
 def clear_caches() -> None:
     """Forget every trace: Streamlit's shared cache and the library's own."""
     st.cache_resource.clear()
-    cinspect._records.cache_clear()
+    records._records.cache_clear()
     registry._min_side_cached.cache_clear()
 
 
@@ -122,7 +124,7 @@ def bench_explorer(arch: str) -> dict[str, float]:
 def bench_designer() -> dict[str, dict[str, float]]:
     at = page("designer")
     out: dict[str, dict[str, float]] = {}
-    presets = list(urlstate.designer_presets())
+    presets = list(schemas.designer_presets())
 
     def click(name: str) -> None:
         at.button(key=f"designer.preset.{name}").click().run()

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError
+from cnnviz.errors import ConfigError
 
 # Caps keep a crafted URL or CLI call from asking for a network that eats the server.
 MAX_INPUT_SIDE = 1024  # pixels; AlexNet at 1024 is already ~20 GFLOPs a forward pass
@@ -20,6 +20,8 @@ MAX_CLASSES = 1000  # ImageNet's count; the chapter uses 10
 MAX_WIDTH_DIV = 64
 ACTIVATIONS = ("relu", "sigmoid")
 BN_IMPLS = ("torch", "scratch")
+MAX_BATCH = 4096  # examples per batch, for a trace and for a training run alike
+BYTES_PER_VALUE = 4  # float32: weights, activations and inputs are counted at this size
 
 
 @dataclass(frozen=True)

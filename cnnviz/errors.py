@@ -20,7 +20,7 @@ class CnnvizError(ValueError):
 
     def render(self, lang: str = "en") -> str:
         """The message in ``lang`` ("en" or "zh")."""
-        from .i18n import t
+        from cnnviz.i18n import t
 
         return t(self.code, lang, **self.params)
 
@@ -48,7 +48,7 @@ class ShapeError(CnnvizError):
         super().__init__("err.shape", layer=layer, kind=kind, arithmetic=arithmetic, **self._geom)
 
     def render(self, lang: str = "en") -> str:
-        from .i18n import t
+        from cnnviz.i18n import t
 
         p = self._geom["p"]
         pad = t("err.shape.pad", lang, p=p) if p else ""

@@ -18,7 +18,7 @@ LANG_NAMES = {"en": "English", "zh": "简体中文"}
 
 
 def _load() -> dict[str, tuple[str, str]]:
-    from . import strings
+    from cnnviz import strings
 
     table: dict[str, tuple[str, str]] = {}
     for info in sorted(pkgutil.iter_modules(strings.__path__), key=lambda i: i.name):

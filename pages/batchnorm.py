@@ -12,11 +12,11 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from cnnviz import bnlab
-from cnnviz import lab_charts as lc
-from cnnviz.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.labs import bnlab
+from cnnviz.viz import labs as lc
+from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
-from cnnviz.gradflow import Job
+from cnnviz.runs.jobs import Job
 from ui.common import lang, show_error, tr
 from ui.labs import replace_job
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import charts, urlstate
+from cnnviz.viz import explore as charts
+from ui import schemas
 from cnnviz.errors import ShapeError
-from cnnviz.registry import get_config, list_models, model_spec
+from cnnviz.models.registry import get_config, list_models, model_spec
 from ui.common import arch_label, arch_short, lang, tr, try_trace
 from ui.widgets import PageState
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
-state = PageState("compare", urlstate.compare_schema())
+state = PageState("compare", schemas.compare_schema())
 
 st.title(tr("cmp.page.title"))
 st.caption(tr("cmp.page.intro"))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import costlab
-from cnnviz import lab_charts as lc
+from cnnviz.labs import costlab
+from cnnviz.viz import labs as lc
 from cnnviz.errors import CnnvizError
-from cnnviz.registry import get_config
+from cnnviz.models.registry import get_config
 from ui.common import arch_label, fmt_count, lang, show_error, try_trace, tr
 
 PLOT = {"displaylogo": False}

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import charts, urlstate
+from cnnviz.viz import explore as charts
+from ui import schemas
 from cnnviz.errors import CnnvizError
-from cnnviz.registry import get_config
+from cnnviz.models.registry import get_config
 from ui.common import arch_label, arch_short, fmt_count, lang, show_error, tr, try_trace
 from ui.widgets import PageState
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 REFERENCES = ("alexnet", "nin")  # drawn beside the design in the parameter split
 
-state = PageState("designer", urlstate.designer_schema())
-PRESETS = urlstate.designer_presets()
+state = PageState("designer", schemas.designer_schema())
+PRESETS = schemas.designer_presets()
 
 
 def apply_preset(name: str) -> None:
@@ -83,7 +84,7 @@ def controls() -> tuple[tuple[tuple[int, int], ...], dict]:
     with b:
         state.select_slider("fc", tr("de.fc"), help=tr("de.fc.help"))
     values = state.values(list_lengths={"convs": blocks, "chans": blocks})
-    return urlstate.designer_arch(values), values
+    return schemas.designer_arch(values), values
 
 
 def matching_preset(arch: tuple[tuple[int, int], ...]) -> str | None:

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import charts, diagram, urlstate
+from cnnviz.viz import explore as charts
+from cnnviz.viz import diagram
+from ui import schemas
 from cnnviz.errors import CnnvizError, ShapeError
-from cnnviz.registry import get_config, model_spec
+from cnnviz.models.registry import get_config, model_spec
 from ui.common import arch_has, arch_label, fmt_bytes, fmt_count, lang, show_error, tr, try_trace
 from ui.widgets import PageState
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
-state = PageState("explorer", urlstate.explorer_schema(), parse=urlstate.parse_explorer)
+state = PageState("explorer", schemas.explorer_schema(), parse=schemas.parse_explorer)
 
 
 def on_arch_change() -> None:
     """A new architecture opens in the book's configuration (LeNet at 28 with sigmoid...)."""
-    state.set(urlstate.explorer_defaults(state.get("arch")))
+    state.set(schemas.explorer_defaults(state.get("arch")))
 
 
 def use_side(side: int) -> None:
@@ -83,14 +85,14 @@ def idea(arch: str, trace) -> None:
 
 def structure_tab(arch: str, trace) -> None:
     units = diagram.units(trace)
-    options = list(urlstate.EXPAND_MODES) + units
+    options = list(schemas.EXPAND_MODES) + units
     requested = state.get("expand")
     if requested not in options:  # only a crafted link gets here: say so, then draw the automatic view
         st.warning(tr("url.unknown_block", raw=str(requested)[:40]), icon=":material/link_off:")
     by_name = {r.name: r for r in trace.layers}
 
     def expand_label(v: str) -> str:
-        if v in urlstate.EXPAND_MODES:
+        if v in schemas.EXPAND_MODES:
             return tr(f"ex.expand.{v}")
         r = by_name[v]
         kind = r.kind if r.kind in diagram.UNIT_KINDS else "block"
@@ -135,14 +137,14 @@ arch = values["arch"]
 
 trace, err = None, None
 try:
-    cfg = urlstate.explorer_config(values)
+    cfg = schemas.explorer_config(values)
     trace, err = try_trace(cfg, values["batch"])
 except CnnvizError as e:  # e.g. a width divisor that leaves a layer no channels
     err = e
 
 if err is not None:
     show_error(err)
-    if isinstance(err, ShapeError) and err.min_side and err.min_side <= urlstate.UI_MAX_SIDE:
+    if isinstance(err, ShapeError) and err.min_side and err.min_side <= schemas.UI_MAX_SIDE:
         st.button(tr("ex.fix_side", side=err.min_side), on_click=use_side, args=(err.min_side,),
                   icon=":material/straighten:")
 else:
@@ -160,4 +162,4 @@ else:
         table_tab(trace)
 
 # last, so the URL also carries the diagram's and the table's choices
-state.sync(defaults=urlstate.explorer_defaults(arch))
+state.sync(defaults=schemas.explorer_defaults(arch))

@@ -18,11 +18,11 @@ import time
 import streamlit as st
 import torch
 
-from cnnviz import featuremaps as fm
-from cnnviz import lab_charts as lc
-from cnnviz.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.labs import featuremaps as fm
+from cnnviz.viz import labs as lc
+from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
-from cnnviz.gradflow import Job
+from cnnviz.runs.jobs import Job
 from ui.common import arch_label, lang, show_error, tr
 from ui.labs import replace_job
 

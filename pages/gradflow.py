@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import lab_charts as lc
-from cnnviz.data import DATASETS
+from cnnviz.viz import labs as lc
+from cnnviz.train.data import DATASETS
 from cnnviz.errors import CnnvizError
-from cnnviz.gradflow import (INITS, MAX_DEPTH, VARIANTS, GradFlowConfig, Job, gradflow_job,
-                             norm_matrix, path_layers, summary_rows)
+from cnnviz.labs.gradflow import INITS, MAX_DEPTH, VARIANTS, GradFlowConfig, gradflow_job, norm_matrix, path_layers, summary_rows
+from cnnviz.runs.jobs import Job
 from ui.common import lang, show_error, tr
 from ui.labs import replace_job
 

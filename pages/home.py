@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import charts
+from cnnviz.viz import explore as charts
 from cnnviz.i18n import TABLE
 from ui.common import arch_label, lang, tr
 from ui.nav import PAGES

@@ -13,12 +13,14 @@ import datetime as dt
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from cnnviz.data import DATASETS, available
-from cnnviz.registry import list_models
-from cnnviz.render import human
-from cnnviz.runs import RunError, run_title
-from cnnviz.train import OPTIMIZERS, check, resolve_device
-from cnnviz.train_charts import curves_figure, grad_bar_figure, grad_heatmap_figure, progress
+from cnnviz.train.data import DATASETS, available
+from cnnviz.models.registry import list_models
+from cnnviz.inspect.render import human
+from cnnviz.runs.manager import RunError, run_title
+from cnnviz.train.config import OPTIMIZERS
+from cnnviz.train.loop import check
+from cnnviz.train.steps import resolve_device
+from cnnviz.viz.training import curves_figure, grad_bar_figure, grad_heatmap_figure, progress
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui import training as ut
 

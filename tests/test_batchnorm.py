@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cnnviz import create_model, get_config
-from cnnviz.layers import BatchNorm
+from cnnviz.models.layers import BatchNorm
 
 ATOL = 1e-5
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz import bnlab
-from cnnviz.bnlab import ActivationRecorder, BNPairConfig, batch_noise, batch_vs_running, compare_batchnorm
-from cnnviz.data import DataConfig, load_data, prepare
+from cnnviz.labs import bnlab
+from cnnviz.labs.bnlab import ActivationRecorder, BNPairConfig, batch_noise, batch_vs_running, compare_batchnorm
+from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.errors import ConfigError
-from cnnviz.gradflow import PairHistory
-from cnnviz.layers import BatchNorm
+from cnnviz.labs.gradflow import PairHistory
+from cnnviz.models.layers import BatchNorm
 
 
 @pytest.mark.parametrize("shape", [(16, 4, 8, 8), (2, 1, 1, 1), (64, 16, 4, 4), (3, 8, 5, 7)])
@@ -29,7 +29,7 @@ def test_scratch_batchnorm_equals_pytorch(shape):
 
 def test_scratch_layer_inside_lenet_matches_torch_layer():
     """LeNet with the seed's layer and with PyTorch's, same weights: same logits, same gradients."""
-    from cnnviz.registry import create_model, get_config
+    from cnnviz.models.registry import create_model, get_config
 
     torch.manual_seed(0)
     a = create_model(get_config("lenet", bn_impl="scratch"))

@@ -7,10 +7,12 @@ import json
 
 import pytest
 
-from cnnviz import charts, diagram, get_config, list_models
+from cnnviz.viz import explore as charts
+from cnnviz.viz import diagram
+from cnnviz import get_config, list_models
 from cnnviz.i18n import TABLE
-from cnnviz.inspect import trace
-from cnnviz.registry import model_spec
+from cnnviz.inspect.tracing import trace
+from cnnviz.models.registry import model_spec
 
 MODELS = list_models()
 

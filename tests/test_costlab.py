@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cnnviz.costlab import BOOK_BLOCK, conv_cost, inception_costs, nin_vs_alexnet, torchinfo_inception
+from cnnviz.labs.costlab import BOOK_BLOCK, conv_cost, inception_costs, nin_vs_alexnet, torchinfo_inception
 from cnnviz.errors import ConfigError
-from cnnviz.inspect import trace
-from cnnviz.registry import get_config
+from cnnviz.inspect.tracing import trace
+from cnnviz.models.registry import get_config
 
 
 def test_book_inception_block_matches_hand_arithmetic():

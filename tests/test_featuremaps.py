@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnviz import featuremaps as fm
-from cnnviz.featuremaps import UploadError, capture, decode_upload, tile
-from cnnviz.registry import create_model, get_config
+from cnnviz.labs import featuremaps as fm
+from cnnviz.labs.featuremaps import UploadError, capture, decode_upload, tile
+from cnnviz.models.registry import create_model, get_config
 
 
 def _png(w=40, h=30, mode="L") -> bytes:

@@ -18,10 +18,9 @@ from cli_helpers import error_line, run_cli
 import torch
 
 from cnnviz.errors import ConfigError
-from cnnviz.gradflow import (VARIANTS, GradFlowConfig, Job, JobBoard, LabBusyError, PairHistory, build_pair,
-                             copy_matching, first_last_ratio, gradflow_job, norm_matrix, paired_events, path_layers,
-                             run_gradflow, summary_rows)
-from cnnviz.train import StepEvent
+from cnnviz.labs.gradflow import VARIANTS, GradFlowConfig, PairHistory, build_pair, copy_matching, first_last_ratio, gradflow_job, norm_matrix, paired_events, path_layers, run_gradflow, summary_rows
+from cnnviz.runs.jobs import Job, JobBoard, LabBusyError
+from cnnviz.train.config import StepEvent
 
 
 def _history(cfg: GradFlowConfig) -> dict:
@@ -90,7 +89,7 @@ def test_pair_starts_from_the_same_weights_where_shapes_match():
 def test_pair_weights_ignore_the_global_generator(init, monkeypatch):
     """Other threads' runs draw from torch's shared global generator (dropout, shuffles) at any
     moment, also while a pair is being built: the weights must depend on the seed alone."""
-    import cnnviz.gradflow as gf
+    import cnnviz.labs.gradflow as gf
 
     cfg = GradFlowConfig(depth=9, width=8, side=32)
     (_, a), (_, b) = cfg.pair()
@@ -133,13 +132,13 @@ def test_pairing_gives_identical_runs_for_identical_variants():
 def test_job_runs_in_a_thread_and_board_caps_concurrency():
     board = JobBoard(max_running=1)
     job = board.submit(gradflow_job(GradFlowConfig(depth=9, steps=2)))
-    blocker = Job(("x",), lambda stop: iter(()))
+    blocker = Job(PairHistory(("x",)), lambda stop: iter(()))
     if job.running:
         with pytest.raises(LabBusyError) as info:
             board.submit(blocker)
         assert info.value.render("zh")
     job.wait(120)
-    assert job.status == "done" and job.error is None
+    assert job.status == "completed" and job.error is None
     s = job.history.snapshot()
     assert [len(v.steps) for v in s.values()] == [2, 2]
     assert board.get(job.id) is job

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from cnnviz import CnnvizError, create_model, get_config
-from cnnviz.featuremaps import decode_upload
-from cnnviz.inspect import trace
-from cnnviz.runstore import RunStore
-from cnnviz.train import StepEvent, TrainConfig
+from cnnviz.labs.featuremaps import decode_upload
+from cnnviz.inspect.tracing import trace
+from cnnviz.runs.store import RunStore
+from cnnviz.train.config import StepEvent, TrainConfig
 
 
 @pytest.mark.parametrize("field, value", [

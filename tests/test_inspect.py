@@ -8,7 +8,8 @@ import json
 import pytest
 
 from cnnviz import CnnvizError, ShapeError, get_config, list_models, min_input_side
-from cnnviz.inspect import BYTES_PER_VALUE, MAX_BATCH, Trace, trace
+from cnnviz.inspect.totals import BYTES_PER_VALUE
+from cnnviz.inspect.tracing import MAX_BATCH, Trace, trace
 
 NAMES = list_models()
 

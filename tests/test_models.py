@@ -16,13 +16,10 @@ import torchinfo
 from torch import nn
 
 import cnnviz
-from cnnviz import (
-    CnnvizError, ConfigError, ShapeError, UnknownModelError, create_model, get_config, list_models,
-    min_input_side, model_spec,
-)
+from cnnviz import CnnvizError, ConfigError, ShapeError, UnknownModelError, create_model, get_config, list_models, min_input_side, model_spec
 from cnnviz.config import MAX_INPUT_SIDE
-from cnnviz.inspect import trace
-from cnnviz.layers import BatchNorm
+from cnnviz.inspect.tracing import trace
+from cnnviz.models.layers import BatchNorm
 
 NAMES = list_models()
 

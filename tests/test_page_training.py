@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.runs import RunManager
+from cnnviz.runs.manager import RunManager
 from training_helpers import tiny
 
 PAGE = "../pages/training.py"
@@ -125,7 +125,7 @@ def test_architecture_change_applies_its_preset_and_bad_values_are_refused(db):
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     at.selectbox(key="tr.arch").set_value("resnet18").run()
     assert not at.exception
-    from cnnviz.presets import preset
+    from cnnviz.train.recipes import preset
     from ui.training import default_kind
 
     p = preset("resnet18", default_kind())  # the class-period preset on a CPU, the book's on a GPU

@@ -9,11 +9,12 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import get_config, list_models, urlstate
+from cnnviz import get_config, list_models
+from ui import schemas
 from cnnviz.i18n import t
-from cnnviz.inspect import trace
-from cnnviz.render import human
-from cnnviz.urlstate import UI_MAX_SIDE
+from cnnviz.inspect.tracing import trace
+from cnnviz.inspect.render import human
+from ui.schemas import UI_MAX_SIDE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TIMEOUT = 60  # the first run imports torch; later ones take a fraction of a second
@@ -204,8 +205,8 @@ def test_designer_presets_fill_the_sliders(preset):
         assert at.select_slider(key=f"designer.chans.{i}").value == c
     assert designer_params(at) == human(trace(cfg).totals.params)
     # the URL now describes the preset: read back, it gives the same network
-    values, problems = urlstate.designer_schema().parse(at.query_params)
-    assert problems == [] and urlstate.designer_arch(values) == cfg.conv_arch
+    values, problems = schemas.designer_schema().parse(at.query_params)
+    assert problems == [] and schemas.designer_arch(values) == cfg.conv_arch
 
 
 def test_designer_new_block_starts_like_the_last_one():

@@ -52,7 +52,7 @@ def test_gradflow_page_runs_a_pair_and_renders_the_result():
     job = at.session_state["gf.job"]
     assert job.params.depth == 15 and job.params.steps == 5
     job.wait(TIMEOUT)
-    assert job.status == "done"
+    assert job.status == "completed"
     at.run()
     assert not at.exception, at.exception
     assert "smaller than its last" in _text(at)
@@ -65,13 +65,14 @@ def test_gradflow_page_runs_a_pair_and_renders_the_result():
 
 
 def test_gradflow_page_shows_a_failed_job_without_a_traceback():
-    from cnnviz.gradflow import Job
+    from cnnviz.labs.gradflow import PairHistory
+    from cnnviz.runs.jobs import Job
 
     def broken(stop):
         raise RuntimeError("boom")
         yield  # pragma: no cover
 
-    job = Job(("plain", "residual"), broken, params=None).start().wait(10)
+    job = Job(PairHistory(("plain", "residual")), broken, params=None).start().wait(10)
     assert job.status == "failed"
     at = _page("gradflow")
     at.session_state["gf.job"] = job
@@ -90,7 +91,7 @@ def test_batchnorm_page_equality_and_paired_run():
     at.button(key="bn.t.run").click().run()
     job = at.session_state["bn.job"]
     job.wait(TIMEOUT)
-    assert job.status == "done", job.error
+    assert job.status == "completed", job.error
     at.run()
     assert not at.exception, at.exception
     assert "LeNet with BN: loss" in _text(at)
@@ -137,11 +138,11 @@ def test_featuremaps_page_trained_weights():
     at.run()
     at.radio(key="fm.weights").set_value("trained").run()
     assert "Train the network first" in _text(at)
-    from cnnviz import featuremaps as fm
+    from cnnviz.labs import featuremaps as fm
 
     cfg = fm.lab_train_config("lenet", "synthetic", seconds=2)
     job = fm.quick_train_job(cfg).start().wait(TIMEOUT)
-    assert job.status == "done"
+    assert job.status == "completed"
     assert job.history.snapshot()["model"].steps  # it trained
     at.session_state["fm.job"] = job
     at.run()  # the page's config (20 s budget) differs from this job's: it asks to train again

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cnnviz import CnnvizError, ConfigError, ShapeError, get_config
 from cnnviz.cli import apply_settings
-from cnnviz.inspect import Trace, trace
+from cnnviz.inspect.tracing import Trace, trace
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

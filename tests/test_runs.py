@@ -15,9 +15,10 @@ import time
 
 import pytest
 
-from cnnviz.runs import RunError, RunManager
-from cnnviz.runstore import RunStore
-from cnnviz.train import StartEvent, train
+from cnnviz.runs.manager import RunError, RunManager
+from cnnviz.runs.store import RunStore
+from cnnviz.train.config import StartEvent
+from cnnviz.train.loop import train
 from training_helpers import tiny
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -207,7 +208,7 @@ def test_a_killed_server_leaves_an_interrupted_run_never_a_corrupt_store(db):
     script = textwrap.dedent(f"""
         import os, signal, sys, time
         sys.path.insert(0, {ROOT!r}); sys.path.insert(0, {os.path.join(ROOT, 'tests')!r})
-        from cnnviz.runs import RunManager
+        from cnnviz.runs.manager import RunManager
         from training_helpers import tiny
         m = RunManager({str(db)!r}, slots={{"cpu": 1}})
         rid = m.submit(tiny(epochs=200))

@@ -10,13 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz import estimate
-from cnnviz.data import DataConfig
+from cnnviz.train import estimate
+from cnnviz.train.data import DataConfig
 from cnnviz.errors import ConfigError
-from cnnviz.registry import create_model, get_config
-from cnnviz.train import (EndEvent, EpochEvent, EvalEvent, StartEvent, StepEvent, TrainConfig, TrainingError, check,
-                          event_from_dict, grad_norms, init_weights, resolve_device, run_to_end, train,
-                          weight_params)
+from cnnviz.models.registry import create_model, get_config
+from cnnviz.train.config import EndEvent, EpochEvent, EvalEvent, StartEvent, StepEvent, TrainConfig, TrainingError, event_from_dict
+from cnnviz.train.loop import check, run_to_end, train
+from cnnviz.train.steps import grad_norms, init_weights, resolve_device, weight_params
 from training_helpers import strip_timing, tiny, write_idx
 
 
@@ -49,7 +49,7 @@ def test_event_stream_shape():
 
 
 def test_auto_log_interval_spares_tiny_nets_and_gpus():
-    from cnnviz.train_loop import auto_log_every
+    from cnnviz.train.loop import auto_log_every
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert auto_log_every(286_786, 32, cpu) == 4  # LeNet: an event would cost more than a few % of a step

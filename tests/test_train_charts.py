@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cnnviz import estimate
-from cnnviz.presets import BOOK, CLASS, preset, preset_config
-from cnnviz.train import run_to_end
-from cnnviz.train_charts import MAX_HEAT_COLS, curves_figure, grad_bar_figure, grad_heatmap_figure, progress
+from cnnviz.train import estimate
+from cnnviz.train.recipes import BOOK, CLASS, preset, preset_config
+from cnnviz.train.loop import run_to_end
+from cnnviz.viz.training import MAX_HEAT_COLS, curves_figure, grad_bar_figure, grad_heatmap_figure, progress
 from training_helpers import tiny
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cnnviz import list_models, urlstate
+from ui import schemas
 from cnnviz.config import MAX_INPUT_SIDE
-from cnnviz.urlstate import (BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Schema,
-                             TextField)
+from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Schema, TextField
 
 
 def keys(problems):
@@ -97,7 +97,7 @@ def test_schema_parse_ignores_other_pages_keys_and_takes_the_last_repeated_value
 
 
 def test_schema_encode_keeps_only_changed_values_and_round_trips():
-    s = urlstate.designer_schema()
+    s = schemas.designer_schema()
     assert s.encode(s.defaults()) == {}
     values = s.defaults() | {"blocks": 3, "convs": (2, 2, 3), "chans": (32, 64, 128), "side": 96}
     encoded = s.encode(values)
@@ -112,7 +112,7 @@ def test_duplicate_field_names_are_a_bug():
 
 
 def test_every_problem_renders_in_both_languages():
-    _, problems = urlstate.parse_explorer({"arch": "x", "side": "1e6", "ch": "7", "batch": "z", "bn": "?",
+    _, problems = schemas.parse_explorer({"arch": "x", "side": "1e6", "ch": "7", "batch": "z", "bn": "?",
                                            "drop": "nan", "wd": "3", "act": "tanh", "table": "q", "expand": "<>"})
     assert len(problems) == 10
     for p in problems:
@@ -121,19 +121,19 @@ def test_every_problem_renders_in_both_languages():
 
 # --- the explorer ---------------------------------------------------------------------------
 def test_explorer_defaults_follow_the_architecture():
-    values, problems = urlstate.parse_explorer({"arch": "lenet"})
+    values, problems = schemas.parse_explorer({"arch": "lenet"})
     assert problems == []
     assert values["side"] == 28 and values["bn"] is True and values["act"] == "sigmoid"
-    values, _ = urlstate.parse_explorer({"arch": "googlenet"})
+    values, _ = schemas.parse_explorer({"arch": "googlenet"})
     assert values["side"] == 96 and values["drop"] == 0.0
-    values, _ = urlstate.parse_explorer({})
+    values, _ = schemas.parse_explorer({})
     assert values["arch"] == "alexnet" and values["side"] == 224 and values["drop"] == 0.5
 
 
 def test_a_crafted_explorer_link_is_clamped_and_explained():
-    values, problems = urlstate.parse_explorer({"arch": "resnet9000", "side": "100000"})
+    values, problems = schemas.parse_explorer({"arch": "resnet9000", "side": "100000"})
     assert values["arch"] == "alexnet"  # the default, with its own defaults
-    assert values["side"] == urlstate.UI_MAX_SIDE <= MAX_INPUT_SIDE
+    assert values["side"] == schemas.UI_MAX_SIDE <= MAX_INPUT_SIDE
     assert keys(problems) == ["url.bad_choice", "url.clamped"]
     text = urlstate.problems_text(problems, "zh")
     assert "100000" in text and "resnet9000" in text and "改用" in text
@@ -141,32 +141,32 @@ def test_a_crafted_explorer_link_is_clamped_and_explained():
 
 @pytest.mark.parametrize("arch", list_models())
 def test_explorer_config_builds_every_architecture(arch):
-    values, _ = urlstate.parse_explorer({"arch": arch, "wd": "2", "bn": "1"})
-    cfg = urlstate.explorer_config(values)
+    values, _ = schemas.parse_explorer({"arch": arch, "wd": "2", "bn": "1"})
+    cfg = schemas.explorer_config(values)
     assert cfg.width_div == 2 and cfg.batch_norm is True
     assert cfg.input_hw == (values["side"], values["side"])
 
 
 def test_residual_switch_only_reaches_resnet():
-    cfg = urlstate.explorer_config(urlstate.parse_explorer({"arch": "resnet18", "res": "0"})[0])
+    cfg = schemas.explorer_config(schemas.parse_explorer({"arch": "resnet18", "res": "0"})[0])
     assert cfg.residual is False
-    cfg = urlstate.explorer_config(urlstate.parse_explorer({"arch": "vgg11", "res": "0"})[0])
+    cfg = schemas.explorer_config(schemas.parse_explorer({"arch": "vgg11", "res": "0"})[0])
     assert not hasattr(cfg, "residual")
 
 
 # --- the designer -----------------------------------------------------------------------------
 def test_designer_arch_pads_short_lists():
-    values, problems = urlstate.designer_schema().parse({"blocks": "4", "convs": "1,2", "chans": "64"})
+    values, problems = schemas.designer_schema().parse({"blocks": "4", "convs": "1,2", "chans": "64"})
     assert problems == []
-    assert urlstate.designer_arch(values) == ((1, 64), (2, 64), (2, 64), (2, 64))
+    assert schemas.designer_arch(values) == ((1, 64), (2, 64), (2, 64), (2, 64))
 
 
 def test_designer_presets_are_the_papers_vggs():
-    presets = urlstate.designer_presets()
+    presets = schemas.designer_presets()
     assert list(presets) == ["vgg11", "vgg13", "vgg16", "vgg19", "vgg11_small"]
     assert sum(n for n, _ in presets["vgg16"]) == 13  # + 3 dense layers = 16
     for arch in presets.values():
-        values = urlstate.designer_schema().defaults() | {
+        values = schemas.designer_schema().defaults() | {
             "blocks": len(arch), "convs": tuple(n for n, _ in arch), "chans": tuple(c for _, c in arch)}
-        assert urlstate.designer_arch(values) == arch  # every preset fits the sliders' ranges
-        assert urlstate.designer_schema().parse(urlstate.designer_schema().encode(values))[1] == []
+        assert schemas.designer_arch(values) == arch  # every preset fits the sliders' ranges
+        assert schemas.designer_schema().parse(schemas.designer_schema().encode(values))[1] == []

@@ -7,8 +7,8 @@ import struct
 
 import torch
 
-from cnnviz.data import synthetic_split
-from cnnviz.train import TrainConfig
+from cnnviz.train.data import synthetic_split
+from cnnviz.train.config import TrainConfig
 
 
 def write_idx(root: pathlib.Path, folder: str = "FashionMNIST", n_train: int = 256, n_test: int = 64,
@@ -42,6 +42,6 @@ def tiny(**fields) -> TrainConfig:
 
 def strip_timing(d: dict) -> dict:
     """An event dict without the fields that measure time."""
-    from cnnviz.train import TIMING_FIELDS
+    from cnnviz.train.config import TIMING_FIELDS
 
     return {k: v for k, v in d.items() if k not in TIMING_FIELDS}

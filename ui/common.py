@@ -13,8 +13,8 @@ import streamlit as st
 from cnnviz.config import ConvNetConfig
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import LANG_NAMES, LANGS, t
-from cnnviz.inspect import Trace, trace
-from cnnviz.render import human, human_bytes
+from cnnviz.inspect.tracing import Trace, trace
+from cnnviz.inspect.render import human, human_bytes
 
 LANG_KEY = "lang"
 
@@ -97,7 +97,7 @@ def try_trace(cfg: ConvNetConfig, batch_size: int = 1) -> tuple[Trace | None, Cn
 def arch_has(name: str, kind: str) -> bool:
     """Whether preset ``name``'s network has layers of ``kind`` with every switch on (dropout 0.5,
     BatchNorm): pages grey out switches that would change nothing (GoogLeNet has no dropout)."""
-    from cnnviz.registry import get_config
+    from cnnviz.models.registry import get_config
 
     cfg = get_config(name)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.gradflow import Job, lab_board
+from cnnviz.runs.jobs import Job, lab_board
 
 
 def replace_job(key: str, job: Job) -> Job:

@@ -28,8 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import streamlit as st
 
-from cnnviz.urlstate import (BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Problem,
-                             Schema, problems_text)
+from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Problem, Schema, problems_text
 
 from .common import lang
 

@@ -15,8 +15,8 @@ import pkgutil
 import sys
 from typing import Any, Sequence
 
-from ..config import ConvNetConfig, parse_value
-from ..errors import CnnvizError, ConfigError
+from cnnviz.config import ConvNetConfig, parse_value
+from cnnviz.errors import CnnvizError, ConfigError
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,10 +16,9 @@ import json
 import math
 import sys
 
-from ..gradflow import (GradFlowConfig, PairHistory, VARIANTS, first_last_ratio, main_path, path_layers, run_gradflow,
-                        summary_rows)
-from ..train import StepEvent
-from . import apply_settings
+from cnnviz.labs.gradflow import GradFlowConfig, PairHistory, VARIANTS, first_last_ratio, main_path, path_layers, run_gradflow, summary_rows
+from cnnviz.train.config import StepEvent
+from cnnviz.cli import apply_settings
 
 COMMAND = "gradflow"
 HELP = "train a plain and a residual net side by side (same weights, same batches) and print per-layer gradient norms"

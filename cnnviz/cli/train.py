@@ -15,11 +15,12 @@ import threading
 import time
 from typing import Any, TextIO
 
-from ..data import DATASETS, DataConfig
-from ..presets import KINDS, preset_config
-from ..registry import get_config
-from ..train import OPTIMIZERS, PRECISIONS, TrainConfig, check, train
-from . import apply_settings
+from cnnviz.train.data import DATASETS, DataConfig
+from cnnviz.train.recipes import KINDS, preset_config
+from cnnviz.models.registry import get_config
+from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig
+from cnnviz.train.loop import check, train
+from cnnviz.cli import apply_settings
 
 COMMAND = "train"
 HELP = "train an architecture on Fashion-MNIST, MNIST or the built-in synthetic set"

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..config import ConvNetConfig
-from ..errors import ConfigError
-from ..geometry import flat_features
-from ..layers import conv_block, dense_block
-from ..registry import register_builder, register_model
+from cnnviz.config import ConvNetConfig
+from cnnviz.errors import ConfigError
+from cnnviz.models.geometry import flat_features
+from cnnviz.models.layers import conv_block, dense_block
+from cnnviz.models.registry import register_builder, register_model
 
 
 # --- config -------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import ConvNetConfig
-from ..layers import conv_block
-from ..registry import register_builder, register_model
+from cnnviz.config import ConvNetConfig
+from cnnviz.models.layers import conv_block
+from cnnviz.models.registry import register_builder, register_model
 
 # (c1, (c2 reduce, c2), (c3 reduce, c3), c4) per Inception block, stage by stage.
 STAGE3 = ((64, (96, 128), (16, 32), 32), (128, (128, 192), (32, 96), 64))

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..config import ConvNetConfig
-from ..geometry import flat_features
-from ..layers import act, conv_block, dense_block
-from ..registry import register_builder, register_model
+from cnnviz.config import ConvNetConfig
+from cnnviz.models.geometry import flat_features
+from cnnviz.models.layers import conv_block, dense_block
+from cnnviz.models.registry import register_builder, register_model
 
 
 # --- config -------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..config import ConvNetConfig
-from ..layers import conv_block, dropout
-from ..registry import register_builder, register_model
+from cnnviz.config import ConvNetConfig
+from cnnviz.models.layers import conv_block, dropout
+from cnnviz.models.registry import register_builder, register_model
 
 
 # --- config -------------------------------------------------------------------------------

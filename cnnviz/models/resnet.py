@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import MAX_CHANNELS, ConvNetConfig, coerce_pairs, validate_pairs
-from ..errors import ConfigError
-from ..layers import act, conv_block, norm2d
-from ..registry import register_builder, register_model
+from cnnviz.config import MAX_CHANNELS, ConvNetConfig, coerce_pairs, validate_pairs
+from cnnviz.errors import ConfigError
+from cnnviz.models.layers import act, conv_block, norm2d
+from cnnviz.models.registry import register_builder, register_model
 
 MAX_STAGES = 6
 MAX_BLOCKS_PER_STAGE = 32  # 32 blocks = 64 convs: deep enough to show the vanishing gradient

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..config import ConvNetConfig, coerce_pairs, validate_pairs
-from ..errors import ConfigError
-from ..geometry import flat_features
-from ..layers import conv_block, dense_block
-from ..registry import register_builder, register_model
+from cnnviz.config import ConvNetConfig, coerce_pairs, validate_pairs
+from cnnviz.errors import ConfigError
+from cnnviz.models.geometry import flat_features
+from cnnviz.models.layers import conv_block, dense_block
+from cnnviz.models.registry import register_builder, register_model
 
 MAX_BLOCKS = 8  # each block halves the map: 8 blocks already need a 256-pixel input
 MAX_CONVS_PER_BLOCK = 8

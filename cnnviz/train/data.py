@@ -38,7 +38,7 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
-from .errors import CnnvizError, ConfigError
+from cnnviz.errors import CnnvizError, ConfigError
 
 DATASETS = ("synthetic", "fashion-mnist", "mnist")
 CLASSES = 10
@@ -65,7 +65,7 @@ class DataFallback(CnnvizError):
         super().__init__("train.data.fallback", dataset=dataset)
 
     def render(self, lang: str = "en") -> str:
-        from .i18n import t
+        from cnnviz.i18n import t
 
         return t("train.data.fallback", lang, dataset=self.dataset, reason=self.reason.render(lang))
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import MAX_CHANNELS, MAX_INPUT_SIDE
-from .errors import ConfigError
-from .geometry import out_size
+from cnnviz.config import MAX_CHANNELS, MAX_INPUT_SIDE
+from cnnviz.errors import ConfigError
+from cnnviz.models.geometry import out_size
 
 # The book's first Inception block (GoogLeNet stage 3, block 1) at its 28×28 input.
 BOOK_BLOCK = dict(cin=192, c1=64, c2=(96, 128), c3=(16, 32), c4=32, side=28)
@@ -151,8 +151,8 @@ def torchinfo_inception(cin: int, c1: int, c2: tuple[int, int], c3: tuple[int, i
     import torch
     from torchinfo import summary
 
-    from .config import ConvNetConfig
-    from .models.googlenet import Inception
+    from cnnviz.config import ConvNetConfig
+    from cnnviz.models.googlenet import Inception
 
     _check_channels(cin=cin, c1=c1, c2_reduce=c2[0], c2=c2[1], c3_reduce=c3[0], c3=c3[1], c4=c4)
     _check_side(side)
@@ -241,7 +241,7 @@ def nin_vs_alexnet(side: int = 224, in_channels: int = 1, num_classes: int = 10,
     if not 1 <= num_classes <= 1000:
         raise ConfigError("err.range", field="num_classes", lo=1, hi=1000, value=num_classes)
     for name in ("alexnet", "nin"):
-        from .registry import get_config, min_input_side
+        from cnnviz.models.registry import get_config, min_input_side
 
         need = min_input_side(get_config(name, in_channels=in_channels, input_hw=(side, side)))
         if side < need:

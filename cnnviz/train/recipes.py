@@ -18,9 +18,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .errors import ConfigError
-from .registry import model_spec
-from .train import TrainConfig
+from cnnviz.errors import ConfigError
+from cnnviz.models.registry import model_spec
+from cnnviz.train.config import TrainConfig
 
 KINDS = ("book", "class")
 CLASS_TIME_BUDGET_S = 60.0  # a guard: a slower machine ends the class preset on time, as "completed"

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .data import Data
-from .inspect import trace
-from .render import human_bytes
-from .train import TrainConfig, TrainingError, resolve_device
+from cnnviz.train.data import Data
+from cnnviz.inspect.tracing import trace
+from cnnviz.inspect.render import human_bytes
+from cnnviz.train.config import TrainConfig, TrainingError
+from cnnviz.train.steps import resolve_device
 
 PROBE_MACS = 2e9  # multiply-accumulates per calibration step (forward + backward ≈ 3 × forward)
 WARMUP_STEPS = 2
@@ -37,7 +38,6 @@ MAX_WARMUP_STEPS = 30  # a step that never settles (a busy machine) still ends t
 MAX_WARMUP_SECONDS = 5.0
 PROBE_SECONDS = 0.5  # keep timing steps until this much time has passed (or MAX_PROBE_STEPS)...
 MAX_PROBE_STEPS = 10
-BYTES_PER_VALUE = 4
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def calibrate(cfg: TrainConfig, device: torch.device | str | None = None, steps:
 
 @functools.lru_cache(maxsize=64)
 def _calibrate(model_cfg, device: str, batch: int, steps: int) -> float:
-    from .registry import create_model
+    from cnnviz.models.registry import create_model
 
     dev = torch.device(device)
     model = create_model(model_cfg, device=dev).train()

@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .data import data_dir
-from .errors import CnnvizError
+from cnnviz.train.data import data_dir
+from cnnviz.errors import CnnvizError
 
 
 class StoreError(CnnvizError):
@@ -163,7 +163,7 @@ class RunStore:
 
     def interrupt_orphans(self, is_orphan) -> list[str]:
         """Mark queued/running runs whose ``owner`` ``is_orphan(owner)`` as "interrupted"."""
-        from .train import messages
+        from cnnviz.train.config import messages
 
         with self._lock:
             rows = self._conn.execute(

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import csv
-import io
 import logging
 import os
 import socket
@@ -37,11 +35,14 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from .errors import CnnvizError
-from .i18n import t
-from .registry import get_config
-from .runstore import LIVE_STATUSES, RunInfo, RunStore
-from .train import TrainConfig, error_messages, messages, resolve_device, train
+from cnnviz.errors import CnnvizError
+from cnnviz.i18n import t
+from cnnviz.models.registry import get_config
+from cnnviz.runs.store import LIVE_STATUSES, RunInfo, RunStore
+from cnnviz.train.config import TrainConfig, error_messages, messages
+from cnnviz.train.steps import resolve_device
+from cnnviz.train.loop import train
+from cnnviz.runs.export import events_csv
 
 log = logging.getLogger(__name__)
 
@@ -416,33 +417,3 @@ def run_title(info: RunInfo, lang: str = "en") -> str:
              opt=t(f"train.opt.{cfg.optimizer}", lang), lr=f"{cfg.lr:g}", bs=cfg.batch_size)
 
 
-CSV_FIELDS = ("kind", "step", "epoch", "loss", "epoch_loss", "train_loss", "train_acc", "test_acc", "test_loss",
-              "lr", "examples_per_s", "elapsed_s", "n")
-
-
-def events_csv(events: list[dict]) -> str:
-    """Metric events as CSV: the fields above, then one ``grad:<layer>`` column per layer and ``extra:<name>``."""
-    layers: list[str] = []
-    extras: list[str] = []
-    for e in events:
-        if e["kind"] == "start":
-            layers = list(e.get("layers", []))
-        for k in e.get("extra", {}) or {}:
-            if k not in extras:
-                extras.append(k)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*CSV_FIELDS, *(f"grad:{n}" for n in layers), *(f"extra:{n}" for n in extras)])
-    for e in events:
-        if e["kind"] not in ("step", "eval", "epoch"):
-            continue
-        g, x = e.get("grad_norms") or {}, e.get("extra") or {}
-        w.writerow([_cell(e.get(f)) for f in CSV_FIELDS] + [_cell(g.get(n)) for n in layers]
-                   + [_cell(x.get(n)) for n in extras])
-    return buf.getvalue()
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    return repr(v) if isinstance(v, float) else str(v)

@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .i18n import t
+from cnnviz.i18n import t
 
 VARIANT_COLORS = {"plain": "#d9480f", "residual": "#2b6cb0", "no_bn": "#d9480f", "bn": "#2f855a"}
 LAYER_PALETTE = ("#2b6cb0", "#d9480f", "#2f855a", "#6f42c1", "#b08900", "#0f766e", "#be185d", "#4b5563")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import CnnvizError
+from cnnviz.errors import CnnvizError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # 5 MiB: a 28×28 to 224×224 input never needs more
 MAX_UPLOAD_PIXELS = 4096 * 4096  # checked from the header, before a single pixel is decoded
@@ -202,7 +202,7 @@ def lab_train_config(arch: str, dataset: str = "synthetic", seconds: float = QUI
     The feature-maps lab shows untrained and trained weights of this same config, so the
     two can be compared map for map.
     """
-    from .presets import preset_config
+    from cnnviz.train.recipes import preset_config
 
     return preset_config(arch, "class", dataset=dataset, time_budget_s=float(seconds), device="cpu", seed=seed,
                          eval_every=0)
@@ -210,7 +210,7 @@ def lab_train_config(arch: str, dataset: str = "synthetic", seconds: float = QUI
 
 def untrained_model(cfg) -> nn.Module:
     """The network of a ``TrainConfig`` with the book's Xavier initialisation from its seed."""
-    from .train import build_model
+    from cnnviz.train.steps import build_model
 
     return build_model(cfg)
 
@@ -224,8 +224,9 @@ def quick_train_job(cfg):
     """
     import threading
 
-    from .gradflow import Job
-    from .train import train
+    from cnnviz.labs.gradflow import PairHistory
+    from cnnviz.runs.jobs import Job
+    from cnnviz.train.loop import train
 
     model = untrained_model(cfg)
 
@@ -233,4 +234,4 @@ def quick_train_job(cfg):
         for ev in train(cfg, stop=stop, model=model):
             yield "model", ev
 
-    return Job(("model",), make, extras={"model": model, "lock": threading.Lock()}, kind="featuremaps", params=cfg)
+    return Job(PairHistory(("model",)), make, extras={"model": model, "lock": threading.Lock()}, kind="featuremaps", params=cfg)

@@ -13,17 +13,16 @@ import logging
 import math
 import threading
 import time
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Data, batches, load_data, prepare
-from .i18n import LANGS
-from .train import (EndEvent, EpochEvent, EvalEvent, Event, StartEvent, StepCallback, StepContext, StepEvent,
-                    TrainConfig, autocast_for, build_model, error_messages, evaluate, grad_norm_tensor,
-                    make_optimizer, messages, resolve_device, resolve_precision, weight_params)
+from cnnviz.train.data import Data, batches, load_data, prepare
+from cnnviz.i18n import LANGS
+from cnnviz.train.config import EndEvent, EpochEvent, EvalEvent, Event, StartEvent, StepEvent, TrainConfig, error_messages, messages
+from cnnviz.train.steps import StepCallback, StepContext, autocast_for, build_model, evaluate, grad_norm_tensor, make_optimizer, resolve_device, resolve_precision, weight_params
 
 log = logging.getLogger("cnnviz.train")
 
@@ -67,8 +66,8 @@ class Loop:
 
     # --- set-up -------------------------------------------------------------------------
     def _setup(self) -> StartEvent:
-        from .estimate import check_memory
-        from .inspect import trace
+        from cnnviz.train.estimate import check_memory
+        from cnnviz.inspect.tracing import trace
 
         cfg = self.cfg
         dev = self.device = resolve_device(cfg.device)
@@ -239,6 +238,37 @@ def auto_log_every(macs: int, batch_size: int, device: torch.device) -> int:
 
 
 def _is_user_error(err: Exception) -> bool:
-    from .errors import CnnvizError
+    from cnnviz.errors import CnnvizError
 
     return isinstance(err, CnnvizError)
+
+
+# --- the engine ----------------------------------------------------------------------------
+def train(cfg: TrainConfig, *, stop: threading.Event | None = None, model: nn.Module | None = None,
+          data: Data | None = None, callbacks: Sequence[StepCallback] = ()) -> Iterator[Event]:
+    """Train ``cfg`` and yield its events; the last one is always an ``EndEvent``.
+
+    ``stop`` is checked before every step (and between evaluation batches): once set, the
+    run ends "stopped" within one step. A non-finite loss ends it "diverged"; any exception
+    ends it "failed" with the message (the generator itself does not raise). ``model`` trains a
+    pre-built network (moved to the device; not re-initialised); ``data`` skips loading.
+    """
+
+    yield from Loop(cfg, stop or threading.Event(), model, data, tuple(callbacks)).events()
+
+
+def check(cfg: TrainConfig) -> None:
+    """Raise the ``CnnvizError`` a run of ``cfg`` would fail with at set-up, without loading anything.
+
+    Geometry (``ShapeError`` naming the layer), device and precision: what a CLI reports as a
+    bad argument rather than as a failed run.
+    """
+    from cnnviz.inspect.tracing import trace
+
+    trace(cfg.model)
+    resolve_precision(cfg.precision, resolve_device(cfg.device))
+
+
+def run_to_end(cfg: TrainConfig, **kwargs: Any) -> list[Event]:
+    """All events of ``train(cfg, ...)`` as a list (tests, scripts)."""
+    return list(train(cfg, **kwargs))

@@ -12,8 +12,8 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from .config import MAX_INPUT_SIDE, ConvNetConfig
-from .errors import ConfigError, ShapeError
+from cnnviz.config import MAX_INPUT_SIDE, ConvNetConfig
+from cnnviz.errors import ConfigError, ShapeError
 
 _SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 
@@ -79,7 +79,7 @@ def shape_only(model: nn.Module) -> Iterator[None]:
     a meta pass. On the meta device PyTorch runs them through Python decompositions (BatchNorm
     ~1 ms a layer, most of a ResNet trace) only to return the input's shape. Hooks still fire;
     the original ``forward`` comes back in ``finally``."""
-    from .layers import BatchNorm
+    from cnnviz.models.layers import BatchNorm
 
     same_shape = (nn.modules.batchnorm._BatchNorm, BatchNorm, nn.ReLU, nn.Sigmoid, nn.Dropout)
     swapped = [m for m in model.modules() if isinstance(m, same_shape)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import ConvNetConfig
+from cnnviz.config import ConvNetConfig
 
 
 class BatchNorm(nn.Module):

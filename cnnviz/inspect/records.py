@@ -9,21 +9,20 @@ compute ``Totals`` separately. Rendering lives elsewhere (``cnnviz.render``, the
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import nn
 from torchinfo import summary
 
-from .config import ConvNetConfig, as_int
-from .errors import ConfigError, ShapeError
-from .geometry import geometry_checks, shape_only, window
-from .layers import BatchNorm
-from .registry import build_meta, explain, min_input_side
+from cnnviz.config import ConvNetConfig
+from cnnviz.errors import ShapeError
+from cnnviz.models.geometry import geometry_checks, shape_only, window
+from cnnviz.models.layers import BatchNorm
+from cnnviz.models.registry import build_meta, explain
+from cnnviz.config import BYTES_PER_VALUE
 
-BYTES_PER_VALUE = 4  # float32
-MAX_BATCH = 4096
 
 _KINDS: list[tuple[type, str]] = [
     (nn.Conv2d, "conv"), (nn.MaxPool2d, "pool"), (nn.AvgPool2d, "pool"), (nn.AdaptiveAvgPool2d, "gap"),
@@ -56,72 +55,6 @@ class LayerRecord:
     skip: str | None = None  # residual blocks: "identity", "conv1x1", or None when residual is off
     inputs: tuple[str, ...] = ()  # joins: records whose outputs are concatenated or added (a block's own name = its input)
     synthetic: bool = False  # True for joins (torch.cat / +), which are operations, not modules
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Whole-network figures. Per-example unless the name says batch."""
-
-    params: int
-    trainable_params: int
-    macs: int  # per example
-    param_bytes: int
-    batch_size: int
-    input_bytes: int  # one batch
-    activation_bytes: int  # every layer output of one batch: what a training step keeps for backward
-    torchinfo_pass_bytes: int  # torchinfo's "forward/backward pass size" for one batch (outputs of layers with params, ×2)
-    train_step_bytes: int  # weights + gradients + momentum + activations + input: a training step's footprint
-    conv_layers: int  # every conv module, ResNet's 1×1 shortcuts and Inception's parallel paths included
-    linear_layers: int
-    depth: int  # weight layers on the longest input→output path, as papers count: VGG-11 11, GoogLeNet 22, ResNet-18 18
-    min_side: int  # smallest square input this config accepts
-
-
-@dataclass(frozen=True)
-class Trace:
-    """Records and totals of one config at one input shape."""
-
-    config: ConvNetConfig
-    input_shape: tuple[int, int, int]
-    layers: tuple[LayerRecord, ...]
-    totals: Totals
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"input_shape", "config", "layers": [...], "totals": {...}}``, JSON-ready."""
-        return {
-            "input_shape": list(self.input_shape),
-            "config": self.config.to_dict(),
-            "layers": [_plain(asdict(r)) for r in self.layers],
-            "totals": asdict(self.totals),
-        }
-
-    def leaves(self) -> list[LayerRecord]:
-        """Leaf records in execution order (no containers, no joins)."""
-        return [r for r in self.layers if r.is_leaf and not r.synthetic]
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, tuple):
-        return [_plain(x) for x in v]
-    return v
-
-
-def trace(cfg: ConvNetConfig, batch_size: int = 1) -> Trace:
-    """Trace ``cfg`` at its input shape on the meta device.
-
-    Raises ``ShapeError`` for inputs too small for the network and ``ConfigError`` for
-    values that cannot work; both are ``CnnvizError``s with one clear message.
-    """
-    try:
-        batch_size = as_int(batch_size)
-    except (TypeError, ValueError):
-        raise ConfigError("err.batch_size", cap=MAX_BATCH, value=batch_size) from None
-    if not 1 <= batch_size <= MAX_BATCH:
-        raise ConfigError("err.batch_size", cap=MAX_BATCH, value=batch_size)
-    layers = _records(cfg)
-    return Trace(cfg, (cfg.in_channels, *cfg.input_hw), layers, _totals(cfg, layers, int(batch_size)))
 
 
 @functools.lru_cache(maxsize=128)
@@ -329,17 +262,3 @@ class _PathFacts:
         return _join(self._stack[-1]) if self._stack and self._stack[-1] else (1, 1, 0)
 
 
-def _totals(cfg: ConvNetConfig, layers: tuple[LayerRecord, ...], batch: int) -> Totals:
-    leaves = [r for r in layers if r.is_leaf and not r.synthetic]
-    params = sum(r.params for r in leaves)
-    in_bytes = cfg.in_channels * cfg.input_hw[0] * cfg.input_hw[1] * BYTES_PER_VALUE
-    act = sum(r.act_bytes for r in leaves) * batch
-    ti = sum(r.act_bytes for r in leaves if r.params > 0) * 2 * batch
-    param_bytes = params * BYTES_PER_VALUE
-    return Totals(
-        params=params, trainable_params=params, macs=sum(r.macs for r in leaves), param_bytes=param_bytes,
-        batch_size=batch, input_bytes=in_bytes * batch, activation_bytes=act, torchinfo_pass_bytes=ti,
-        train_step_bytes=3 * param_bytes + act + in_bytes * batch,
-        conv_layers=sum(r.kind == "conv" for r in leaves), linear_layers=sum(r.kind == "linear" for r in leaves),
-        depth=max((r.path_depth or 0) for r in layers), min_side=min_input_side(cfg),
-    )

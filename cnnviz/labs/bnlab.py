@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .errors import ConfigError
-from .layers import BatchNorm
+from cnnviz.errors import ConfigError
+from cnnviz.models.layers import BatchNorm
 
 MAX_BATCH = 512
 MAX_FEATURES = 64
@@ -363,7 +363,7 @@ class BNPairConfig:
             raise ConfigError("err.range", field="lr", lo=0, hi=100, value=self.lr)
 
     def pair(self):
-        from .train import TrainConfig
+        from cnnviz.train.config import TrainConfig
 
         def cfg(bn: bool) -> TrainConfig:
             return TrainConfig.create("lenet", model_settings=dict(batch_norm=bn, bn_impl=self.bn_impl),
@@ -383,7 +383,7 @@ def bn_pair_events(cfg: BNPairConfig, stop=None, recorders: dict | None = None):
     """
     import contextlib
 
-    from .gradflow import build_pair, paired_events
+    from cnnviz.labs.gradflow import build_pair, paired_events
 
     pair = cfg.pair()
     models = build_pair([c for _, c in pair], init="xavier")  # the book's init, identical where names match
@@ -400,9 +400,10 @@ def bn_pair_events(cfg: BNPairConfig, stop=None, recorders: dict | None = None):
 
 def bn_pair_job(cfg: BNPairConfig):
     """A not-yet-started ``gradflow.Job`` for the LeNet pair; ``job.extras["recorders"]`` fills as it starts."""
-    from .gradflow import Job
+    from cnnviz.labs.gradflow import PairHistory
+    from cnnviz.runs.jobs import Job
 
     cfg.pair()  # a bad setting fails here, in the page, not in the thread
     recorders: dict = {}
-    return Job(BN_VARIANTS, lambda stop: bn_pair_events(cfg, stop, recorders), extras={"recorders": recorders},
+    return Job(PairHistory(BN_VARIANTS), lambda stop: bn_pair_events(cfg, stop, recorders), extras={"recorders": recorders},
                kind="bnpair", params=cfg)

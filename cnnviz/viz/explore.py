@@ -18,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .diagram import COLORS, shape_text
-from .i18n import t
-from .inspect import LayerRecord, Trace
-from .render import human, human_bytes
+from cnnviz.viz.diagram.draw import COLORS
+from cnnviz.viz.diagram.nodes import shape_text
+from cnnviz.i18n import t
+from cnnviz.inspect.records import LayerRecord
+from cnnviz.inspect.tracing import Trace
+from cnnviz.inspect.render import human, human_bytes
 
 SPINE_KINDS = ("conv", "pool", "gap", "linear", "flatten", "concat", "add")
 RF_KINDS = ("conv", "pool", "concat", "add")
@@ -344,7 +346,7 @@ class Milestone:
 def milestones() -> list[Milestone]:
     """The chapter's steps, from the registry: the first preset of each family, in the
     chapter's order (which is not quite the years': NiN (2013) follows VGG (2014))."""
-    from .registry import list_models, model_spec
+    from cnnviz.models.registry import list_models, model_spec
 
     seen: dict[str, Milestone] = {}
     for name in list_models():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .i18n import t
-from .inspect import Trace
+from cnnviz.i18n import t
+from cnnviz.inspect.tracing import Trace
 
 
 def human(n: float) -> str:

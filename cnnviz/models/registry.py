@@ -16,9 +16,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .config import ConvNetConfig
-from .errors import ConfigError, ShapeError, UnknownModelError
-from . import geometry
+from cnnviz.config import ConvNetConfig
+from cnnviz.errors import ConfigError, ShapeError, UnknownModelError
+from cnnviz.models import geometry
 
 Builder = Callable[[Any], nn.Module]
 
@@ -56,19 +56,13 @@ def register_model(name: str, config: ConvNetConfig, family: str, year: int) -> 
     _MODELS[name] = ModelSpec(name, config, family, year)
 
 
-def _ensure_loaded() -> None:
-    from . import models  # noqa: F401  (importing registers every architecture)
-
-
 def list_models() -> list[str]:
     """Registered preset names, in the chapter's order."""
-    _ensure_loaded()
     return list(_MODELS)
 
 
 def model_spec(name: str) -> ModelSpec:
     """The ``ModelSpec`` of ``name``; ``UnknownModelError`` lists the valid names."""
-    _ensure_loaded()
     try:
         return _MODELS[name]
     except KeyError:
@@ -81,7 +75,6 @@ def get_config(name: str, **overrides: Any) -> ConvNetConfig:
 
 
 def _builder(cfg: ConvNetConfig) -> Builder:
-    _ensure_loaded()
     try:
         return _BUILDERS[type(cfg)]
     except KeyError:

@@ -45,33 +45,24 @@ mixed precision (bf16 where supported, else fp16 with a GradScaler) and channels
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import logging
 import math
-import threading
-import time
-import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Mapping
 
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-from .config import ConvNetConfig, check_field_types
-from .data import Data, DataConfig, batches, prepare
-from .errors import CnnvizError, ConfigError
-from .i18n import LANGS, t
-from .registry import create_model, get_config, model_spec
+from cnnviz.config import ConvNetConfig, check_field_types
+from cnnviz.train.data import DataConfig
+from cnnviz.errors import CnnvizError, ConfigError
+from cnnviz.i18n import LANGS, t
+from cnnviz.models.registry import get_config, model_spec
+from cnnviz.config import MAX_BATCH
 
-log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 STATUSES = ("completed", "stopped", "diverged", "failed")
 MAX_EPOCHS = 1000
-MAX_BATCH = 4096
 MAX_SEED = 2**32 - 1  # what NumPy and torch.manual_seed both accept
 TIMING_FIELDS = ("examples_per_s", "elapsed_s", "time")  # the only fields that differ between equal runs
 
@@ -308,179 +299,3 @@ def error_messages(err: BaseException) -> tuple[str, dict[str, str]]:
     return "train.failed", messages("train.failed", error=f"{type(err).__name__}: {err}")
 
 
-# --- building blocks -----------------------------------------------------------------------
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` → CUDA, else Apple MPS, else CPU; an unavailable device is a ``TrainingError``."""
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps and mps.is_available())
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise TrainingError("train.err.no_device", device=name)
-    if dev.type == "mps" and not has_mps:
-        raise TrainingError("train.err.no_device", device=name)
-    return dev
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` → bf16 on CUDA where supported, fp16 on older GPUs, fp32 elsewhere."""
-    if precision == "auto":
-        if device.type != "cuda":
-            return "fp32"
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if precision == "fp16" and device.type != "cuda":
-        raise TrainingError("train.err.fp16_cuda", device=str(device))
-    return precision
-
-
-def _name_seed(seed: int, name: str) -> int:
-    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % (2**63)
-
-
-@torch.no_grad()
-def init_weights(model: nn.Module, seed: int, scheme: str = "xavier") -> nn.Module:
-    """Conv/linear weights drawn Xavier-uniform (the book's ``init_weights``, the default) or as
-    PyTorch's own ``reset_parameters`` draws them (``scheme="pytorch"``: Kaiming-uniform, a=√5);
-    PyTorch-style biases either way.
-
-    Each module draws from its own CPU generator seeded by (seed, qualified name), never from
-    the global generator that other threads' runs consume: the same seed gives the same
-    weights on every device and under any concurrency, and two networks that share module
-    names and shapes (ResNet with and without residuals) start from the same weights there.
-    """
-    for name, m in model.named_modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            g = torch.Generator().manual_seed(_name_seed(seed, name))
-            w = torch.empty(m.weight.shape)
-            if scheme == "pytorch":
-                nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)
-            else:
-                nn.init.xavier_uniform_(w, generator=g)
-            m.weight.copy_(w)
-            if m.bias is not None:
-                bound = 1.0 / math.sqrt(max(1, m.weight[0].numel()))  # PyTorch's default: U(±1/√fan_in)
-                m.bias.copy_(torch.empty(m.bias.shape).uniform_(-bound, bound, generator=g))
-    return model
-
-
-def build_model(cfg: TrainConfig) -> nn.Module:
-    """The network of ``cfg`` on the CPU, initialised from ``cfg.seed``."""
-    return init_weights(create_model(cfg.model), cfg.seed)
-
-
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """SGD (lr, momentum, weight decay) or Adam (lr, weight decay)."""
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-
-
-def weight_params(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    """(qualified module name, weight) of every conv and linear layer, in model order."""
-    return [(n, m.weight) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-
-
-def grad_norm_tensor(weights: Sequence[torch.Tensor]) -> torch.Tensor:
-    """L2 norms of the weights' gradients as one float32 tensor [L] on their device (no sync).
-
-    One ``torch._foreach_norm`` launch over all gradients; a weight without a gradient counts 0.
-    """
-    if not weights:
-        return torch.zeros(0)
-    grads = [w.grad if w.grad is not None else torch.zeros((), device=w.device, dtype=w.dtype) for w in weights]
-    return torch.stack([n.float() for n in torch._foreach_norm(grads)])
-
-
-def grad_norms(model: nn.Module) -> dict[str, float]:
-    """{module name: L2 norm of its weight gradient} for every conv/linear layer (one sync)."""
-    named = weight_params(model)
-    values = grad_norm_tensor([w for _, w in named]).tolist()
-    return dict(zip((n for n, _ in named), values))
-
-
-def autocast_for(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """The autocast context of ``precision`` (a no-op for fp32)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[int, int], in_channels: int,
-             batch_size: int, precision: str = "fp32", channels_last: bool = False,
-             stop: threading.Event | None = None) -> tuple[float, float]:
-    """(accuracy, mean loss) of ``model`` in eval mode on uint8 images ``x`` and labels ``y``.
-
-    Batches in order; the model's train/eval mode is restored. ``stop`` cuts it short.
-    """
-    was_training = model.training
-    model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=y.device)
-    loss_sum = torch.zeros((), device=y.device)
-    seen = 0
-    try:
-        for xb, yb in batches(x, y, batch_size, 0, 0, shuffle=False):
-            if stop is not None and stop.is_set():
-                break
-            with autocast_for(y.device, precision):
-                logits = model(prepare(xb, hw, in_channels, channels_last=channels_last))
-            loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum")
-            correct += (logits.argmax(1) == yb).sum()
-            seen += len(yb)
-    finally:
-        model.train(was_training)
-    if seen == 0:
-        return float("nan"), float("nan")
-    acc, loss = torch.stack([correct.float(), loss_sum]).tolist()
-    return acc / seen, loss / seen
-
-
-@dataclass
-class StepContext:
-    """What a per-step callback sees: after ``backward``, before the optimiser step."""
-
-    step: int
-    epoch: float
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    x: torch.Tensor  # the prepared batch [B, C, H, W]
-    y: torch.Tensor
-    logits: torch.Tensor
-    loss: torch.Tensor
-    logging: bool  # this step ends in a StepEvent (a good moment for anything that syncs)
-
-
-StepCallback = Callable[[StepContext], "Mapping[str, float] | None"]
-
-
-# --- the engine ----------------------------------------------------------------------------
-def train(cfg: TrainConfig, *, stop: threading.Event | None = None, model: nn.Module | None = None,
-          data: Data | None = None, callbacks: Sequence[StepCallback] = ()) -> Iterator[Event]:
-    """Train ``cfg`` and yield its events; the last one is always an ``EndEvent``.
-
-    ``stop`` is checked before every step (and between evaluation batches): once set, the
-    run ends "stopped" within one step. A non-finite loss ends it "diverged"; any exception
-    ends it "failed" with the message (the generator itself does not raise). ``model`` trains a
-    pre-built network (moved to the device; not re-initialised); ``data`` skips loading.
-    """
-    from .train_loop import Loop  # the loop proper, kept in its own file
-
-    yield from Loop(cfg, stop or threading.Event(), model, data, tuple(callbacks)).events()
-
-
-def check(cfg: TrainConfig) -> None:
-    """Raise the ``CnnvizError`` a run of ``cfg`` would fail with at set-up, without loading anything.
-
-    Geometry (``ShapeError`` naming the layer), device and precision: what a CLI reports as a
-    bad argument rather than as a failed run.
-    """
-    from .inspect import trace
-
-    trace(cfg.model)
-    resolve_precision(cfg.precision, resolve_device(cfg.device))
-
-
-def run_to_end(cfg: TrainConfig, **kwargs: Any) -> list[Event]:
-    """All events of ``train(cfg, ...)`` as a list (tests, scripts)."""
-    return list(train(cfg, **kwargs))

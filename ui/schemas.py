@@ -1,0 +1,139 @@
+"""Page configurations as URL query strings: typed, validated, clamped.
+
+A teacher shares a link such as ``/explorer?arch=googlenet&side=96``; every student's page
+opens on the same view. A link is user input, so each page declares a ``Schema`` of typed
+fields (ranges, choices) and ``Schema.parse`` turns whatever the query string holds into
+clean values plus a list of ``Problem``s: out-of-range numbers are clamped, unknown choices
+and unreadable values fall back to the default. Nothing here knows about Streamlit; the page
+helpers in ``ui.widgets`` bind a schema to widgets and to ``st.query_params``.
+
+The schemas of the explorer, the VGG designer and the compare page live at the bottom, next
+to the helpers that fill in architecture-dependent defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Problem, Schema, TextField
+
+
+
+# --- the pages' schemas -------------------------------------------------------------------
+# The UI's own caps. Lower than the library's (MAX_INPUT_SIDE) because a slider must stay
+# usable and the pages must answer within a classroom's patience; the CLI keeps the full range.
+UI_MAX_SIDE = 512
+UI_MIN_SIDE = 8
+UI_MAX_BATCH = 1024
+WIDTH_DIVS = (1, 2, 4, 8, 16)
+EXPAND_MODES = ("auto", "none", "all")  # or one block's qualified name
+TABLE_VIEWS = ("leaves", "blocks", "all")
+VGG_CHANNELS = (8, 16, 32, 64, 128, 256, 512, 1024)
+VGG_MAX_BLOCKS = 6
+VGG_MAX_CONVS = 4
+FC_WIDTHS = (256, 512, 1024, 2048, 4096)
+
+
+def _models() -> tuple[str, ...]:
+    from cnnviz.models.registry import list_models
+
+    return tuple(list_models())
+
+
+def explorer_schema() -> Schema:
+    """The explorer's fields. Defaults of side, BN, dropout and activation depend on the
+    architecture: see ``explorer_defaults``."""
+    models = _models()
+    return Schema((
+        ChoiceField("arch", "alexnet", choices=models),
+        IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
+        IntChoiceField("ch", 1, choices=(1, 3)),
+        IntField("batch", 1, lo=1, hi=UI_MAX_BATCH),
+        BoolField("bn", False),
+        BoolField("res", True),
+        FloatField("drop", 0.0, lo=0.0, hi=0.9, step=0.1),
+        IntChoiceField("wd", 1, choices=WIDTH_DIVS),
+        ChoiceField("act", "relu", choices=("relu", "sigmoid")),
+        ChoiceField("table", "leaves", choices=TABLE_VIEWS),
+        TextField("expand", "auto"),
+    ))
+
+
+def explorer_defaults(arch: str) -> dict[str, Any]:
+    """The fields that follow the architecture (not ``arch`` itself): each opens in the book's
+    configuration (LeNet at 28 with BatchNorm and sigmoid, GoogLeNet at 96, AlexNet with
+    dropout 0.5...)."""
+    from cnnviz.models.registry import get_config
+
+    cfg = get_config(arch)
+    side = min(max(cfg.input_hw[0], UI_MIN_SIDE), UI_MAX_SIDE)
+    return dict(side=side, ch=cfg.in_channels, bn=cfg.batch_norm,
+                res=bool(getattr(cfg, "residual", True)), drop=round(cfg.dropout, 1), wd=cfg.width_div,
+                act=cfg.activation, expand="auto")
+
+
+def parse_explorer(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Clean explorer values from a query string: the architecture first, then every other
+    field against that architecture's defaults."""
+    schema = explorer_schema()
+    head, problems = Schema((schema.field("arch"),)).parse(params)
+    rest = {k: v for k, v in params.items() if k != "arch"}
+    values, more = schema.parse(rest, explorer_defaults(head["arch"]) | head)
+    return values, problems + more
+
+
+def explorer_config(values: Mapping[str, Any]):
+    """The ``ConvNetConfig`` of clean explorer values (may raise ``ConfigError`` for a width
+    divisor that leaves no channels; geometry errors come later, from the trace)."""
+    from cnnviz.models.registry import get_config
+
+    base = get_config(values["arch"])
+    changes: dict[str, Any] = dict(
+        input_hw=(values["side"], values["side"]), in_channels=values["ch"], batch_norm=values["bn"],
+        dropout=values["drop"], width_div=values["wd"], activation=values["act"],
+    )
+    if hasattr(base, "residual"):
+        changes["residual"] = values["res"]
+    return base.replace(**changes)
+
+
+def designer_schema() -> Schema:
+    """The VGG designer's fields; defaults are VGG-11 at 224, as in the book."""
+    from cnnviz.models.vgg import VGG11
+
+    return Schema((
+        IntField("blocks", len(VGG11), lo=1, hi=VGG_MAX_BLOCKS),
+        IntListField("convs", tuple(n for n, _ in VGG11), lo=1, hi=VGG_MAX_CONVS, max_len=VGG_MAX_BLOCKS),
+        IntListField("chans", tuple(c for _, c in VGG11), max_len=VGG_MAX_BLOCKS, choices=VGG_CHANNELS),
+        IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
+        IntChoiceField("ch", 1, choices=(1, 3)),
+        IntChoiceField("fc", 4096, choices=FC_WIDTHS),
+    ))
+
+
+def designer_arch(values: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
+    """``conv_arch`` of clean designer values: ``blocks`` entries, short lists padded by
+    repeating their last entry (a link may list fewer blocks than it asks for)."""
+    n = values["blocks"]
+    convs, chans = list(values["convs"]), list(values["chans"])
+    convs += [convs[-1]] * (n - len(convs))
+    chans += [chans[-1]] * (n - len(chans))
+    return tuple(zip(convs[:n], chans[:n]))
+
+
+def designer_presets() -> dict[str, tuple[tuple[int, int], ...]]:
+    """The designer's preset buttons: the paper's four VGGs and the book's ratio-4 VGG-11."""
+    from cnnviz.models import vgg
+
+    return {"vgg11": vgg.VGG11, "vgg13": vgg.VGG13, "vgg16": vgg.VGG16, "vgg19": vgg.VGG19,
+            "vgg11_small": vgg.VGG11_SMALL}
+
+
+def compare_schema() -> Schema:
+    """The compare page's fields."""
+    return Schema((
+        IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
+        IntChoiceField("ch", 1, choices=(1, 3)),
+        IntField("batch", 1, lo=1, hi=UI_MAX_BATCH),
+    ))
+
+
