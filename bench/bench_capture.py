@@ -9,7 +9,7 @@ four ways:
 * ``bare``: nothing captured (the baseline, measured in the same run);
 * ``+grad norms``: ``cnnviz.train.grad_norm_tensor`` over every conv/linear weight and one
   ``tolist()``, what the engine does on every logging step (every step on a CPU);
-* ``+act stats``: a ``cnnviz.bnlab.ActivationRecorder`` on every nonlinearity (mean and std
+* ``+act stats``: a ``cnnviz.labs.bnlab.ActivationRecorder`` on every nonlinearity (mean and std
   of its input each step, a 40-bin histogram every 10 steps);
 * ``+both``.
 

@@ -7,7 +7,7 @@ median wall time of
   the smallest-input search (cached separately, keyed without the input size) stays warm. This
   is what a page pays when only the input size of a config it has seen changes.
 * meta, cold ("cold"): ``trace(cfg)`` after clearing both ``_records`` and
-  ``cnnviz.registry._min_side_cached``: a config never seen, binary search for the smallest
+  ``cnnviz.models.registry._min_side_cached``: a config never seen, binary search for the smallest
   input included (about eleven more meta builds and passes).
 * real: ``create_model(cfg)`` on the CPU (weights allocated and initialised) plus
   ``torchinfo.summary`` with a real forward pass, what one would do without the meta device.

@@ -33,7 +33,7 @@ class ConvNetConfig:
     num_classes: int = 10  # Fashion-MNIST has 10; the papers used 1000
     width_div: int = 1  # every hidden channel count is divided by this (the book shrinks VGG with 4)
     batch_norm: bool = False  # BN after each conv/linear, before the activation (seed §5.1)
-    bn_impl: str = "torch"  # "scratch" swaps in the seed's from-scratch BatchNorm (cnnviz.layers)
+    bn_impl: str = "torch"  # "scratch" swaps in the seed's from-scratch BatchNorm (cnnviz.models.layers)
     dropout: float = 0.0  # probability; 0 removes the dropout layers (nn.Identity)
     activation: str = "relu"  # "sigmoid" reproduces LeNet and shows why ReLU won
 

@@ -7,8 +7,8 @@ clean values plus a list of ``Problem``s: out-of-range numbers are clamped, unkn
 and unreadable values fall back to the default. Nothing here knows about Streamlit; the page
 helpers in ``ui.widgets`` bind a schema to widgets and to ``st.query_params``.
 
-The schemas of the explorer, the VGG designer and the compare page live at the bottom, next
-to the helpers that fill in architecture-dependent defaults.
+The pages' own schemas (the explorer's, the designer's, the compare page's) are UI knowledge
+and live in ``ui.schemas``.
 """
 
 from __future__ import annotations

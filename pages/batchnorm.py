@@ -1,7 +1,7 @@
 """BatchNorm lab (§5): the seed's layer against PyTorch's, training with and without BN, the
 two modes, and the noise of batch statistics.
 
-Layout only: widgets → ``cnnviz.bnlab`` → figures of ``cnnviz.lab_charts``. The paired
+Layout only: widgets → ``cnnviz.labs.bnlab`` → figures of ``cnnviz.viz.labs``. The paired
 LeNet run is a background ``Job`` on the process-wide ``JobBoard`` (``ui.labs.replace_job``),
 kept in the session and polled by a fragment; the other three tabs compute in well under
 a second and run inline.

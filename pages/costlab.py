@@ -1,7 +1,7 @@
 """Inception and NiN cost lab (§3, §4): what the 1×1 convolutions save.
 
-Layout only: sliders → ``cnnviz.costlab`` (closed-form arithmetic) → tables and the figures
-of ``cnnviz.lab_charts``; each section also shows the cross-check against torchinfo's
+Layout only: sliders → ``cnnviz.labs.costlab`` (closed-form arithmetic) → tables and the figures
+of ``cnnviz.viz.labs``; each section also shows the cross-check against torchinfo's
 counts (the real Inception module, the traced networks).
 """
 

@@ -1,9 +1,9 @@
 """Feature maps: one image through a network, every conv layer's output channels as images.
 
-Layout only: widgets → an image (``cnnviz.data`` or an upload decoded by
-``cnnviz.featuremaps.decode_upload``) and a model (untrained, or trained briefly here by a
+Layout only: widgets → an image (``cnnviz.train.data`` or an upload decoded by
+``cnnviz.labs.featuremaps.decode_upload``) and a model (untrained, or trained briefly here by a
 background ``Job``: the run manager keeps metrics, not weights) → ``featuremaps.capture``
-→ tiled figures (``cnnviz.lab_charts.feature_grid``).
+→ tiled figures (``cnnviz.viz.labs.feature_grid``).
 
 Shared objects are guarded: the untrained models live in ``st.cache_resource`` (one per
 config, for every session) with a lock, because ``capture`` registers hooks and switches

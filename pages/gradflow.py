@@ -1,10 +1,10 @@
 """Gradient-flow lab: a deep plain net against the same net with residual connections (§6.4).
 
-Layout only: widgets → ``GradFlowConfig`` → a paired-run ``Job`` (``cnnviz.gradflow``) in a
+Layout only: widgets → ``GradFlowConfig`` → a paired-run ``Job`` (``cnnviz.labs.gradflow``) in a
 background thread, registered on the process-wide ``JobBoard`` (``ui.labs.replace_job``: one
 per server, thread-safe, shared by every session). The session keeps its ``Job`` in
 ``st.session_state``; a fragment polls it once a second while it runs and draws the figures
-of ``cnnviz.lab_charts``. Beside it, the seed's derivation.
+of ``cnnviz.viz.labs``. Beside it, the seed's derivation.
 """
 
 from __future__ import annotations

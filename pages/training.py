@@ -2,7 +2,7 @@
 
 Layout only: widgets → ``TrainConfig`` → the process-wide ``RunManager`` (``ui.training``),
 which trains in a background thread; a fragment polls the manager once a second and draws
-the figures of ``cnnviz.train_charts``. The current run's id is in the URL (``?run=``), so
+the figures of ``cnnviz.viz.training``. The current run's id is in the URL (``?run=``), so
 a reload (or a restarted server) reattaches to it.
 """
 

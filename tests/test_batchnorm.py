@@ -1,4 +1,4 @@
-"""The seed's from-scratch BatchNorm (``cnnviz.layers.BatchNorm``) against PyTorch's layers."""
+"""The seed's from-scratch BatchNorm (``cnnviz.models.layers.BatchNorm``) against PyTorch's layers."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from cnnviz.runs.jobs import Job, lab_board
 
 def replace_job(key: str, job: Job) -> Job:
     """Stop this session's previous lab job kept under ``key`` (if it still runs) and submit
-    ``job`` to the board every session and lab page shares (``cnnviz.gradflow.lab_board``:
+    ``job`` to the board every session and lab page shares (``cnnviz.runs.jobs.lab_board``:
     process-wide, thread-safe, two jobs at a time since the CPU is shared).
 
     Raises ``CnnvizError`` when the board is full; the page shows it.

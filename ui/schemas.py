@@ -1,14 +1,8 @@
-"""Page configurations as URL query strings: typed, validated, clamped.
+"""The pages' URL schemas: which query parameters each page reads, their ranges and defaults.
 
-A teacher shares a link such as ``/explorer?arch=googlenet&side=96``; every student's page
-opens on the same view. A link is user input, so each page declares a ``Schema`` of typed
-fields (ranges, choices) and ``Schema.parse`` turns whatever the query string holds into
-clean values plus a list of ``Problem``s: out-of-range numbers are clamped, unknown choices
-and unreadable values fall back to the default. Nothing here knows about Streamlit; the page
-helpers in ``ui.widgets`` bind a schema to widgets and to ``st.query_params``.
-
-The schemas of the explorer, the VGG designer and the compare page live at the bottom, next
-to the helpers that fill in architecture-dependent defaults.
+UI knowledge (how far a slider goes, which width divisors a page offers), kept out of the
+library: the field types and their validation are ``cnnviz.urlstate``'s; this module only
+declares them per page and turns parsed values into configs.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
-"""Shape and cost inspection: per-layer records, totals, on the meta device.
+"""Per-layer records of a network, from one torchinfo pass on the meta device.
 
 torchinfo runs the forward pass on PyTorch's meta device (no weights allocated, nothing
-computed); we turn its ``LayerInfo`` list into plain ``LayerRecord``s, add what it lacks
-(kernel/stride/padding, receptive fields, the joins of Inception and residual blocks) and
-compute ``Totals`` separately. Rendering lives elsewhere (``cnnviz.render``, the pages).
+computed); ``_records`` turns its ``LayerInfo`` list into frozen ``LayerRecord``s and adds
+what it lacks: kernel/stride/padding, receptive fields and path depth (carried along the
+tensors by ``_PathFacts``' hooks, removed in ``finally``), and synthetic records for the
+joins that are operations rather than modules (Inception's ``torch.cat``, ResNet's ``+``).
+Totals come next (``totals``), rendering last (``render``).
 """
 
 from __future__ import annotations

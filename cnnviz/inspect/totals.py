@@ -1,9 +1,6 @@
-"""Shape and cost inspection: per-layer records, totals, on the meta device.
-
-torchinfo runs the forward pass on PyTorch's meta device (no weights allocated, nothing
-computed); we turn its ``LayerInfo`` list into plain ``LayerRecord``s, add what it lacks
-(kernel/stride/padding, receptive fields, the joins of Inception and residual blocks) and
-compute ``Totals`` separately. Rendering lives elsewhere (``cnnviz.render``, the pages).
+"""Whole-network totals summed from the records: parameters, MACs, memory at a batch size
+(weights, activations, a training step's footprint), depth as the longest weight path, and
+the smallest valid input side.
 """
 
 from __future__ import annotations

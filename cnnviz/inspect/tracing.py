@@ -1,9 +1,5 @@
-"""Shape and cost inspection: per-layer records, totals, on the meta device.
-
-torchinfo runs the forward pass on PyTorch's meta device (no weights allocated, nothing
-computed); we turn its ``LayerInfo`` list into plain ``LayerRecord``s, add what it lacks
-(kernel/stride/padding, receptive fields, the joins of Inception and residual blocks) and
-compute ``Totals`` separately. Rendering lives elsewhere (``cnnviz.render``, the pages).
+"""``trace(cfg, batch_size)``: the records and totals of one config at its input shape, as one
+frozen ``Trace`` (records cached per config, so a new batch size costs only the totals).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Four experiments, each a plain function returning plain data (the page draws it):
 
-* ``compare_batchnorm``: the seed's from-scratch ``cnnviz.layers.BatchNorm`` and
+* ``compare_batchnorm``: the seed's from-scratch ``cnnviz.models.layers.BatchNorm`` and
   ``nn.BatchNorm2d`` fed the same batches: outputs, input gradients, γ/β gradients and
   running statistics agree to float32 rounding, in training and in evaluation mode.
 * ``batch_vs_running``: a BN layer's batch statistics against its running statistics, and
@@ -12,7 +12,7 @@ Four experiments, each a plain function returning plain data (the page draws it)
   of the population's; their spread falls as 1/√B (the "noise" the seed says regularises).
 * ``ActivationRecorder``: forward hooks that record per-layer pre-activation statistics
   (mean, std, histograms) during training; used by the paired LeNet run with and without
-  BatchNorm (``lenet_pair`` in ``cnnviz.gradflow``'s paired-run machinery).
+  BatchNorm (``lenet_pair`` in ``cnnviz.labs.gradflow``'s paired-run machinery).
 """
 
 from __future__ import annotations

@@ -235,7 +235,7 @@ def nin_vs_alexnet(side: int = 224, in_channels: int = 1, num_classes: int = 10,
     """Closed-form parameter and MAC counts of AlexNet's dense head against NiN's 1×1/GAP head.
 
     Both networks as the seed writes them (no BatchNorm). Raises ``ConfigError`` when the
-    input is too small for either network (use ``cnnviz.registry.min_input_side`` to explain).
+    input is too small for either network (use ``cnnviz.models.registry.min_input_side`` to explain).
     """
     _check_side(side)
     if not 1 <= num_classes <= 1000:

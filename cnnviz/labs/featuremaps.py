@@ -197,7 +197,7 @@ QUICK_TRAIN_S = 20.0
 
 
 def lab_train_config(arch: str, dataset: str = "synthetic", seconds: float = QUICK_TRAIN_S, seed: int = 0):
-    """The classroom preset of ``arch`` (small input and width, ``cnnviz.presets``), capped at ``seconds``.
+    """The classroom preset of ``arch`` (small input and width, ``cnnviz.train.recipes``), capped at ``seconds``.
 
     The feature-maps lab shows untrained and trained weights of this same config, so the
     two can be compared map for map.

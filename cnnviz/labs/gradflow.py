@@ -5,7 +5,7 @@ A *paired run* trains two variants side by side on the training engine (``cnnviz
 * the same initial weights wherever the shapes match: both are built and initialised from
   the same seed, then every state-dict entry of the first whose name and shape exist in the
   second is copied over (the residual net's extra 1×1 shortcut convs keep their own);
-* the same batches in the same order (``cnnviz.data.batches`` is a pure function of the
+* the same batches in the same order (``cnnviz.train.data.batches`` is a pure function of the
   seed) and the same optimiser settings;
 * lock-step: ``paired_events`` pulls each engine generator up to its next ``StepEvent`` in
   turn, so the stream reads step 1 of A, step 1 of B, step 2 of A...

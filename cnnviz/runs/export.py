@@ -1,22 +1,5 @@
-"""The run manager: training runs in background threads, a queue, a cap, and the run store.
-
-One ``RunManager`` per process (the page keeps it in ``st.cache_resource``); every method is
-thread-safe. ``submit`` stores the run as "queued" and starts it on a worker thread as soon
-as its device has a free slot (default: one run at a time per GPU, one on MPS, one on the
-CPU; ``torch.set_num_threads`` matches the CPU cores this process may use). A worker
-consumes ``cnnviz.train.train``'s event stream: it keeps the events in memory for the live
-page and commits them to the ``RunStore`` with the run's status about twice a second (and at
-once for start, epoch and end events). ``stop`` sets the run's flag (the engine ends within
-one step); a queued run is stopped on the spot. Anything that goes wrong inside a run ends
-that run as "failed" with its message; the manager and the other runs carry on.
-
-Restart: a new manager marks runs that an ended process left queued or running as
-"interrupted" (their events up to the last commit stay readable).
-
-    mgr = RunManager()                          # store at runstore.db_path()
-    rid = mgr.submit(cfg)                       # → run id (put it in the page URL)
-    mgr.get(rid).status; mgr.events(rid)        # status, progress, summary; the event dicts
-    mgr.stop(rid); mgr.wait(rid); mgr.delete(rid); mgr.csv(rid)
+"""A run's events as CSV (the training page's download): one row per event, the columns a
+spreadsheet needs, gradient norms as ``grad:<layer>`` columns.
 """
 
 from __future__ import annotations

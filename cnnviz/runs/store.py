@@ -1,6 +1,6 @@
 """The run store: runs, their configs and every metric event, in one SQLite file.
 
-Where: ``$CNNVIZ_DB``, else ``<data dir>/cnnviz-runs.sqlite`` (``cnnviz.data.data_dir()``),
+Where: ``$CNNVIZ_DB``, else ``<data dir>/cnnviz-runs.sqlite`` (``cnnviz.train.data.data_dir()``),
 else, when that folder is read-only (a shared dataset folder), the per-user cache folder.
 
 Why it cannot be left corrupt: WAL journal mode, and every write (a run's creation, a batch

@@ -87,7 +87,7 @@ STRINGS = {
         "梯度也能传到最底层。当块把特征图减半时，跳跃连接上的 1×1 卷积负责对齐形状。",
     ),
     "home.timeline.title": ("The chapter's story", "本章的脉络"),
-    # --- structure diagram (cnnviz.diagram) -------------------------------------------------
+    # --- structure diagram (cnnviz.viz.diagram) -------------------------------------------------
     "dg.input": ("input", "输入"),
     "dg.conv": ("{k}×{k} conv, {c}", "{k}×{k} 卷积, {c}"),
     "dg.maxpool": ("{k}×{k} max pool", "{k}×{k} 最大汇聚"),
@@ -109,7 +109,7 @@ STRINGS = {
     "dg.hover.rf": ("receptive field {rf}×{rf} px", "感受野 {rf}×{rf} 像素"),
     "dg.hover.unit": ("{params} parameters in {n} layers", "{n} 层共 {params} 个参数"),
     "dg.hover.input": ("input {shape} (channels×height×width)", "输入 {shape}（通道×高×宽）"),
-    # --- charts (cnnviz.charts) ---------------------------------------------------------------
+    # --- charts (cnnviz.viz.explore) ---------------------------------------------------------------
     "chart.flow.title": ("Shape flow: channels grow while the map shrinks", "形状变化：通道数增加，特征图缩小"),
     "chart.channels": ("channels (features)", "通道数（特征数）"),
     "chart.side": ("spatial side", "空间边长"),
@@ -143,7 +143,7 @@ STRINGS = {
     "cmp.linear": ("linear scale", "线性刻度"),
 }
 STRINGS.update({
-    # --- computed observations (cnnviz.charts.key_facts) -------------------------------------
+    # --- computed observations (cnnviz.viz.explore.key_facts) -------------------------------------
     "fact.no_dense": (
         "No dense head at all: global average pooling turns each class's map into its score.",
         "完全没有全连接层：全局平均汇聚把每个类别的特征图直接变成该类别的分数。",

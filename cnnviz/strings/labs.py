@@ -334,7 +334,7 @@ STRINGS = {
         "输入 {side}×{side}：该网络的课堂配置（更小的输入和宽度），也是快速训练所用的配置。",
     ),
     "lab.fm.training": ("Training: step {step}, {seconds} s", "训练中：第 {step} 步，{seconds} 秒"),
-    # --- uploads (cnnviz.featuremaps.decode_upload)
+    # --- uploads (cnnviz.labs.featuremaps.decode_upload)
     "err.upload.empty": ("the uploaded file is empty", "上传的文件是空的"),
     "err.upload.too_large": (
         "the file is {mb} MB; uploads are capped at {cap} MB",

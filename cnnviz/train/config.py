@@ -1,46 +1,8 @@
-"""The training engine: a config in, a stream of metric events out.
-
-Training is a generator of frozen event dataclasses; the training page (through
-``cnnviz.runs``), the CLI and the tests all consume the same stream::
-
-    from cnnviz.train import TrainConfig, train
-    cfg = TrainConfig.create("lenet", dataset="fashion-mnist", lr=0.9, batch_size=256, epochs=2)
-    for ev in train(cfg, stop=threading.Event()):
-        print(ev.to_dict())      # StartEvent, StepEvent..., EvalEvent..., EpochEvent..., EndEvent
-
-Events (``kind`` names them in ``to_dict()``):
-
-- ``StartEvent``  device, precision, dataset actually used (+ a fallback notice), sizes, planned steps, layer names
-- ``StepEvent``   every ``log_every`` steps (auto: every step on the CPU, every 2–4 for nets as
-  small as LeNet, every 10 on CUDA, where each event is a host/device sync) and at each
-  epoch's last step: step, epoch (fractional), loss (mean since the last StepEvent),
-  epoch_loss and train_acc (running over the epoch, as the book's Animator), lr,
-  examples_per_s, grad_norms {conv/linear module name: L2 norm of its weight gradient}, extra
-- ``EvalEvent``   every ``eval_every`` steps: accuracy and loss on a fixed test subset
-- ``EpochEvent``  end of each epoch: epoch means, test accuracy on the whole test split
-- ``EndEvent``    status completed / stopped / diverged / failed, with a message in every language
-
-"diverged": the training loss became NaN/inf, or exceeded 100 × ln(classes) (230 for 10
-classes, a hundred times chance level), checked on every StepEvent.
-
-Building blocks (for labs that drive their own loops, e.g. paired runs that must share
-weights and batches): ``resolve_device``, ``build_model(cfg)`` (Xavier-initialised from the
-seed), ``init_weights(model, seed)`` (each conv/linear weight drawn from a generator seeded by
-(seed, module name), so two nets get the same initial weights wherever names and shapes
-match), ``make_optimizer``, ``weight_params``/``grad_norms`` (one ``_foreach_norm``, one
-sync), ``evaluate``, and ``cnnviz.data.batches``/``prepare`` (deterministic batches). A
-paired run is two ``train`` generators built with the same seed, zipped: they see the same
-batches in the same order (give both the same ``log_every`` so that their events pair up).
-``check(cfg)`` raises what a run would fail with at set-up (shape, device), without
-training. ``train(cfg, model=m)`` trains a pre-built model as is;
-``callbacks`` are called every step after ``backward`` (gradients present, before the
-optimiser step) with a ``StepContext`` and may return ``{name: float}``; the values are
-reported in the next ``StepEvent.extra``.
-
-Determinism: on the CPU the same config (seed included) gives identical numbers, apart
-from the timing fields (``TIMING_FIELDS``). Dropout draws from PyTorch's global generator,
-which ``train`` seeds; two dropout runs interleaved in one process share it. On CUDA:
-mixed precision (bf16 where supported, else fp16 with a GradScaler) and channels-last.
+"""What a training run is and what it says: the frozen ``TrainConfig`` (JSON round-trippable,
+so a run can be stored, shared and re-run), the event dataclasses the engine yields
+(``StartEvent``, ``StepEvent``, ``EvalEvent``, ``EpochEvent``, ``EndEvent``) and the
+messages they carry in every language. A leaf of ``cnnviz.train``: it imports no other
+module of the package except ``data`` (the dataset part of a config).
 """
 
 from __future__ import annotations

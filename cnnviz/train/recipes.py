@@ -6,7 +6,7 @@ the input and the width and trains on a fixed subset, so that a run finishes wit
 minute on a 2-core laptop CPU and still gets well above chance on Fashion-MNIST
 (measured by ``bench/bench_train.py --section class``; figures in the README).
 
-Presets are per family (``cnnviz.registry.model_spec(name).family``) and name the network
+Presets are per family (``cnnviz.models.registry.model_spec(name).family``) and name the network
 the book trains (its ratio-4 VGG-11 for VGG). ``preset_config(arch, kind)`` applies a
 family's preset to any member (VGG-16, ResNet-34): same input side, hyper-parameters and
 data, and the model overrides that the member's config has.

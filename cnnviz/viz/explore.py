@@ -18,34 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from cnnviz.viz.diagram.draw import COLORS
 from cnnviz.viz.diagram.nodes import shape_text
 from cnnviz.i18n import t
 from cnnviz.inspect.records import LayerRecord
 from cnnviz.inspect.tracing import Trace
 from cnnviz.inspect.render import human, human_bytes
+from cnnviz.viz import theme
 
 SPINE_KINDS = ("conv", "pool", "gap", "linear", "flatten", "concat", "add")
 RF_KINDS = ("conv", "pool", "concat", "add")
-CHANNEL_COLOR = "#2b6cb0"
-SIDE_COLOR = "#d9480f"
-MEMORY_COLOR = "#94a3b8"
-CONV_COLOR = COLORS["conv"][1]
-DENSE_COLOR = COLORS["linear"][1]
-FAMILY_COLORS = {
-    "alexnet": "#d9480f", "vgg": "#2b6cb0", "nin": "#2f855a", "googlenet": "#b08900",
-    "batchnorm": "#6b7280", "resnet": "#6f42c1",
-}
-_FONT = dict(family="sans-serif", size=12, color="#1f2933")
-
-
-def _base_layout(fig, title: str, height: int) -> None:
-    fig.update_layout(
-        title=dict(text=title, x=0.01, font=dict(size=15)), height=height, font=_FONT,
-        margin=dict(l=60, r=60, t=56, b=48), plot_bgcolor="white", paper_bgcolor="white",
-        hoverlabel=dict(bgcolor="white", font_size=12), legend=dict(orientation="h", y=1.02, x=1, xanchor="right",
-                                                                    yanchor="bottom"),
-    )
+CHANNEL_COLOR = theme.BLUE  # channels rise: the conv colour
+SIDE_COLOR = theme.ORANGE  # the side shrinks: the pooling colour
+CONV_COLOR = theme.KIND["conv"][1]
+DENSE_COLOR = theme.KIND["linear"][1]
 
 
 # --- the main path ----------------------------------------------------------------------------
@@ -128,12 +113,12 @@ def shape_flow(trace: Trace, lang: str = "en", title: str | None = None):
     for k, (name, i0, i1) in enumerate(_bands(trace, recs)):
         if k % 2 == 0:
             shapes.append(dict(type="rect", xref="x", yref="paper", x0=i0 + 0.5, x1=i1 + 1.5, y0=0, y1=1,
-                               fillcolor="#f4f1ec", opacity=0.7, line_width=0, layer="below"))
+                               fillcolor=theme.SAND, opacity=0.7, line_width=0, layer="below"))
         notes.append(dict(x=(i0 + i1) / 2 + 1, y=1.0, xref="x", yref="paper", text=name, showarrow=False,
-                          font=dict(size=9, color="#6b7280"), yanchor="bottom"))
+                          font=dict(size=9, color=theme.MUTED), yanchor="bottom"))
     # Two panels sharing the x axis, laid out by hand: make_subplots and the add_* helpers
     # validate the figure once per call, which costs more than the rest of this page's rerun.
-    grid = "#eef2f7"
+    grid = theme.GRID
     xrange = [-0.6, len(recs) + 0.6]
     layout = dict(
         xaxis=dict(anchor="y", range=xrange, showgrid=False, showticklabels=False, matches="x2"),
@@ -153,11 +138,11 @@ def shape_flow(trace: Trace, lang: str = "en", title: str | None = None):
         go.Scatter(x=xs, y=sides, name=t("chart.side", lang), mode="lines+markers", xaxis="x", yaxis="y2",
                    line=dict(color=SIDE_COLOR, width=2, dash="dot", shape="hv"),
                    marker=dict(size=6, symbol="diamond"), hovertext=hover, hoverinfo="text"),
-        go.Bar(x=xs, y=mem, name=t("chart.memory", lang, n=batch), marker_color=MEMORY_COLOR, xaxis="x2",
+        go.Bar(x=xs, y=mem, name=t("chart.memory", lang, n=batch), marker_color=theme.FAINT, xaxis="x2",
                yaxis="y3", hovertext=hover, hoverinfo="text"),
     ]
     fig = go.Figure(data=data, layout=layout)
-    _base_layout(fig, title or t("chart.flow.title", lang), 460)
+    theme.styled(fig, title or t("chart.flow.title", lang), 460)
     fig.update_layout(margin=dict(t=84))
     return fig
 
@@ -170,13 +155,13 @@ def rf_growth(trace: Trace, lang: str = "en", title: str | None = None):
     recs = [r for r in spine(trace) if r.kind in RF_KINDS and r.rf is not None]
     side = max(trace.input_shape[1:])
     xs = list(range(1, len(recs) + 1))
-    colors = [COLORS.get(r.kind, COLORS["conv"])[1] for r in recs]
+    colors = [theme.KIND.get(r.kind, theme.KIND["conv"])[1] for r in recs]
     hover = [f"<b>{r.name}</b> {r.type}<br>" + t("chart.rf.hover", lang, rf=r.rf, jump=r.jump)
              + (("<br>" + t("dg.hover.window", lang, k=f"{r.kernel[0]}×{r.kernel[1]}", s=r.stride[0], p=r.padding[0]))
                 if r.kernel else "") for r in recs]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=xs, y=[r.rf for r in recs], mode="lines+markers", name=t("chart.rf", lang),
-                             line=dict(color="#1f2933", width=1.5), marker=dict(color=colors, size=8),
+                             line=dict(color=theme.INK, width=1.5), marker=dict(color=colors, size=8),
                              hovertext=hover, hoverinfo="text"))
     fig.add_hline(y=side, line=dict(color=SIDE_COLOR, dash="dash", width=1.5),
                   annotation_text=t("chart.rf.input", lang, side=side), annotation_position="top left",
@@ -185,9 +170,9 @@ def rf_growth(trace: Trace, lang: str = "en", title: str | None = None):
     if first is not None:
         fig.add_annotation(x=first + 1, y=recs[first].rf, text=t("chart.rf.covers", lang, name=recs[first].name),
                            showarrow=True, arrowhead=2, ax=-40, ay=-40, font=dict(size=11), bgcolor="white")
-    _base_layout(fig, title or t("chart.rf.title", lang), 380)
+    theme.styled(fig, title or t("chart.rf.title", lang), 380)
     fig.update_layout(showlegend=False)
-    fig.update_yaxes(title_text=t("chart.rf.axis", lang), rangemode="tozero", gridcolor="#eef2f7")
+    fig.update_yaxes(title_text=t("chart.rf.axis", lang), rangemode="tozero", gridcolor=theme.GRID)
     fig.update_xaxes(title_text=t("chart.layer_index_rf", lang), showgrid=False)
     return fig
 
@@ -241,9 +226,9 @@ def param_split_figure(items: Sequence[tuple[str, ParamSplit]], lang: str = "en"
     for y, c, d, s in zip(labels, conv, dense, shares):
         fig.add_annotation(x=c + d, y=y, text=t("chart.split.share", lang, pct=f"{100 * s:.0f}"), showarrow=False,
                            xanchor="left", xshift=6, font=dict(size=11, color=DENSE_COLOR))
-    _base_layout(fig, title or t("chart.split.title", lang), 120 + 46 * len(items))
+    theme.styled(fig, title or t("chart.split.title", lang), 120 + 46 * len(items))
     fig.update_layout(barmode="stack", margin=dict(l=10, r=90), legend=dict(traceorder="normal"))
-    fig.update_xaxes(title_text=t("chart.split.axis", lang), gridcolor="#eef2f7", rangemode="tozero")
+    fig.update_xaxes(title_text=t("chart.split.axis", lang), gridcolor=theme.GRID, rangemode="tozero")
     fig.update_yaxes(automargin=True)
     return fig
 
@@ -293,17 +278,17 @@ def compare_bars(rows: Sequence[CompareRow], lang: str = "en", title: str | None
     ]
     fig = make_subplots(rows=1, cols=4, shared_yaxes=True, horizontal_spacing=0.025,
                         subplot_titles=[p[1] for p in panels])
-    colors = [FAMILY_COLORS.get(r.family, "#6b7280") for r in ok]
+    colors = [theme.FAMILY.get(r.family, theme.MUTED) for r in ok]
     labels = [r.label for r in ok]
     for i, (_, name, vals, log, fmt) in enumerate(panels, start=1):
         fig.add_trace(go.Bar(y=labels, x=vals, orientation="h", marker_color=colors, showlegend=False,
                              text=[fmt(v) for v in vals], textposition="auto", insidetextanchor="end",
                              textfont=dict(size=10), hovertemplate="%{y}<br>" + name + ": %{text}<extra></extra>"),
                       row=1, col=i)
-        fig.update_xaxes(type="log" if log else "linear", row=1, col=i, gridcolor="#eef2f7",
+        fig.update_xaxes(type="log" if log else "linear", row=1, col=i, gridcolor=theme.GRID,
                          dtick=1 if log else None, minor=dict(showgrid=False),
                          title_text=t("cmp.log", lang) if log else t("cmp.linear", lang), title_font=dict(size=10))
-    _base_layout(fig, title or t("cmp.title", lang), 150 + 34 * max(len(ok), 1))
+    theme.styled(fig, title or t("cmp.title", lang), 150 + 34 * max(len(ok), 1))
     fig.update_layout(margin=dict(l=10, r=20, t=80))
     fig.update_yaxes(automargin=True)
     return fig
@@ -323,13 +308,13 @@ def compare_scatter(rows: Sequence[CompareRow], lang: str = "en", title: str | N
             text=[r.short for r in rs], textfont=dict(size=10),
             # a family's points sit close together (VGG-11…19): alternate their labels above and below
             textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(rs))],
-            marker=dict(size=12, color=FAMILY_COLORS.get(fam, "#6b7280"), line=dict(color="white", width=1)),
+            marker=dict(size=12, color=theme.FAMILY.get(fam, theme.MUTED), line=dict(color="white", width=1)),
             hovertext=[f"<b>{r.label}</b><br>{t('cmp.params', lang)}: {human(r.params)}<br>"
                        f"{t('cmp.macs', lang)}: {human(r.macs)}<br>{t('cmp.depth', lang)}: {r.depth}" for r in rs],
             hoverinfo="text"))
-    _base_layout(fig, title or t("cmp.scatter.title", lang), 440)
-    fig.update_xaxes(type="log", title_text=t("cmp.macs", lang), gridcolor="#eef2f7", dtick=1)
-    fig.update_yaxes(type="log", title_text=t("cmp.params", lang), gridcolor="#eef2f7", dtick=1)
+    theme.styled(fig, title or t("cmp.scatter.title", lang), 440)
+    fig.update_xaxes(type="log", title_text=t("cmp.macs", lang), gridcolor=theme.GRID, dtick=1)
+    fig.update_yaxes(type="log", title_text=t("cmp.params", lang), gridcolor=theme.GRID, dtick=1)
     return fig
 
 
@@ -373,21 +358,21 @@ def timeline(lang: str = "en", title: str | None = None):
     for rank, i in enumerate(order):
         ys[i] = 1 if rank % 2 == 0 else -1
     fig = go.Figure()
-    fig.add_hline(y=0, line=dict(color="#9ca3af", width=2))
+    fig.add_hline(y=0, line=dict(color=theme.FAINT, width=2))
     years = sorted({m.year for m in ms})
     for y in years:  # the years, written on the line itself
         fig.add_annotation(x=y - 0.12, y=0, text=f"<b>{y}</b>", showarrow=False, xanchor="right",
-                           font=dict(size=12, color="#6b7280"), bgcolor="white")
+                           font=dict(size=12, color=theme.MUTED), bgcolor="white")
     for x, y, m in zip(xs, ys, ms):
-        fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=y * 0.5, line=dict(color="#d1d5db", width=1))
+        fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=y * 0.5, line=dict(color=theme.LIGHT_RULE, width=1))
         fig.add_annotation(x=x, y=y * 0.55, text=f"<b>{t('family.' + m.family, lang)}</b><br>"
                            f"{t('home.idea.short.' + m.family, lang)}", showarrow=False,
                            yanchor="bottom" if y > 0 else "top", font=dict(size=11), align="center")
     fig.add_trace(go.Scatter(x=xs, y=[0] * len(xs), mode="markers", hoverinfo="text",
                              hovertext=[f"{t('family.' + m.family, lang)} ({m.year})" for m in ms],
-                             marker=dict(size=16, color=[FAMILY_COLORS.get(m.family, "#6b7280") for m in ms],
+                             marker=dict(size=16, color=[theme.FAMILY.get(m.family, theme.MUTED) for m in ms],
                                          line=dict(color="white", width=2))))
-    _base_layout(fig, title or t("home.timeline.title", lang), 300)
+    theme.styled(fig, title or t("home.timeline.title", lang), 300)
     fig.update_layout(showlegend=False, margin=dict(l=10, r=10, t=40, b=10), dragmode=False)
     fig.update_xaxes(visible=False, range=[min(xs) - 0.6, max(xs) + 0.5], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-1.6, 1.6], fixedrange=True)

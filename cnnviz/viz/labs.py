@@ -23,21 +23,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.i18n import t
-
-VARIANT_COLORS = {"plain": "#d9480f", "residual": "#2b6cb0", "no_bn": "#d9480f", "bn": "#2f855a"}
-LAYER_PALETTE = ("#2b6cb0", "#d9480f", "#2f855a", "#6f42c1", "#b08900", "#0f766e", "#be185d", "#4b5563")
-_FONT = dict(family="sans-serif", size=12, color="#1f2933")
-
+from cnnviz.inspect.render import human
+from cnnviz.viz import theme
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0.01, font=dict(size=15)), height=height, font=_FONT,
-        margin=dict(l=60, r=30, t=64, b=48), plot_bgcolor="white", paper_bgcolor="white",
-        hoverlabel=dict(bgcolor="white", font_size=12),
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
-    )
-    fig.update_xaxes(showline=True, linecolor="#cbd5e1", gridcolor="#eef2f7")
-    fig.update_yaxes(showline=True, linecolor="#cbd5e1", gridcolor="#eef2f7")
+    # subplots make axes of their own (xaxis2...), which the template's xaxis does not reach
+    theme.styled(fig, title, height).update_layout(margin=dict(l=60, r=30, t=64, b=48))
+    fig.update_xaxes(showline=True, linecolor=theme.RULE, gridcolor=theme.GRID)
+    fig.update_yaxes(showline=True, linecolor=theme.RULE, gridcolor=theme.GRID)
     return fig
 
 
@@ -65,7 +58,7 @@ def gradflow_depth(norms: Mapping[str, Sequence[float]], layers: Sequence[str], 
         zeros = zeros or any(v == 0 for v in vals)
         fig.add_trace(go.Scatter(
             x=x, y=ys, mode="lines+markers", name=variant_name(variant, lang),
-            line=dict(color=VARIANT_COLORS.get(variant), width=2), marker=dict(size=5),
+            line=dict(color=theme.VARIANT.get(variant), width=2), marker=dict(size=5),
             customdata=list(layers), connectgaps=False,
             hovertemplate=t("lab.grad.hover", lang) + "<extra>%{fullData.name}</extra>",
         ))
@@ -73,7 +66,7 @@ def gradflow_depth(norms: Mapping[str, Sequence[float]], layers: Sequence[str], 
     fig.update_xaxes(title=t("lab.grad.depth_axis", lang))
     if zeros:
         fig.add_annotation(text=t("lab.grad.zero_note", lang), xref="paper", yref="paper", x=0, y=-0.18,
-                           showarrow=False, font=dict(size=11, color="#6b7280"), xanchor="left")
+                           showarrow=False, font=dict(size=11, color=theme.MUTED), xanchor="left")
     return _layout(fig, t("lab.grad.depth_title", lang, step=step), 420)
 
 
@@ -107,7 +100,7 @@ def variant_curves(series: Mapping[str, tuple[Sequence[int], Sequence[float]]], 
     fig = go.Figure()
     for variant, (steps, vals) in series.items():
         fig.add_trace(go.Scatter(x=list(steps), y=list(vals), mode="lines", name=variant_name(variant, lang),
-                                 line=dict(color=VARIANT_COLORS.get(variant), width=2)))
+                                 line=dict(color=theme.VARIANT.get(variant), width=2)))
     fig.update_xaxes(title=t("lab.step_axis", lang))
     fig.update_yaxes(title=t(f"lab.metric.{metric}", lang), type="log" if log_y else "linear")
     return _layout(fig, t(f"lab.metric.{metric}.title", lang), 320)
@@ -126,7 +119,7 @@ def activation_stats(stats: Mapping[str, Mapping[str, Any]], labels: Mapping[str
                         row_titles=[t("lab.bn.mean", lang), t("lab.bn.std", lang)], vertical_spacing=0.08)
     for c, variant in enumerate(variants, start=1):
         for i, (layer, rec) in enumerate(stats[variant].items()):
-            color = LAYER_PALETTE[i % len(LAYER_PALETTE)]
+            color = theme.SERIES[i % len(theme.SERIES)]
             steps = list(range(1, len(rec.mean) + 1))
             name = labels.get(layer, layer)
             for r, vals in ((1, rec.mean), (2, rec.std)):
@@ -153,7 +146,7 @@ def activation_hist(hists: Mapping[str, tuple[Sequence[int], int]], edges: Seque
         total = max(1, sum(counts))
         fig.add_trace(go.Bar(x=centers, y=[c / total for c in counts], width=width, opacity=0.55,
                              name=f"{variant_name(variant, lang)} · {t('lab.step_n', lang, step=step)}",
-                             marker_color=VARIANT_COLORS.get(variant)))
+                             marker_color=theme.VARIANT.get(variant)))
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title=t("lab.bn.preact_axis", lang))
     fig.update_yaxes(title=t("lab.bn.fraction_axis", lang))
@@ -164,8 +157,8 @@ def batch_noise_figure(rows: Sequence[Mapping[str, float]], lang: str = "en") ->
     """Noise of the batch mean and batch std against the batch size (log–log), with 1/√B."""
     b = [r["batch_size"] for r in rows]
     fig = go.Figure()
-    for key, color, dash in (("mean_noise", "#2b6cb0", "solid"), ("std_noise", "#d9480f", "solid"),
-                             ("theory", "#6b7280", "dash")):
+    for key, color, dash in (("mean_noise", theme.BLUE, "solid"), ("std_noise", theme.ORANGE, "solid"),
+                             ("theory", theme.MUTED, "dash")):
         fig.add_trace(go.Scatter(x=b, y=[r[key] for r in rows], mode="lines+markers" if dash == "solid" else "lines",
                                  name=t(f"lab.bn.noise.{key}", lang), line=dict(color=color, dash=dash, width=2)))
     fig.update_xaxes(type="log", title=t("lab.bn.batch_axis", lang), tickvals=b)
@@ -178,9 +171,9 @@ def running_stats_figure(history: Sequence[Mapping[str, float]], lang: str = "en
     steps = [h["step"] for h in history]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=steps, y=[h["batch_mean"] for h in history], mode="markers",
-                             name=t("lab.bn.batch_mean", lang), marker=dict(color="#94a3b8", size=6)))
+                             name=t("lab.bn.batch_mean", lang), marker=dict(color=theme.FAINT, size=6)))
     fig.add_trace(go.Scatter(x=steps, y=[h["running_mean"] for h in history], mode="lines",
-                             name=t("lab.bn.running_mean", lang), line=dict(color="#2f855a", width=2)))
+                             name=t("lab.bn.running_mean", lang), line=dict(color=theme.GREEN, width=2)))
     fig.update_xaxes(title=t("lab.step_axis", lang))
     fig.update_yaxes(title=t("lab.bn.mean", lang))
     return _layout(fig, t("lab.bn.running_title", lang), 320)
@@ -191,12 +184,12 @@ def inception_bars(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> go.Fi
     """Parameters (left) and MACs (right) of the block, its paths, and the alternatives."""
     keys = [r["key"] for r in rows]
     names = [t(f"lab.cost.row.{k}", lang) for k in keys]
-    colors = ["#2f855a" if k == "inception" else "#94a3b8" if k.startswith("p") else "#d9480f" for k in keys]
+    colors = [theme.GREEN if k == "inception" else theme.FAINT if k.startswith("p") else theme.ORANGE for k in keys]
     fig = make_subplots(rows=1, cols=2, subplot_titles=(t("lab.cost.params", lang), t("lab.cost.macs", lang)))
     for col, metric in ((1, "params"), (2, "macs")):
         vals = [r[metric] for r in rows]
         fig.add_trace(go.Bar(x=names, y=vals, marker_color=colors, showlegend=False,
-                             text=[_human(v) for v in vals], textposition="outside", cliponaxis=False), row=1, col=col)
+                             text=[human(v) for v in vals], textposition="outside", cliponaxis=False), row=1, col=col)
     fig.update_yaxes(rangemode="tozero")
     fig.update_xaxes(tickangle=-30)
     return _layout(fig, t("lab.cost.bars_title", lang), 440)
@@ -209,20 +202,13 @@ def head_bars(parts: Mapping[str, tuple[int, int]], lang: str = "en", log: bool 
     """
     nets = list(parts)
     fig = go.Figure()
-    for idx, (key, color) in enumerate((("features", "#2b6cb0"), ("head", "#d9480f"))):
+    for idx, (key, color) in enumerate((("features", theme.BLUE), ("head", theme.ORANGE))):
         vals = [parts[n][idx] for n in nets]
         fig.add_trace(go.Bar(x=nets, y=vals, name=t(f"lab.cost.{key}", lang), marker_color=color,
-                             text=[_human(v) for v in vals], textposition="outside", cliponaxis=False))
+                             text=[human(v) for v in vals], textposition="outside", cliponaxis=False))
     fig.update_layout(barmode="group")
     fig.update_yaxes(type="log" if log else "linear", title=t("lab.cost.params", lang))
     return _layout(fig, t("lab.cost.head_title", lang), 380)
-
-
-def _human(n: float) -> str:
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= div:
-            return f"{n / div:.2f}{unit}"
-    return f"{n:.0f}"
 
 
 # --- feature maps ---------------------------------------------------------------------------------

@@ -18,10 +18,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.i18n import t
+from cnnviz.viz import theme
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
-           "#bcbd22")
-BOOK_COLORS = {"loss": "#1f77b4", "train_acc": "#c0399f", "test_acc": "#2ca02c", "test_acc_subset": "#2ca02c"}
 DASHES = {"loss": "solid", "train_acc": "dash", "test_acc": "dashdot", "test_acc_subset": "dot"}
 MAX_POINTS = 1500  # per curve; longer histories are thinned evenly (the last point always kept)
 MAX_HEAT_COLS = 300
@@ -50,7 +48,7 @@ def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", 
         def style(metric: str) -> dict:
             # one run: the book's Animator (loss blue, train acc magenta dashed, test acc green dash-dot);
             # several: a colour per run, a dash pattern per metric
-            color = BOOK_COLORS[metric] if single else PALETTE[i % len(PALETTE)]
+            color = theme.METRIC[metric] if single else theme.SERIES[i % len(theme.SERIES)]
             return dict(color=color, dash=DASHES[metric], width=1 if metric == "test_acc_subset" else 2)
 
         def name(key: str) -> str:
@@ -74,8 +72,10 @@ def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", 
     fig.update_xaxes(title_text=t("train.chart.epoch", lang))
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
-                      uirevision="curves")  # keep the reader's zoom across the live refreshes
+    theme.styled(fig, None, height).update_layout(margin=dict(l=10, r=10, t=40, b=10),
+                                                  legend=dict(orientation="h", y=-0.2, x=0, xanchor="left",
+                                                              yanchor="top"),
+                                                  uirevision="curves")  # keep the reader's zoom across the live refreshes
     return fig
 
 
@@ -98,7 +98,7 @@ def grad_bar_figure(events: Sequence[dict], lang: str = "en", height: int = 320)
         return None
     last = steps[-1]
     vals = [last["grad_norms"].get(n) or 0.0 for n in layers]
-    fig = go.Figure(go.Bar(x=layers, y=[max(v, 1e-12) for v in vals], marker_color=PALETTE[0],
+    fig = go.Figure(go.Bar(x=layers, y=[max(v, 1e-12) for v in vals], marker_color=theme.KIND["conv"][1],
                            hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
     # A log axis fitted to the data turns 0.3 vs 0.6 into an empty bar against a full one: in a
     # lesson on vanishing gradients that invents one. Show at least two decades below the top.
@@ -106,8 +106,8 @@ def grad_bar_figure(events: Sequence[dict], lang: str = "en", height: int = 320)
     top, bottom = math.log10(max(pos)), math.log10(min(pos))
     fig.update_yaxes(type="log", title_text=t("train.chart.grad_norm", lang),
                      range=[min(bottom, top - 2) - 0.1, top + 0.1])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      title=t("train.chart.grad_latest", lang, step=last["step"]), uirevision="gradbar")
+    theme.styled(fig, t("train.chart.grad_latest", lang, step=last["step"]), height)
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), uirevision="gradbar")
     return fig
 
 
@@ -122,8 +122,8 @@ def grad_heatmap_figure(events: Sequence[dict], lang: str = "en", height: int = 
                                colorbar=dict(title="log₁₀"),
                                hovertemplate=t("train.chart.grad_hover", lang) + "<extra></extra>"))
     fig.update_xaxes(title_text=t("train.chart.step", lang))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      title=t("train.chart.grad_heatmap", lang), uirevision="gradheat")
+    theme.styled(fig, t("train.chart.grad_heatmap", lang), height)
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), uirevision="gradheat")
     return fig
 
 

@@ -1,49 +1,20 @@
-"""The structure diagram: a network drawn from its ``Trace``, with the tensor shape on every edge.
-
-Two steps, both pure: ``layout`` turns the trace's records into positioned ``Node``s and
-``Edge``s (testable without drawing anything), and ``figure`` draws them with plotly.
-
-What the reader should see at a glance:
-
-* AlexNet, VGG, NiN, LeNet: a vertical chain, top to bottom, as the book draws them.
-* GoogLeNet: an Inception block as four parallel lanes (1×1; 1×1→3×3; 1×1→5×5; pool→1×1)
-  forking from one point and merging in a concat node; the lanes' output shapes on their
-  edges show the channels being stacked.
-* ResNet: a residual block as its main path (3×3 conv, 3×3 conv) into an ⊕ node, with the
-  skip path beside it, labelled "identity" or drawn through its 1×1 conv box.
-
-Shape-preserving layers (BatchNorm, activations, dropout) are folded into the label of the
-layer before them ("3×3 conv, 64 · BN · ReLU") so the drawing shows what changes shapes.
-Repeated *units* (Inception and residual blocks, VGG/NiN blocks) are drawn expanded or as
-one summary node: drawing all of GoogLeNet's nine blocks lane by lane is too tall to read.
+"""Drawing the structure diagram: ``figure(layout(trace))`` turns positioned nodes and edges into
+one plotly figure (boxes as shapes, edges as lines with the tensor shape as their label, the
+residual skip beside its block). Pure: the same diagram always draws the same figure.
 """
 
 from __future__ import annotations
-from cnnviz.viz.diagram.nodes import NODE_H, UNIT_KINDS, Diagram, Edge, Node
 
+import math
 
+import plotly.graph_objects as go
 
+from cnnviz.viz import theme
+from cnnviz.viz.diagram.nodes import NODE_H, ROW_PX, UNIT_KINDS, X_RANGE, Diagram, Edge, Node
 
-# Layout units: one row per node; x in "lane widths". The figure maps them to pixels.
-ROW_PX = 44
-X_RANGE = (-2.75, 3.35)
-
-# (fill, outline) per node kind; shared with the charts so a conv is the same blue everywhere.
-COLORS = {
-    "conv": ("#dbe8f6", "#2b6cb0"),
-    "pool": ("#fde2cf", "#d9480f"),
-    "gap": ("#d3f0e0", "#2f855a"),
-    "linear": ("#e9defa", "#6f42c1"),
-    "flatten": ("#eeeeee", "#6b7280"),
-    "concat": ("#fff3bf", "#b08900"),
-    "add": ("#fff3bf", "#b08900"),
-    "input": ("#f4f1ec", "#6b7280"),
-    "block": ("#e6eef8", "#2b6cb0"),
-    "inception": ("#e6f4ea", "#2f855a"),
-    "residual": ("#f3e8ff", "#6f42c1"),
-}
-SKIP_COLOR = "#2f855a"
-EDGE_COLOR = "#6b7280"
+COLORS = theme.KIND  # (fill, outline) per node kind: a conv is the same blue on every chart
+SKIP_COLOR = theme.SKIP
+EDGE_COLOR = theme.EDGE
 
 
 # --- drawing ----------------------------------------------------------------------------------
@@ -79,7 +50,6 @@ def figure(diagram: Diagram, lang: str = "en", title: str | None = None):
     Built as one ``go.Figure(data, layout)``: plotly validates on every ``add_*`` call, and
     this figure is redrawn on every rerun of the explorer.
     """
-    import plotly.graph_objects as go
 
     by_id = {n.id: n for n in diagram.nodes}
     shapes: list[dict] = []
@@ -141,13 +111,13 @@ def figure(diagram: Diagram, lang: str = "en", title: str | None = None):
         go.Scatter(x=[q[0] for _, q in ends], y=[-q[1] for _, q in ends], mode="markers", hoverinfo="skip",
                    marker=dict(symbol="triangle-down", size=7, color=EDGE_COLOR, angle=[_angle(s) for s in ends])),
         go.Scatter(x=lx, y=ly, mode="text", text=lt, textposition="middle right", hoverinfo="skip",
-                   textfont=dict(size=10, color="#4b5563")),
+                   textfont=dict(size=10, color=theme.SLATE)),
         go.Scatter(x=[n.x for n in forks], y=[-n.y for n in forks], mode="markers", hoverinfo="skip",
                    marker=dict(size=7, color=EDGE_COLOR)),
         # the boxes' labels; the invisible square markers are what the pointer hovers
         go.Scatter(x=[n.x for n in boxes], y=[-n.y for n in boxes], mode="markers+text",
                    text=[n.label for n in boxes], textposition="middle center",
-                   textfont=dict(size=11, color="#1f2933"), marker=dict(size=26, symbol="square",
+                   textfont=dict(size=11, color=theme.INK), marker=dict(size=26, symbol="square",
                                                                         color="rgba(0,0,0,0)"),
                    hovertext=[n.hover for n in boxes], hoverinfo="text"),
     ]
@@ -157,7 +127,7 @@ def figure(diagram: Diagram, lang: str = "en", title: str | None = None):
         title=dict(text=title, x=0.01, font=dict(size=15)) if title else None,
         xaxis=dict(visible=False, range=list(X_RANGE), fixedrange=True),
         yaxis=dict(visible=False, range=[-(diagram.rows + 0.6), 0.7], fixedrange=True),
-        plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(bgcolor="white", font_size=12), dragmode=False,
+        template=theme.TEMPLATE, dragmode=False,
     )
     return go.Figure(data=data, layout=layout)
 
@@ -168,8 +138,6 @@ def _angle(seg: tuple[tuple[float, float], tuple[float, float]]) -> float:
     Layout y grows downwards like the screen's, and a clockwise turn by θ takes "down" (0, 1)
     to (−sin θ, cos θ); so θ = atan2(−dx, dy).
     """
-    import math
-
     (x0, y0), (x1, y1) = seg
     dx, dy = x1 - x0, y1 - y0
     if abs(dx) < 1e-9 and abs(dy) < 1e-9:

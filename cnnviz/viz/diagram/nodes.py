@@ -1,7 +1,7 @@
 """The structure diagram: a network drawn from its ``Trace``, with the tensor shape on every edge.
 
-Two steps, both pure: ``layout`` turns the trace's records into positioned ``Node``s and
-``Edge``s (testable without drawing anything), and ``figure`` draws them with plotly.
+Two steps, both pure: ``layout`` (here) turns the trace's records into positioned ``Node``s and
+``Edge``s (testable without drawing anything), and ``draw.figure`` draws them with plotly.
 
 What the reader should see at a glance:
 
@@ -42,22 +42,6 @@ OPS = ("conv", "pool", "gap", "linear", "flatten")
 UNIT_KINDS = ("inception", "residual")
 MAX_AUTO_ROWS = 42  # "auto" expands everything when the whole drawing is at most this tall
 
-# (fill, outline) per node kind; shared with the charts so a conv is the same blue everywhere.
-COLORS = {
-    "conv": ("#dbe8f6", "#2b6cb0"),
-    "pool": ("#fde2cf", "#d9480f"),
-    "gap": ("#d3f0e0", "#2f855a"),
-    "linear": ("#e9defa", "#6f42c1"),
-    "flatten": ("#eeeeee", "#6b7280"),
-    "concat": ("#fff3bf", "#b08900"),
-    "add": ("#fff3bf", "#b08900"),
-    "input": ("#f4f1ec", "#6b7280"),
-    "block": ("#e6eef8", "#2b6cb0"),
-    "inception": ("#e6f4ea", "#2f855a"),
-    "residual": ("#f3e8ff", "#6f42c1"),
-}
-SKIP_COLOR = "#2f855a"
-EDGE_COLOR = "#6b7280"
 
 
 @dataclass(frozen=True)
