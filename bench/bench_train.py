@@ -1,4 +1,4 @@
-"""Training throughput and the class-period presets, each measured against a baseline in the same run.
+"""Training throughput and the class-period recipes, each measured against a baseline in the same run.
 
 Sections (``--section``, default all):
 
@@ -16,10 +16,10 @@ Sections (``--section``, default all):
   the target (≥ 2×) is stated for a small net where data loading matters: AlexNet with
   channels ÷ 16 and 64-wide dense layers (0.8 M MACs at 96 × 96), batch 256 (the book's
   ResNet/LeNet batch). Larger nets are listed to show where the gain fades.
-* ``class``: every family's "class period" preset on ``$CNNVIZ_DATA_DIR``'s Fashion-MNIST:
+* ``class``: every family's "class period" recipe on ``$CNNVIZ_DATA_DIR``'s Fashion-MNIST:
   wall time from ``train()`` to its EndEvent (data loading and model building included) and
   the final test accuracy. Target ≤ 60 s on 2 CPU cores; chance is 10 %.
-* ``gpu``: on CUDA only, each book preset's training examples/s (median of the StepEvents
+* ``gpu``: on CUDA only, each book recipe's training examples/s (median of the StepEvents
   after warm-up, bf16 autocast and channels-last as the engine does) against the book's V100
   figures. Target ≥ 5×. On a machine without CUDA it prints a note and skips.
 
@@ -199,9 +199,9 @@ def section_pipeline(repeats: int) -> None:
           "so the gain shrinks as the network grows.")
 
 
-# --- class-period presets -----------------------------------------------------------------------
+# --- class-period recipes -----------------------------------------------------------------------
 def section_class(archs: list[str]) -> None:
-    print("\n## class-period presets on Fashion-MNIST (2 CPU cores target: ≤ 60 s)\n")
+    print("\n## class-period recipes on Fashion-MNIST (2 CPU cores target: ≤ 60 s)\n")
     rows = []
     for fam, p in CLASS.items():
         if archs and p.arch not in archs and fam not in archs:
@@ -225,7 +225,7 @@ def section_class(archs: list[str]) -> None:
 
 # --- GPU ---------------------------------------------------------------------------------------------
 def section_gpu(archs: list[str], steps: int) -> None:
-    print("\n## book presets on the GPU vs the book's V100 figures (target ≥ 5×)\n")
+    print("\n## book recipes on the GPU vs the book's V100 figures (target ≥ 5×)\n")
     if not torch.cuda.is_available():
         print("skipped: no CUDA GPU on this machine")
         return

@@ -45,11 +45,11 @@ def form() -> None:
     ut.init_form()
     c = st.columns([2, 1, 1])
     c[0].selectbox(tr("train.f.arch"), list_models(), key=K + "arch", format_func=arch_label,
-                   on_change=lambda: ut.apply_preset(st.session_state[K + "arch"]))
-    c[1].button(tr("train.f.preset_book"), on_click=ut.apply_preset, kwargs={"kind": "book"},
-                help=tr("train.f.preset_book.help"), width="stretch")
-    c[2].button(tr("train.f.preset_class"), on_click=ut.apply_preset, kwargs={"kind": "class"},
-                help=tr("train.f.preset_class.help"), width="stretch")
+                   on_change=lambda: ut.apply_recipe(st.session_state[K + "arch"]))
+    c[1].button(tr("train.f.recipe_book"), on_click=ut.apply_recipe, kwargs={"kind": "book"},
+                help=tr("train.f.recipe_book.help"), width="stretch")
+    c[2].button(tr("train.f.recipe_class"), on_click=ut.apply_recipe, kwargs={"kind": "class"},
+                help=tr("train.f.recipe_class.help"), width="stretch")
     arch = st.session_state[K + "arch"]
     has_res = ut.family(arch) == "resnet"
     c = st.columns(5)

@@ -1,4 +1,4 @@
-"""``python -m cnnviz train``: JSON lines, the progress output, presets, and exit 2 on bad arguments."""
+"""``python -m cnnviz train``: JSON lines, the progress output, recipes, and exit 2 on bad arguments."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def test_bad_arguments_exit_2_with_one_line(argv):
     error_line(*run_cli(*argv))
 
 
-def test_presets_and_overrides():
-    args = build_parser().parse_args(["train", "resnet18", "--preset", "book", "--epochs", "2", "--set", "residual=false"])
+def test_recipes_and_overrides():  # --preset: the old name of --recipe, still accepted
+    args = build_parser().parse_args(["train", "resnet18", "--recipe", "book", "--epochs", "2", "--set", "residual=false"])
     cfg = build_config(args)
     assert cfg.lr == 0.05 and cfg.batch_size == 256 and cfg.model.input_hw == (96, 96) and cfg.epochs == 2
     assert cfg.model.residual is False and cfg.data.dataset == "fashion-mnist"

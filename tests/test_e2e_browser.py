@@ -175,15 +175,15 @@ def test_explorer_slider_moves_with_the_keyboard(server, browser):
     page.screenshot(path=str(SHOTS / "explorer_error.png"))
 
 
-def test_a_preset_button_says_what_it_set(server, browser):
-    """Pressing a preset whose values the form already holds must still answer: a toast names
+def test_a_recipe_button_says_what_it_set(server, browser):
+    """Pressing a recipe whose values the form already holds must still answer: a toast names
     what was set. (AppTest does not record toasts of pages under st.navigation: hence here.)"""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(20_000)
     page.goto(f"{server}/training")
     page.get_by_role("heading", name=t("train.title", "en")).wait_for()
     _settle(page)
-    page.get_by_role("button", name=t("train.f.preset_class", "en")).click()
+    page.get_by_role("button", name=t("train.f.recipe_class", "en")).click()
     toast = page.locator('[data-testid="stToast"]')
     toast.wait_for()
     assert t("arch.lenet", "en") in toast.inner_text() and "28 px" in toast.inner_text()

@@ -121,18 +121,18 @@ def test_through_app_navigation(db):
     assert at.title[0].value == "Train a network"
 
 
-def test_architecture_change_applies_its_preset_and_bad_values_are_refused(db):
+def test_architecture_change_applies_its_recipe_and_bad_values_are_refused(db):
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     at.selectbox(key="tr.arch").set_value("resnet18").run()
     assert not at.exception
-    from cnnviz.train.recipes import preset
+    from cnnviz.train.recipes import recipe
     from ui.training import default_kind
 
-    p = preset("resnet18", default_kind())  # the class-period preset on a CPU, the book's on a GPU
+    p = recipe("resnet18", default_kind())  # the class-period recipe on a CPU, the book's on a GPU
     assert at.number_input(key="tr.side").value == p.input_side
     assert at.select_slider(key="tr.wdiv").value == p.model.get("width_div", 1)
     assert not at.toggle(key="tr.res").disabled
-    next(b for b in at.button if b.label == "Book preset").click().run()
+    next(b for b in at.button if b.label == "Book recipe").click().run()
     assert at.number_input(key="tr.side").value == 96 and at.number_input(key="tr.bs").value == 256
     assert at.number_input(key="tr.lr").value == 0.05
     at.selectbox(key="tr.arch").set_value("alexnet").run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cnnviz.train import estimate
-from cnnviz.train.recipes import BOOK, CLASS, preset, preset_config
+from cnnviz.train.recipes import BOOK, CLASS, recipe, recipe_config
 from cnnviz.train.loop import run_to_end
 from cnnviz.viz.training import MAX_HEAT_COLS, curves_figure, grad_bar_figure, grad_heatmap_figure, progress
 from training_helpers import tiny
@@ -70,14 +70,14 @@ def test_time_estimate_is_measured_and_scales():
     assert estimate.time_estimate(cfg.replace(epochs=50, time_budget_s=3.0), 10.0, 640, 200) == 3.0
 
 
-def test_presets():
+def test_recipes():
     assert set(BOOK) == set(CLASS) == {"alexnet", "vgg", "nin", "googlenet", "batchnorm", "resnet"}
     book = {p.arch: (p.lr, p.batch_size, p.input_side, p.epochs) for p in BOOK.values()}
     assert book == {"alexnet": (0.01, 128, 224, 10), "vgg11_small": (0.05, 128, 224, 10), "nin": (0.1, 128, 224, 10),
                     "googlenet": (0.1, 128, 96, 10), "lenet": (1.0, 256, 28, 10), "resnet18": (0.05, 256, 96, 10)}
-    cfg = preset_config("vgg16", "class")  # a family's preset applies to its other members
+    cfg = recipe_config("vgg16", "class")  # a family's recipe applies to its other members
     assert cfg.arch == "vgg16" and cfg.model.fc_width == CLASS["vgg"].model["fc_width"]
-    assert preset("resnet34", "book") is BOOK["resnet"]
+    assert recipe("resnet34", "book") is BOOK["resnet"]
     for p in CLASS.values():
         cfg = p.config()
         assert cfg.data.subset and cfg.time_budget_s and cfg.data.dataset == "fashion-mnist"

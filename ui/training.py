@@ -2,7 +2,7 @@
 
 The ``RunManager`` lives in ``st.cache_resource``: one per server process and store path,
 shared by every session (it is thread-safe, and its workers never touch ``st``). The form's
-widgets keep their values in ``st.session_state`` under ``tr.*`` keys; a preset writes them
+widgets keep their values in ``st.session_state`` under ``tr.*`` keys; a recipe writes them
 all at once (from a callback, before the widgets are drawn).
 """
 
@@ -17,7 +17,7 @@ import torch
 from cnnviz.train.data import SYNTHETIC_SIZES, available, load_split
 from cnnviz.errors import CnnvizError
 from cnnviz.train.estimate import calibrate, memory_estimate, time_estimate
-from cnnviz.train.recipes import preset_config
+from cnnviz.train.recipes import recipe_config
 from cnnviz.models.registry import get_config, model_spec
 from cnnviz.runs.manager import RunManager
 from cnnviz.runs.store import db_path
@@ -26,8 +26,8 @@ from cnnviz.train.config import TrainConfig
 from .common import arch_label, lang, tr
 
 K = "tr."  # prefix of the form's session-state keys
-APPLIED = "tr._applied"  # the preset message a button left for the page to show once
-EXTRA = "tr._model_extra"  # preset model overrides without a widget (AlexNet's fc_width...)
+APPLIED = "tr._applied"  # the recipe message a button left for the page to show once
+EXTRA = "tr._model_extra"  # recipe model overrides without a widget (AlexNet's fc_width...)
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,14 +52,14 @@ def devices() -> list[str]:
 
 
 def default_kind() -> str:
-    """The preset a new architecture opens with: the book's on a GPU, the class period's elsewhere."""
+    """The recipe a new architecture opens with: the book's on a GPU, the class period's elsewhere."""
     return "book" if torch.cuda.is_available() else "class"
 
 
-def apply_preset(arch: str | None = None, kind: str | None = None) -> None:
-    """Fill every form widget from a preset (a widget callback: runs before the widgets are drawn)."""
+def apply_recipe(arch: str | None = None, kind: str | None = None) -> None:
+    """Fill every form widget from a recipe (a widget callback: runs before the widgets are drawn)."""
     arch = arch or st.session_state.get(K + "arch", "lenet")
-    cfg = preset_config(arch, kind or default_kind())
+    cfg = recipe_config(arch, kind or default_kind())
     m = cfg.model
     st.session_state.update({
         K + "arch": arch, K + "bn": m.batch_norm, K + "res": bool(getattr(m, "residual", True)),
@@ -72,16 +72,16 @@ def apply_preset(arch: str | None = None, kind: str | None = None) -> None:
     base = get_config(arch)
     st.session_state[EXTRA] = {f: getattr(m, f) for f in m.to_dict() if f not in handled
                                and getattr(m, f) != getattr(base, f)}
-    if kind is not None:  # a preset button: say what it set, even where the form already held those values
-        st.session_state[APPLIED] = tr("train.preset_applied", preset=tr(f"train.f.preset_{kind}"),
+    if kind is not None:  # a recipe button: say what it set, even where the form already held those values
+        st.session_state[APPLIED] = tr("train.recipe_applied", recipe=tr(f"train.f.recipe_{kind}"),
                                        arch=arch_label(arch), side=m.input_hw[0], epochs=cfg.epochs,
                                        lr=f"{cfg.lr:g}", bs=cfg.batch_size)
 
 
 def init_form() -> None:
-    """First visit: the default preset of LeNet."""
+    """First visit: the default recipe of LeNet."""
     if K + "arch" not in st.session_state:
-        apply_preset("lenet")
+        apply_recipe("lenet")
     st.session_state.setdefault(K + "seed", 0)
     st.session_state.setdefault(K + "device", "auto")
 

@@ -1,6 +1,6 @@
 """``train``: train an architecture and print its metric events (JSON lines, or a progress bar).
 
-Starts from the arch's own config, or from a preset (``--preset book|class``); every other
+Starts from the arch's own config, or from a training recipe (``--recipe book|class``); every other
 option overrides it. Bad arguments (an unknown field, an input too small for the network,
 a device this machine lacks) are one line on stderr and exit status 2, before any
 training. Exit status: 0 completed, 1 diverged or failed, 130 interrupted (Ctrl-C).
@@ -16,7 +16,7 @@ import time
 from typing import Any, TextIO
 
 from cnnviz.train.data import DATASETS, DataConfig
-from cnnviz.train.recipes import KINDS, preset_config
+from cnnviz.train.recipes import RECIPES, recipe_config
 from cnnviz.models.registry import get_config
 from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig
 from cnnviz.train.loop import check, train
@@ -30,7 +30,8 @@ REFRESH_S = 0.1  # progress bar redraws at most ten times a second
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("arch", help="architecture name (see `python -m cnnviz list`)")
-    p.add_argument("--preset", choices=KINDS, help="start from the book's settings or the class-period ones")
+    p.add_argument("--recipe", choices=RECIPES, help="start from the book's settings or the class-period ones")
+    p.add_argument("--preset", dest="recipe", choices=RECIPES, help=argparse.SUPPRESS)  # its name before 0.2
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="model config field, e.g. batch_norm=true, width_div=4, residual=false")
     p.add_argument("--dataset", choices=DATASETS, help="default fashion-mnist (the synthetic set when it is missing)")
@@ -56,8 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
     """The ``TrainConfig`` the arguments describe (``CnnvizError`` for values that cannot work)."""
-    if args.preset:
-        base = preset_config(args.arch, args.preset)
+    if args.recipe:
+        base = recipe_config(args.arch, args.recipe)
     else:
         base = TrainConfig(arch=args.arch, model=get_config(args.arch), data=DataConfig(dataset="fashion-mnist"))
     model = base.model

@@ -197,14 +197,14 @@ QUICK_TRAIN_S = 20.0
 
 
 def lab_train_config(arch: str, dataset: str = "synthetic", seconds: float = QUICK_TRAIN_S, seed: int = 0):
-    """The classroom preset of ``arch`` (small input and width, ``cnnviz.train.recipes``), capped at ``seconds``.
+    """The class-period recipe of ``arch`` (small input and width, ``cnnviz.train.recipes``), capped at ``seconds``.
 
     The feature-maps lab shows untrained and trained weights of this same config, so the
     two can be compared map for map.
     """
-    from cnnviz.train.recipes import preset_config
+    from cnnviz.train.recipes import recipe_config
 
-    return preset_config(arch, "class", dataset=dataset, time_budget_s=float(seconds), device="cpu", seed=seed,
+    return recipe_config(arch, "class", dataset=dataset, time_budget_s=float(seconds), device="cpu", seed=seed,
                          eval_every=0)
 
 

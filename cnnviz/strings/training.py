@@ -58,7 +58,7 @@ STRINGS = {
     "train.runs.stopped_queued": ("stopped before it started", "在开始之前已停止"),
     "train.runs.unknown": ("there is no run {run_id!r} (it may have been deleted)", "不存在训练记录 {run_id!r}（可能已被删除）"),
     "train.runs.no_end": ("the run ended without reporting how", "训练结束，但没有报告结束方式"),
-    "train.err.no_preset": ("there is no {kind!r} preset for {arch}", "{arch} 没有 {kind!r} 预设"),
+    "train.err.no_recipe": ("there is no {kind!r} training recipe for {arch}", "{arch} 没有 {kind!r} 训练方案"),
     # --- charts ---------------------------------------------------------------------------
     "train.chart.loss": ("Training loss", "训练损失"),
     "train.chart.accuracy": ("Accuracy", "准确率"),
@@ -84,13 +84,13 @@ STRINGS = {
     ),
     "train.new": ("New run", "新的训练"),
     "train.f.arch": ("Architecture", "架构"),
-    "train.f.preset_book": ("Book preset", "书中设置"),
-    "train.f.preset_book.help": (
+    "train.f.recipe_book": ("Book recipe", "书中方案"),
+    "train.f.recipe_book.help": (
         "The book's learning rate, batch size and resize, 10 epochs on Fashion-MNIST: meant for a GPU",
         "书中的学习率、批量大小与缩放尺寸，在 Fashion-MNIST 上训练 10 轮：适合 GPU",
     ),
-    "train.f.preset_class": ("Class-period preset", "课堂预设"),
-    "train.f.preset_class.help": (
+    "train.f.recipe_class": ("Class-period recipe", "课堂方案"),
+    "train.f.recipe_class.help": (
         "Smaller input and width, a 5,000-image subset: about a minute or less on a laptop CPU",
         "更小的输入和宽度，5000 张图像的子集：在笔记本 CPU 上约一分钟以内完成",
     ),
@@ -116,9 +116,9 @@ STRINGS = {
         "用完这段时间后结束训练（视为完成）",
     ),
     "train.f.optimizer": ("Optimiser", "优化器"),
-    "train.preset_applied": (
-        "{preset} for {arch}: {side} px, {epochs} epochs, lr {lr}, batch {bs}",
-        "已为 {arch} 应用{preset}：{side} 像素，{epochs} 轮，学习率 {lr}，批量 {bs}",
+    "train.recipe_applied": (
+        "{recipe} for {arch}: {side} px, {epochs} epochs, lr {lr}, batch {bs}",
+        "已为 {arch} 应用{recipe}：{side} 像素，{epochs} 轮，学习率 {lr}，批量 {bs}",
     ),
     "train.run.title": ("{arch} · {data} · {side} px · {opt} lr {lr} · batch {bs}",
                     "{arch} · {data} · {side} 像素 · {opt} 学习率 {lr} · 批量 {bs}"),

@@ -1,4 +1,8 @@
-"""Training presets: the book's settings ("book") and a classroom-sized one ("class") per family.
+"""Training recipes: the book's settings ("book") and a classroom-sized one ("class") per family.
+
+A *recipe* is how a network is trained (optimiser, learning rate, batch, epochs, input side,
+data); a *preset* is a registered network configuration (``cnnviz.models``). Two words,
+because "the class-period preset of VGG-16" used to mean either.
 
 "book" is Dive into Deep Learning's own training of each network on Fashion-MNIST: plain
 SGD, its learning rate, batch size and resize, 10 epochs, meant for a GPU. "class" shrinks
@@ -6,8 +10,8 @@ the input and the width and trains on a fixed subset, so that a run finishes wit
 minute on a 2-core laptop CPU and still gets well above chance on Fashion-MNIST
 (measured by ``bench/bench_train.py --section class``; figures in the README).
 
-Presets are per family (``cnnviz.models.registry.model_spec(name).family``) and name the network
-the book trains (its ratio-4 VGG-11 for VGG). ``preset_config(arch, kind)`` applies a
+Recipes are per family (``cnnviz.models.registry.model_spec(name).family``) and name the network
+the book trains (its ratio-4 VGG-11 for VGG). ``recipe_config(arch, kind)`` applies a
 family's preset to any member (VGG-16, ResNet-34): same input side, hyper-parameters and
 data, and the model overrides that the member's config has.
 """
@@ -22,13 +26,13 @@ from cnnviz.errors import ConfigError
 from cnnviz.models.registry import model_spec
 from cnnviz.train.config import TrainConfig
 
-KINDS = ("book", "class")
-CLASS_TIME_BUDGET_S = 60.0  # a guard: a slower machine ends the class preset on time, as "completed"
+RECIPES = ("book", "class")
+CLASS_TIME_BUDGET_S = 60.0  # a guard: a slower machine ends the class recipe on time, as "completed"
 
 
 @dataclass(frozen=True)
-class Preset:
-    """Everything a preset sets; ``config()`` turns it into a ``TrainConfig``."""
+class Recipe:
+    """Everything a recipe sets; ``config()`` turns it into a ``TrainConfig``."""
 
     arch: str
     input_side: int
@@ -45,7 +49,7 @@ class Preset:
     time_budget_s: float | None = None
 
     def config(self, arch: str | None = None, **changes: Any) -> TrainConfig:
-        """The ``TrainConfig`` of this preset for ``arch`` (default: the preset's own network).
+        """The ``TrainConfig`` of this recipe for ``arch`` (default: the recipe's own network).
 
         ``changes`` override ``TrainConfig`` fields (seed, device...), plus ``dataset`` and
         ``data_dir``. Model overrides the arch's config lacks are left out.
@@ -64,50 +68,50 @@ class Preset:
 
 
 # The book's figures (d2l.ai, chapter "Modern Convolutional Neural Networks"): lr, batch, resize.
-BOOK: dict[str, Preset] = {
-    "alexnet": Preset("alexnet", 224, lr=0.01, batch_size=128),
-    "vgg": Preset("vgg11_small", 224, lr=0.05, batch_size=128),
-    "nin": Preset("nin", 224, lr=0.1, batch_size=128),
-    "googlenet": Preset("googlenet", 96, lr=0.1, batch_size=128),
-    "batchnorm": Preset("lenet", 28, lr=1.0, batch_size=256),
-    "resnet": Preset("resnet18", 96, lr=0.05, batch_size=256),
+BOOK: dict[str, Recipe] = {
+    "alexnet": Recipe("alexnet", 224, lr=0.01, batch_size=128),
+    "vgg": Recipe("vgg11_small", 224, lr=0.05, batch_size=128),
+    "nin": Recipe("nin", 224, lr=0.1, batch_size=128),
+    "googlenet": Recipe("googlenet", 96, lr=0.1, batch_size=128),
+    "batchnorm": Recipe("lenet", 28, lr=1.0, batch_size=256),
+    "resnet": Recipe("resnet18", 96, lr=0.05, batch_size=256),
 }
 
 # Tuned by running them on 2 CPU cores (bench/bench_train.py --section class); a subset of
 # 5,000 training images keeps a full-size Fashion-MNIST run as short as the small stand-in.
 _CLASS_DATA = dict(subset=5000, test_subset=1000, time_budget_s=CLASS_TIME_BUDGET_S)
-CLASS: dict[str, Preset] = {
+CLASS: dict[str, Recipe] = {
     # no BatchNorm in AlexNet, VGG, NiN, GoogLeNet: momentum (AlexNet) or Adam gets them going
     # within a class period where the book's plain SGD sits at chance for several epochs
-    "alexnet": Preset("alexnet", 67, lr=0.02, batch_size=64, epochs=12, momentum=0.9,
+    "alexnet": Recipe("alexnet", 67, lr=0.02, batch_size=64, epochs=12, momentum=0.9,
                       model={"width_div": 2, "fc_width": 512}, **_CLASS_DATA),
-    "vgg": Preset("vgg11_small", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
+    "vgg": Recipe("vgg11_small", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
                   model={"fc_width": 512}, **_CLASS_DATA),
     # NiN without BatchNorm is seed-sensitive at this scale (54–78 % test accuracy across seeds
     # with Adam); BatchNorm, the chapter's own remedy, makes it 80–85 % on every seed tried
-    "nin": Preset("nin", 67, lr=0.1, batch_size=64, epochs=15, momentum=0.9,
+    "nin": Recipe("nin", 67, lr=0.1, batch_size=64, epochs=15, momentum=0.9,
                   model={"width_div": 4, "batch_norm": True}, **_CLASS_DATA),
-    "googlenet": Preset("googlenet", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
+    "googlenet": Recipe("googlenet", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
                         model={"width_div": 4}, **_CLASS_DATA),
-    "batchnorm": Preset("lenet", 28, lr=0.1, batch_size=64, epochs=20, momentum=0.9, **_CLASS_DATA),
-    "resnet": Preset("resnet18", 48, lr=0.05, batch_size=64, epochs=10, momentum=0.9,
+    "batchnorm": Recipe("lenet", 28, lr=0.1, batch_size=64, epochs=20, momentum=0.9, **_CLASS_DATA),
+    "resnet": Recipe("resnet18", 48, lr=0.05, batch_size=64, epochs=10, momentum=0.9,
                      model={"width_div": 4}, **_CLASS_DATA),
 }
 
 TABLES = {"book": BOOK, "class": CLASS}
 
 
-def preset(arch: str, kind: str) -> Preset:
-    """The ``kind`` ("book" or "class") preset of ``arch``'s family."""
-    if kind not in KINDS:
-        raise ConfigError("err.choice", field="preset", choices=", ".join(KINDS), value=kind)
+def recipe(arch: str, kind: str) -> Recipe:
+    """The ``kind`` ("book" or "class") recipe of ``arch``'s family."""
+    if kind not in RECIPES:
+        raise ConfigError("err.choice", field="recipe", choices=", ".join(RECIPES), value=kind)
     family = model_spec(arch).family  # UnknownModelError for a bad name
     table = TABLES[kind]
     if family not in table:
-        raise ConfigError("train.err.no_preset", arch=arch, kind=kind)
+        raise ConfigError("train.err.no_recipe", arch=arch, kind=kind)
     return table[family]
 
 
-def preset_config(arch: str, kind: str, **changes: Any) -> TrainConfig:
-    """The ``kind`` preset of ``arch``'s family, applied to ``arch`` itself."""
-    return preset(arch, kind).config(arch, **changes)
+def recipe_config(arch: str, kind: str, **changes: Any) -> TrainConfig:
+    """The ``kind`` recipe of ``arch``'s family, applied to ``arch`` itself."""
+    return recipe(arch, kind).config(arch, **changes)
