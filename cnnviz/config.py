@@ -22,6 +22,9 @@ ACTIVATIONS = ("relu", "sigmoid")
 BN_IMPLS = ("torch", "scratch")
 MAX_BATCH = 4096  # examples per batch, for a trace and for a training run alike
 BYTES_PER_VALUE = 4  # float32: weights, activations and inputs are counted at this size
+# How a person writes on and off, in a URL (?bn=yes) or a CLI --set (batch_norm=off).
+TRUE_WORDS = ("1", "true", "on", "yes")
+FALSE_WORDS = ("0", "false", "off", "no")
 
 
 @dataclass(frozen=True)
@@ -176,9 +179,9 @@ def parse_value(key: str, field_type: Any, raw: str) -> Any:
     try:
         if t in ("bool", "<class 'bool'>"):
             low = raw.strip().lower()
-            if low in ("1", "true", "on", "yes"):
+            if low in TRUE_WORDS:
                 return True
-            if low in ("0", "false", "off", "no"):
+            if low in FALSE_WORDS:
                 return False
             raise ValueError
         if t in ("int", "<class 'int'>"):

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from cnnviz.config import FALSE_WORDS, TRUE_WORDS
 from cnnviz.i18n import t
 
 # A crafted link may carry a megabyte of junk; messages quote at most this much of it.
@@ -124,9 +125,9 @@ class BoolField(Field):
 
     def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
         low = raw.strip().lower()
-        if low in ("1", "true", "on", "yes"):
+        if low in TRUE_WORDS:
             return True, None
-        if low in ("0", "false", "off", "no"):
+        if low in FALSE_WORDS:
             return False, None
         return default, Problem("url.not_bool", dict(name=self.name, raw=_quote(raw), value=self.encode(default)))
 

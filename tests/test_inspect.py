@@ -9,7 +9,8 @@ import pytest
 
 from cnnviz import CnnvizError, ShapeError, get_config, list_models, min_input_side
 from cnnviz.inspect.totals import BYTES_PER_VALUE
-from cnnviz.inspect.tracing import MAX_BATCH, Trace, trace
+from cnnviz.config import MAX_BATCH
+from cnnviz.inspect.tracing import Trace, trace
 
 NAMES = list_models()
 

@@ -27,7 +27,7 @@ from torch import nn
 from cnnviz.errors import ConfigError
 from cnnviz.models.layers import BatchNorm
 
-MAX_BATCH = 512
+LAB_MAX_BATCH = 512  # the lab's own cap, below cnnviz.config.MAX_BATCH: a lab step must stay quick on a CPU
 MAX_FEATURES = 64
 MAX_SIDE = 64
 
@@ -63,7 +63,7 @@ def compare_batchnorm(n: int = 16, c: int = 4, h: int = 8, w: int = 8, steps: in
     affine part is exercised too. Every step runs forward and backward with the same random
     upstream gradient.
     """
-    _check(n=(n, 2, MAX_BATCH), c=(c, 1, MAX_FEATURES), h=(h, 1, MAX_SIDE), w=(w, 1, MAX_SIDE), steps=(steps, 1, 50))
+    _check(n=(n, 2, LAB_MAX_BATCH), c=(c, 1, MAX_FEATURES), h=(h, 1, MAX_SIDE), w=(w, 1, MAX_SIDE), steps=(steps, 1, 50))
     g = torch.Generator().manual_seed(int(seed))
     ours, ref = BatchNorm(c, 4), nn.BatchNorm2d(c)  # both momentum 0.1, eps 1e-5
     with torch.no_grad():
@@ -149,7 +149,7 @@ def batch_vs_running(features: torch.Tensor, batch_size: int = 32, steps: int = 
     population's values within a few ``1/momentum`` steps.
     """
     n, c = features.shape[:2]
-    _check(batch_size=(batch_size, 2, min(MAX_BATCH, n // 2)), steps=(steps, 1, 1000))
+    _check(batch_size=(batch_size, 2, min(LAB_MAX_BATCH, n // 2)), steps=(steps, 1, 1000))
     if not 0.0 < momentum <= 1.0:
         raise ConfigError("err.range", field="momentum", lo=0, hi=1, value=momentum)
     g = torch.Generator().manual_seed(int(seed))
@@ -358,7 +358,7 @@ class BNPairConfig:
     hist_every: int = 10
 
     def __post_init__(self) -> None:
-        _check(steps=(self.steps, 1, 5000), batch_size=(self.batch_size, 2, MAX_BATCH), hist_every=(self.hist_every, 1, 1000))
+        _check(steps=(self.steps, 1, 5000), batch_size=(self.batch_size, 2, LAB_MAX_BATCH), hist_every=(self.hist_every, 1, 1000))
         if not 0 < self.lr < 100:
             raise ConfigError("err.range", field="lr", lo=0, hi=100, value=self.lr)
 
