@@ -2,7 +2,7 @@
 two modes, and the noise of batch statistics.
 
 Layout only: widgets → ``cnnviz.labs.bnlab`` → figures of ``cnnviz.viz.labs``. The paired
-LeNet run is a background ``Job`` on the process-wide ``JobBoard`` (``ui.labs.replace_job``),
+LeNet run is a background ``Job`` on the process-wide ``JobBoard`` (``ui.jobs.replace_job``),
 kept in the session and polled by a fragment; the other three tabs compute in well under
 a second and run inline.
 """
@@ -18,7 +18,7 @@ from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
 from cnnviz.runs.jobs import Job
 from ui.common import lang, show_error, tr
-from ui.labs import replace_job
+from ui.jobs import job_status, live, replace_job
 
 JOB = "bn.job"
 PLOT = {"displaylogo": False}
@@ -94,15 +94,7 @@ def train_tab() -> None:
         st.caption(tr("lab.none_yet"))
         return
 
-    @st.fragment(run_every=1.0 if job.running else None)
-    def live() -> None:
-        render_pair(job)
-        if job.running:
-            st.session_state["bn._live"] = job.id
-        elif st.session_state.pop("bn._live", None) == job.id:
-            st.rerun(scope="app")
-
-    live()
+    live("bn._live", job.id, lambda: job.running, lambda: render_pair(job))
 
 
 def render_pair(job: Job) -> None:
@@ -110,22 +102,8 @@ def render_pair(job: Job) -> None:
     cfg: bnlab.BNPairConfig = job.params
     series = job.history.snapshot()
     step = min((len(s.steps) for s in series.values()), default=0)
-    if job.status == "failed":
-        if isinstance(job.error, CnnvizError):
-            show_error(job.error)
-        else:
-            st.error(tr("lab.status.failed", error=str(job.error)), icon="🚫")
+    if not job_status(job, step, cfg.steps if cfg is not None else 0, stop_key="bn.stop"):
         return
-    if job.running:
-        if step == 0:
-            st.info(tr("lab.status.queued"), icon="⏳")
-        else:
-            st.progress(step / cfg.steps, text=tr("lab.status.running", step=step, total=cfg.steps))
-        st.button(tr("lab.stop"), on_click=job.stop, key="bn.stop", icon=":material/stop:")
-    elif job.status == "stopped":
-        st.caption(tr("lab.status.stopped", steps=step))
-    else:
-        st.caption(tr("lab.status.done", steps=step, seconds=(job.finished or 0) - (job.started or 0)))
     if step == 0:
         return
     for name, s in series.items():

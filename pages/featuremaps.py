@@ -24,7 +24,7 @@ from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
 from cnnviz.runs.jobs import Job
 from ui.common import arch_label, lang, show_error, tr
-from ui.labs import replace_job
+from ui.jobs import job_status, live, replace_job
 
 JOB = "fm.job"
 PLOT = {"displaylogo": False}
@@ -88,22 +88,16 @@ def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
         st.info(tr("lab.fm.train_first"))
         return None
     if job.running:
-        @st.fragment(run_every=1.0)
         def progress() -> None:
             s = job.history.snapshot()["model"]
             step = s.steps[-1] if s.steps else 0
             elapsed = time.time() - job.started if job.started else 0.0
             st.progress(min(1.0, elapsed / seconds), text=tr("lab.fm.training", step=step, seconds=int(elapsed)))
-            if not job.running:
-                st.rerun(scope="app")
 
-        progress()
+        live("fm._live", job.id, lambda: job.running, progress)
         return None
     if job.status == "failed":
-        if isinstance(job.error, CnnvizError):
-            show_error(job.error)
-        else:
-            st.error(tr("lab.status.failed", error=str(job.error)), icon="🚫")
+        job_status(job, 0, 0, stop_key="fm.stop")  # the error, translated
         return None
     s = job.history.snapshot()["model"]
     acc = f"{s.test_acc:.1%}" if s.test_acc is not None else "—"

@@ -1,7 +1,7 @@
 """Gradient-flow lab: a deep plain net against the same net with residual connections (§6.4).
 
 Layout only: widgets → ``GradFlowConfig`` → a paired-run ``Job`` (``cnnviz.labs.gradflow``) in a
-background thread, registered on the process-wide ``JobBoard`` (``ui.labs.replace_job``: one
+background thread, registered on the process-wide ``JobBoard`` (``ui.jobs.replace_job``: one
 per server, thread-safe, shared by every session). The session keeps its ``Job`` in
 ``st.session_state``; a fragment polls it once a second while it runs and draws the figures
 of ``cnnviz.viz.labs``. Beside it, the seed's derivation.
@@ -17,7 +17,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.labs.gradflow import INITS, MAX_DEPTH, VARIANTS, GradFlowConfig, gradflow_job, norm_matrix, path_layers, summary_rows
 from cnnviz.runs.jobs import Job
 from ui.common import lang, show_error, tr
-from ui.labs import replace_job
+from ui.jobs import job_status, live, replace_job
 
 JOB = "gf.job"  # session key of this session's Job
 PLOT = {"displaylogo": False}
@@ -82,22 +82,8 @@ def render(job: Job, show: list[str]) -> None:
     cfg: GradFlowConfig = job.params
     done = [len(s.steps) for s in series.values()]
     step = min(done) if done else 0
-    status = job.status
-    if status in ("queued",) or (status == "running" and step == 0):
-        st.info(tr("lab.status.queued"), icon="⏳")
-    elif status == "running":
-        st.progress(step / cfg.steps, text=tr("lab.status.running", step=step, total=cfg.steps))
-        st.button(tr("lab.stop"), on_click=job.stop, key="gf.stop", icon=":material/stop:")
-    elif status == "failed":
-        if isinstance(job.error, CnnvizError):
-            show_error(job.error)
-        else:
-            st.error(tr("lab.status.failed", error=str(job.error)), icon="🚫")
+    if not job_status(job, step, cfg.steps if cfg is not None else 0, stop_key="gf.stop"):
         return
-    elif status == "stopped":
-        st.caption(tr("lab.status.stopped", steps=step))
-    else:
-        st.caption(tr("lab.status.done", steps=step, seconds=(job.finished or 0) - (job.started or 0)))
     for name, s in series.items():
         if s.status not in ("running", "completed", "stopped") and s.message:
             st.warning(tr("lab.variant_ended", variant=lc.variant_name(name, lang()),
@@ -157,13 +143,5 @@ job = st.session_state.get(JOB)
 if job is None:
     st.caption(tr("lab.none_yet"))
 else:
-    @st.fragment(run_every=1.0 if job.running else None)
-    def live() -> None:
-        render(job, list(show or []))
-        # the run just ended: one full rerun stops the polling and unlocks the step slider
-        if job.running:
-            st.session_state["gf._live"] = job.id
-        elif st.session_state.pop("gf._live", None) == job.id:
-            st.rerun(scope="app")
-
-    live()
+    # when the run ends, one full rerun stops the polling and unlocks the step slider
+    live("gf._live", job.id, lambda: job.running, lambda: render(job, list(show or [])))

@@ -22,6 +22,7 @@ from cnnviz.train.loop import check
 from cnnviz.train.steps import resolve_device
 from cnnviz.viz.training import curves_figure, grad_bar_figure, grad_heatmap_figure, progress
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
+from ui import jobs
 from ui import training as ut
 
 K = ut.K
@@ -117,7 +118,7 @@ def _duration(seconds: float) -> str:
 def current_run(rid: str) -> None:
     mgr = ut.manager()
     try:
-        info = mgr.get(rid)
+        mgr.get(rid)
     except RunError as err:
         show_error(err)
         if st.button(tr("train.run.forget")):
@@ -125,7 +126,12 @@ def current_run(rid: str) -> None:
             st.rerun()
         return
 
-    @st.fragment(run_every=1.0 if info.live else None)
+    def running() -> bool:
+        try:
+            return mgr.get(rid).live
+        except RunError:  # deleted meanwhile: the panel says so
+            return False
+
     def panel() -> None:
         try:
             info = mgr.get(rid)
@@ -168,15 +174,9 @@ def current_run(rid: str) -> None:
             st.caption(tr("train.grad.caption"))
         elif info.live:
             st.caption(tr("train.run.waiting"))
-        # a live run just ended: redraw the whole page once (history, buttons)
-        was_live = st.session_state.get("tr._live") == rid
-        if info.live:
-            st.session_state["tr._live"] = rid
-        elif was_live:
-            st.session_state.pop("tr._live", None)
-            st.rerun(scope="app")
 
-    panel()
+    # a live run that ends redraws the whole page once (history, buttons)
+    jobs.live("tr._live", rid, running, panel)
 
 
 # --- history -------------------------------------------------------------------------------------
