@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test setup setup-dev browser bench
+.PHONY: run test lint setup setup-dev browser bench
 
 $(VENV)/.app-installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,7 +29,13 @@ browser:
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: setup-dev browser
+# The import graph (import-linter: layers, no Streamlit in cnnviz, no cycles) and ruff first:
+# a broken rule fails in seconds, before the suite's minute.
+lint: setup-dev
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+
+test: setup-dev browser lint
 	$(PY) -m pytest
 
 bench: setup-dev

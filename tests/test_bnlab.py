@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
+from cnnviz.errors import ConfigError
 from cnnviz.labs import bnlab
 from cnnviz.labs.bnlab import ActivationRecorder, BNPairConfig, batch_noise, batch_vs_running, compare_batchnorm
-from cnnviz.train.data import DataConfig, load_data, prepare
-from cnnviz.errors import ConfigError
 from cnnviz.labs.gradflow import PairHistory
 from cnnviz.models.layers import BatchNorm
+from cnnviz.train.data import DataConfig, load_data, prepare
 
 
 @pytest.mark.parametrize("shape", [(16, 4, 8, 8), (2, 1, 1, 1), (64, 16, 4, 4), (3, 8, 5, 7)])
@@ -123,14 +123,25 @@ def test_paired_lenet_with_and_without_bn():
                                                     "classifier.3": "fc1", "classifier.7": "fc2"}
 
 
-def test_bad_pair_settings():
-    with pytest.raises(ConfigError):
-        BNPairConfig(steps=0)
-    with pytest.raises(ConfigError):
-        BNPairConfig(bn_impl="mine").pair()
-    with pytest.raises(ConfigError):
-        compare_batchnorm(n=1)
+@pytest.mark.parametrize("make, code, field", [
+    (lambda: BNPairConfig(steps=0), "err.range", "steps"),
+    (lambda: BNPairConfig(bn_impl="mine").pair(), "err.choice", "bn_impl"),
+    (lambda: compare_batchnorm(n=1), "err.range", "n"),
+])
+def test_bad_pair_settings(make, code, field):
+    with pytest.raises(ConfigError) as info:
+        make()
+    assert info.value.code == code and info.value.params["field"] == field
 
 
-def test_seed_layer_is_the_module_under_test():
-    assert isinstance(bnlab.BatchNorm(3, 4), BatchNorm)
+def test_the_comparison_runs_the_seeds_layer(monkeypatch):
+    """The lab compares the seed's from-scratch layer with PyTorch's, not PyTorch's with itself:
+    a seed layer that is off by 0.01 shows up in every difference it reports."""
+
+    class OffByALittle(BatchNorm):
+        def forward(self, x):
+            return super().forward(x) + 0.01
+
+    monkeypatch.setattr(bnlab, "BatchNorm", OffByALittle)
+    r = compare_batchnorm(16, 4, 8, 8, steps=2, seed=1)
+    assert min(r.train_out) > 5e-3 and r.eval_out > 5e-3

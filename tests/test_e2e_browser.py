@@ -129,7 +129,7 @@ def test_every_page_in_the_browser(server, browser):
     page.locator(".js-plotly-plot").first.wait_for()
     _no_exception(page)
 
-    for i, (path, title, _icon, _section) in enumerate(PAGES):
+    for i, (path, _title, _icon, _section) in enumerate(PAGES):
         page.goto(_url(server, path, i))
         if path in TITLES:
             page.get_by_role("heading", name=t(TITLES[path], "en")).wait_for()

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from cnnviz import CnnvizError, create_model, get_config
-from cnnviz.labs.featuremaps import decode_upload
 from cnnviz.inspect.tracing import trace
+from cnnviz.labs.featuremaps import decode_upload
 from cnnviz.runs.store import RunStore
 from cnnviz.train.config import StepEvent, TrainConfig
 
@@ -38,8 +38,9 @@ def test_integral_floats_are_ints():
 
 @pytest.mark.parametrize("batch", [float("nan"), "x", 2.7, None])
 def test_trace_batch_size_must_be_an_int(batch):
-    with pytest.raises(CnnvizError):
+    with pytest.raises(CnnvizError) as info:
         trace(get_config("lenet"), batch_size=batch)
+    assert info.value.code == "err.batch_size" and "4096" in str(info.value)
 
 
 def test_create_model_names_a_bad_device():
@@ -48,19 +49,25 @@ def test_create_model_names_a_bad_device():
     assert "device" in str(info.value) and "gpu" in str(info.value)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(input_side=float("inf")), dict(input_side="abc"), dict(lr="0.1"), dict(device=None),
-    dict(bogus=1), dict(seed=10**23), dict(seed=-1), dict(device="cuda:٣"), dict(device="cuda:99999999"),
-    dict(batch_size=2.5), dict(max_steps=1.5),
+@pytest.mark.parametrize("kwargs, code, named", [
+    (dict(input_side=float("inf")), "err.input_hw", "inf"), (dict(input_side="abc"), "err.input_hw", "abc"),
+    (dict(lr="0.1"), "err.bad_value", "lr"), (dict(device=None), "err.bad_value", "device"),
+    (dict(bogus=1), "err.unknown_setting", "bogus"), (dict(seed=10**23), "err.range", "seed"),
+    (dict(seed=-1), "err.range", "seed"), (dict(device="cuda:٣"), "err.choice", "cuda:٣"),
+    (dict(device="cuda:99999999"), "err.choice", "cuda:99999999"),
+    (dict(batch_size=2.5), "err.bad_value", "batch_size"),
+    (dict(max_steps=1.5), "err.bad_value", "max_steps"),
 ])
-def test_training_settings_fail_cleanly(kwargs):
-    with pytest.raises(CnnvizError):
+def test_training_settings_fail_cleanly(kwargs, code, named):
+    with pytest.raises(CnnvizError) as info:
         TrainConfig.create("lenet", **kwargs)
+    assert info.value.code == code and named in str(info.value)  # the message names the setting or the value
 
 
 def test_a_stored_config_from_elsewhere_is_a_clear_error():
-    with pytest.raises(CnnvizError):
+    with pytest.raises(CnnvizError) as info:
         TrainConfig.from_dict({})
+    assert info.value.code == "err.bad_value" and "arch" in str(info.value)
 
 
 @pytest.mark.parametrize("content", [b"garbage, not sqlite", None])

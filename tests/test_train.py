@@ -10,13 +10,23 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.train import estimate
-from cnnviz.train.data import DataConfig
 from cnnviz.errors import ConfigError
 from cnnviz.models.registry import create_model, get_config
-from cnnviz.train.config import EndEvent, EpochEvent, EvalEvent, StartEvent, StepEvent, TrainConfig, TrainingError, event_from_dict
+from cnnviz.train import estimate
+from cnnviz.train.config import (
+    EndEvent,
+    EpochEvent,
+    EvalEvent,
+    StartEvent,
+    StepEvent,
+    TrainConfig,
+    TrainingError,
+    event_from_dict,
+)
+from cnnviz.train.data import DataConfig
 from cnnviz.train.loop import check, run_to_end, train
 from cnnviz.train.steps import grad_norms, init_weights, resolve_device, weight_params
+
 from training_helpers import strip_timing, tiny, write_idx
 
 
@@ -179,10 +189,17 @@ def test_prebuilt_model_and_adam():
 
 
 def test_rgb_input_and_resize():
+    """28×28 grayscale images reach a 3-channel net as 40×40 RGB batches (resized on the device)."""
     cfg = TrainConfig.create("resnet18", input_side=40, in_channels=3, model_settings={"width_div": 16},
                              subset=64, test_subset=32, batch_size=16, max_steps=2, eval_every=0)
-    evs = run_to_end(cfg)
+    seen = []
+
+    def record(ctx):
+        seen.append((tuple(ctx.x.shape), ctx.x.dtype, bool(torch.equal(ctx.x[:, 0], ctx.x[:, 2]))))
+
+    evs = run_to_end(cfg, callbacks=[record])
     assert evs[-1].status == "completed" and evs[0].macs > 0
+    assert seen == [((16, 3, 40, 40), torch.float32, True)] * 2  # gray copied to every channel
 
 
 def test_init_weights_by_name_pairs_residual_and_plain_nets():
@@ -250,7 +267,8 @@ def test_cuda_mixed_precision_and_channels_last(precision):
     evs = run_to_end(cfg)
     start, end = evs[0], evs[-1]
     assert start.device.startswith("cuda") and start.channels_last
-    assert start.precision == ("fp16" if precision == "fp16" else ("bf16" if torch.cuda.is_bf16_supported() else "fp16"))
+    best = "bf16" if torch.cuda.is_bf16_supported() else "fp16"  # what "auto" picks on this GPU
+    assert start.precision == ("fp16" if precision == "fp16" else best)
     assert end.status == "completed", end.message
     steps = [e for e in evs if isinstance(e, StepEvent)]
     assert [e.step for e in steps] == [10, 12]  # a sync every 10 steps, and at the end
