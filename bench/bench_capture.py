@@ -38,10 +38,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from cnnviz.labs.bnlab import ActivationRecorder  # noqa: E402
-from cnnviz.train.data import DataConfig, batches, load_data, prepare  # noqa: E402
 from cnnviz.labs.gradflow import GradFlowConfig  # noqa: E402
 from cnnviz.train.config import TrainConfig
+from cnnviz.train.data import DataConfig, batches, load_data, prepare  # noqa: E402
 from cnnviz.train.steps import build_model, grad_norm_tensor, weight_params  # noqa: E402
+
 from machine import cpu_model  # noqa: E402
 
 TARGET = 1.10
@@ -107,7 +108,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--steps", type=int, default=10, help="steps per mode per round")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (default 1: with 2, a preempted worker thread stalls every op on a busy machine)")
+                    help="torch threads (default 1: with 2, a preempted worker thread stalls every op "
+                         "on a busy machine)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--strict", action="store_true")
     args = ap.parse_args()

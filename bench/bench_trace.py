@@ -39,9 +39,10 @@ import torch  # noqa: E402
 import torchinfo  # noqa: E402
 
 import cnnviz  # noqa: E402
-from cnnviz.models import registry  # noqa: E402
 import cnnviz.inspect as cinspect  # noqa: E402
 from cnnviz.inspect import records  # noqa: E402
+from cnnviz.models import registry  # noqa: E402
+
 from machine import cpu_model  # noqa: E402
 
 SIDES = (224, 512)
@@ -117,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         for side in SIDES:
             cfg = cnnviz.get_config(name, in_channels=1, input_hw=(side, side))
-            warm = median_ms(lambda: meta_warm(cfg), runs)
-            cold = median_ms(lambda: meta_cold(cfg), runs)
+            warm = median_ms(lambda cfg=cfg: meta_warm(cfg), runs)
+            cold = median_ms(lambda cfg=cfg: meta_cold(cfg), runs)
             params = cinspect.trace(cfg).totals.params
             verdicts = {}
             for label, ms in (("warm", warm), ("cold", cold)):
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 if verdicts[label] == "FAIL":
                     failures[label].append(f"{name} at {side}: {ms:.1f} ms > {TARGET_MS[side]:.0f} ms")
             if params <= REAL_PARAM_CAP:
-                r_ms = median_ms(lambda: real(cfg), real_runs)
+                r_ms = median_ms(lambda cfg=cfg: real(cfg), real_runs)
                 r_txt = f"{r_ms:8.0f} {r_ms / warm:8.0f}× {r_ms / cold:8.0f}×"
                 if (name, side) == SPEEDUP_TARGET[:2]:
                     speedup = r_ms / cold

@@ -30,23 +30,24 @@ Sections (``--section``, default all):
 from __future__ import annotations
 
 import argparse
-import warnings
 import pathlib
 import platform
 import statistics
 import sys
 import time
+import warnings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from cnnviz.train.data import batches, data_dir, load_data, prepare  # noqa: E402
-from cnnviz.train.recipes import BOOK, CLASS  # noqa: E402
 from cnnviz.train.config import StepEvent, TrainConfig
-from cnnviz.train.steps import build_model, make_optimizer
+from cnnviz.train.data import batches, data_dir, load_data, prepare  # noqa: E402
 from cnnviz.train.loop import train  # noqa: E402
+from cnnviz.train.recipes import BOOK, CLASS  # noqa: E402
+from cnnviz.train.steps import build_model, make_optimizer
+
 from machine import cpu_model, usable_cores  # noqa: E402
 
 BOOK_V100 = {"alexnet": 3942, "vgg": 2464, "nin": 3088, "googlenet": 3266, "resnet": 5033}  # examples/sec, d2l.ai
@@ -218,9 +219,11 @@ def section_class(archs: list[str]) -> None:
         note = "" if start is None or start.dataset == "fashion-mnist" else f" (on {start.dataset}!)"
         rows.append([p.arch, f"{m.input_hw[0]}px ÷{m.width_div}", f"{cfg.optimizer} lr {cfg.lr:g} m {cfg.momentum:g}",
                      f"{cfg.batch_size}", f"{end.epoch:.2f}/{cfg.epochs}", f"{start.n_train if start else '?'}",
-                     f"{wall:.1f}", f"{(end.test_acc or 0):.1%}{note}", end.status + ("" if end.code != "train.budget_reached" else " (budget)"),
+                     f"{wall:.1f}", f"{(end.test_acc or 0):.1%}{note}",
+                     end.status + ("" if end.code != "train.budget_reached" else " (budget)"),
                      "PASS" if wall <= 60 else "FAIL"])
-    table(rows, ["arch", "input", "optimiser", "batch", "epochs", "train imgs", "wall s", "test acc", "status", "≤60 s"])
+    table(rows, ["arch", "input", "optimiser", "batch", "epochs", "train imgs", "wall s", "test acc", "status",
+                 "≤60 s"])
 
 
 # --- GPU ---------------------------------------------------------------------------------------------

@@ -41,10 +41,11 @@ import streamlit.logger  # noqa: E402
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from cnnviz.inspect import records  # noqa: E402
 from cnnviz import list_models
-from ui import schemas
+from cnnviz.inspect import records  # noqa: E402
 from cnnviz.models import registry  # noqa: E402
+from ui import schemas
+
 from machine import cpu_model, usable_cores  # noqa: E402
 
 BUDGET_MS = 300
@@ -114,7 +115,7 @@ def bench_explorer(arch: str) -> dict[str, float]:
     warm = [timed(flip) for _ in range(WARM_RUNS)]
     side = []
     for s in SIDES:
-        side.append(timed(lambda: at.slider(key="explorer.side").set_value(s).run()))
+        side.append(timed(lambda s=s: at.slider(key="explorer.side").set_value(s).run()))
         check(at)
     new = timed(lambda: at.radio(key="explorer.ch").set_value(3).run())
     check(at)
@@ -132,12 +133,12 @@ def bench_designer() -> dict[str, dict[str, float]]:
 
     for name in presets:
         clear_caches()
-        cold = timed(lambda: click(name))
+        cold = timed(lambda name=name: click(name))
         other = presets[(presets.index(name) + 1) % len(presets)]
         click(other)
         warm = []
         for _ in range(WARM_RUNS // 2 + 1):  # back and forth between two cached presets
-            warm.append(timed(lambda: click(name)))
+            warm.append(timed(lambda name=name: click(name)))
             click(other)
         out[name] = dict(cold=cold, warm=statistics.median(warm))
     return out

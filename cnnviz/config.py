@@ -81,7 +81,7 @@ class ConvNetConfig:
             raise ConfigError("err.channels_cap", n=out, cap=MAX_CHANNELS)
         return out
 
-    def replace(self, **changes: Any) -> "ConvNetConfig":
+    def replace(self, **changes: Any) -> ConvNetConfig:
         """A copy with ``changes``; unknown field names are a ``ConfigError`` listing the valid ones."""
         valid = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - valid)

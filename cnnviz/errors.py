@@ -58,6 +58,6 @@ class ShapeError(CnnvizError):
             msg += t("err.shape.min", lang, min_side=self.min_side)
         return msg
 
-    def with_min_side(self, min_side: int | None) -> "ShapeError":
+    def with_min_side(self, min_side: int | None) -> ShapeError:
         """The same error, its message completed with the smallest valid input side."""
         return ShapeError(self.layer, self.kind, arithmetic=self.arithmetic, min_side=min_side, **self._geom)

@@ -14,8 +14,9 @@ and live in ``ui.schemas``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cnnviz.config import FALSE_WORDS, TRUE_WORDS
 from cnnviz.i18n import t

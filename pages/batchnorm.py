@@ -12,11 +12,11 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from cnnviz.labs import bnlab
-from cnnviz.viz import labs as lc
-from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
+from cnnviz.labs import bnlab
 from cnnviz.runs.jobs import Job
+from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.viz import labs as lc
 from ui.common import lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
 
@@ -68,8 +68,8 @@ def scratch_tab() -> None:
         st.caption(tr("lab.bn.out_moments", mean=cmp.out_mean, std=cmp.out_std))
     rows = [(tr("lab.bn.cmp.train_out", i=i + 1), d) for i, d in enumerate(cmp.train_out)]
     rows += [(tr("lab.bn.cmp.grad_in", i=i + 1), d) for i, d in enumerate(cmp.train_grad_in)]
-    rows += [(tr(f"lab.bn.cmp.{k}"), getattr(cmp, k)) for k in ("grad_gamma", "grad_beta", "running_mean", "running_var",
-                                                                "eval_out")]
+    rows += [(tr(f"lab.bn.cmp.{k}"), getattr(cmp, k))
+             for k in ("grad_gamma", "grad_beta", "running_mean", "running_var", "eval_out")]
     st.dataframe([{tr("lab.bn.cmp.what"): k, tr("lab.bn.cmp.diff"): f"{v:.2e}"} for k, v in rows], hide_index=True)
 
 
@@ -85,7 +85,8 @@ def train_tab() -> None:
     dataset = c[4].selectbox(tr("lab.dataset"), DATASETS, key="bn.t.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
     if st.button(tr("lab.run"), type="primary", key="bn.t.run", icon=":material/play_arrow:"):
         try:
-            cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl, dataset=dataset)
+            cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl,
+                                     dataset=dataset)
             replace_job(JOB, bnlab.bn_pair_job(cfg))
         except CnnvizError as err:
             show_error(err)
@@ -112,7 +113,8 @@ def render_pair(job: Job) -> None:
                        test=test))
     c = st.columns(2)
     for col, metric in zip(c, ("loss", "train_acc")):
-        col.plotly_chart(lc.variant_curves({n: (s.steps, getattr(s, metric)) for n, s in series.items()}, metric, lang()),
+        col.plotly_chart(lc.variant_curves({n: (s.steps, getattr(s, metric)) for n, s in series.items()},
+                                           metric, lang()),
                          config=PLOT, key=f"bn.curve.{metric}")
     recs = job.extras.get("recorders", {})
     if not recs:
@@ -152,7 +154,8 @@ def modes_tab() -> None:
     momentum = c[2].select_slider(tr("lab.bn.momentum"), [0.01, 0.05, 0.1, 0.3, 1.0], 0.1, key="bn.m.mom")
     dataset = c[3].selectbox(tr("lab.dataset"), DATASETS, key="bn.m.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
     try:
-        res = bnlab.batch_vs_running(features(dataset), batch_size=int(batch), steps=int(steps), momentum=float(momentum))
+        res = bnlab.batch_vs_running(features(dataset), batch_size=int(batch), steps=int(steps),
+                                     momentum=float(momentum))
     except CnnvizError as err:
         show_error(err)
         return
@@ -165,7 +168,8 @@ def modes_tab() -> None:
     st.dataframe([{tr("lab.bn.table.channel"): i, tr("lab.bn.table.batch_mean"): round(bm, 4),
                    tr("lab.bn.table.running_mean"): round(rm, 4), tr("lab.bn.table.batch_var"): round(bv, 4),
                    tr("lab.bn.table.running_var"): round(rv, 4)}
-                  for i, (bm, rm, bv, rv) in enumerate(zip(res.batch_mean, res.running_mean, res.batch_var, res.running_var))],
+                  for i, (bm, rm, bv, rv) in enumerate(zip(res.batch_mean, res.running_mean, res.batch_var,
+                                                           res.running_var))],
                  hide_index=True)
 
 

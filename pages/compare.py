@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.viz import explore as charts
-from ui import schemas
-from cnnviz.errors import ShapeError
-from cnnviz.models.registry import get_config, list_models, model_spec
-from ui.common import arch_label, arch_short, lang, tr, try_trace
+from cnnviz.models.registry import model_spec
+from ui import figures, schemas
+from ui.common import lang, tr
 from ui.widgets import PageState
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -33,12 +31,7 @@ with st.container(border=True):
         batch = state.number("batch", tr("ex.batch"), help=tr("ex.batch.help"))
 state.sync()
 
-rows: list[charts.CompareRow] = []
-for name in list_models():
-    spec = model_spec(name)
-    trace, err = try_trace(get_config(name).replace(input_hw=(side, side), in_channels=ch), batch)
-    min_side = err.min_side if isinstance(err, ShapeError) else None
-    rows.append(charts.compare_row(name, arch_label(name), spec.family, trace, min_side, short=arch_short(name)))
+rows = figures.comparison(side, ch, batch, lang())  # computed once per setting for the whole class
 
 table = [{
     "arch": r.label, "params": r.params, "macs": r.macs,
@@ -67,8 +60,8 @@ if too_small:
     st.info(tr("cmp.some_missing", names=", ".join(r.label for r in too_small), side=side),
             icon=":material/info:")
 if len(too_small) < len(rows):
-    st.plotly_chart(charts.compare_bars(rows, lang(), title=tr("cmp.title.at", side=side, ch=ch)),
-                    config=PLOT_CONFIG)
+    bars, scatter = figures.comparison_figures(side, ch, batch, lang())
+    st.plotly_chart(bars, config=PLOT_CONFIG)
     st.caption(tr("cmp.bars.caption"))
-    st.plotly_chart(charts.compare_scatter(rows, lang()), config=PLOT_CONFIG)
+    st.plotly_chart(scatter, config=PLOT_CONFIG)
     st.caption(tr("cmp.scatter.caption"))

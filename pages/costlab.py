@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.labs import costlab
-from cnnviz.viz import labs as lc
 from cnnviz.errors import CnnvizError
+from cnnviz.labs import costlab
 from cnnviz.models.registry import get_config
-from ui.common import arch_label, fmt_count, lang, show_error, try_trace, tr
+from cnnviz.viz import labs as lc
+from ui.common import arch_label, fmt_count, lang, show_error, tr, try_trace
 
 PLOT = {"displaylogo": False}
 B = costlab.BOOK_BLOCK

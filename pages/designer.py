@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.viz import explore as charts
-from ui import schemas
 from cnnviz.errors import CnnvizError
 from cnnviz.models.registry import get_config
+from cnnviz.viz import explore as charts
+from ui import figures, schemas
 from ui.common import arch_label, arch_short, fmt_count, lang, show_error, tr, try_trace
 from ui.widgets import PageState
 
@@ -117,17 +117,15 @@ def results(arch, values) -> None:
     if flat is not None:
         st.caption(tr("de.flatten", shape="×".join(map(str, flat.input_shape)), n=f"{flat.output_shape[0]:,}",
                       fc=values["fc"], w=f"{flat.output_shape[0] * values['fc']:,}"))
-    st.plotly_chart(charts.shape_flow(trace, lang(), title=tr("de.flow.title")), config=PLOT_CONFIG)
+    st.plotly_chart(figures.shape_flow(cfg, 1, lang(), "de.flow.title"), config=PLOT_CONFIG)
 
-    items, missing = [(tr("de.yours"), split)], []
+    missing = []
     for name in REFERENCES:
         ref = get_config(name).replace(input_hw=(side, side), in_channels=values["ch"])
         rt, rerr = try_trace(ref)
         if rt is None:
             missing.append(tr("de.ref_missing", arch=arch_label(name), side=getattr(rerr, "min_side", "?")))
-        else:
-            items.append((arch_label(name), charts.param_split(rt)))
-    st.plotly_chart(charts.param_split_figure(items, lang()), config=PLOT_CONFIG)
+    st.plotly_chart(figures.param_split(cfg, tuple(REFERENCES), lang()), config=PLOT_CONFIG)
     st.caption(tr("de.split.caption", side=side))
     for m in missing:
         st.caption(m)

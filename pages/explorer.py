@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.viz import explore as charts
-from cnnviz.viz import diagram
-from ui import schemas
 from cnnviz.errors import CnnvizError, ShapeError
 from cnnviz.models.registry import get_config, model_spec
+from cnnviz.viz import diagram
+from ui import figures, schemas
 from ui.common import arch_has, arch_label, fmt_bytes, fmt_count, lang, show_error, tr, try_trace
 from ui.widgets import PageState
 
@@ -79,7 +78,7 @@ def idea(arch: str, trace) -> None:
     """The architecture's idea in two sentences, and what the numbers at this input show."""
     family = model_spec(arch).family
     st.markdown(f"**{tr('ex.idea', arch=arch_label(arch))}**  \n{tr('home.idea.' + family)}")
-    facts = "\n".join(f"- {tr(k, **p)}" for k, p in charts.key_facts(trace))
+    facts = "\n".join(f"- {fact}" for fact in figures.key_facts(trace.config, trace.totals.batch_size, lang()))
     st.markdown(f"**{tr('ex.notice')}**\n\n{facts}")
 
 
@@ -107,13 +106,13 @@ def structure_tab(arch: str, trace) -> None:
         st.markdown(tr("ex.legend"))
         st.caption(tr("ex.howto"))
     with left:
-        fig = diagram.figure(diagram.layout(trace, expand, lang()), lang(), title=tr("ex.diagram.title"))
+        fig = figures.structure(trace.config, trace.totals.batch_size, expand, lang())
         st.plotly_chart(fig, config=PLOT_CONFIG | {"displayModeBar": False})
 
 
 def table_tab(trace) -> None:
     view = state.radio("table", tr("ex.table.view"), format_func=lambda v: tr(f"ex.table.{v}"))
-    rows = charts.layer_rows(trace, view, lang())
+    rows = figures.layer_rows(trace.config, trace.totals.batch_size, view, lang())
     st.dataframe(
         rows, hide_index=True, width="stretch", height=min(35 * len(rows) + 38, 620),
         column_config={
@@ -127,6 +126,31 @@ def table_tab(trace) -> None:
         },
     )
     st.caption(tr("ex.table.caption", n=trace.totals.batch_size))
+
+
+@st.fragment
+def panels(arch: str, trace) -> None:
+    """The four views of one trace, one drawn at a time: a click sends one figure, not four.
+
+    A fragment: the view switch, the diagram's expand choice and the table's view rerun this
+    panel only, not the controls and totals above it. The view is a segmented control bound to
+    the URL (``?view=rf``), so a teacher's link opens on the receptive field, in either language.
+    """
+    view = state.segmented("view", tr("ex.view"), format_func=lambda v: tr(f"ex.tab.{v}"),
+                           label_visibility="collapsed")
+    batch = trace.totals.batch_size
+    if view == "structure":
+        structure_tab(arch, trace)
+    elif view == "flow":
+        st.plotly_chart(figures.shape_flow(trace.config, batch, lang()), config=PLOT_CONFIG)
+        st.caption(tr("ex.flow.caption"))
+    elif view == "rf":
+        st.plotly_chart(figures.rf_growth(trace.config, batch, lang()), config=PLOT_CONFIG)
+        st.caption(tr("ex.rf.caption", side=trace.totals.min_side))
+    else:
+        table_tab(trace)
+    # here, so that a fragment rerun (the view, the diagram's or the table's choice) reaches the URL
+    state.sync(defaults=schemas.explorer_defaults(arch))
 
 
 st.title(tr("ex.title"))
@@ -147,19 +171,7 @@ if err is not None:
     if isinstance(err, ShapeError) and err.min_side and err.min_side <= schemas.UI_MAX_SIDE:
         st.button(tr("ex.fix_side", side=err.min_side), on_click=use_side, args=(err.min_side,),
                   icon=":material/straighten:")
+    state.sync(defaults=schemas.explorer_defaults(arch))
 else:
     metrics(trace)
-    tabs = st.tabs([tr("ex.tab.structure"), tr("ex.tab.flow"), tr("ex.tab.rf"), tr("ex.tab.table")])
-    with tabs[0]:
-        structure_tab(arch, trace)
-    with tabs[1]:
-        st.plotly_chart(charts.shape_flow(trace, lang()), config=PLOT_CONFIG)
-        st.caption(tr("ex.flow.caption"))
-    with tabs[2]:
-        st.plotly_chart(charts.rf_growth(trace, lang()), config=PLOT_CONFIG)
-        st.caption(tr("ex.rf.caption", side=trace.totals.min_side))
-    with tabs[3]:
-        table_tab(trace)
-
-# last, so the URL also carries the diagram's and the table's choices
-state.sync(defaults=schemas.explorer_defaults(arch))
+    panels(arch, trace)

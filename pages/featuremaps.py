@@ -18,11 +18,11 @@ import time
 import streamlit as st
 import torch
 
-from cnnviz.labs import featuremaps as fm
-from cnnviz.viz import labs as lc
-from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
 from cnnviz.errors import CnnvizError
+from cnnviz.labs import featuremaps as fm
 from cnnviz.runs.jobs import Job
+from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.viz import labs as lc
 from ui.common import arch_label, lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
 

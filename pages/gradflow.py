@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.viz import labs as lc
-from cnnviz.train.data import DATASETS
 from cnnviz.errors import CnnvizError
-from cnnviz.labs.gradflow import INITS, MAX_DEPTH, VARIANTS, GradFlowConfig, gradflow_job, norm_matrix, path_layers, summary_rows
+from cnnviz.labs.gradflow import (
+    INITS,
+    MAX_DEPTH,
+    VARIANTS,
+    GradFlowConfig,
+    gradflow_job,
+    norm_matrix,
+    path_layers,
+    summary_rows,
+)
 from cnnviz.runs.jobs import Job
+from cnnviz.train.data import DATASETS
+from cnnviz.viz import labs as lc
 from ui.common import lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
 
@@ -44,7 +53,8 @@ def controls() -> GradFlowConfig | None:
         init = b[0].selectbox(tr("lab.grad.init"), INITS, key="gf.init", format_func=lambda i: tr(f"lab.grad.init.{i}"))
         batch = b[1].select_slider(tr("lab.batch_size"), [16, 32, 64, 128], 64, key="gf.batch")
         seed = b[2].number_input(tr("lab.seed"), 0, 10_000, 0, key="gf.seed")
-        dataset = b[3].selectbox(tr("lab.dataset"), DATASETS, key="gf.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+        dataset = b[3].selectbox(tr("lab.dataset"), DATASETS, key="gf.dataset",
+                                 format_func=lambda d: tr(f"lab.data.{d}"))
     try:
         return GradFlowConfig(depth=int(depth), resnet18=resnet18, batch_norm=bn, width=int(width), side=int(side),
                               steps=int(steps), lr=float(lr), init=init, batch_size=int(batch), seed=int(seed),

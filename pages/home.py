@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.viz import explore as charts
 from cnnviz.i18n import TABLE
+from cnnviz.viz import explore as charts
+from ui import figures
 from ui.common import arch_label, lang, tr
 from ui.nav import PAGES
 
 st.title(tr("app.title"))
 st.markdown(tr("home.intro"))
 
-st.plotly_chart(charts.timeline(lang()), config={"displayModeBar": False})
+st.plotly_chart(figures.timeline(lang()), config={"displayModeBar": False})
 
 # one card per step of the chapter, in the chapter's order, each opening the explorer on it
 steps = charts.milestones()

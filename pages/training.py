@@ -13,17 +13,17 @@ import datetime as dt
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from cnnviz.train.data import DATASETS, available
-from cnnviz.models.registry import list_models
 from cnnviz.inspect.render import human
+from cnnviz.models.registry import list_models
 from cnnviz.runs.manager import RunError, run_title
 from cnnviz.train.config import OPTIMIZERS
+from cnnviz.train.data import DATASETS, available
 from cnnviz.train.loop import check
 from cnnviz.train.steps import resolve_device
 from cnnviz.viz.training import curves_figure, grad_bar_figure, grad_heatmap_figure, progress
-from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui import jobs
 from ui import training as ut
+from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
@@ -55,7 +55,8 @@ def form() -> None:
     has_res = ut.family(arch) == "resnet"
     c = st.columns(5)
     c[0].toggle(tr("train.f.bn"), key=K + "bn")
-    c[1].toggle(tr("train.f.residual"), key=K + "res", disabled=not has_res, help=None if has_res else tr("train.f.residual.na"))
+    c[1].toggle(tr("train.f.residual"), key=K + "res", disabled=not has_res,
+                help=None if has_res else tr("train.f.residual.na"))
     c[2].select_slider(tr("train.f.width_div"), options=[1, 2, 4, 8, 16, 32], key=K + "wdiv")
     c[3].slider(tr("train.f.dropout"), 0.0, 0.9, step=0.05, key=K + "drop")
     c[4].number_input(tr("train.f.side"), 1, 1024, step=1, key=K + "side")
@@ -161,7 +162,8 @@ def current_run(rid: str) -> None:
             show = {"completed": st.success, "stopped": st.info, "interrupted": st.warning}.get(info.status, st.error)
             show(ut.run_message(info))
         if steps:
-            st.plotly_chart(curves_figure([(run_title(info, lang()), events)], lang()), config=PLOT_CONFIG, key="tr.curves")
+            st.plotly_chart(curves_figure([(run_title(info, lang()), events)], lang()), config=PLOT_CONFIG,
+                            key="tr.curves")
             t1, t2 = st.tabs([tr("train.grad.latest"), tr("train.grad.heatmap")])
             with t1:
                 fig = grad_bar_figure(events, lang())
@@ -187,7 +189,8 @@ def history() -> None:
         st.caption(tr("train.hist.empty"))
         return
     rows = [{
-        tr("train.hist.run"): run_title(r, lang()), tr("train.hist.status"): f"{STATUS_ICON.get(r.status, '')} {tr(f'train.status.{r.status}')}",
+        tr("train.hist.run"): run_title(r, lang()),
+        tr("train.hist.status"): f"{STATUS_ICON.get(r.status, '')} {tr(f'train.status.{r.status}')}",
         tr("train.hist.test_acc"): r.summary.get("test_acc"), tr("train.hist.epoch"): r.summary.get("epoch"),
         tr("train.hist.created"): dt.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M"), "id": r.id,
     } for r in runs]

@@ -7,17 +7,17 @@ import json
 
 import pytest
 
-from cnnviz.viz import explore as charts
-from cnnviz.viz import diagram
 from cnnviz import get_config, list_models
 from cnnviz.i18n import TABLE
 from cnnviz.inspect.tracing import trace
 from cnnviz.models.registry import model_spec
+from cnnviz.viz import diagram
+from cnnviz.viz import explore as charts
 
 MODELS = list_models()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tr_(name: str, **changes) -> object:
     cfg = get_config(name)
     return trace(cfg.replace(**changes) if changes else cfg)

@@ -13,9 +13,10 @@ import subprocess
 import sys
 
 import pytest
-from cli_helpers import error_line, run_cli
 
 from cnnviz import list_models
+
+from cli_helpers import error_line, run_cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -8,10 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from cli_helpers import error_line, run_cli
 
 from cnnviz.cli import build_parser, main
 from cnnviz.cli.train import build_config
+
+from cli_helpers import error_line, run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--dataset", "synthetic", "--subset", "128", "--test-subset", "64", "--batch-size", "32", "--lr", "0.5"]
@@ -72,7 +73,8 @@ def test_bad_arguments_exit_2_with_one_line(argv):
 
 
 def test_recipes_and_overrides():  # --preset: the old name of --recipe, still accepted
-    args = build_parser().parse_args(["train", "resnet18", "--recipe", "book", "--epochs", "2", "--set", "residual=false"])
+    args = build_parser().parse_args(["train", "resnet18", "--recipe", "book", "--epochs", "2",
+                                      "--set", "residual=false"])
     cfg = build_config(args)
     assert cfg.lr == 0.05 and cfg.batch_size == 256 and cfg.model.input_hw == (96, 96) and cfg.epochs == 2
     assert cfg.model.residual is False and cfg.data.dataset == "fashion-mnist"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cnnviz.labs.costlab import BOOK_BLOCK, conv_cost, inception_costs, nin_vs_alexnet, torchinfo_inception
 from cnnviz.errors import ConfigError
 from cnnviz.inspect.tracing import trace
+from cnnviz.labs.costlab import BOOK_BLOCK, conv_cost, inception_costs, nin_vs_alexnet, torchinfo_inception
 from cnnviz.models.registry import get_config
 
 

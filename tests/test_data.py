@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
+from cnnviz.errors import ConfigError
 from cnnviz.train import data
 from cnnviz.train.data import DataConfig, batches, epoch_order, load_data, prepare, synthetic_split
-from cnnviz.errors import ConfigError
+
 from training_helpers import write_idx
 
 

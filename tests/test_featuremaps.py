@@ -31,7 +31,8 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 def _png_header_only(w: int, h: int) -> bytes:
     """A well-formed PNG signature + IHDR claiming w×h, with a tiny IDAT: a decompression bomb's shape."""
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)  # 8-bit grayscale
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + _chunk(b"IEND", b""))
 
 
 def _code(data: bytes) -> str:

@@ -14,13 +14,27 @@ import math
 import threading
 
 import pytest
-from cli_helpers import error_line, run_cli
 import torch
 
 from cnnviz.errors import ConfigError
-from cnnviz.labs.gradflow import VARIANTS, GradFlowConfig, PairHistory, build_pair, copy_matching, first_last_ratio, gradflow_job, norm_matrix, paired_events, path_layers, run_gradflow, summary_rows
+from cnnviz.labs.gradflow import (
+    VARIANTS,
+    GradFlowConfig,
+    PairHistory,
+    build_pair,
+    copy_matching,
+    first_last_ratio,
+    gradflow_job,
+    norm_matrix,
+    paired_events,
+    path_layers,
+    run_gradflow,
+    summary_rows,
+)
 from cnnviz.runs.jobs import Job, JobBoard, LabBusyError
 from cnnviz.train.config import StepEvent
+
+from cli_helpers import error_line, run_cli
 
 
 def _history(cfg: GradFlowConfig) -> dict:

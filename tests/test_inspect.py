@@ -8,8 +8,8 @@ import json
 import pytest
 
 from cnnviz import CnnvizError, ShapeError, get_config, list_models, min_input_side
-from cnnviz.inspect.totals import BYTES_PER_VALUE
 from cnnviz.config import MAX_BATCH
+from cnnviz.inspect.totals import BYTES_PER_VALUE
 from cnnviz.inspect.tracing import Trace, trace
 
 NAMES = list_models()

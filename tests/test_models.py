@@ -16,7 +16,17 @@ import torchinfo
 from torch import nn
 
 import cnnviz
-from cnnviz import CnnvizError, ConfigError, ShapeError, UnknownModelError, create_model, get_config, list_models, min_input_side, model_spec
+from cnnviz import (
+    CnnvizError,
+    ConfigError,
+    ShapeError,
+    UnknownModelError,
+    create_model,
+    get_config,
+    list_models,
+    min_input_side,
+    model_spec,
+)
 from cnnviz.config import MAX_INPUT_SIDE
 from cnnviz.inspect.tracing import trace
 from cnnviz.models.layers import BatchNorm

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.runs.manager import RunManager
+
 from training_helpers import tiny
 
 PAGE = "../pages/training.py"

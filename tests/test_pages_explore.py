@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import get_config, list_models
-from ui import schemas
 from cnnviz.i18n import t
-from cnnviz.inspect.tracing import trace
 from cnnviz.inspect.render import human
+from cnnviz.inspect.tracing import trace
+from ui import schemas
 from ui.schemas import UI_MAX_SIDE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -47,6 +47,13 @@ def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+def show_tab(at: AppTest, key: str) -> AppTest:
+    """Open the explorer's view ``key`` (``ex.tab.flow``...) as a click on it would: only the
+    chosen view is drawn."""
+    at.get("button_group")[0].set_value(key.removeprefix("ex.tab.")).run()
+    return ok(at)
+
+
 # --- home ---------------------------------------------------------------------------------
 def test_home_tells_the_story_and_links_every_page():
     at = ok(open_page("home"))
@@ -72,15 +79,19 @@ def test_explorer_default_view(explorer):
     assert not at.error
     assert metric(at, "ex.m.params") == human(trace(get_config("alexnet")).totals.params)
     assert metric(at, "ex.m.min_side") == t("ex.px", "en", n=65)
-    specs = plotly_specs(at)
-    assert len(specs) == 3  # diagram, shape flow, receptive field
-    assert specs[0]["layout"]["title"]["text"] == t("ex.diagram.title", "en")
-    assert len(at.dataframe) == 1 and len(at.tabs) == 4
+    (diagram,) = plotly_specs(at)  # only the open tab is drawn: the structure
+    assert diagram["layout"]["title"]["text"] == t("ex.diagram.title", "en")
+    assert not at.dataframe
+    for key, title in (("ex.tab.flow", "chart.flow.title"), ("ex.tab.rf", "chart.rf.title")):
+        (spec,) = plotly_specs(show_tab(at, key))
+        assert spec["layout"]["title"]["text"] == t(title, "en")
+    show_tab(at, "ex.tab.table")
+    assert not plotly_specs(at) and len(at.dataframe) == 1
 
 
 @pytest.mark.parametrize("arch", list_models())
 def test_explorer_renders_every_architecture(explorer, arch):
-    at = explorer
+    at = show_tab(explorer, "ex.tab.structure")  # the session keeps the tab a test before opened
     at.selectbox(key="explorer.arch").set_value(arch).run()
     ok(at)
     assert not at.error
@@ -89,7 +100,7 @@ def test_explorer_renders_every_architecture(explorer, arch):
     assert at.slider(key="explorer.side").value == cfg.input_hw[0]
     assert metric(at, "ex.m.params") == human(trace(cfg).totals.params)
     assert at.query_params.get("arch") == (None if arch == "alexnet" else arch)
-    assert len(plotly_specs(at)) == 3
+    assert len(plotly_specs(at)) == 1  # the diagram; the other tabs draw when opened
 
 
 @pytest.mark.parametrize("arch, widget, value, url", [
@@ -110,6 +121,7 @@ def test_explorer_switches_change_the_network_and_the_url(arch, widget, value, u
     ok(at)
     assert not at.error
     assert at.query_params.get(url[0]) == url[1]
+    show_tab(at, "ex.tab.table")
     after = int(at.dataframe[0].value["params"].sum())
     if widget in ("bn", "ch"):
         assert after > before  # BN's γ, β; three input channels
@@ -154,22 +166,26 @@ def test_explorer_link_opens_the_same_view():
     at = ok(open_page("explorer", arch="resnet18", side="160", expand="b3.0", table="blocks"))
     assert not at.warning
     assert at.selectbox(key="explorer.expand").value == "b3.0"
-    assert at.radio(key="explorer.table").value == "blocks"
     spec = plotly_specs(at)[0]
     assert any("b3.0.shortcut" in (h or "") for h in spec["data"][-1]["hovertext"])
+    show_tab(at, "ex.tab.table")
+    assert at.radio(key="explorer.table").value == "blocks"
     at.slider(key="explorer.side").set_value(128).run()
-    assert at.query_params == {"arch": "resnet18", "side": "128", "expand": "b3.0", "table": "blocks"}
+    assert at.query_params == {"arch": "resnet18", "side": "128", "expand": "b3.0", "table": "blocks",
+                               "view": "table"}
     assert not at.warning  # the link's warning was for the first run only; no widget complains either
+    link = ok(open_page("explorer", **at.query_params))  # the link a teacher copies now
+    assert link.radio(key="explorer.table").value == "blocks" and len(link.dataframe) == 1
 
 
 def test_explorer_in_chinese():
-    at = ok(open_page("explorer", arch="googlenet"))
+    at = ok(open_page("explorer", arch="googlenet", view="flow"))  # the view outlives the language switch
     at.sidebar.selectbox(key="lang").set_value("zh").run()
     ok(at)
     assert at.title[0].value == t("ex.title", "zh")
     assert at.query_params["lang"] == "zh" and at.query_params["arch"] == "googlenet"
     assert t("ex.m.params", "zh") in [m.label for m in at.metric]
-    spec = plotly_specs(at)[1]
+    (spec,) = plotly_specs(at)
     assert spec["layout"]["title"]["text"] == t("chart.flow.title", "zh")
 
 

@@ -17,8 +17,9 @@ import pytest
 
 from cnnviz.runs.manager import RunError, RunManager
 from cnnviz.runs.store import RunStore
-from cnnviz.train.config import StartEvent
+from cnnviz.train.config import StartEvent, TrainingError
 from cnnviz.train.loop import train
+
 from training_helpers import tiny
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -181,7 +182,8 @@ def test_restart_marks_orphans_interrupted_and_keeps_their_metrics(db):
         assert sorted(m.interrupted) == ["gone", "mine"]
         for rid in ("gone", "mine"):
             info = m.get(rid)
-            assert info.status == "interrupted" and "interrupted" in info.text("en") and info.text("zh") != info.text("en")
+            assert (info.status == "interrupted" and "interrupted" in info.text("en")
+                    and info.text("zh") != info.text("en"))
             assert [e["kind"] for e in m.events(rid)] == ["start", "step"]
         assert m.get("elsewhere").status == "running"  # another machine's run: not ours to judge
         other = RunManager(db, slots={"cpu": 1})  # a second live manager does not interrupt the first's runs
@@ -242,6 +244,7 @@ def test_unknown_device_and_run(mgr):
     with pytest.raises(RunError):
         mgr.get("nope")
     if not __import__("torch").cuda.is_available():
-        with pytest.raises(Exception):
+        with pytest.raises(TrainingError) as exc:
             mgr.submit(tiny(device="cuda"))
+        assert exc.value.code == "train.err.no_device"
         assert mgr.runs() == []

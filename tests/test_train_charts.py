@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cnnviz.train import estimate
-from cnnviz.train.recipes import BOOK, CLASS, recipe, recipe_config
 from cnnviz.train.loop import run_to_end
+from cnnviz.train.recipes import BOOK, CLASS, recipe, recipe_config
 from cnnviz.viz.training import MAX_HEAT_COLS, curves_figure, grad_bar_figure, grad_heatmap_figure, progress
+
 from training_helpers import tiny
 
 

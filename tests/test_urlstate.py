@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 
 from cnnviz import list_models, urlstate
-from ui import schemas
 from cnnviz.config import MAX_INPUT_SIDE
-from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Schema, TextField
+from cnnviz.urlstate import (
+    BoolField,
+    ChoiceField,
+    FloatField,
+    IntChoiceField,
+    IntField,
+    IntListField,
+    Schema,
+    TextField,
+)
+from ui import schemas
 
 
 def keys(problems):

@@ -7,8 +7,8 @@ import struct
 
 import torch
 
-from cnnviz.train.data import synthetic_split
 from cnnviz.train.config import TrainConfig
+from cnnviz.train.data import synthetic_split
 
 
 def write_idx(root: pathlib.Path, folder: str = "FashionMNIST", n_train: int = 256, n_test: int = 64,

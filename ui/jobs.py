@@ -9,7 +9,7 @@ sliders that were locked, buttons).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 

@@ -7,10 +7,20 @@ declares them per page and turns parsed values into configs.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Problem, Schema, TextField
+from collections.abc import Mapping
+from typing import Any
 
-
+from cnnviz.urlstate import (
+    BoolField,
+    ChoiceField,
+    FloatField,
+    IntChoiceField,
+    IntField,
+    IntListField,
+    Problem,
+    Schema,
+    TextField,
+)
 
 # --- the pages' schemas -------------------------------------------------------------------
 # The UI's own caps. Lower than the library's (MAX_INPUT_SIDE) because a slider must stay
@@ -21,6 +31,7 @@ UI_MAX_BATCH = 1024
 WIDTH_DIVS = (1, 2, 4, 8, 16)
 EXPAND_MODES = ("auto", "none", "all")  # or one block's qualified name
 TABLE_VIEWS = ("leaves", "blocks", "all")
+EXPLORER_VIEWS = ("structure", "flow", "rf", "table")  # the explorer's panels; one is drawn at a time
 VGG_CHANNELS = (8, 16, 32, 64, 128, 256, 512, 1024)
 VGG_MAX_BLOCKS = 6
 VGG_MAX_CONVS = 4
@@ -47,6 +58,7 @@ def explorer_schema() -> Schema:
         FloatField("drop", 0.0, lo=0.0, hi=0.9, step=0.1),
         IntChoiceField("wd", 1, choices=WIDTH_DIVS),
         ChoiceField("act", "relu", choices=("relu", "sigmoid")),
+        ChoiceField("view", "structure", choices=EXPLORER_VIEWS),
         ChoiceField("table", "leaves", choices=TABLE_VIEWS),
         TextField("expand", "auto"),
     ))

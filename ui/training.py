@@ -14,14 +14,14 @@ from typing import Any
 import streamlit as st
 import torch
 
-from cnnviz.train.data import SYNTHETIC_SIZES, available, load_split
 from cnnviz.errors import CnnvizError
-from cnnviz.train.estimate import calibrate, memory_estimate, time_estimate
-from cnnviz.train.recipes import recipe_config
 from cnnviz.models.registry import get_config, model_spec
 from cnnviz.runs.manager import RunManager
 from cnnviz.runs.store import db_path
 from cnnviz.train.config import TrainConfig
+from cnnviz.train.data import SYNTHETIC_SIZES, available, load_split
+from cnnviz.train.estimate import calibrate, memory_estimate, time_estimate
+from cnnviz.train.recipes import recipe_config
 
 from .common import arch_label, lang, tr
 

@@ -24,11 +24,22 @@ List fields (``IntListField``) map to one widget per element, keyed ``"<page>.<f
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import streamlit as st
 
-from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, Problem, Schema, problems_text
+from cnnviz.urlstate import (
+    BoolField,
+    ChoiceField,
+    FloatField,
+    IntChoiceField,
+    IntField,
+    IntListField,
+    Problem,
+    Schema,
+    problems_text,
+)
 
 from .common import lang
 

@@ -13,7 +13,8 @@ import importlib
 import os
 import pkgutil
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from cnnviz.config import ConvNetConfig, parse_value
 from cnnviz.errors import CnnvizError, ConfigError

@@ -16,9 +16,18 @@ import json
 import math
 import sys
 
-from cnnviz.labs.gradflow import GradFlowConfig, PairHistory, VARIANTS, first_last_ratio, main_path, path_layers, run_gradflow, summary_rows
-from cnnviz.train.config import StepEvent
 from cnnviz.cli import apply_settings
+from cnnviz.labs.gradflow import (
+    VARIANTS,
+    GradFlowConfig,
+    PairHistory,
+    first_last_ratio,
+    main_path,
+    path_layers,
+    run_gradflow,
+    summary_rows,
+)
+from cnnviz.train.config import StepEvent
 
 COMMAND = "gradflow"
 HELP = "train a plain and a residual net side by side (same weights, same batches) and print per-layer gradient norms"
@@ -27,10 +36,13 @@ HELP = "train a plain and a residual net side by side (same weights, same batche
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", type=int, default=None,
                    help=f"conv layers on the main path (odd; 3 to 65; default {GradFlowConfig.depth})")
-    p.add_argument("--steps", type=int, default=None, help=f"training steps of each variant (default {GradFlowConfig.steps})")
-    p.add_argument("--resnet18", action="store_true", help="the seed's ResNet-18 stages instead of a constant-width stack")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"training steps of each variant (default {GradFlowConfig.steps})")
+    p.add_argument("--resnet18", action="store_true",
+                   help="the seed's ResNet-18 stages instead of a constant-width stack")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any GradFlowConfig field: batch_norm, width, side, lr, batch_size, init (pytorch|xavier), seed, dataset")
+                   help="any GradFlowConfig field: batch_norm, width, side, lr, batch_size, init (pytorch|xavier), "
+                        "seed, dataset")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object at the end")
     out.add_argument("--jsonl", action="store_true", help="print one JSON line per step and variant as they come")
@@ -68,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
             "variants": {n: [{"step": st, "loss": _num(lo), "grad_norms": {k: _num(v) for k, v in g.items()}}
                              for st, lo, g in zip(s.steps, s.loss, s.grad_norms)] for n, s in series.items()},
             "status": {n: s.status for n, s in series.items()},
-            "summary": [{k: (_num(v) if isinstance(v, float) else v) for k, v in r.items()} for r in summary_rows(series)],
+            "summary": [{k: (_num(v) if isinstance(v, float) else v) for k, v in r.items()}
+                        for r in summary_rows(series)],
         }))
     for n in failed:
         print(f"cnnviz: {n}: {series[n].message.get('en', 'failed')}", file=sys.stderr)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from cnnviz.inspect.render import human
 from cnnviz.inspect.tracing import trace
 from cnnviz.models.registry import get_config, list_models, model_spec
-from cnnviz.inspect.render import human
 
 COMMAND = "list"
 HELP = "list the registered architectures"
@@ -23,5 +23,6 @@ def run(args: argparse.Namespace) -> int:
         cfg = get_config(name)
         t = trace(cfg)
         shape = "x".join(str(v) for v in t.input_shape)
-        print(f"{name:<13} {spec.family:<10} {spec.year:>4}  {shape:>11}  {human(t.totals.params):>8}  {human(t.totals.macs):>8}")
+        print(f"{name:<13} {spec.family:<10} {spec.year:>4}  {shape:>11}  "
+              f"{human(t.totals.params):>8}  {human(t.totals.macs):>8}")
     return 0

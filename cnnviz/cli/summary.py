@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnviz.cli import apply_settings, parse_input
+from cnnviz.inspect.render import format_summary
 from cnnviz.inspect.tracing import trace
 from cnnviz.models.registry import get_config
-from cnnviz.inspect.render import format_summary
-from cnnviz.cli import apply_settings, parse_input
 
 COMMAND = "summary"
 HELP = "trace an architecture on the meta device: per-layer shapes, parameters, MACs, receptive fields"

@@ -15,12 +15,12 @@ import threading
 import time
 from typing import Any, TextIO
 
-from cnnviz.train.data import DATASETS, DataConfig
-from cnnviz.train.recipes import RECIPES, recipe_config
+from cnnviz.cli import apply_settings
 from cnnviz.models.registry import get_config
 from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig
+from cnnviz.train.data import DATASETS, DataConfig
 from cnnviz.train.loop import check, train
-from cnnviz.cli import apply_settings
+from cnnviz.train.recipes import RECIPES, recipe_config
 
 COMMAND = "train"
 HELP = "train an architecture on Fashion-MNIST, MNIST or the built-in synthetic set"

@@ -18,13 +18,11 @@ import torch
 from torch import nn
 from torchinfo import summary
 
-from cnnviz.config import ConvNetConfig
+from cnnviz.config import BYTES_PER_VALUE, ConvNetConfig
 from cnnviz.errors import ShapeError
 from cnnviz.models.geometry import geometry_checks, shape_only, window
 from cnnviz.models.layers import BatchNorm
 from cnnviz.models.registry import build_meta, explain
-from cnnviz.config import BYTES_PER_VALUE
-
 
 _KINDS: list[tuple[type, str]] = [
     (nn.Conv2d, "conv"), (nn.MaxPool2d, "pool"), (nn.AvgPool2d, "pool"), (nn.AdaptiveAvgPool2d, "gap"),
@@ -55,7 +53,8 @@ class LayerRecord:
     jump: int | None = None  # input pixels between neighbouring output units
     path_depth: int | None = None  # conv/linear layers on the longest path from the input to this output
     skip: str | None = None  # residual blocks: "identity", "conv1x1", or None when residual is off
-    inputs: tuple[str, ...] = ()  # joins: records whose outputs are concatenated or added (a block's own name = its input)
+    # joins: records whose outputs are concatenated or added (a block's own name = its input)
+    inputs: tuple[str, ...] = ()
     synthetic: bool = False  # True for joins (torch.cat / +), which are operations, not modules
 
 
@@ -167,7 +166,8 @@ def _add_joins(records: list[LayerRecord]) -> list[LayerRecord]:
             out.append(LayerRecord(
                 name=f"{blk.name}.add", depth=blk.depth + 1, type="Add", kind="add", input_shape=main.output_shape,
                 output_shape=main.output_shape, params=0, macs=0, act_bytes=main.act_bytes, is_leaf=True,
-                parent=blk.name, rf=r.rf, jump=r.jump, path_depth=r.path_depth, inputs=(by_name.get(f"{blk.name}.bn2", main).name, sc),
+                parent=blk.name, rf=r.rf, jump=r.jump, path_depth=r.path_depth,
+                inputs=(by_name.get(f"{blk.name}.bn2", main).name, sc),
                 synthetic=True,
             ))
         out.append(r)

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-from cnnviz.config import ConvNetConfig
-from cnnviz.models.registry import min_input_side
-from cnnviz.config import BYTES_PER_VALUE
+from cnnviz.config import BYTES_PER_VALUE, ConvNetConfig
 from cnnviz.inspect.records import LayerRecord
-
+from cnnviz.models.registry import min_input_side
 
 
 @dataclass(frozen=True)
@@ -26,7 +23,8 @@ class Totals:
     batch_size: int
     input_bytes: int  # one batch
     activation_bytes: int  # every layer output of one batch: what a training step keeps for backward
-    torchinfo_pass_bytes: int  # torchinfo's "forward/backward pass size" for one batch (outputs of layers with params, ×2)
+    # torchinfo's "forward/backward pass size" for one batch (outputs of layers with params, ×2)
+    torchinfo_pass_bytes: int
     train_step_bytes: int  # weights + gradients + momentum + activations + input: a training step's footprint
     conv_layers: int  # every conv module, ResNet's 1×1 shortcuts and Inception's parallel paths included
     linear_layers: int

@@ -7,13 +7,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-
-from cnnviz.config import ConvNetConfig, as_int
+from cnnviz.config import MAX_BATCH, ConvNetConfig, as_int
 from cnnviz.errors import ConfigError
 from cnnviz.inspect.records import LayerRecord, _records
 from cnnviz.inspect.totals import Totals, _totals
-from cnnviz.config import MAX_BATCH
-
 
 
 @dataclass(frozen=True)

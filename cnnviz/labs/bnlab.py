@@ -63,7 +63,8 @@ def compare_batchnorm(n: int = 16, c: int = 4, h: int = 8, w: int = 8, steps: in
     affine part is exercised too. Every step runs forward and backward with the same random
     upstream gradient.
     """
-    _check(n=(n, 2, LAB_MAX_BATCH), c=(c, 1, MAX_FEATURES), h=(h, 1, MAX_SIDE), w=(w, 1, MAX_SIDE), steps=(steps, 1, 50))
+    _check(n=(n, 2, LAB_MAX_BATCH), c=(c, 1, MAX_FEATURES), h=(h, 1, MAX_SIDE), w=(w, 1, MAX_SIDE),
+           steps=(steps, 1, 50))
     g = torch.Generator().manual_seed(int(seed))
     ours, ref = BatchNorm(c, 4), nn.BatchNorm2d(c)  # both momentum 0.1, eps 1e-5
     with torch.no_grad():
@@ -93,10 +94,12 @@ def compare_batchnorm(n: int = 16, c: int = 4, h: int = 8, w: int = 8, steps: in
     z = (y_ref - beta.view(1, c, 1, 1)) / gamma.view(1, c, 1, 1)
     return BNComparison(
         shape=(n, c, h, w), train_out=train_out, train_grad_in=train_grad,
-        grad_gamma=_maxabs(ours.gamma.grad.view(c), ref.weight.grad), grad_beta=_maxabs(ours.beta.grad.view(c), ref.bias.grad),
+        grad_gamma=_maxabs(ours.gamma.grad.view(c), ref.weight.grad),
+        grad_beta=_maxabs(ours.beta.grad.view(c), ref.bias.grad),
         running_mean=_maxabs(ours.moving_mean.view(c), ref.running_mean),
         running_var=_maxabs(ours.moving_var.view(c), ref.running_var),
-        eval_out=eval_out, out_mean=float(z.mean(dim=(0, 2, 3)).abs().mean()), out_std=float(z.std(dim=(0, 2, 3), unbiased=False).mean()),
+        eval_out=eval_out, out_mean=float(z.mean(dim=(0, 2, 3)).abs().mean()),
+        out_std=float(z.std(dim=(0, 2, 3), unbiased=False).mean()),
     )
 
 
@@ -160,7 +163,8 @@ def batch_vs_running(features: torch.Tensor, batch_size: int = 32, steps: int = 
         for s in range(steps):
             x = features[torch.randperm(n, generator=g)[:batch_size]]  # B x C x H x W
             bn(x)
-            history.append({"step": s + 1, "batch_mean": float(x[:, 0].mean()), "running_mean": float(bn.running_mean[0])})
+            history.append({"step": s + 1, "batch_mean": float(x[:, 0].mean()),
+                            "running_mean": float(bn.running_mean[0])})
         bm, bv = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
         y_train = bn(x)  # (this pass updates the running statistics once more; y_eval uses the result)
         bn.eval()
@@ -244,7 +248,8 @@ class ActivationRecorder:
     ``snapshot()`` copies under a lock while the training thread appends.
     """
 
-    def __init__(self, model: nn.Module, hist_every: int = 10, bins: int = 40, hist_range: tuple[float, float] = (-6.0, 6.0),
+    def __init__(self, model: nn.Module, hist_every: int = 10, bins: int = 40,
+                 hist_range: tuple[float, float] = (-6.0, 6.0),
                  kinds: tuple[type, ...] = (nn.ReLU, nn.Sigmoid)):
         self.model, self.hist_every, self.bins, self.range = model, int(hist_every), int(bins), hist_range
         self.kinds = kinds
@@ -255,7 +260,7 @@ class ActivationRecorder:
         self._pending_hist: list = []  # (layer, counts tensor)
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "ActivationRecorder":
+    def __enter__(self) -> ActivationRecorder:
         try:
             for name, m in self.model.named_modules():
                 if isinstance(m, self.kinds):
@@ -358,7 +363,8 @@ class BNPairConfig:
     hist_every: int = 10
 
     def __post_init__(self) -> None:
-        _check(steps=(self.steps, 1, 5000), batch_size=(self.batch_size, 2, LAB_MAX_BATCH), hist_every=(self.hist_every, 1, 1000))
+        _check(steps=(self.steps, 1, 5000), batch_size=(self.batch_size, 2, LAB_MAX_BATCH),
+               hist_every=(self.hist_every, 1, 1000))
         if not 0 < self.lr < 100:
             raise ConfigError("err.range", field="lr", lo=0, hi=100, value=self.lr)
 
@@ -405,5 +411,5 @@ def bn_pair_job(cfg: BNPairConfig):
 
     cfg.pair()  # a bad setting fails here, in the page, not in the thread
     recorders: dict = {}
-    return Job(PairHistory(BN_VARIANTS), lambda stop: bn_pair_events(cfg, stop, recorders), extras={"recorders": recorders},
-               kind="bnpair", params=cfg)
+    return Job(PairHistory(BN_VARIANTS), lambda stop: bn_pair_events(cfg, stop, recorders),
+               extras={"recorders": recorders}, kind="bnpair", params=cfg)

@@ -44,7 +44,7 @@ class Cost:
         """torchinfo's mult-adds: every parameter (biases included) once per output pixel."""
         return self.macs + self.out_pixels_biases
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(self.weights + other.weights, self.biases + other.biases, self.macs + other.macs,
                     self.out_pixels_biases + other.out_pixels_biases)
 
@@ -231,7 +231,8 @@ def _nin_parts(side: int, cin: int, classes: int) -> tuple[Cost, Cost, Cost]:
     return feats, head, one
 
 
-def nin_vs_alexnet(side: int = 224, in_channels: int = 1, num_classes: int = 10, fc_width: int = 4096) -> HeadComparison:
+def nin_vs_alexnet(side: int = 224, in_channels: int = 1, num_classes: int = 10,
+                   fc_width: int = 4096) -> HeadComparison:
     """Closed-form parameter and MAC counts of AlexNet's dense head against NiN's 1×1/GAP head.
 
     Both networks as the seed writes them (no BatchNorm). Raises ``ConfigError`` when the

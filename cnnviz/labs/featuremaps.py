@@ -60,7 +60,8 @@ def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)
         try:
             img = open_image()
         except UnidentifiedImageError:
-            raise UploadError("err.upload.type", formats="/".join(ALLOWED_FORMATS)) from None  # "PNG/JPEG" reads in both languages
+            # "PNG/JPEG" reads in both languages
+            raise UploadError("err.upload.type", formats="/".join(ALLOWED_FORMATS)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise UploadError("err.upload.bomb", cap=MAX_UPLOAD_PIXELS) from None
         except (OSError, SyntaxError, ValueError, EOFError):
@@ -234,4 +235,5 @@ def quick_train_job(cfg):
         for ev in train(cfg, stop=stop, model=model):
             yield "model", ev
 
-    return Job(PairHistory(("model",)), make, extras={"model": model, "lock": threading.Lock()}, kind="featuremaps", params=cfg)
+    return Job(PairHistory(("model",)), make, extras={"model": model, "lock": threading.Lock()},
+               kind="featuremaps", params=cfg)

@@ -23,20 +23,21 @@ at a few steps a second on a CPU. ``residual=False`` is the same stack without t
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from cnnviz.config import ACTIVATIONS
-from cnnviz.train.data import DATASETS, Data, load_data
 from cnnviz.errors import ConfigError
 from cnnviz.models.registry import create_model
-from cnnviz.train.config import EndEvent, StartEvent, StepEvent, TrainConfig
-from cnnviz.train.steps import StepCallback, init_weights
-from cnnviz.train.loop import train
 from cnnviz.runs.jobs import Job
+from cnnviz.train.config import EndEvent, StartEvent, StepEvent, TrainConfig
+from cnnviz.train.data import DATASETS, Data, load_data
+from cnnviz.train.loop import train
+from cnnviz.train.steps import StepCallback, init_weights
 
 MIN_DEPTH, MAX_DEPTH = 3, 65  # convs on the main path: 1 to 32 residual blocks
 MAX_STEPS = 2000
@@ -110,7 +111,7 @@ class GradFlowConfig:
         """Plain JSON-able dict of the fields."""
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
-    def replace(self, **changes: Any) -> "GradFlowConfig":
+    def replace(self, **changes: Any) -> GradFlowConfig:
         """A validated copy; unknown field names are a ``ConfigError`` listing the valid ones."""
         unknown = sorted(set(changes) - set(self.__dataclass_fields__))
         if unknown:
@@ -205,7 +206,7 @@ class VariantSeries:
     message: dict[str, str] = field(default_factory=dict)  # {lang: text} of the EndEvent
     n_params: int = 0
 
-    def copy(self) -> "VariantSeries":
+    def copy(self) -> VariantSeries:
         return VariantSeries(list(self.layers), list(self.steps), list(self.loss), list(self.train_acc),
                              [dict(g) for g in self.grad_norms], [dict(e) for e in self.extra], self.test_acc,
                              self.status, dict(self.message), self.n_params)

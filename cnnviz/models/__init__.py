@@ -9,8 +9,16 @@ instead of quietly finding an empty table.
 
 # the chapter's order is the registry's order (the timeline, every list of networks)
 from cnnviz.models import alexnet, vgg, nin, googlenet, lenet, resnet  # noqa: F401  # isort: skip
-from cnnviz.models.registry import (ModelSpec, create_model, get_config, list_models, min_input_side, model_spec,
-                                    register_builder, register_model)
+from cnnviz.models.registry import (
+    ModelSpec,
+    create_model,
+    get_config,
+    list_models,
+    min_input_side,
+    model_spec,
+    register_builder,
+    register_model,
+)
 
 __all__ = ["ModelSpec", "create_model", "get_config", "list_models", "min_input_side", "model_spec",
            "register_builder", "register_model"]

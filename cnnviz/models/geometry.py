@@ -7,7 +7,7 @@ arithmetic is done, so checking a 130M-parameter VGG costs a few milliseconds.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn

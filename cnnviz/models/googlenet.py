@@ -70,7 +70,8 @@ def build_googlenet(cfg: GoogLeNetConfig) -> nn.Module:
     """The book's GoogLeNet: stem, 2 + 5 + 2 Inception blocks, global average pooling."""
     c64, c192 = cfg.ch(64), cfg.ch(192)
     b1 = nn.Sequential(*conv_block(cfg, cfg.in_channels, c64, 7, 2, 3), nn.MaxPool2d(3, 2, 1))  # N x 64 x 24 x 24 at 96
-    b2 = nn.Sequential(*conv_block(cfg, c64, c64, 1), *conv_block(cfg, c64, c192, 3, 1, 1), nn.MaxPool2d(3, 2, 1))  # N x 192 x 12 x 12
+    b2 = nn.Sequential(*conv_block(cfg, c64, c64, 1), *conv_block(cfg, c64, c192, 3, 1, 1),
+                       nn.MaxPool2d(3, 2, 1))  # N x 192 x 12 x 12
     s3, c = inception_stage(cfg, c192, STAGE3)
     b3 = nn.Sequential(*s3, nn.MaxPool2d(3, 2, 1))  # N x 480 x 6 x 6
     s4, c = inception_stage(cfg, c, STAGE4)

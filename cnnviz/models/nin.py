@@ -26,7 +26,8 @@ class NiNConfig(ConvNetConfig):
 # --- blocks -------------------------------------------------------------------------------
 def nin_block(cfg: NiNConfig, cin: int, cout: int, k: int, s: int, p: int) -> nn.Sequential:
     """k×k conv, then two 1×1 convs that act as a dense layer applied at every pixel."""
-    return nn.Sequential(*conv_block(cfg, cin, cout, k, s, p), *conv_block(cfg, cout, cout, 1), *conv_block(cfg, cout, cout, 1))
+    return nn.Sequential(*conv_block(cfg, cin, cout, k, s, p), *conv_block(cfg, cout, cout, 1),
+                         *conv_block(cfg, cout, cout, 1))
 
 
 # --- builder ------------------------------------------------------------------------------

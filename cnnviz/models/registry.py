@@ -10,8 +10,9 @@ traceback from deep inside a forward pass.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -118,7 +119,8 @@ def create_model(cfg: ConvNetConfig | str, device: str | torch.device = "cpu", *
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ConfigError("err.choice", field="device", choices="cpu, cuda, cuda:N, mps, meta", value=str(device)) from None
+        raise ConfigError("err.choice", field="device", choices="cpu, cuda, cuda:N, mps, meta",
+                          value=str(device)) from None
     if device.type == "meta":
         return model
     with torch.device(device):

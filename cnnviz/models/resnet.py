@@ -40,7 +40,8 @@ class ResNetConfig(ConvNetConfig):
 
     def validate(self) -> None:
         super().validate()
-        validate_pairs("stages", self.stages, MAX_STAGES, MAX_BLOCKS_PER_STAGE, "err.stage_blocks", "err.stage_channels")
+        validate_pairs("stages", self.stages, MAX_STAGES, MAX_BLOCKS_PER_STAGE, "err.stage_blocks",
+                       "err.stage_channels")
         if not 1 <= self.stem_channels <= MAX_CHANNELS:
             raise ConfigError("err.range", field="stem_channels", lo=1, hi=MAX_CHANNELS, value=self.stem_channels)
 
@@ -82,7 +83,8 @@ class Residual(nn.Module):
 def build_resnet(cfg: ResNetConfig) -> nn.Module:
     """Stem (7×7/2 conv, 3×3/2 max pool), residual stages, global average pool, one dense layer."""
     stem = cfg.ch(cfg.stem_channels)
-    b1 = nn.Sequential(*conv_block(cfg, cfg.in_channels, stem, 7, 2, 3), nn.MaxPool2d(3, 2, 1))  # N x 64 x 56 x 56 at 224
+    b1 = nn.Sequential(*conv_block(cfg, cfg.in_channels, stem, 7, 2, 3),
+                       nn.MaxPool2d(3, 2, 1))  # N x 64 x 56 x 56 at 224
     stages, cin = [], stem
     for i, (num_blocks, channels) in enumerate(cfg.stages):
         cout = cfg.ch(channels)
@@ -95,7 +97,8 @@ def build_resnet(cfg: ResNetConfig) -> nn.Module:
     # the book's names: b1 is the stem, b2… the residual stages
     layers = OrderedDict(b1=b1)
     layers.update((f"b{i + 2}", stage) for i, stage in enumerate(stages))
-    layers.update(gap=nn.AdaptiveAvgPool2d((1, 1)), flatten=nn.Flatten(), fc=nn.Linear(cin, cfg.num_classes))  # N x 512 → N x 10
+    layers.update(gap=nn.AdaptiveAvgPool2d((1, 1)), flatten=nn.Flatten(),
+                  fc=nn.Linear(cin, cfg.num_classes))  # N x 512 → N x 10
     return nn.Sequential(layers)
 
 

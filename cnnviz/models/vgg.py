@@ -42,7 +42,8 @@ class VGGConfig(ConvNetConfig):
 
     def validate(self) -> None:
         super().validate()
-        validate_pairs("conv_arch", self.conv_arch, MAX_BLOCKS, MAX_CONVS_PER_BLOCK, "err.block_convs", "err.block_channels")
+        validate_pairs("conv_arch", self.conv_arch, MAX_BLOCKS, MAX_CONVS_PER_BLOCK, "err.block_convs",
+                       "err.block_channels")
         if not 1 <= self.fc_width <= 8192:
             raise ConfigError("err.range", field="fc_width", lo=1, hi=8192, value=self.fc_width)
 

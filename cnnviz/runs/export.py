@@ -8,9 +8,6 @@ import csv
 import io
 from typing import Any
 
-
-
-
 CSV_FIELDS = ("kind", "step", "epoch", "loss", "epoch_loss", "train_loss", "train_acc", "test_acc", "test_loss",
               "lr", "examples_per_s", "elapsed_s", "n")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterator, Mapping, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
 
 from cnnviz.errors import ConfigError
 from cnnviz.runs.store import LIVE_STATUSES
@@ -46,7 +47,7 @@ class Job:
         self.started = self.finished = None
         self._thread = threading.Thread(target=self._run, name=f"cnnviz-lab-{self.id}", daemon=True)
 
-    def start(self) -> "Job":
+    def start(self) -> Job:
         self._thread.start()
         return self
 
@@ -79,7 +80,7 @@ class Job:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def wait(self, timeout: float | None = None) -> "Job":
+    def wait(self, timeout: float | None = None) -> Job:
         self._thread.join(timeout)
         return self
 

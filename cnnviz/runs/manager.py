@@ -30,19 +30,20 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import t
 from cnnviz.models.registry import get_config
+from cnnviz.runs.export import events_csv
 from cnnviz.runs.store import LIVE_STATUSES, RunInfo, RunStore
 from cnnviz.train.config import TrainConfig, error_messages, messages
-from cnnviz.train.steps import resolve_device
 from cnnviz.train.loop import train
-from cnnviz.runs.export import events_csv
+from cnnviz.train.steps import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ FLUSH_S = 0.5  # longest a metric waits in memory before its commit
 FINAL_CACHE_RUNS = 32
 _OPEN_TOKENS: set[str] = set()  # managers alive in this process (a same-pid owner not in here is gone)
 _HOST = socket.gethostname()
-_MANAGERS: "weakref.WeakSet[RunManager]" = weakref.WeakSet()  # closed at interpreter exit
+_MANAGERS: weakref.WeakSet[RunManager] = weakref.WeakSet()  # closed at interpreter exit
 
 Engine = Callable[..., Iterator[Any]]  # train(cfg, stop=...) or a stand-in
 
@@ -413,7 +414,7 @@ def run_title(info: RunInfo, lang: str = "en") -> str:
     if cfg.model.width_div != 1:
         marks.append(f"÷{cfg.model.width_div}")
     arch = t(f"arch.{cfg.arch}", lang) + (f" ({', '.join(marks)})" if marks else "")
-    return t("train.run.title", lang, arch=arch, data=t(f"train.data.{cfg.data.dataset}", lang), side=cfg.model.input_hw[0],
-             opt=t(f"train.opt.{cfg.optimizer}", lang), lr=f"{cfg.lr:g}", bs=cfg.batch_size)
+    return t("train.run.title", lang, arch=arch, data=t(f"train.data.{cfg.data.dataset}", lang),
+             side=cfg.model.input_hw[0], opt=t(f"train.opt.{cfg.optimizer}", lang), lr=f"{cfg.lr:g}", bs=cfg.batch_size)
 
 

@@ -24,11 +24,12 @@ import pathlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from cnnviz.train.data import data_dir
 from cnnviz.errors import CnnvizError
+from cnnviz.train.data import data_dir
 
 
 class StoreError(CnnvizError):
@@ -173,8 +174,8 @@ class RunStore:
             msg = json.dumps(messages("train.runs.interrupted"))
             with self._conn:
                 for rid in ids:
-                    self._conn.execute("UPDATE runs SET status='interrupted', code='train.runs.interrupted', message=?, "
-                                       "ended=COALESCE(ended, ?) WHERE id=?", (msg, time.time(), rid))
+                    self._conn.execute("UPDATE runs SET status='interrupted', code='train.runs.interrupted', "
+                                       "message=?, ended=COALESCE(ended, ?) WHERE id=?", (msg, time.time(), rid))
         return ids
 
     # --- reads ----------------------------------------------------------------------------

@@ -241,6 +241,7 @@ STRINGS.update({
     ),
     "ex.idea": ("The idea of {arch}", "{arch} 的思想"),
     "ex.notice": ("What to notice at this input", "在这个输入下值得注意的"),
+    "ex.view": ("View", "视图"),
     "ex.tab.structure": ("Structure", "结构图"),
     "ex.tab.flow": ("Shape flow", "形状变化"),
     "ex.tab.rf": ("Receptive field", "感受野"),

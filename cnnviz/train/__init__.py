@@ -7,8 +7,22 @@ engine: ``train(cfg)`` yields events) and ``recipes`` (the book's and the class 
 training settings per family). See ``cnnviz.train.loop`` for the event stream.
 """
 
-from cnnviz.train.config import (EVENT_TYPES, OPTIMIZERS, PRECISIONS, STATUSES, TIMING_FIELDS, EndEvent, EpochEvent,
-                                 EvalEvent, Event, StartEvent, StepEvent, TrainConfig, TrainingError, event_from_dict)
+from cnnviz.train.config import (
+                                 EVENT_TYPES,
+                                 OPTIMIZERS,
+                                 PRECISIONS,
+                                 STATUSES,
+                                 TIMING_FIELDS,
+                                 EndEvent,
+                                 EpochEvent,
+                                 EvalEvent,
+                                 Event,
+                                 StartEvent,
+                                 StepEvent,
+                                 TrainConfig,
+                                 TrainingError,
+                                 event_from_dict,
+)
 from cnnviz.train.loop import check, run_to_end, train
 
 __all__ = ["EVENT_TYPES", "OPTIMIZERS", "PRECISIONS", "STATUSES", "TIMING_FIELDS", "EndEvent", "EpochEvent",

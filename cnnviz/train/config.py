@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
-
-from cnnviz.config import ConvNetConfig, check_field_types
-from cnnviz.train.data import DataConfig
+from cnnviz.config import MAX_BATCH, ConvNetConfig, check_field_types
 from cnnviz.errors import CnnvizError, ConfigError
 from cnnviz.i18n import LANGS, t
 from cnnviz.models.registry import get_config, model_spec
-from cnnviz.config import MAX_BATCH
-
+from cnnviz.train.data import DataConfig
 
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -102,7 +100,7 @@ class TrainConfig:
     def create(cls, arch: str, *, input_side: int | None = None, in_channels: int | None = None,
                model_settings: Mapping[str, Any] | None = None, dataset: str = "synthetic",
                data_dir: str | None = None, subset: int | None = None, test_subset: int | None = None,
-               **fields: Any) -> "TrainConfig":
+               **fields: Any) -> TrainConfig:
         """A config from an architecture name, the usual overrides and any ``TrainConfig`` field."""
         changes = dict(model_settings or {})
         if input_side is not None:
@@ -117,7 +115,7 @@ class TrainConfig:
         data = DataConfig(dataset=dataset, data_dir=data_dir, subset=subset, test_subset=test_subset)
         return cls(arch=arch, model=model, data=data, **fields)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` (validated)."""
         return dataclasses.replace(self, **changes)
 
@@ -128,7 +126,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
         """Rebuild from ``to_dict()`` output (the run store's JSON)."""
         d = dict(d)
         try:

@@ -32,8 +32,8 @@ import pathlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -165,7 +165,8 @@ def load_data(cfg: DataConfig) -> Data:
     return Data(tx, ty, vx, vy, name, cfg.dataset, source, notice)
 
 
-def load_split(dataset: str, root: pathlib.Path | str, train: bool, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def load_split(dataset: str, root: pathlib.Path | str, train: bool,
+               download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """One split of a torchvision dataset as (uint8 [N, 28, 28], int64 [N]), cached per folder.
 
     Raises ``DataError`` when the files are missing and cannot be downloaded.
@@ -192,7 +193,8 @@ def _read(dataset: str, root: pathlib.Path, train: bool, download: bool) -> tupl
         try:
             ds = cls(str(root), train=train, download=True)
         except Exception as exc:  # network errors, read-only folder, bad checksum...
-            raise DataError("train.data.download_failed", dataset=DISPLAY[dataset], folder=str(root), error=str(exc)[:200]) from None
+            raise DataError("train.data.download_failed", dataset=DISPLAY[dataset], folder=str(root),
+                            error=str(exc)[:200]) from None
     x = ds.data.to(torch.uint8).contiguous()  # [N, 28, 28]
     y = torch.as_tensor(ds.targets, dtype=torch.int64).contiguous()
     if x.dim() != 3 or x.shape[1:] != (SIDE, SIDE) or len(x) != len(y) or len(y) == 0:
@@ -221,7 +223,8 @@ def available(dataset: str, root: pathlib.Path | str | None = None) -> bool:
         return True
     root = pathlib.Path(root) if root else data_dir()
     raw = root / _TV_NAMES[dataset] / "raw"
-    return all((raw / f"{s}-{k}-idx{d}-ubyte").is_file() for s in ("train", "t10k") for k, d in (("images", 3), ("labels", 1)))
+    return all((raw / f"{s}-{k}-idx{d}-ubyte").is_file()
+               for s in ("train", "t10k") for k, d in (("images", 3), ("labels", 1)))
 
 
 # --- the synthetic set ---------------------------------------------------------------------

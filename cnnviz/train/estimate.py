@@ -11,7 +11,8 @@ CUDA, ``MemAvailable`` of ``/proc/meminfo`` on the CPU.
 Time: ``calibrate`` times a few real training steps of the actual network on the actual
 device (two warm-up steps, then at least ``steps`` timed ones, up to half a second's worth,
 and takes the median step) at a small batch chosen so that a step costs about 2 G
-multiply-accumulates, which keeps the measurement around a second on a laptop CPU. Throughput per example only grows with the batch, so the estimate is on
+multiply-accumulates, which keeps the measurement around a second on a laptop CPU.
+Throughput per example only grows with the batch, so the estimate is on
 the slow side for large batches. Evaluation passes are counted at a third of a training
 step's cost per example (forward only).
 """
@@ -26,10 +27,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cnnviz.train.data import Data
-from cnnviz.inspect.tracing import trace
 from cnnviz.inspect.render import human_bytes
+from cnnviz.inspect.tracing import trace
 from cnnviz.train.config import TrainConfig, TrainingError
+from cnnviz.train.data import Data
 from cnnviz.train.steps import resolve_device
 
 PROBE_MACS = 2e9  # multiply-accumulates per calibration step (forward + backward ≈ 3 × forward)

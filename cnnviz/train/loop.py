@@ -56,16 +56,38 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.train.data import Data, batches, load_data, prepare
 from cnnviz.i18n import LANGS
-from cnnviz.train.config import EndEvent, EpochEvent, EvalEvent, Event, StartEvent, StepEvent, TrainConfig, error_messages, messages
-from cnnviz.train.steps import StepCallback, StepContext, autocast_for, build_model, evaluate, grad_norm_tensor, make_optimizer, resolve_device, resolve_precision, weight_params
+from cnnviz.train.config import (
+    EndEvent,
+    EpochEvent,
+    EvalEvent,
+    Event,
+    StartEvent,
+    StepEvent,
+    TrainConfig,
+    error_messages,
+    messages,
+)
+from cnnviz.train.data import Data, batches, load_data, prepare
+from cnnviz.train.steps import (
+    StepCallback,
+    StepContext,
+    autocast_for,
+    build_model,
+    evaluate,
+    grad_norm_tensor,
+    make_optimizer,
+    resolve_device,
+    resolve_precision,
+    weight_params,
+)
 
 log = logging.getLogger("cnnviz.train")
 
@@ -109,8 +131,8 @@ class Loop:
 
     # --- set-up -------------------------------------------------------------------------
     def _setup(self) -> StartEvent:
-        from cnnviz.train.estimate import check_memory
         from cnnviz.inspect.tracing import trace
+        from cnnviz.train.estimate import check_memory
 
         cfg = self.cfg
         dev = self.device = resolve_device(cfg.device)
@@ -215,7 +237,8 @@ class Loop:
                         grad_norms=dict(zip(self.layer_names, norm_list)),
                         extra={k: float(v) for k, v in extra.items()},
                     )
-                    win_loss, win_correct, win_steps, win_n, win_time, extra = zeros(), zeros(torch.int64), 0, 0, 0.0, {}
+                    win_loss, win_correct, win_steps, win_n, win_time = zeros(), zeros(torch.int64), 0, 0, 0.0
+                    extra = {}
                     mark = time.perf_counter()
                 if self.eval_every and self.step % self.eval_every == 0 and not last and not done:
                     lap = self._lap(mark)  # training time of the window so far

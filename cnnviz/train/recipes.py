@@ -19,8 +19,9 @@ data, and the model overrides that the member's config has.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from cnnviz.errors import ConfigError
 from cnnviz.models.registry import model_spec

@@ -14,16 +14,16 @@ import contextlib
 import math
 import threading
 import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.train.data import batches, prepare
 from cnnviz.models.registry import create_model
 from cnnviz.train.config import TrainConfig, TrainingError
+from cnnviz.train.data import batches, prepare
 
 
 # --- building blocks -----------------------------------------------------------------------

@@ -15,15 +15,16 @@ Streamlit; the tests build every figure directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from cnnviz.viz.diagram.nodes import shape_text
 from cnnviz.i18n import t
 from cnnviz.inspect.records import LayerRecord
-from cnnviz.inspect.tracing import Trace
 from cnnviz.inspect.render import human, human_bytes
+from cnnviz.inspect.tracing import Trace
 from cnnviz.viz import theme
+from cnnviz.viz.diagram.nodes import shape_text
 
 SPINE_KINDS = ("conv", "pool", "gap", "linear", "flatten", "concat", "add")
 RF_KINDS = ("conv", "pool", "concat", "add")
@@ -436,7 +437,8 @@ def key_facts(trace: Trace) -> list[tuple[str, dict[str, Any]]]:
     total_macs = trace.totals.macs or 1
     heavy = max(leaves, key=lambda r: r.macs, default=None)
     if heavy is not None and heavy.macs:
-        facts.append(("fact.most_macs", dict(name=heavy.name, type=heavy.type, pct=f"{100 * heavy.macs / total_macs:.0f}")))
+        facts.append(("fact.most_macs", dict(name=heavy.name, type=heavy.type,
+                                             pct=f"{100 * heavy.macs / total_macs:.0f}")))
     big = max(leaves, key=lambda r: r.act_bytes, default=None)
     if big is not None:
         facts.append(("fact.biggest_act", dict(name=big.name, shape=shape_text(big.output_shape),

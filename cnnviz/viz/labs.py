@@ -16,7 +16,8 @@ directly.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,6 +26,7 @@ from plotly.subplots import make_subplots
 from cnnviz.i18n import t
 from cnnviz.inspect.render import human
 from cnnviz.viz import theme
+
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     # subplots make axes of their own (xaxis2...), which the template's xaxis does not reach
@@ -44,7 +46,8 @@ def variant_name(variant: str, lang: str) -> str:
 
 
 # --- gradient flow ----------------------------------------------------------------------------
-def gradflow_depth(norms: Mapping[str, Sequence[float]], layers: Sequence[str], step: int, lang: str = "en") -> go.Figure:
+def gradflow_depth(norms: Mapping[str, Sequence[float]], layers: Sequence[str], step: int,
+                   lang: str = "en") -> go.Figure:
     """Gradient norm of every layer against its depth (1 = next to the input), log scale.
 
     ``norms`` maps a variant to its norms in the order of ``layers`` at ``step``. An exact

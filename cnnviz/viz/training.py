@@ -11,8 +11,8 @@ fraction done, an ETA and the current throughput.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -45,13 +45,13 @@ def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", 
         evals = [e for e in events if e["kind"] == "eval"]
         epochs = [e for e in events if e["kind"] == "epoch"]
 
-        def style(metric: str) -> dict:
+        def style(metric: str, i: int = i) -> dict:
             # one run: the book's Animator (loss blue, train acc magenta dashed, test acc green dash-dot);
             # several: a colour per run, a dash pattern per metric
             color = theme.METRIC[metric] if single else theme.SERIES[i % len(theme.SERIES)]
             return dict(color=color, dash=DASHES[metric], width=1 if metric == "test_acc_subset" else 2)
 
-        def name(key: str) -> str:
+        def name(key: str, label: str = label) -> str:
             return t(key, lang) if single else f"{label}: {t(key, lang)}"
 
         group = f"run{i}"
@@ -75,7 +75,8 @@ def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", 
     theme.styled(fig, None, height).update_layout(margin=dict(l=10, r=10, t=40, b=10),
                                                   legend=dict(orientation="h", y=-0.2, x=0, xanchor="left",
                                                               yanchor="top"),
-                                                  uirevision="curves")  # keep the reader's zoom across the live refreshes
+                                                  # keep the reader's zoom across the live refreshes
+                                                  uirevision="curves")
     return fig
 
 

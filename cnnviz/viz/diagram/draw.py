@@ -104,18 +104,25 @@ def figure(diagram: Diagram, lang: str = "en", title: str | None = None):
                            y1=-n.y + NODE_H / 2, layer="below", fillcolor=fill, line=dict(color=line, width=width)))
     forks = [n for n in diagram.nodes if n.kind == "fork"]
 
+    # three decimals are a hundredth of a pixel at ROW_PX: the rest is bytes sent for nothing
+    main_x, main_y, skip_x, skip_y, lx, ly = (_r(v) for v in (main_x, main_y, skip_x, skip_y, lx, ly))
+    for sh in shapes:
+        sh.update({k: round(sh[k], 3) for k in ("x0", "x1", "y0", "y1")})
+    for an in annotations:
+        an.update(x=round(an["x"], 3), y=round(an["y"], 3))
     data = [
         go.Scatter(x=main_x, y=main_y, mode="lines", line=dict(color=EDGE_COLOR, width=1.2), hoverinfo="skip"),
         go.Scatter(x=skip_x, y=skip_y, mode="lines", line=dict(color=SKIP_COLOR, width=1.6, dash="dash"),
                    hoverinfo="skip"),
-        go.Scatter(x=[q[0] for _, q in ends], y=[-q[1] for _, q in ends], mode="markers", hoverinfo="skip",
-                   marker=dict(symbol="triangle-down", size=7, color=EDGE_COLOR, angle=[_angle(s) for s in ends])),
+        go.Scatter(x=_r(q[0] for _, q in ends), y=_r(-q[1] for _, q in ends), mode="markers", hoverinfo="skip",
+                   marker=dict(symbol="triangle-down", size=7, color=EDGE_COLOR,
+                               angle=_r(_angle(s) for s in ends))),
         go.Scatter(x=lx, y=ly, mode="text", text=lt, textposition="middle right", hoverinfo="skip",
                    textfont=dict(size=10, color=theme.SLATE)),
-        go.Scatter(x=[n.x for n in forks], y=[-n.y for n in forks], mode="markers", hoverinfo="skip",
+        go.Scatter(x=_r(n.x for n in forks), y=_r(-n.y for n in forks), mode="markers", hoverinfo="skip",
                    marker=dict(size=7, color=EDGE_COLOR)),
         # the boxes' labels; the invisible square markers are what the pointer hovers
-        go.Scatter(x=[n.x for n in boxes], y=[-n.y for n in boxes], mode="markers+text",
+        go.Scatter(x=_r(n.x for n in boxes), y=_r(-n.y for n in boxes), mode="markers+text",
                    text=[n.label for n in boxes], textposition="middle center",
                    textfont=dict(size=11, color=theme.INK), marker=dict(size=26, symbol="square",
                                                                         color="rgba(0,0,0,0)"),
@@ -130,6 +137,11 @@ def figure(diagram: Diagram, lang: str = "en", title: str | None = None):
         template=theme.TEMPLATE, dragmode=False,
     )
     return go.Figure(data=data, layout=layout)
+
+
+def _r(values) -> list:
+    """Coordinates rounded to three decimals; the None separators of a polyline kept."""
+    return [None if v is None else round(v, 3) for v in values]
 
 
 def _angle(seg: tuple[tuple[float, float], tuple[float, float]]) -> float:

@@ -21,9 +21,8 @@ one summary node: drawing all of GoogLeNet's nine blocks lane by lane is too tal
 from __future__ import annotations
 
 import re
-
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from cnnviz.i18n import t
 from cnnviz.inspect.records import LayerRecord
