@@ -1,12 +1,16 @@
-# The README's two commands: `make run` (the app) and `make test` (the suite). Each does its
-# own set-up on a fresh machine: a virtual environment from requirements*.txt, and for the
-# tests Debian's Chromium (never a browser download: `playwright install` is not used).
+# The README's three commands: `make run` (the app, one process), `make classroom` (a class:
+# K replicas behind HAProxy) and `make test` (the suite). Each does its own set-up on a fresh
+# machine: a virtual environment from requirements*.txt, Debian's haproxy for the classroom
+# and its test, Debian's Chromium for the tests (never a browser download: `playwright
+# install` is not used).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# REPLICAS empty: one replica per CPU core (docs/classroom.md)
+REPLICAS ?=
 
-.PHONY: run test lint setup setup-dev browser bench
+.PHONY: run classroom test lint setup setup-dev browser haproxy bench
 
 $(VENV)/.app-installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,8 +30,19 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: install Debian's chromium package (sudo apt-get install chromium) for the browser test"; fi; }
 
+# Debian's haproxy for `make classroom` and its test; needs root (CI and these machines are root).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	  else echo "haproxy missing: sudo apt-get install haproxy (Debian 12 ships 2.6), then make classroom again"; exit 1; fi; }
+
+# One process: `streamlit run app.py`, as a teacher would type it.
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+# A class: K replicas of the same app behind HAProxy on one port; Ctrl-C stops everything.
+classroom: setup haproxy
+	PORT=$(PORT) REPLICAS=$(REPLICAS) $(PY) -m classroom
 
 # The import graph (import-linter: layers, no Streamlit in cnnviz, no cycles) and ruff first:
 # a broken rule fails in seconds, before the suite's minute.
@@ -35,7 +50,7 @@ lint: setup-dev
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 
-test: setup-dev browser lint
+test: setup-dev browser haproxy lint
 	$(PY) -m pytest
 
 bench: setup-dev

@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import os
 import pathlib
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
+from classroom.procs import serve_app
 from cnnviz.i18n import t
 from ui.nav import PAGES
 
@@ -44,44 +40,15 @@ def _chromium() -> str:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``streamlit run app.py`` on a free port; yields its base URL; always stopped."""
     _chromium()
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    streamlit = pathlib.Path(sys.executable).with_name("streamlit")
-    cmd = [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with serve_app(tmp_path_factory.mktemp("server")) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(f"streamlit did not start: {err}")
 
 
 @pytest.fixture(scope="module")
@@ -190,20 +157,3 @@ def test_a_recipe_button_says_what_it_set(server, browser):
     _no_exception(page)
 
 
-@pytest.mark.skipif(not os.environ.get("CNNVIZ_DOCS_SCREENSHOTS"),
-                    reason="set CNNVIZ_DOCS_SCREENSHOTS=1 to refresh the README's screenshots")
-def test_readme_screenshots(server, browser):
-    """Refresh ``docs/screenshots/{explorer,designer}.png`` (English, light theme)."""
-    docs = ROOT / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    for name, query, height, title in (("explorer", "arch=googlenet", 1900, "ex.title"),
-                                       ("designer", "convs=2,2,3,3,3", 1250, "de.title")):
-        page = browser.new_page(viewport={"width": 1400, "height": height})
-        page.goto(f"{server}/{name}?{query}")
-        page.get_by_role("heading", name=t(title, "en")).wait_for()
-        _settle(page)
-        page.locator(".js-plotly-plot").first.wait_for()
-        page.wait_for_timeout(1500)  # plotly draws after it mounts
-        _no_exception(page)
-        page.screenshot(path=str(docs / f"{name}.png"))
-        page.close()

@@ -6,16 +6,7 @@ import pytest
 
 from cnnviz import list_models, urlstate
 from cnnviz.config import MAX_INPUT_SIDE
-from cnnviz.urlstate import (
-    BoolField,
-    ChoiceField,
-    FloatField,
-    IntChoiceField,
-    IntField,
-    IntListField,
-    Schema,
-    TextField,
-)
+from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, TextField
 from ui import schemas
 
 
@@ -100,7 +91,7 @@ def test_text_field_accepts_block_names_only():
 
 # --- schemas ------------------------------------------------------------------------------
 def test_schema_parse_ignores_other_pages_keys_and_takes_the_last_repeated_value():
-    s = Schema((IntField("side", 224, lo=8, hi=512), BoolField("bn", False)))
+    s = urlstate.Schema((IntField("side", 224, lo=8, hi=512), BoolField("bn", False)))
     values, problems = s.parse({"side": ["100", "120"], "lang": "zh", "unrelated": "x"})
     assert values == {"side": 120, "bn": False} and problems == []
 
@@ -117,7 +108,7 @@ def test_schema_encode_keeps_only_changed_values_and_round_trips():
 
 def test_duplicate_field_names_are_a_bug():
     with pytest.raises(ValueError):
-        Schema((IntField("a", 1, lo=0, hi=2), BoolField("a", False)))
+        urlstate.Schema((IntField("a", 1, lo=0, hi=2), BoolField("a", False)))
 
 
 def test_every_problem_renders_in_both_languages():

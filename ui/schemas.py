@@ -10,17 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cnnviz.urlstate import (
-    BoolField,
-    ChoiceField,
-    FloatField,
-    IntChoiceField,
-    IntField,
-    IntListField,
-    Problem,
-    Schema,
-    TextField,
-)
+from cnnviz import urlstate
+from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, TextField
 
 # --- the pages' schemas -------------------------------------------------------------------
 # The UI's own caps. Lower than the library's (MAX_INPUT_SIDE) because a slider must stay
@@ -44,11 +35,11 @@ def _models() -> tuple[str, ...]:
     return tuple(list_models())
 
 
-def explorer_schema() -> Schema:
+def explorer_schema() -> urlstate.Schema:
     """The explorer's fields. Defaults of side, BN, dropout and activation depend on the
     architecture: see ``explorer_defaults``."""
     models = _models()
-    return Schema((
+    return urlstate.Schema((
         ChoiceField("arch", "alexnet", choices=models),
         IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
         IntChoiceField("ch", 1, choices=(1, 3)),
@@ -77,11 +68,11 @@ def explorer_defaults(arch: str) -> dict[str, Any]:
                 act=cfg.activation, expand="auto")
 
 
-def parse_explorer(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+def parse_explorer(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[urlstate.Problem]]:
     """Clean explorer values from a query string: the architecture first, then every other
     field against that architecture's defaults."""
     schema = explorer_schema()
-    head, problems = Schema((schema.field("arch"),)).parse(params)
+    head, problems = urlstate.Schema((schema.field("arch"),)).parse(params)
     rest = {k: v for k, v in params.items() if k != "arch"}
     values, more = schema.parse(rest, explorer_defaults(head["arch"]) | head)
     return values, problems + more
@@ -102,11 +93,11 @@ def explorer_config(values: Mapping[str, Any]):
     return base.replace(**changes)
 
 
-def designer_schema() -> Schema:
+def designer_schema() -> urlstate.Schema:
     """The VGG designer's fields; defaults are VGG-11 at 224, as in the book."""
     from cnnviz.models.vgg import VGG11
 
-    return Schema((
+    return urlstate.Schema((
         IntField("blocks", len(VGG11), lo=1, hi=VGG_MAX_BLOCKS),
         IntListField("convs", tuple(n for n, _ in VGG11), lo=1, hi=VGG_MAX_CONVS, max_len=VGG_MAX_BLOCKS),
         IntListField("chans", tuple(c for _, c in VGG11), max_len=VGG_MAX_BLOCKS, choices=VGG_CHANNELS),
@@ -134,9 +125,9 @@ def designer_presets() -> dict[str, tuple[tuple[int, int], ...]]:
             "vgg11_small": vgg.VGG11_SMALL}
 
 
-def compare_schema() -> Schema:
+def compare_schema() -> urlstate.Schema:
     """The compare page's fields."""
-    return Schema((
+    return urlstate.Schema((
         IntField("side", 224, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
         IntChoiceField("ch", 1, choices=(1, 3)),
         IntField("batch", 1, lo=1, hi=UI_MAX_BATCH),

@@ -29,17 +29,8 @@ from typing import Any
 
 import streamlit as st
 
-from cnnviz.urlstate import (
-    BoolField,
-    ChoiceField,
-    FloatField,
-    IntChoiceField,
-    IntField,
-    IntListField,
-    Problem,
-    Schema,
-    problems_text,
-)
+from cnnviz import urlstate
+from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField
 
 from .common import lang
 
@@ -49,13 +40,13 @@ _MEMORY = "_pagestate"  # session key of the per-page copies; no widget uses it
 class PageState:
     """One page's configuration, bound to its widgets and to the URL."""
 
-    def __init__(self, page: str, schema: Schema,
-                 parse: Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[Problem]]] | None = None):
+    def __init__(self, page: str, schema: urlstate.Schema,
+                 parse: Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[urlstate.Problem]]] | None = None):
         """``parse`` replaces ``schema.parse`` when defaults depend on other fields (the explorer's
         architecture decides its default input side)."""
         self.page, self.schema = page, schema
         self._parse = parse or schema.parse
-        self.problems: list[Problem] = []
+        self.problems: list[urlstate.Problem] = []
 
     # --- keys ---------------------------------------------------------------------------------
     def key(self, name: str, i: int | None = None) -> str:
@@ -71,7 +62,7 @@ class PageState:
         return self.key(f.name) in st.session_state
 
     # --- URL → widgets ------------------------------------------------------------------------
-    def start(self) -> list[Problem]:
+    def start(self) -> list[urlstate.Problem]:
         """Seed the widgets' state on the first run of a visit, from the URL if it carries this
         page's fields, else from the last visit, else the defaults; show a translated warning
         listing what the link got wrong. Later runs only put back values Streamlit dropped."""
@@ -87,7 +78,7 @@ class PageState:
             values, self.problems = dict(memory), []
         self.set(values)
         if self.problems:
-            st.warning(problems_text(self.problems, lang()), icon=":material/link_off:")
+            st.warning(urlstate.problems_text(self.problems, lang()), icon=":material/link_off:")
         return self.problems
 
     def _restore(self, memory: Mapping[str, Any] | None) -> None:

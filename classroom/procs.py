@@ -1,0 +1,96 @@
+"""Starting and stopping the app as a real server: for the tests, the benchmarks and the
+docs' screenshots (the launcher supervises its replicas its own way, in ``launcher``).
+
+Every process is started in a session of its own and stopped by process group, so a test
+or a benchmark ends exactly what it started and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]  # the project: app.py and .streamlit/config.toml
+START_TIMEOUT_S = 60.0  # the first start imports torch and plotly: 5–15 s here, more on a busy machine
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int, log_path: pathlib.Path | str, env: Mapping[str, str] | None = None,
+              args: Sequence[str] = ()) -> subprocess.Popen:
+    """``streamlit run app.py`` on 127.0.0.1:``port``, headless, output to ``log_path``."""
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           *args]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(cmd, cwd=ROOT, env=dict(env if env is not None else os.environ),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def tail(path: pathlib.Path | str, lines: int = 30) -> str:
+    try:
+        return "\n".join(pathlib.Path(path).read_text(errors="replace").rstrip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def wait_healthy(base_url: str, proc: subprocess.Popen, timeout: float = START_TIMEOUT_S,
+                 log_path: pathlib.Path | str | None = None) -> float:
+    """Wait until ``base_url``'s ``/_stcore/health`` answers 200; seconds taken. ``RuntimeError``
+    (with the log's tail) when the process exits first or the time runs out."""
+    t0 = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with status {proc.returncode}:\n{tail(log_path or '')}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return time.monotonic() - t0
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() - t0 > timeout:
+            raise RuntimeError(f"no answer from {base_url} within {timeout:.0f} s:\n{tail(log_path or '')}")
+        time.sleep(0.2)
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the process group we started, SIGKILL whatever is left of it after ``grace`` s."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group, if any
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+
+
+@contextlib.contextmanager
+def serve_app(log_dir: pathlib.Path | str, env: Mapping[str, str] | None = None, args: Sequence[str] = (),
+              timeout: float = START_TIMEOUT_S) -> Iterator[str]:
+    """The app on a free port for the ``with`` block; yields its base URL; always stopped."""
+    port = free_port()
+    log_path = pathlib.Path(log_dir) / f"streamlit-{port}.log"
+    proc = start_app(port, log_path, env, args)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, proc, timeout, log_path)
+        yield base
+    finally:
+        stop_group(proc)

@@ -1,0 +1,517 @@
+"""``python -m classroom``: K Streamlit replicas behind HAProxy, driven end to end.
+
+One launcher with two replicas (a temporary run store, the shared real data) serves the
+whole module; the browser is Debian's Chromium (never ``playwright install``). In order:
+both replicas serve pages and every request of a page (HTML, assets, ``/_stcore/*``, the
+websocket) stays on the replica its cookie names; reloads stay there; an upload through the
+proxy reaches the session's replica (the same upload with the other cookie is refused); a websocket student
+sending a replica's cookie lands on it; a run started on one replica is listed on the
+other (one SQLite store); a replica killed with SIGKILL is restarted while the proxy keeps
+serving; SIGTERM stops everything. A second launcher is SIGKILLed to check that its
+children die with it. Plus the fast failures: haproxy missing, port in use, a replica
+that cannot start. No timings are asserted; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from classroom import haproxy as hx
+from classroom.launcher import Classroom, LaunchError
+from classroom.procs import free_port
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+READY_RE = re.compile(r"ready on (http://\S+) \((\d+) replicas?, pids ([\d ]+), haproxy (\d+)\)")
+REPLICA_RE = re.compile(r"replica (r\d+) starting: pid (\d+) on 127\.0\.0\.1:(\d+)")
+HDR = hx.HEADER.lower()
+
+pytestmark = pytest.mark.e2e
+
+
+def _need(path: str | None, what: str) -> str:
+    if not path or not os.path.exists(path):
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is missing: CI must install it (make classroom / make browser)")
+        pytest.skip(f"{what} is not installed")
+    return path
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _alive(pid: int) -> bool:
+    """A live (not zombie) process with this pid that is one of ours (streamlit or haproxy)."""
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+        cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X") and (b"streamlit" in cmd or b"haproxy" in cmd)
+
+
+def _until(cond, timeout: float, what: str, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(step)
+
+
+class Launcher:
+    """``python -m classroom`` as a subprocess; its stdout lines collected by a thread."""
+
+    def __init__(self, replicas: int, port: int, run_dir: pathlib.Path, db: pathlib.Path):
+        env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1")
+        self.port, self.run_dir = port, run_dir
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "classroom", "--replicas", str(replicas), "--port", str(port),
+             "--host", "127.0.0.1", "--run-dir", str(run_dir)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.pids: dict[str, int] = {}  # replica name → its current pid
+        self.ports: dict[str, int] = {}
+        self.every_pid: set[int] = set()
+        self.haproxy_pid = 0
+        self.base = f"http://127.0.0.1:{port}"
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_line(self, pattern: str, timeout: float, start: int = 0) -> re.Match:
+        rx = re.compile(pattern)
+
+        def found():
+            for line in self.lines[start:]:
+                m = rx.search(line)
+                if m:
+                    return m
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                pytest.fail(f"launcher exited ({self.proc.returncode}) before /{pattern}/:\n{self.output()[-3000:]}")
+            return None
+
+        deadline = time.monotonic() + timeout
+        while not (m := found()):
+            if time.monotonic() > deadline:
+                pytest.fail(f"no /{pattern}/ within {timeout:.0f} s; launcher said:\n{self.output()[-3000:]}")
+            time.sleep(0.1)
+        return m
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        m = self.wait_line(READY_RE.pattern, timeout)
+        for rm in REPLICA_RE.finditer(self.output()):
+            self.pids[rm.group(1)], self.ports[rm.group(1)] = int(rm.group(2)), int(rm.group(3))
+        assert [int(p) for p in m.group(3).split()] == list(self.pids.values())
+        self.haproxy_pid = int(m.group(4))
+        self.every_pid |= set(self.pids.values()) | {self.haproxy_pid}
+
+    def stop(self) -> None:
+        """Safety net for a failed test: stop the launcher, then anything of ours it left."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in self.every_pid:
+            if _alive(pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+def run_async(coro):
+    """``asyncio.run`` in a thread of its own: Playwright's sync API keeps an event loop in this one."""
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as err:  # noqa: BLE001 (re-raised in the test's thread)
+            out["error"] = err
+
+    th = threading.Thread(target=target, daemon=True)
+    th.start()
+    th.join(120)
+    if th.is_alive():
+        pytest.fail("the websocket student did not finish within 120 s")
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def get(base: str, path: str = "/_stcore/health", replica: str | None = None) -> tuple[int, dict, str]:
+    req = urllib.request.Request(base + path, headers={"Cookie": f"{hx.COOKIE}={replica}"} if replica else {})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode(errors="replace")
+
+
+def active_sessions(base: str, replica: str) -> int:
+    """Connected websocket sessions of one replica (Streamlit's metrics, reached by its cookie)."""
+    _, headers, body = get(base, "/_stcore/metrics?families=active_sessions", replica)
+    assert headers[HDR] == replica
+    return int(re.search(r"^active_sessions (\d+)", body, re.MULTILINE).group(1))
+
+
+def settle(page, timeout: float = 30.0) -> None:
+    """Wait until the script run is over: Streamlit's status widget shows while it runs."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=timeout * 1000)
+
+
+def no_exception(page) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def cookie_of(context) -> str | None:
+    return next((c["value"] for c in context.cookies() if c["name"] == hx.COOKIE), None)
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def room(tmp_path_factory):
+    _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
+    tmp = tmp_path_factory.mktemp("classroom")
+    launcher = Launcher(2, free_port(), tmp / "run", tmp / "runs.sqlite")
+    try:
+        launcher.wait_ready()
+        yield launcher
+    finally:
+        launcher.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(room):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_need(CHROMIUM, "chromium"), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Tab:
+    """A fresh browser context with one page; remembers which replica answered each response."""
+
+    def __init__(self, browser, base: str):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.base = base
+        self.served_by: list[tuple[str, str | None]] = []
+        self.page.on("response", lambda r: self.served_by.append((r.url, r.headers.get(HDR))))
+
+    def open(self, path: str = "/") -> str:
+        """Load a page, wait for its run; the replica that served the document."""
+        self.served_by.clear()
+        resp = self.page.goto(self.base + path)
+        settle(self.page)
+        no_exception(self.page)
+        return resp.headers.get(HDR)
+
+    @property
+    def replica(self) -> str | None:
+        return cookie_of(self.context)
+
+
+@pytest.fixture(scope="module")
+def tabs(room, browser) -> dict[str, Tab]:
+    """One open tab per replica: fresh contexts until both replicas have served one (at most 4)."""
+    by_replica: dict[str, Tab] = {}
+    extra = []
+    for _ in range(4):
+        tab = Tab(browser, room.base)
+        served = tab.open("/")
+        assert tab.page.locator('[data-testid="stSidebar"]').count() == 1  # the app, not an error page
+        assert tab.replica in room.pids and served == tab.replica, (tab.replica, served)
+        if tab.replica in by_replica:
+            extra.append(tab)
+        else:
+            by_replica[tab.replica] = tab
+        if len(by_replica) == len(room.pids):
+            break
+    for tab in extra:
+        tab.context.close()
+    assert sorted(by_replica) == sorted(room.pids), f"only {sorted(by_replica)} served fresh browsers"
+    yield by_replica
+    for tab in by_replica.values():
+        tab.context.close()
+
+
+# --- the config, and the failures that need no browser -------------------------------------------
+def test_rendered_config_is_valid_and_complete(tmp_path):
+    exe = _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
+    text = hx.render([hx.Server("r1", "127.0.0.1", 40001), hx.Server("r2", "127.0.0.1", 40002)], "0.0.0.0", 8501,
+                     stats_socket=str(tmp_path / "s.sock"))
+    for line in ("mode http", "bind 0.0.0.0:8501", "balance leastconn",
+                 f"cookie {hx.COOKIE} insert indirect nocache httponly", "option httpchk GET /_stcore/health",
+                 "http-check expect status 200", "timeout tunnel 1h", "option forwardfor", "option redispatch",
+                 f"http-response set-header {hx.HEADER} %s", "server r1 127.0.0.1:40001 cookie r1",
+                 "server r2 127.0.0.1:40002 cookie r2"):
+        assert line in text, line
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(text)
+    assert hx.check(exe, str(cfg)) is None
+    cfg.write_text(text.replace("balance leastconn", "balance nonsense"))
+    assert hx.check(exe, str(cfg))  # and a broken one is reported
+
+
+def test_haproxy_missing_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setattr(hx, "find_haproxy", lambda: None)
+    with pytest.raises(LaunchError, match=re.escape(hx.INSTALL_HINT)):
+        Classroom(1, "127.0.0.1", free_port(), run_dir=str(tmp_path)).start()
+
+
+def test_port_in_use_is_one_clear_line():
+    _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        res = subprocess.run([sys.executable, "-m", "classroom", "--replicas", "1", "--port", str(port),
+                              "--host", "127.0.0.1"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 1
+    assert f"classroom: error: port {port} on 127.0.0.1 is in use" in res.stderr
+    assert "ready" not in res.stdout
+
+
+def test_a_replica_that_cannot_start_fails_with_its_log(tmp_path):
+    _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
+
+    class Broken(Classroom):
+        def _replica_cmd(self, port):
+            return [sys.executable, "-c", "import sys; print('no module named cnnviz_typo'); sys.exit(3)"]
+
+    room = Broken(1, "127.0.0.1", free_port(), run_dir=str(tmp_path), out=io.StringIO())
+    try:
+        with pytest.raises(LaunchError, match=r"replica r1 \(pid \d+\) exited with code 3") as err:
+            room.start()
+        assert "no module named cnnviz_typo" in err.value.detail
+    finally:
+        room.stop()
+    assert all(c.proc is None for c in room.replicas)
+
+
+# --- the running classroom ---------------------------------------------------------------------------
+def test_ready_line_and_every_replica_up(room):
+    assert len(room.pids) == 2 and all(_alive(p) for p in room.every_pid)
+    assert hx.server_status(str(room.run_dir / "haproxy.sock")) == {"r1": "UP", "r2": "UP"}  # checked, not just assumed
+    for name, port in room.ports.items():
+        assert (room.run_dir / f"{name}.log").exists()
+        assert get(room.base, replica=name)[1][HDR] == name  # the cookie picks the replica
+        assert not _port_free(port)
+    assert (room.run_dir / "haproxy.cfg").read_text().count(" cookie r") == 2
+
+
+def test_browsers_reach_both_replicas_and_stay_on_theirs(room, tabs):
+    for name, tab in tabs.items():
+        # every response of the page load (document, assets, /_stcore/health, host-config) from one replica
+        assert {r for _, r in tab.served_by} == {name}, tab.served_by[:5]
+        assert any("/_stcore/" in url for url, _ in tab.served_by)
+        # the websocket too: each replica holds the session of the tab it served
+        assert active_sessions(room.base, name) >= 1
+    tab = next(iter(tabs.values()))
+    name = tab.replica
+    for _ in range(3):
+        tab.page.reload()
+        settle(tab.page)
+        no_exception(tab.page)
+        assert tab.replica == name
+        assert {r for _, r in tab.served_by if r} == {name}
+
+
+def test_an_upload_through_the_proxy_reaches_the_session_replica(room, tabs, tmp_path):
+    """Streamlit takes an upload only on the replica holding the session, with the XSRF
+    token of the ``_streamlit_xsrf`` cookie in a header (enableXsrfProtection=true)."""
+    from PIL import Image
+
+    png = tmp_path / "digit.png"
+    Image.new("L", (28, 28), 0).save(png)
+    name, tab = min(tabs.items())
+    page = tab.page
+    tab.open("/featuremaps")
+    page.get_by_text("upload a PNG or JPEG").click()
+    settle(page)
+    with page.expect_response(lambda r: "/_stcore/upload_file/" in r.url and r.request.method == "PUT") as put:
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(png))
+    resp = put.value
+    assert resp.ok, f"upload answered {resp.status}"
+    assert resp.headers.get(HDR) == name == tab.replica
+    assert "X-Xsrftoken".lower() in {k.lower() for k in resp.request.headers}
+    page.get_by_text("digit.png").wait_for()
+    # the rerun that reads the upload replaces the "upload first" caption with the feature maps
+    page.get_by_text("Upload an image to see its feature maps.").wait_for(state="detached")
+    settle(page)
+    no_exception(page)
+    assert {r for _, r in tab.served_by if r} == {name}
+
+    # the control: the same upload (same session, same XSRF cookie and token) sent with the other
+    # replica's cookie is refused there, so it is the stickiness that made the browser's work
+    other = next(n for n in room.pids if n != name)
+    xsrf = next(c["value"] for c in tab.context.cookies() if c["name"] == "_streamlit_xsrf")
+    boundary = "cnnvizclassroomtest"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"digit.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + png.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(resp.url, data=body, method="PUT", headers={
+        "Cookie": f"{hx.COOKIE}={other}; _streamlit_xsrf={xsrf}", "X-Xsrftoken": xsrf,
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=10)
+    assert refused.value.code == 400 and refused.value.headers.get(hx.HEADER) == other
+    assert "sticky sessions" in refused.value.read().decode()
+
+
+def test_websocket_student_lands_on_the_replica_of_its_cookie(room, tabs):
+    from classroom.wsclient import Student
+
+    async def visit(replica: str | None):
+        s = Student(room.base, page="",
+                    cookies={hx.COOKIE: replica} if replica else None)
+        try:
+            before = {n: active_sessions(room.base, n) for n in room.pids}
+            await s.connect()
+            keys = s.widget_keys()
+            served = {k.lower(): v for k, v in s.response_headers.items()}.get(HDR)
+            during = {n: active_sessions(room.base, n) for n in room.pids}
+            return served, keys, list(s.exceptions), list(s.set_cookies), (before, during)
+        finally:
+            await s.close()
+
+    for name in room.pids:
+        served, keys, exceptions, set_cookies, (before, during) = run_async(visit(name))
+        assert served == name and keys and not exceptions
+        assert not any(c.startswith(hx.COOKIE + "=") for c in set_cookies)  # indirect: no new cookie
+        assert during[name] == before[name] + 1  # the websocket session itself is on that replica
+    served, _, exceptions, set_cookies, _ = run_async(visit(None))  # no cookie: the proxy gives one
+    assert served in room.pids and not exceptions
+    assert any(c.startswith(f"{hx.COOKIE}={served}") for c in set_cookies), set_cookies
+
+
+def test_a_run_started_on_one_replica_is_listed_on_the_other(room, tabs):
+    (a_name, a), (b_name, b) = sorted(tabs.items())
+    assert a_name != b_name
+    page = a.page
+    a.open("/training")
+    assert a.replica == a_name
+    page.get_by_role("heading", name="Train a network").wait_for()
+    budget = page.get_by_role("spinbutton", name="Time budget (s, 0 = none)")
+    budget.fill("2")  # a short run: the class preset's LeNet, two seconds of training
+    budget.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_url("**run=**")
+    rid = re.search(r"[?&]run=([0-9a-f]+)", page.url).group(1)
+
+    assert b.open("/training") == b_name
+    pick = b.page.get_by_role("combobox", name="Run", exact=True)  # the history's run picker
+    pick.wait_for()
+    assert f"({rid[:6]})" in pick.input_value()
+    no_exception(b.page)
+
+
+def test_a_killed_replica_is_restarted_and_the_proxy_keeps_serving(room, browser, tabs):
+    victim = max(room.pids)  # the replica of the second tab
+    old = room.pids[victim]
+    mark = len(room.lines)
+    os.kill(old, signal.SIGKILL)
+
+    tab = Tab(browser, room.base)  # meanwhile, a newcomer still gets the app
+    try:
+        assert tab.open("/") in room.pids
+    finally:
+        tab.context.close()
+    orphan = tabs[victim]  # and the victim's own student, on reload, is served (by whichever replica is up)
+    orphan.page.reload()
+    settle(orphan.page)
+    no_exception(orphan.page)
+
+    m = room.wait_line(rf"replica {victim} restarted: pid (\d+) \(was {old}\)", 30, mark)
+    new = int(m.group(1))
+    room.wait_line(rf"replica {victim} healthy: pid {new}", 60, mark)
+    assert new != old and _alive(new) and not _alive(old)
+    room.pids[victim] = new
+    room.every_pid.add(new)
+    sock = str(room.run_dir / "haproxy.sock")
+    _until(lambda: hx.server_status(sock) == {"r1": "UP", "r2": "UP"}, 30, "haproxy to see both replicas UP")
+    for name in room.pids:
+        assert get(room.base, replica=name)[1][HDR] == name
+    assert _alive(room.haproxy_pid)
+
+
+def test_sigterm_stops_everything(room):
+    assert room.proc.poll() is None
+    room.proc.send_signal(signal.SIGTERM)
+    assert room.proc.wait(timeout=30) == 0
+    left = [p for p in room.every_pid if _alive(p)]
+    assert not left, f"still running: {left}"
+    assert _port_free(room.port)
+    assert all(_port_free(p) for p in room.ports.values())
+    assert "stopped; logs kept in" in room.output()
+
+
+def test_children_die_with_a_sigkilled_launcher(tmp_path):
+    """The launcher cannot clean up after SIGKILL: PR_SET_PDEATHSIG makes the kernel SIGTERM its children."""
+    _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
+    launcher = Launcher(1, free_port(), tmp_path / "run", tmp_path / "runs.sqlite")
+    try:
+        launcher.wait_ready()
+        from classroom.wsclient import Student
+
+        async def connected_then_kill():
+            s = Student(launcher.base)
+            await s.connect()  # a student is connected when the launcher dies
+            try:
+                os.kill(launcher.proc.pid, signal.SIGKILL)
+                launcher.proc.wait(timeout=10)
+                deadline = time.monotonic() + 20
+                while any(_alive(p) for p in launcher.every_pid) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+            finally:
+                await s.close()
+
+        run_async(connected_then_kill())
+        left = [p for p in launcher.every_pid if _alive(p)]
+        assert not left, f"left behind: {left}"
+        _until(lambda: _port_free(launcher.port), 10, "the port to be free")
+    finally:
+        launcher.stop()

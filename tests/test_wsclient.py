@@ -1,0 +1,185 @@
+"""``classroom.wsclient.Student`` against the real app, and its edge cases against tiny fake servers.
+
+One ``streamlit run app.py`` on a free loopback port for the module (stopped in a finally);
+three concurrent students on the explorer change the architecture and a toggle, and each
+page must show its own choice, with no exception and no leak between sessions. An unknown
+page name must come back as ``page_not_found``. Cookies on the upgrade request, a
+``Set-Cookie`` in its response and a server that hangs up are checked against
+``websockets`` servers made for the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+
+import pytest
+from websockets.asyncio.server import serve
+
+from classroom.procs import free_port, serve_app
+from classroom.wsclient import Student, StudentError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ARCH, BN, RES = "explorer.arch", "explorer.bn", "explorer.res"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """``streamlit run app.py`` on a free port (CNNVIZ_DB from conftest's temp dir); its URL."""
+    try:
+        with serve_app(tmp_path_factory.mktemp("wsclient")) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(str(err))
+
+
+def _run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 90))
+
+
+def _label(s: Student, arch_label_prefix: str) -> str:
+    """The architecture selectbox's option that starts with ``arch_label_prefix``."""
+    return next(o for o in s.widget(ARCH).options if o.startswith(arch_label_prefix))
+
+
+def test_three_students_each_see_their_own_page(app_url):
+    async def scenario():
+        students = [Student(app_url, page="explorer", query="arch=lenet", timeout=60) for _ in range(3)]
+        try:
+            await asyncio.gather(*(s.connect() for s in students))
+            a, b, c = students
+            assert len({s.session_id for s in students}) == 3 and None not in {s.session_id for s in students}
+            for s in students:
+                assert s.current_page == "explorer" and s.page_not_found is None
+                assert {ARCH, BN, "explorer.side"} <= set(s.widget_keys())
+                assert s.widget(ARCH).kind == "selectbox" and s.widget(BN).kind == "toggle"
+                assert s.widget(ARCH).value.startswith("LeNet")
+                assert s.last_run_deltas > 10 and s.exceptions == []
+
+            # at the same time: two new architectures and one BatchNorm flip
+            bn_before = c.widget(BN).value
+            times = await asyncio.gather(a.set_widget(ARCH, _label(a, "ResNet-18")),
+                                         b.set_widget(ARCH, _label(b, "GoogLeNet")),
+                                         c.set_widget(BN, not bn_before))
+            assert all(0 < t < 60 for t in times)
+            assert "The idea of ResNet-18" in a.page_text() and "arch=resnet18" in a.query
+            assert "The idea of GoogLeNet" in b.page_text() and "arch=googlenet" in b.query
+            assert c.widget(ARCH).value.startswith("LeNet") and c.widget(BN).value is (not bn_before)
+            # ResNet opens in the book's configuration (224 px) and has a residual switch
+            assert a.widget("explorer.side").value == 224 and a.widget(RES).disabled is False
+
+            # a toggle in one session; the server's own state, re-read by plain reruns, must
+            # still be each session's own
+            await a.set_widget(RES, False)
+            assert a.widget(RES).value is False and "res=0" in a.query
+            await asyncio.gather(*(s.rerun() for s in students))
+            assert a.widget(ARCH).value == _label(a, "ResNet-18") and a.widget(RES).value is False
+            assert b.widget(ARCH).value == _label(b, "GoogLeNet") and RES not in b.widget_keys()  # no ResNet
+            assert c.widget(ARCH).value.startswith("LeNet") and c.widget(BN).value is (not bn_before)
+            assert "The idea of LeNet" in c.page_text()
+            for s in students:
+                assert s.exceptions == [], s.exceptions
+                assert s.last_run_status == 0
+
+            # a run that repeats an earlier configuration gets its large elements from the
+            # ForwardMsg cache (ref_hash): the client listed their hashes, the server skipped them
+            hits = a.cache_hits
+            await a.set_widget(RES, True)
+            await a.set_widget(RES, False)
+            assert a.cache_hits > hits and a.last_run_cache_hits >= 1
+            assert "The idea of ResNet-18" in a.page_text() and a.exceptions == []
+        finally:
+            await asyncio.gather(*(s.close() for s in students))
+
+    _run(scenario())
+
+
+def test_unknown_page_gets_page_not_found(app_url):
+    async def scenario():
+        s = Student(app_url, page="no-such-page", timeout=60)
+        try:
+            await s.connect()
+            assert s.page_not_found == "no-such-page"
+            assert s.current_page == ""  # the default page (home) was run instead
+            assert s.exceptions == [] and s.last_run_status == 0
+            with pytest.raises(StudentError, match="no widget"):
+                s.widget(ARCH)
+        finally:
+            await s.close()
+
+    _run(scenario())
+
+
+def test_bad_values_are_refused_before_sending(app_url):
+    async def scenario():
+        s = Student(app_url, page="explorer", query="arch=lenet", timeout=60)
+        try:
+            await s.connect()
+            sent = s.bytes_sent
+            with pytest.raises(StudentError, match="not one of"):
+                await s.set_widget(ARCH, "LeNet-9000")
+            with pytest.raises(StudentError, match="outside"):
+                await s.set_widget("explorer.side", 100_000)
+            with pytest.raises(StudentError, match="disabled"):
+                await s.set_widget("ex.res.na", True)  # LeNet has no residual switch
+            assert s.bytes_sent == sent
+        finally:
+            await s.close()
+
+    _run(scenario())
+
+
+# --- fake servers ------------------------------------------------------------------------------
+def test_cookies_go_out_on_the_upgrade_and_set_cookie_comes_back():
+    seen = {}
+
+    def add_cookie(connection, request, response):
+        response.headers["Set-Cookie"] = "SRV=r2; path=/"
+        return response
+
+    async def handler(ws):
+        seen["cookie"] = ws.request.headers.get("Cookie")
+        seen["protocol"] = ws.request.headers.get("Sec-WebSocket-Protocol")
+        seen["origin"] = ws.request.headers.get("Origin")
+        await ws.recv()
+        await ws.close(1011, "bye")
+
+    async def scenario():
+        async with serve(handler, "127.0.0.1", 0, subprotocols=["streamlit"], process_response=add_cookie) as server:
+            port = server.sockets[0].getsockname()[1]
+            s = Student(f"http://127.0.0.1:{port}", page="explorer", cookies={"SRV": "r1", "lang": "en"}, timeout=5)
+            with pytest.raises(StudentError, match="closed by the server.*1011.*bye"):
+                await s.connect()
+            await s.close()
+            assert seen["cookie"] == "SRV=r1; lang=en"
+            assert seen["protocol"] == "streamlit" and seen["origin"] == f"http://127.0.0.1:{port}"
+            assert s.set_cookies == ["SRV=r2; path=/"] and s.cookies["SRV"] == "r2"
+            assert s.response_headers["Set-Cookie"] == "SRV=r2; path=/"
+            assert s.closed_by_server and s.close_code == 1011
+
+    _run(scenario())
+
+
+def test_a_run_that_never_finishes_times_out():
+    async def handler(ws):
+        await ws.recv()
+        await ws.wait_closed()  # never answers; returns when the client hangs up
+
+    async def scenario():
+        async with serve(handler, "127.0.0.1", 0, subprotocols=["streamlit"]) as server:
+            port = server.sockets[0].getsockname()[1]
+            s = Student(f"http://127.0.0.1:{port}", timeout=0.5)
+            with pytest.raises(StudentError, match="timeout"):
+                await s.connect()
+            await s.close()
+
+    _run(scenario())
+
+
+def test_nothing_listening_is_a_student_error():
+    async def scenario():
+        s = Student(f"http://127.0.0.1:{free_port()}", timeout=5)
+        with pytest.raises(StudentError, match="cannot open"):
+            await s.connect()
+
+    _run(scenario())
