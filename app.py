@@ -8,10 +8,11 @@ them from file names) and pages are grouped by the chapter's sections. Calling
 
 import streamlit as st
 
-from ui.common import language_selector, tr
+from ui.common import freeze_startup_objects, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
 
 st.set_page_config(page_title="cnnviz", page_icon=":material/layers:", layout="wide")
+freeze_startup_objects()  # once per process: see its docstring (why a click no longer pays a full GC)
 language_selector()
 sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):

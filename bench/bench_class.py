@@ -7,7 +7,7 @@ cookies). For each class size N (``--students 1,10,20,40``):
 * the N students arrive within ``--arrival`` s (uniform random start offsets);
 * each opens the explorer at a random architecture, input side and BatchNorm setting through
   the page's URL (``/explorer?arch=…&side=…&bn=…``, the names and ranges of
-  ``cnnviz.urlstate.explorer_schema``): that first load is its warm-up and is not a click
+  ``ui.schemas.explorer_schema``): that first load is its warm-up and is not a click
   (its time is the "connect p50" column);
 * then makes ``--clicks`` changes (default 5), 1–3 s apart, each on a random widget among all
   the explorer offers that are enabled: architecture, input side, BatchNorm, residual,
@@ -492,7 +492,8 @@ async def phase(target: Target, n: int, args, archs: tuple[str, ...], bg_env: di
 
 # --- report ---------------------------------------------------------------------------------
 COLUMNS = ("target", "students", "clicks", "p50 s", "p95 s", "max s", "p50 / 1-student p50", "connect p50 s",
-           "errors (exc/conn/timeout)", "disconnects", "server CPU %", "peak RSS MiB", "kB/click", "cache refs",
+           "errors (exc/conn/timeout)", "disconnects", "server CPU %", "CPU ms/run", "peak RSS MiB", "kB/click",
+           "cache refs",
            "load-gen CPU %", "other CPU %", "wall s")
 
 
@@ -502,7 +503,9 @@ def fmt_row(r: Row, base: float | None) -> list[str]:
     return [r.target, str(r.students), str(len(r.clicks)), f"{p50:.3f}", f"{pct(r.clicks, 95):.3f}",
             f"{max(r.clicks) if r.clicks else float('nan'):.3f}", ratio, f"{pct(r.connects, 50):.3f}",
             f"{r.errors} ({r.exceptions}/{r.failed_connects}/{r.timeouts})", str(r.disconnects),
-            f"{r.cpu_pct:.0f}", f"{r.rss_mib:.0f}", f"{statistics.median(r.kb) if r.kb else 0:.1f}",
+            # server CPU per script run (clicks and first page loads alike): the cost of one run, whole class
+            f"{r.cpu_pct:.0f}", f"{10 * r.cpu_pct * r.wall / max(len(r.clicks) + len(r.connects), 1):.0f}",
+            f"{r.rss_mib:.0f}", f"{statistics.median(r.kb) if r.kb else 0:.1f}",
             str(r.cache_hits), f"{r.gen_cpu_pct:.0f}", f"{r.other_cpu_pct:.0f}",
             f"{r.wall:.1f}" + (" (phase timeout)" if r.phase_timed_out else "")]
 
@@ -607,9 +610,9 @@ async def run_target(name: str, args, archs, db_dir: str, rows: list[Row]) -> No
 
 
 async def main_async(args) -> int:
-    from cnnviz import urlstate  # the explorer's valid architecture names
+    from ui import schemas  # the explorer's valid architecture names
 
-    archs = urlstate.explorer_schema().field("arch").choices
+    archs = schemas.explorer_schema().field("arch").choices
     print(machine_line())
     print(f"students {args.sizes} · {args.clicks} changes each, {args.gap[0]:g}–{args.gap[1]:g} s apart · "
           f"arrival within {args.arrival:g} s · seed {args.seed} · click timeout {args.click_timeout:g} s"

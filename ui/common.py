@@ -19,6 +19,34 @@ from cnnviz.inspect.tracing import Trace, trace
 LANG_KEY = "lang"
 
 
+@st.cache_resource(show_spinner=False)
+def freeze_startup_objects() -> int:
+    """Once per server process: import what every page needs, collect, and move everything
+    alive to the garbage collector's permanent generation (``gc.freeze``); returns how many
+    objects that was.
+
+    torch, plotly, pandas and the string table are some 270,000 tracked objects that live as
+    long as the server. Every full collection walks all of them: 0.15–0.2 s with the GIL held,
+    which Streamlit's own ``gc.collect`` after each script run (``runner.postScriptGC``) made
+    every click pay. That setting is off in ``.streamlit/config.toml`` (measured in
+    ``bench/bench_click.py``); Python's own generational collector still runs, and once these
+    objects are frozen its occasional full collections only walk what the sessions created.
+    Objects made later (sessions, caches) are collected as usual.
+    """
+    import gc
+
+    import pandas  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+    import torch  # noqa: F401
+
+    import cnnviz.models  # noqa: F401
+    import cnnviz.viz.explore  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def lang() -> str:
     """The reader's language: session state, else the URL's ``lang``, else English."""
     _leave_mpa_v1()
