@@ -12,7 +12,7 @@ import streamlit as st
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import costlab
 from cnnviz.models.registry import get_config
-from cnnviz.viz import labs as lc
+from ui import figures
 from ui.common import arch_label, fmt_count, lang, show_error, tr, try_trace
 
 PLOT = {"displaylogo": False}
@@ -30,6 +30,7 @@ def _counts(cols) -> dict:
     return {tr(f"lab.cost.col.{c}"): st.column_config.NumberColumn(format="localized") for c in cols}
 
 
+@st.fragment  # its sliders rerun this section, not the page
 def inception_section() -> None:
     st.subheader(tr("lab.cost.inception"))
     st.caption(tr("lab.cost.book"))
@@ -64,7 +65,7 @@ def inception_section() -> None:
                        r5=costs.single[5].macs / total.macs))
     else:
         st.markdown(tr("lab.cost.saving_none"))
-    st.plotly_chart(lc.inception_bars(rows, lang()), config=PLOT, key="cl.bars")
+    st.plotly_chart(figures.inception_bars(rows, lang()), config=PLOT, key="cl.bars")
     closed = {p: (c.params, c.macs_torchinfo) for p, c in costs.branches.items()}
     if closed == ti:
         st.success(tr("lab.cost.check_ok"), icon="✅")
@@ -72,6 +73,7 @@ def inception_section() -> None:
         st.error(tr("lab.cost.check_bad", ti=ti, cf=closed))
 
 
+@st.fragment
 def nin_section() -> None:
     st.subheader(tr("lab.cost.nin"))
     c = st.columns(3)
@@ -86,7 +88,7 @@ def nin_section() -> None:
     st.markdown(tr("lab.cost.nin_intro", flat=f"{h.alexnet_flat:,}"))
     parts = {arch_label("alexnet"): (h.alexnet_features.params, h.alexnet_head.params),
              arch_label("nin"): (h.nin_features.params, h.nin_head.params)}
-    st.plotly_chart(lc.head_bars(parts, lang()), config=PLOT, key="cl.head")
+    st.plotly_chart(figures.head_bars(parts, lang()), config=PLOT, key="cl.head")
     st.markdown(tr("lab.cost.head_summary", a_head=fmt_count(h.alexnet_head.params),
                    a_pct=h.alexnet_head.params / h.alexnet_total.params, n_head=fmt_count(h.nin_head.params),
                    ratio=h.alexnet_head.params / h.nin_head.params, ones=fmt_count(h.nin_one_by_one.params)))

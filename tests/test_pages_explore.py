@@ -287,3 +287,20 @@ def test_compare_crafted_link_and_chinese():
     assert "side='abc'" in at.warning[0].value and "改用" in at.warning[0].value
     assert at.slider(key="compare.side").value == 224
     assert at.title[0].value == t("cmp.page.title", "zh")
+
+
+def test_a_class_on_one_configuration_builds_its_figures_once(monkeypatch):
+    """Figures are pure functions of the configuration: the second session (and the third, in
+    another language, once more) reuses what the first built, server-wide."""
+    from cnnviz.viz import diagram
+    from ui import figures
+
+    built = []
+    real = diagram.figure
+    monkeypatch.setattr(diagram, "figure", lambda *a, **k: built.append(a[1]) or real(*a, **k))
+    figures.structure.clear()
+    for _ in range(2):
+        (spec,) = plotly_specs(ok(open_page("explorer", arch="nin", side="112")))
+    assert built == ["en"] and spec["layout"]["title"]["text"] == t("ex.diagram.title", "en")
+    ok(open_page("explorer", arch="nin", side="112", lang="zh"))
+    assert built == ["en", "zh"]

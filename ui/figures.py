@@ -26,6 +26,7 @@ from cnnviz.i18n import TABLE, t
 from cnnviz.models.registry import get_config, list_models, model_spec
 from cnnviz.viz import diagram
 from cnnviz.viz import explore as charts
+from cnnviz.viz import labs as lab_charts
 from ui.common import cached_trace, try_trace
 
 # Bounds on what the server keeps: a figure is 5–30 kB of plotly objects; a class explores a
@@ -108,3 +109,15 @@ def comparison_figures(side: int, ch: int, batch: int, language: str) -> tuple[g
 def timeline(language: str) -> go.Figure:
     """The home page's chapter timeline."""
     return charts.timeline(language)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def inception_bars(rows: list[dict[str, Any]], language: str) -> go.Figure:
+    """The cost lab's Inception bars for one block setting (rows: plain numbers, hashed by value)."""
+    return lab_charts.inception_bars(rows, language)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def head_bars(parts: dict[str, tuple[int, int]], language: str) -> go.Figure:
+    """The cost lab's AlexNet-against-NiN head bars."""
+    return lab_charts.head_bars(parts, language)
