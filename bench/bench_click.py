@@ -165,6 +165,7 @@ def profile_breakdown(raw: str) -> list[tuple[str, float]]:
     rules = (  # first match wins, from the leaf's point of view
         ("garbage collector (post-run gc.collect)", ("gc_collect", "_post_script_gc", "collect (gc)", "gc.collect")),
         ("trace (cnnviz.inspect, torchinfo)", ("cnnviz/inspect/", "torchinfo/")),
+        ("structure diagram (cnnviz.viz.diagram)", ("cnnviz/viz/diagram/",)),
         ("building figures (cnnviz.viz, plotly validation)",
          ("cnnviz/viz/", "plotly/basedatatypes", "plotly/graph_objs")),
         ("serialising figures (plotly to_json / to_dict)", ("plotly/io/_json", "to_dict (plotly", "plotly/io")),

@@ -1,8 +1,11 @@
-"""``python -m classroom [--replicas K] [--port P] [--host H]``: cnnviz for a class, K replicas behind HAProxy.
+"""``python -m classroom [--replicas K] [--port P] [--host H] [--lang en|zh]``: cnnviz for a class,
+K replicas behind HAProxy.
 
 Defaults: K = ``$REPLICAS`` or the CPU count, P = ``$PORT`` or 8501, H = 0.0.0.0 (every
-interface: the students' machines must reach it; 127.0.0.1 keeps it on this machine). Stop
-with Ctrl-C or SIGTERM. See docs/classroom.md.
+interface: the students' machines must reach it; 127.0.0.1 keeps it on this machine), the
+language of its messages ``$CNNVIZ_LANG`` when that is en or zh, else en (``--help`` and the
+errors about ``$REPLICAS`` / ``$PORT`` come before ``--lang`` is read, so they follow
+``$CNNVIZ_LANG``). Stop with Ctrl-C or SIGTERM. See docs/classroom.md.
 """
 
 from __future__ import annotations
@@ -11,40 +14,44 @@ import argparse
 import os
 import sys
 
+from cnnviz.i18n import LANGS, t
+
 from .launcher import START_TIMEOUT_S, Classroom, LaunchError
 
 
-def _int_env(name: str, default: int) -> int:
+def _env_lang() -> str:
+    lang = os.environ.get("CNNVIZ_LANG", "").strip().lower()
+    return lang if lang in LANGS else "en"
+
+
+def _int_env(name: str, default: int, lang: str) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
         return int(raw)
     except ValueError:
-        sys.exit(f"classroom: error: {name}={raw!r} is not a whole number")
+        sys.exit(t("room.error", lang, err=t("room.not_int", lang, name=name, raw=raw)))
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m classroom",
-                                description="cnnviz for a class: K Streamlit replicas behind HAProxy on one port.")
-    p.add_argument("--replicas", "-k", type=int, default=_int_env("REPLICAS", os.cpu_count() or 1),
-                   help="Streamlit processes behind the proxy (default: $REPLICAS, else the CPU count)")
-    p.add_argument("--port", "-p", type=int, default=_int_env("PORT", 8501),
-                   help="the port students open (default: $PORT, else 8501)")
-    p.add_argument("--host", default="0.0.0.0",
-                   help="address to listen on (default 0.0.0.0 = every interface; 127.0.0.1 = this machine only)")
-    p.add_argument("--run-dir", help="folder for haproxy.cfg and the logs (default: a new /tmp/cnnviz-classroom-*)")
-    p.add_argument("--pin-cpus", action="store_true",
-                   help="give each replica its own share of the CPU cores (training on one replica then "
-                        "cannot slow down the others' students)")
+    lang = _env_lang()
+    p = argparse.ArgumentParser(prog="python -m classroom", description=t("room.description", lang))
+    p.add_argument("--replicas", "-k", type=int, default=_int_env("REPLICAS", os.cpu_count() or 1, lang),
+                   help=t("room.h.replicas", lang))
+    p.add_argument("--port", "-p", type=int, default=_int_env("PORT", 8501, lang), help=t("room.h.port", lang))
+    p.add_argument("--host", default="0.0.0.0", help=t("room.h.host", lang))
+    p.add_argument("--run-dir", help=t("room.h.run_dir", lang))
+    p.add_argument("--pin-cpus", action="store_true", help=t("room.h.pin_cpus", lang))
     p.add_argument("--start-timeout", type=float, default=START_TIMEOUT_S,
-                   help=f"seconds a replica may take to answer its first health check (default {START_TIMEOUT_S:.0f})")
+                   help=t("room.h.start_timeout", lang, secs=START_TIMEOUT_S))
+    p.add_argument("--lang", choices=LANGS, default=lang, help=t("room.h.lang", lang))
     a = p.parse_args(argv)
     try:
         room = Classroom(a.replicas, host=a.host, port=a.port, run_dir=a.run_dir, pin_cpus=a.pin_cpus,
-                         start_timeout=a.start_timeout)
+                         start_timeout=a.start_timeout, lang=a.lang)
     except LaunchError as err:
-        print(f"classroom: error: {err}", file=sys.stderr)
+        print(t("room.error", a.lang, err=err), file=sys.stderr)
         return 2
     return room.run()
 

@@ -39,6 +39,8 @@ import socket
 import subprocess
 from dataclasses import dataclass
 
+from cnnviz.i18n import t
+
 COOKIE = "CNNVIZ_REPLICA"
 HEADER = "X-Cnnviz-Replica"
 BACKEND = "replicas"
@@ -124,7 +126,7 @@ def render(servers: list[Server], bind_host: str, bind_port: int, stats_socket: 
     return "\n".join(lines) + "\n"
 
 
-def check(exe: str, cfg_path: str, timeout: float = 20.0) -> str | None:
+def check(exe: str, cfg_path: str, timeout: float = 20.0, lang: str = "en") -> str | None:
     """``haproxy -c``: None when the config is valid, else HAProxy's own complaint (one line per problem)."""
     try:
         res = subprocess.run([exe, "-c", "-q", "-f", cfg_path], capture_output=True, text=True, timeout=timeout,
@@ -133,7 +135,7 @@ def check(exe: str, cfg_path: str, timeout: float = 20.0) -> str | None:
         return str(err)
     if res.returncode == 0:
         return None
-    return (res.stderr or res.stdout).strip() or f"haproxy -c exited with {res.returncode}"
+    return (res.stderr or res.stdout).strip() or t("room.check_exit", lang, code=res.returncode)
 
 
 def admin(stats_socket: str, command: str, timeout: float = 3.0) -> str:

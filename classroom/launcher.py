@@ -45,6 +45,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cnnviz.i18n import t
+
 from . import haproxy as hx
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # the project: app.py and .streamlit/config.toml
@@ -103,13 +105,13 @@ def _spawn(cmd: list[str], log: pathlib.Path, env: dict[str, str], cwd: pathlib.
                                 preexec_fn=_child_setup(os.getpid(), cpus))  # noqa: PLW1509 (no threads here)
 
 
-def _describe_exit(code: int) -> str:
+def _describe_exit(code: int, lang: str = "en") -> str:
     if code < 0:
         try:
-            return f"killed by {signal.Signals(-code).name}"
+            return t("room.killed_by", lang, signal=signal.Signals(-code).name)
         except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with code {code}"
+            return t("room.killed_by_num", lang, num=-code)
+    return t("room.exited", lang, code=code)
 
 
 def tail(path: pathlib.Path, lines: int = 20) -> str:
@@ -134,7 +136,7 @@ def free_loopback_ports(n: int) -> list[int]:
             s.close()
 
 
-def check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int, lang: str = "en") -> None:
     """``LaunchError`` when ``host:port`` cannot be listened on (in use, or a privileged port)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(fam, socket.SOCK_STREAM) as s:
@@ -144,11 +146,10 @@ def check_port_free(host: str, port: int) -> None:
             s.listen(1)
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
-                raise LaunchError(f"port {port} on {host} is in use (another classroom, or `make run`?): "
-                                  f"stop it or choose another with --port / PORT=") from None
+                raise LaunchError(t("room.port_in_use", lang, port=port, host=host)) from None
             if err.errno == errno.EACCES:
-                raise LaunchError(f"port {port} on {host} needs root (ports below 1024): use --port 8501") from None
-            raise LaunchError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+                raise LaunchError(t("room.port_root", lang, port=port, host=host)) from None
+            raise LaunchError(t("room.port_cannot", lang, host=host, port=port, reason=err.strerror or err)) from None
 
 
 def probe_many(ports: list[int], timeout: float = PROBE_TIMEOUT_S) -> dict[int, bool]:
@@ -248,9 +249,10 @@ class Classroom:
 
     def __init__(self, replicas: int, host: str = "127.0.0.1", port: int = 8501, run_dir: str | None = None,
                  app: str = "app.py", cwd: pathlib.Path = ROOT, pin_cpus: bool = False,
-                 start_timeout: float = START_TIMEOUT_S, out=None):
+                 start_timeout: float = START_TIMEOUT_S, out=None, lang: str = "en"):
+        self.lang = lang  # "en" or "zh": the language of every line it prints
         if replicas < 1:
-            raise LaunchError("--replicas must be at least 1")
+            raise LaunchError(t("room.replicas_min", lang))
         self.k, self.host, self.port = replicas, host, port
         self.app, self.cwd = app, pathlib.Path(cwd)
         self.pin_cpus = pin_cpus
@@ -329,10 +331,10 @@ class Classroom:
         """Everything up and checked, or ``LaunchError`` (the caller stops what was started)."""
         self.exe = hx.find_haproxy()
         if not self.exe:
-            raise LaunchError(f"haproxy is not installed: as root run `{hx.INSTALL_HINT}` (or `make classroom`)")
+            raise LaunchError(t("room.no_haproxy", self.lang, hint=hx.INSTALL_HINT))
         if not (self.cwd / self.app).is_file():
-            raise LaunchError(f"{self.cwd / self.app} not found")
-        check_port_free(self.host, self.port)
+            raise LaunchError(t("room.no_app", self.lang, path=self.cwd / self.app))
+        check_port_free(self.host, self.port, self.lang)
         if self.run_dir is None:
             self.run_dir = pathlib.Path(tempfile.mkdtemp(prefix="cnnviz-classroom-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -343,27 +345,26 @@ class Classroom:
         self.haproxy = Child("haproxy", self.run_dir / "haproxy.log")
         servers = [hx.Server(r.name, "127.0.0.1", r.port) for r in self.replicas]
         self.cfg.write_text(hx.render(servers, self.host, self.port, stats_socket=str(self.sock)))
-        problem = hx.check(self.exe, str(self.cfg))
+        problem = hx.check(self.exe, str(self.cfg), lang=self.lang)
         if problem:
-            raise LaunchError(f"haproxy rejects {self.cfg}: {problem.splitlines()[0]}", problem)
-        store = self._env().get("CNNVIZ_DB") or "the default store (cnnviz.runstore.db_path())"
+            raise LaunchError(t("room.cfg_rejected", self.lang, cfg=self.cfg, problem=problem.splitlines()[0]), problem)
+        store = self._env().get("CNNVIZ_DB") or t("room.default_store", self.lang)
         logs = "r1.log" if self.k == 1 else f"r1..r{self.k}.log"
-        self.say(f"run dir {self.run_dir} (haproxy.cfg, haproxy.log, {logs}); run store {store}")
+        self.say(t("room.run_dir", self.lang, run_dir=self.run_dir, logs=logs, store=store))
 
         for r in self.replicas:
             self._start_replica(r)
-            self.say(f"replica {r.name} starting: pid {r.pid} on 127.0.0.1:{r.port}"
-                     + (f", cpus {sorted(r.cpus)}" if r.cpus else "") + f", log {r.log}")
+            cpus = t("room.cpus", self.lang, cpus=sorted(r.cpus)) if r.cpus else ""
+            self.say(t("room.replica_starting", self.lang, name=r.name, pid=r.pid, port=r.port, cpus=cpus, log=r.log))
         self._wait_replicas()
         self._start_haproxy()
-        self.say(f"haproxy starting: pid {self.haproxy.pid}, {self.cfg}, log {self.haproxy.log}")
+        self.say(t("room.haproxy_starting", self.lang, pid=self.haproxy.pid, cfg=self.cfg, log=self.haproxy.log))
         self._wait_proxy()
-        plural = "s" if self.k != 1 else ""
-        self.say(f"cnnviz classroom ready on http://{_url_host(self.host)}:{self.port} ({self.k} replica{plural}, "
-                 f"pids {' '.join(str(r.pid) for r in self.replicas)}, haproxy {self.haproxy.pid})")
+        self.say(t("room.ready_1" if self.k == 1 else "room.ready_n", self.lang,
+                   url=f"http://{_url_host(self.host)}:{self.port}", k=self.k,
+                   pids=" ".join(str(r.pid) for r in self.replicas), haproxy=self.haproxy.pid))
         if self.host in ("0.0.0.0", "::", ""):
-            self.say(f"students: http://{socket.gethostname()}:{self.port} "
-                     "(or this machine's address on the class network)")
+            self.say(t("room.students", self.lang, url=f"http://{socket.gethostname()}:{self.port}"))
 
     def _wait_replicas(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -373,8 +374,8 @@ class Classroom:
             for r in waiting:
                 code = r.proc.poll()
                 if code is not None:
-                    raise LaunchError(f"replica {r.name} (pid {r.pid}) {_describe_exit(code)} before answering "
-                                      f"{HEALTH}; last lines of {r.log}:", tail(r.log))
+                    raise LaunchError(t("room.exited_early", self.lang, name=r.name, pid=r.pid,
+                                        how=_describe_exit(code, self.lang), health=HEALTH, log=r.log), tail(r.log))
             ok = probe_many([r.port for r in waiting], timeout=1.0)
             now = time.monotonic()
             for r in [r for r in waiting if ok[r.port]]:
@@ -382,11 +383,11 @@ class Classroom:
                 waiting.remove(r)
             if waiting and now > deadline:
                 r = waiting[0]
-                raise LaunchError(f"replica {r.name} (pid {r.pid}) did not answer {HEALTH} within "
-                                  f"{self.start_timeout:.0f} s; last lines of {r.log}:", tail(r.log))
+                raise LaunchError(t("room.start_timeout", self.lang, name=r.name, pid=r.pid, health=HEALTH,
+                                    secs=self.start_timeout, log=r.log), tail(r.log))
             if waiting:
                 time.sleep(TICK_S)
-        self.say(f"{self.k} replica(s) healthy: {' '.join(f'{r.name}={r.pid}' for r in self.replicas)}")
+        self.say(t("room.all_healthy", self.lang, k=self.k, pids=" ".join(f"{r.name}={r.pid}" for r in self.replicas)))
 
     def _wait_proxy(self) -> None:
         """HAProxy's own health check has passed for every replica (its stats say "UP", not "UP 1/3":
@@ -401,15 +402,17 @@ class Classroom:
             if code is not None:
                 log = tail(self.haproxy.log)
                 cause = next((ln for ln in log.splitlines() if "ALERT" in ln), "")
-                raise LaunchError(f"haproxy {_describe_exit(code)} at start-up"
-                                  + (f": {cause.strip()}" if cause else f"; see {self.haproxy.log}"), log)
+                how = _describe_exit(code, self.lang)
+                raise LaunchError(t("room.haproxy_start_cause", self.lang, how=how, cause=cause.strip()) if cause
+                                  else t("room.haproxy_start_log", self.lang, how=how, log=self.haproxy.log), log)
             try:
                 states = hx.server_status(str(self.sock))
             except OSError as err:  # the socket appears once haproxy has read its config
-                states, last = {}, f"stats socket: {err}"
+                states, last = {}, t("room.stats_socket", self.lang, err=err)
             for name in list(waiting):
                 if states.get(name) != "UP":
-                    last = f"{name} is {states.get(name, 'not known yet')} for haproxy"
+                    state = states[name] if name in states else t("room.state_unknown", self.lang)
+                    last = t("room.server_state", self.lang, name=name, state=state)
                     continue
                 try:
                     status, headers = proxy_get(self.host, self.port, cookie=f"{hx.COOKIE}={name}", timeout=2.0)
@@ -419,10 +422,11 @@ class Classroom:
                 if status == 200 and headers.get(hx.HEADER.lower()) == name:
                     waiting.remove(name)
                 else:
-                    last = f"{name}: HTTP {status} from {headers.get(hx.HEADER.lower(), '?')}"
+                    last = t("room.http_from", self.lang, name=name, status=status,
+                             replica=headers.get(hx.HEADER.lower(), "?"))
             if waiting and time.monotonic() > deadline:
-                raise LaunchError(f"haproxy (pid {self.haproxy.pid}) does not reach replica(s) {', '.join(waiting)} "
-                                  f"within {PROXY_TIMEOUT_S:.0f} s ({last}); see {self.haproxy.log}",
+                raise LaunchError(t("room.proxy_timeout", self.lang, pid=self.haproxy.pid, names=", ".join(waiting),
+                                    secs=PROXY_TIMEOUT_S, last=last, log=self.haproxy.log),
                                   tail(self.haproxy.log))
             if waiting:
                 time.sleep(TICK_S)
@@ -437,18 +441,19 @@ class Classroom:
         c.streak += 1
         c.restart_at = now + delay
         c.proc, c.healthy = None, False
-        self.say(f"{why}; restarting {c.name} in {delay} s")
+        self.say(t("room.restarting", self.lang, why=why, name=c.name, delay=delay))
 
     def supervise_once(self) -> None:
         now = time.monotonic()
         h = self.haproxy
         if h.proc is not None and (code := h.proc.poll()) is not None:
-            self._schedule(h, f"haproxy (pid {h.pid}) {_describe_exit(code)}; see {h.log}")
+            self._schedule(h, t("room.haproxy_died", self.lang, pid=h.pid, how=_describe_exit(code, self.lang),
+                                log=h.log))
         elif h.proc is None and h.restart_at is not None and now >= h.restart_at:
             self._start_haproxy()
             h.restarts += 1
             h.healthy = True
-            self.say(f"haproxy restarted: pid {h.pid} (was {h.pids[-2]}, restart {h.restarts})")
+            self.say(t("room.haproxy_restarted", self.lang, pid=h.pid, old=h.pids[-2], n=h.restarts))
 
         due = []
         for r in self.replicas:
@@ -457,14 +462,15 @@ class Classroom:
                     old = r.pids[-1]
                     self._start_replica(r)
                     r.restarts += 1
-                    self.say(f"replica {r.name} restarted: pid {r.pid} (was {old}) on 127.0.0.1:{r.port}, "
-                             f"restart {r.restarts}")
+                    self.say(t("room.replica_restarted", self.lang, name=r.name, pid=r.pid, old=old, port=r.port,
+                               n=r.restarts))
                 continue
             code = r.proc.poll()
             if code is not None:
                 last = tail(r.log, 1)
-                self._schedule(r, f"replica {r.name} (pid {r.pid}) {_describe_exit(code)}"
-                               + (f" (last log line: {last.strip()[:200]})" if last and code > 0 else ""))
+                self._schedule(r, t("room.replica_died", self.lang, name=r.name, pid=r.pid,
+                                    how=_describe_exit(code, self.lang))
+                               + (t("room.last_line", self.lang, line=last.strip()[:200]) if last and code > 0 else ""))
                 continue
             if now >= r.next_probe:
                 due.append(r)
@@ -476,18 +482,18 @@ class Classroom:
             r.next_probe = now + PROBE_EVERY_S
             if ok[r.port]:
                 if not r.healthy:
-                    self.say(f"replica {r.name} healthy: pid {r.pid} answers {HEALTH}")
+                    self.say(t("room.replica_healthy", self.lang, name=r.name, pid=r.pid, health=HEALTH))
                 r.healthy, r.last_ok = True, now
             elif r.healthy and now - r.last_ok >= HUNG_AFTER_S:
-                self.say(f"replica {r.name} (pid {r.pid}) has not answered {HEALTH} for {now - r.last_ok:.0f} s: "
-                         "stopping it")
+                self.say(t("room.replica_hung", self.lang, name=r.name, pid=r.pid, health=HEALTH,
+                           secs=now - r.last_ok))
                 self._terminate([r])
-                self._schedule(r, f"replica {r.name} stopped (hung)")
+                self._schedule(r, t("room.stopped_hung", self.lang, name=r.name))
             elif not r.healthy and now - r.started >= self.start_timeout:
-                self.say(f"replica {r.name} (pid {r.pid}) did not answer {HEALTH} within {self.start_timeout:.0f} s "
-                         f"of its start: stopping it; see {r.log}")
+                self.say(t("room.replica_never", self.lang, name=r.name, pid=r.pid, health=HEALTH,
+                           secs=self.start_timeout, log=r.log))
                 self._terminate([r])
-                self._schedule(r, f"replica {r.name} stopped (never healthy)")
+                self._schedule(r, t("room.stopped_never", self.lang, name=r.name))
 
     def serve(self) -> None:
         while not self.stopping:
@@ -510,7 +516,7 @@ class Classroom:
             try:
                 c.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.say(f"{c.name} (pid {c.proc.pid}) still running {grace:.0f} s after SIGTERM: SIGKILL")
+                self.say(t("room.sigkill", self.lang, name=c.name, pid=c.proc.pid, secs=grace))
                 try:
                     os.killpg(c.proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -526,7 +532,7 @@ class Classroom:
         started = [c for c in children if c.proc is not None]
         if not started:
             return
-        self.say("stopping " + ", ".join(f"{c.name} (pid {c.pid})" for c in started))
+        self.say(t("room.stopping", self.lang, children=", ".join(f"{c.name} (pid {c.pid})" for c in started)))
         self._terminate(started)
         for c in started:
             c.proc = None
@@ -535,7 +541,7 @@ class Classroom:
                 self.sock.unlink()
             except OSError:
                 pass
-        self.say(f"stopped; logs kept in {self.run_dir}")
+        self.say(t("room.stopped", self.lang, run_dir=self.run_dir))
 
     def run(self) -> int:
         """Start, serve until a signal, stop: the exit status (0 after a requested stop)."""
@@ -544,15 +550,15 @@ class Classroom:
             try:
                 self.start()
             except _Interrupted:
-                self.say(f"{self.stopping} during start-up")
+                self.say(t("room.interrupted", self.lang, signal=self.stopping))
                 return 130 if self.stopping == "SIGINT" else 143
             except LaunchError as err:
-                print(f"classroom: error: {err}", file=sys.stderr, flush=True)
+                print(t("room.error", self.lang, err=err), file=sys.stderr, flush=True)
                 if err.detail:
                     print(err.detail, file=sys.stderr, flush=True)
                 return 1
             self.serve()
-            self.say(f"{self.stopping}: stopping")
+            self.say(t("room.signal_stop", self.lang, signal=self.stopping))
             return 0
         finally:
             self.stop()

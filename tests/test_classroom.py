@@ -89,7 +89,7 @@ class Launcher:
     """``python -m classroom`` as a subprocess; its stdout lines collected by a thread."""
 
     def __init__(self, replicas: int, port: int, run_dir: pathlib.Path, db: pathlib.Path):
-        env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1", CNNVIZ_LANG="en")  # the tests read English
         self.port, self.run_dir = port, run_dir
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "classroom", "--replicas", str(replicas), "--port", str(port),
@@ -312,6 +312,31 @@ def test_port_in_use_is_one_clear_line():
                               "--host", "127.0.0.1"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 1
     assert f"classroom: error: port {port} on 127.0.0.1 is in use" in res.stderr
+    assert "ready" not in res.stdout
+
+
+def test_port_in_use_speaks_the_teachers_language(tmp_path):
+    """``lang="zh"`` (``--lang zh``, or ``$CNNVIZ_LANG=zh``): the same one line, from the string table in
+    Chinese; English stays the default and word for word what it was."""
+    _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        with pytest.raises(LaunchError) as zh:
+            Classroom(1, "127.0.0.1", port, run_dir=str(tmp_path), out=io.StringIO(), lang="zh").start()
+        with pytest.raises(LaunchError) as en:
+            Classroom(1, "127.0.0.1", port, run_dir=str(tmp_path), out=io.StringIO()).start()
+        env = dict(os.environ, CNNVIZ_LANG="zh")
+        res = subprocess.run([sys.executable, "-m", "classroom", "--replicas", "1", "--port", str(port),
+                              "--host", "127.0.0.1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert str(zh.value) == (f"127.0.0.1 上的端口 {port} 已被占用（另一个课堂，还是 `make run`？）："
+                             "请先停止它，或用 --port / PORT= 换一个端口")
+    assert str(en.value) == (f"port {port} on 127.0.0.1 is in use (another classroom, or `make run`?): "
+                             "stop it or choose another with --port / PORT=")
+    assert res.returncode == 1
+    assert f"classroom：错误：127.0.0.1 上的端口 {port} 已被占用" in res.stderr
     assert "ready" not in res.stdout
 
 

@@ -39,7 +39,7 @@ def _fields(text: str) -> set[str]:
 
 def _source_files() -> list[pathlib.Path]:
     files = [p for p in (ROOT / "cnnviz").rglob("*.py") if "strings" not in p.relative_to(ROOT / "cnnviz").parts]
-    for extra in ("ui", "pages"):
+    for extra in ("ui", "pages", "classroom"):
         if (ROOT / extra).is_dir():
             files += sorted((ROOT / extra).rglob("*.py"))
     if (ROOT / "app.py").is_file():
