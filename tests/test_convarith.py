@@ -301,3 +301,12 @@ def test_page_bad_layer_is_a_warning(layer, words):
     at = _page({"arch": "alexnet", "layer": layer})
     assert any(words in w.value for w in at.warning)
     assert _metrics(at) == ("5", "25")  # the page still works, on its defaults
+
+
+def test_page_layer_link_problems_are_shown_not_raised():
+    at = _page({"arch": "alexnet", "side": "8", "layer": "features.0"})  # AlexNet cannot run at 8×8
+    assert at.error and "features" in at.error[0].value
+    at = _page({"layer": "features.0"})  # no arch
+    assert any("needs arch" in w.value for w in at.warning)
+    at = _page({"arch": "alexnet", "side": "abc", "layer": "features.0"})  # unreadable side: AlexNet's own 224
+    assert any("side" in w.value for w in at.warning) and at.number_input(key="convarith.n").value == 224

@@ -91,7 +91,7 @@ def figure(a: Arithmetic, language: str = "en") -> go.Figure:
     fig.add_trace(_poly(_rect(p, p, n, n), t("convarith.fig.input", language, n=n), theme.KIND["block"][0],
                         theme.MUTED))
     if not a.fits:
-        return _collapse(fig, a, op, line, language)
+        return _collapse(fig, a, op, language)
     out, x0 = a.out, P + max(2, round(P * 0.15))
     fig.add_trace(_poly(_rect(x0, 0, out, out), t("convarith.fig.output", language, out=out), theme.PAPER,
                         theme.MUTED))
@@ -137,11 +137,14 @@ def figure(a: Arithmetic, language: str = "en") -> go.Figure:
         for i in idxs]
     anim = dict(mode="immediate", frame=dict(duration=0, redraw=False), transition=dict(duration=0))
     steps = [dict(method="animate", label=f"({i // out}, {i % out})", args=[[str(i)], anim]) for i in idxs]
+    # past a couple of dozen steps the tick labels would overlap: keep only the current value's
+    ticks = dict(font=dict(color="rgba(0,0,0,0)")) if len(steps) > 24 else {}
     fig.update_layout(
-        sliders=[dict(active=0, steps=steps, x=0.0, len=1.0, y=0, yanchor="top", pad=dict(t=30),
-                      currentvalue=dict(prefix=t("convarith.fig.step", language)))],
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=1.0, xanchor="left", yanchor="bottom",
-                          pad=dict(b=8), buttons=[
+        sliders=[dict(active=0, steps=steps, x=0.16, len=0.84, y=0, yanchor="top", pad=dict(t=30),
+                      currentvalue=dict(prefix=t("convarith.fig.step", language), font=dict(color=theme.INK)),
+                      **ticks)],
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0, xanchor="left", yanchor="top",
+                          pad=dict(t=42), buttons=[
                               dict(label=t("convarith.fig.play", language), method="animate",
                                    args=[None, dict(anim, frame=dict(duration=350, redraw=False), fromcurrent=True)]),
                               dict(label=t("convarith.fig.pause", language), method="animate",
@@ -159,11 +162,15 @@ def _geom(a: Arithmetic) -> dict:
     return dict(n=s.n, k=s.k, s=s.s, p=s.p, d=s.d)
 
 
-def _collapse(fig: go.Figure, a: Arithmetic, op: str, line: str, language: str) -> go.Figure:
+def _collapse(fig: go.Figure, a: Arithmetic, op: str, language: str) -> go.Figure:
     """The window, anchored at the padded input's corner, overflowing it."""
     label = t("convarith.fig.too_big", language, span=a.span, padded=a.padded)
-    fig.add_trace(_poly(_rect(0, 0, a.span, a.span), t("convarith.fig.window", language), line, theme.PINK,
-                        width=2.5, dash="dash", opacity=0.3, hover=label))
+    if a.padded <= CELL_SIDE:
+        gx, gy = _grid(0, a.padded)
+        fig.add_trace(go.Scatter(x=gx, y=gy, mode="lines", line=dict(color=theme.LIGHT_RULE, width=1),
+                                 hoverinfo="skip", showlegend=False))
+    fig.add_trace(_poly(_rect(0, 0, a.span, a.span), t("convarith.fig.window", language), theme.PINK, theme.PINK,
+                        width=2.5, dash="dash", opacity=0.25, hover=label))
     fig.add_annotation(x=a.span / 2, y=a.span, text=label, showarrow=False, yanchor="top",
                        font=dict(color=theme.PINK, size=13))
     _axes(fig, a.span, a.span)
