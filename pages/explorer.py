@@ -7,6 +7,8 @@ shows the library's message in the error panel and hides the panels that need a 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from cnnviz.errors import CnnvizError, ShapeError
@@ -113,9 +115,16 @@ def structure_tab(arch: str, trace) -> None:
 def table_tab(trace) -> None:
     view = state.radio("table", tr("ex.table.view"), format_func=lambda v: tr(f"ex.table.{v}"))
     rows = figures.layer_rows(trace.config, trace.totals.batch_size, view, lang())
+    # each conv and pool opens in the convolution-arithmetic lab, played out window by window
+    query = {"arch": state.get("arch"), "side": trace.input_shape[1]} | ({"lang": lang()} if lang() != "en" else {})
+    windows = {r.name for r in trace.layers if r.kernel and r.kind in ("conv", "pool")}
+    rows = [dict(row, arith=f"/convarith?{urlencode(query | {'layer': name})}" if name in windows else None)
+            for row in rows for name in (row["layer"].lstrip("\u2003"),)]
     st.dataframe(
         rows, hide_index=True, width="stretch", height=min(35 * len(rows) + 38, 620),
         column_config={
+            "arith": st.column_config.LinkColumn(tr("ex.col.arith"), display_text=tr("ex.col.arith.open"),
+                                                 help=tr("ex.col.arith.help")),
             "layer": st.column_config.TextColumn(tr("ex.col.layer"), width="medium"),
             "type": st.column_config.TextColumn(tr("ex.col.type")),
             "output": st.column_config.TextColumn(tr("ex.col.output")),

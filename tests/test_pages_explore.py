@@ -304,3 +304,18 @@ def test_a_class_on_one_configuration_builds_its_figures_once(monkeypatch):
     assert built == ["en"] and spec["layout"]["title"]["text"] == t("ex.diagram.title", "en")
     ok(open_page("explorer", arch="nin", side="112", lang="zh"))
     assert built == ["en", "zh"]
+
+
+def test_the_layer_table_opens_each_conv_and_pool_in_the_arithmetic_lab():
+    from urllib.parse import parse_qsl, urlsplit
+
+    at = ok(open_page("explorer", arch="alexnet", view="table"))
+    table = at.dataframe[0].value
+    links = {name: (kind, link) for name, kind, link in zip(table["layer"].str.strip("\u2003"), table["type"],
+                                                             table["arith"])}
+    assert links["features.0"][1] == "/convarith?arch=alexnet&side=224&layer=features.0"
+    for name, (kind, link) in links.items():  # every conv and pool has its link, nothing else has one
+        has_window = kind.startswith(("Conv2d", "MaxPool2d"))
+        assert (isinstance(link, str) and link.endswith(f"layer={name}")) if has_window else not isinstance(link, str)
+    page = ok(open_page("convarith", **dict(parse_qsl(urlsplit(links["features.0"][1]).query))))
+    assert "features.0" in page.info[0].value and not page.warning

@@ -242,6 +242,12 @@ STRINGS.update({
     "ex.idea": ("The idea of {arch}", "{arch} 的思想"),
     "ex.notice": ("What to notice at this input", "在这个输入下值得注意的"),
     "ex.view": ("View", "视图"),
+    "ex.col.arith": ("Arithmetic", "计算过程"),
+    "ex.col.arith.open": ("play it out", "逐步演示"),
+    "ex.col.arith.help": (
+        "Open this conv or pool in the convolution-arithmetic lab: the kernel sliding over the padded input",
+        "在卷积算术实验中打开这一卷积或池化层：卷积核在填充后的输入上逐步滑动",
+    ),
     "ex.tab.structure": ("Structure", "结构图"),
     "ex.tab.flow": ("Shape flow", "形状变化"),
     "ex.tab.rf": ("Receptive field", "感受野"),
