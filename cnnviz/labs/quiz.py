@@ -88,10 +88,6 @@ class Question:
         """The traced config: the preset with ``overrides``."""
         return get_config(self.arch, **dict(self.overrides))
 
-    @property
-    def side(self) -> int:
-        return self.config.input_hw[0]
-
     def render(self, lang: str = "en") -> str:
         """The question in ``lang``."""
         setup = setup_text(self.config, self.arch, lang, with_side=self.kind != "min_side")  # no hint
@@ -237,9 +233,10 @@ def _fail_chain(tr_ok: Trace, side: int) -> list[Step]:
     n, steps = side, []
     for r in (r for r in tr_ok.leaves() if r.kind in SPATIAL):
         step = _side_step(r, n)
-        steps.append(step)
         if step.value < 1:
-            return steps
+            return steps + [step]
+        if step.value != n:  # a window that keeps the side (3×3, padding 1) adds a line, not a step
+            steps.append(step)
         n = step.value
     raise RuntimeError(f"{tr_ok.config} does not collapse at {side}")  # the caller traced a ShapeError: a bug
 
@@ -293,8 +290,11 @@ def _question(kind: str, rng: random.Random) -> Question:
         fail = _shape_error(cfg.replace(input_hw=(m - 1, m - 1)))
         at_min = trace(cfg.replace(input_hw=(m, m)))
         steps = _fail_chain(at_min, m - 1)
-        ok_steps = [_side_step(r, r.input_shape[1]) for r in at_min.leaves() if r.kind in SPATIAL]
-        ok_steps = ok_steps[: [s.layer for s in ok_steps].index(fail.layer) + 1]
+        windows = [r for r in at_min.leaves() if r.kind in SPATIAL]
+        windows = windows[: [r.name for r in windows].index(fail.layer) + 1]
+        # at the smallest side, the windows that resize the map up to the one that would vanish below it
+        ok_steps = [_side_step(r, r.input_shape[1]) for r in windows
+                    if r.output_shape[1] != r.input_shape[1] or r.name == fail.layer]
         if steps[-1].layer != fail.layer:  # the hand arithmetic and the library disagree: a bug
             raise RuntimeError(f"min side of {cfg}: arithmetic says {steps[-1].layer}, the trace {fail.layer}")
         return Question(kind, arch, over, fail.layer, "quiz.q.min_side", (("side_fail", m - 1), ("side", m)), m,

@@ -46,9 +46,10 @@ STRINGS = {
         "卷积层有 k²·c_in·c_out 个权重和 c_out 个偏置：",
     ),
     "quiz.why.collapse": (
-        "Follow the side through every window, ⌊(n + 2p − k)/s⌋ + 1, starting at {side}, until one gives less "
-        "than 1:",
-        "从 {side} 开始，让边长依次经过每个窗口 ⌊(n + 2p − k)/s⌋ + 1，直到某一层的结果小于 1：",
+        "Follow the side from {side} through the windows that change it, ⌊(n + 2p − k)/s⌋ + 1, until one gives "
+        "less than 1 (a 3×3 convolution with padding 1 keeps the side):",
+        "从 {side} 开始，让边长依次经过会改变它的窗口 ⌊(n + 2p − k)/s⌋ + 1，直到某一层的结果小于 1"
+        "（填充为 1 的 3×3 卷积不改变边长）：",
     ),
     "quiz.why.min_side": (
         "At side {side_fail} some window is left with no pixel; at {side} every window keeps at least one:",
