@@ -9,8 +9,10 @@ score per seed; "New quiz" draws a new seed, so the link changes with it.
 from __future__ import annotations
 
 import random
+from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
@@ -76,8 +78,11 @@ def explorer_link(q: qz.Question) -> None:
         around = [u for u in diagram.units(traced) if q.layer == u or q.layer.startswith(u + ".")]
         if around:
             params["expand"] = around[-1]  # the innermost unit holding the layer
-    st.page_link("pages/explorer.py", label=tr("quiz.explorer", layer=q.layer), icon=":material/account_tree:",
-                 query_params=params)
+    label = tr("quiz.explorer", layer=q.layer)
+    try:
+        st.page_link("pages/explorer.py", label=label, icon=":material/account_tree:", query_params=params)
+    except StreamlitPageNotFoundError:  # the page run on its own, outside app.py's navigation: the same address
+        st.markdown(f"[{label}](/explorer?{urlencode(params)})")
 
 
 def show_feedback(q: qz.Question, seed: int, i: int) -> None:

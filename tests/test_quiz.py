@@ -374,6 +374,22 @@ def test_page_crafted_seed_is_a_warning_not_a_crash():
     assert qz.quiz(1, 10)[0].render("en") in [m.value for m in at.markdown]
 
 
+def test_page_on_its_own_links_the_explorer_by_address():
+    """Run outside app.py's navigation (no page table), a wrong answer still gets its link."""
+    at = AppTest.from_file(str(ROOT / "pages" / "quiz.py"), default_timeout=TIMEOUT)
+    at.query_params["seed"] = "7"
+    at.run()
+    qs = qz.quiz(7, 10)
+    i = next(j for j, q in enumerate(qs) if isinstance(q.answer, int))  # a count: 999999999 is readable, and wrong
+    for _ in range(i):
+        at.button(key="quiz.next").click().run()
+    at.text_input(key=f"quiz.answer.7.{i}").input("999999999")
+    at.button(key="quiz.check").click().run()
+    assert not at.exception, at.exception
+    link = next(m.value for m in at.markdown if "/explorer?" in m.value)
+    assert f"arch={qs[i].arch}" in link and f"side={qs[i].config.input_hw[0]}" in link
+
+
 def test_page_speaks_chinese():
     at = AppTest.from_file(str(ROOT / "pages" / "quiz.py"), default_timeout=TIMEOUT)
     at.session_state["lang"] = "zh"
