@@ -158,7 +158,7 @@ def test_lab_pages_are_in_the_navigation():
 
     labs = [p for p in PAGES if p[3] == "nav.section.labs"]
     assert [p[0] for p in labs] == ["pages/gradflow.py", "pages/batchnorm.py", "pages/costlab.py",
-                                    "pages/featuremaps.py"]
+                                    "pages/featuremaps.py", "pages/quiz.py", "pages/convarith.py"]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.run()
     for path, *_ in labs:

@@ -263,11 +263,11 @@ def test_cli_bad_args_are_one_line(argv):
 
 # --- the page ----------------------------------------------------------------------------------
 @pytest.fixture
-def app(monkeypatch) -> AppTest:
-    """``app.py`` with the quiz in the navigation (the line ui/nav.py is to get), on the quiz, seed 7."""
+def app() -> AppTest:
+    """``app.py`` on the quiz (it is in ``ui.nav.PAGES``), seed 7."""
     import ui.nav
 
-    monkeypatch.setattr(ui.nav, "PAGES", [*ui.nav.PAGES, NAV_LINE])
+    assert NAV_LINE in ui.nav.PAGES
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params["seed"] = "7"
     at.run()

@@ -14,5 +14,6 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/batchnorm.py", "nav.batchnorm", ":material/equalizer:", "nav.section.labs"),
     ("pages/costlab.py", "nav.costlab", ":material/calculate:", "nav.section.labs"),
     ("pages/featuremaps.py", "nav.featuremaps", ":material/grid_view:", "nav.section.labs"),
+    ("pages/quiz.py", "nav.quiz", ":material/quiz:", "nav.section.labs"),
     ("pages/convarith.py", "nav.convarith", ":material/grid_on:", "nav.section.labs"),
 ]
