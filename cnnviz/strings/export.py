@@ -55,8 +55,9 @@ STRINGS = {
     "export.nb.lr": ("the book's learning rate for this network", "书中为此网络使用的学习率"),
     "export.nb.eval": ("test batches for the accuracy; None: the whole test set",
                        "计算准确率用的测试批量数；None 表示整个测试集"),
-    "export.nb.walk": ("A random single-channel example through the network, layer by layer, as the book does:",
-                       "像书中一样，让一个随机样本逐层通过网络，查看每层的输出形状："),
+    "export.nb.walk": ("One random example through the network, layer by layer, as the book does: the output shape "
+                       "of every layer, then the parameter count.",
+                       "像书中一样，让一个随机样本逐层通过网络：先看每层的输出形状，再看参数量。"),
     "export.nb.train": ("Training, in the style of d2l: Xavier initialisation, minibatch SGD and cross-entropy loss.",
                         "训练，采用 d2l 的写法：Xavier 初始化、小批量随机梯度下降和交叉熵损失。"),
     "export.nb.subset": ("the head has {n} outputs: keep the first {n} classes of Fashion-MNIST",
