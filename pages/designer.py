@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
+from cnnviz.labs import export
 from cnnviz.models.registry import get_config
 from cnnviz.viz import explore as charts
 from ui import figures, schemas
@@ -91,6 +92,18 @@ def matching_preset(arch: tuple[tuple[int, int], ...]) -> str | None:
     return next((name for name, a in PRESETS.items() if tuple(a) == tuple(arch)), None)
 
 
+def export_buttons(cfg, name: str | None) -> None:
+    """The design as plain PyTorch, written on click (a callable ``data``, cached in the library per
+    config); the click reruns nothing."""
+    lg, stem = lang(), name or "vgg_custom"
+    a, b, _ = st.columns([1, 1, 0.8])
+    a.download_button(tr("export.button.py"), data=lambda: export.script(cfg, lg, name), file_name=f"{stem}.py",
+                      mime="text/x-python", on_click="ignore", icon=":material/code:", help=tr("export.button.py.help"))
+    b.download_button(tr("export.button.ipynb"), data=lambda: export.notebook(cfg, lg, name), file_name=f"{stem}.ipynb",
+                      mime="application/x-ipynb+json", on_click="ignore", icon=":material/book_2:",
+                      help=tr("export.button.ipynb.help"))
+
+
 def results(arch, values) -> None:
     side = values["side"]
     match = matching_preset(arch)
@@ -114,6 +127,7 @@ def results(arch, values) -> None:
     cols[1].metric(tr("de.m.conv"), fmt_count(split.conv), help=f"{split.conv:,}")
     cols[2].metric(tr("de.m.dense"), fmt_count(split.dense), help=f"{split.dense:,}")
     cols[3].metric(tr("de.m.share"), f"{100 * split.dense_share:.0f}%")
+    export_buttons(cfg, match if match and cfg == get_config(match) else None)
     if flat is not None:
         st.caption(tr("de.flatten", shape="×".join(map(str, flat.input_shape)), n=f"{flat.output_shape[0]:,}",
                       fc=values["fc"], w=f"{flat.output_shape[0] * values['fc']:,}"))

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from cnnviz.errors import CnnvizError, ShapeError
+from cnnviz.labs import export
 from cnnviz.models.registry import get_config, model_spec
 from cnnviz.viz import diagram
 from ui import figures, schemas
@@ -74,6 +75,18 @@ def metrics(trace) -> None:
                    help=tr("ex.m.act_mem.help", n=tt.batch_size))
     cols[4].metric(tr("ex.m.depth"), tt.depth, help=tr("ex.m.depth.help", conv=tt.conv_layers, linear=tt.linear_layers))
     cols[5].metric(tr("ex.m.min_side"), tr("ex.px", n=tt.min_side), help=tr("ex.m.min_side.help"))
+
+
+def export_buttons(arch: str, cfg) -> None:
+    """The shown configuration as plain PyTorch. The file is written on click, in a thread of its
+    own (a callable ``data``, cached in the library per config), and the click reruns nothing."""
+    lg, name = lang(), arch if cfg == get_config(arch) else None
+    a, b, _ = st.columns([1, 1, 2.4])
+    a.download_button(tr("export.button.py"), data=lambda: export.script(cfg, lg, name), file_name=f"{arch}.py",
+                      mime="text/x-python", on_click="ignore", icon=":material/code:", help=tr("export.button.py.help"))
+    b.download_button(tr("export.button.ipynb"), data=lambda: export.notebook(cfg, lg, name), file_name=f"{arch}.ipynb",
+                      mime="application/x-ipynb+json", on_click="ignore", icon=":material/book_2:",
+                      help=tr("export.button.ipynb.help"))
 
 
 def idea(arch: str, trace) -> None:
@@ -183,4 +196,5 @@ if err is not None:
     state.sync(defaults=schemas.explorer_defaults(arch))
 else:
     metrics(trace)
+    export_buttons(arch, trace.config)
     panels(arch, trace)
