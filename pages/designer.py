@@ -10,10 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from cnnviz.labs import export
 from cnnviz.models.registry import get_config
 from cnnviz.viz import explore as charts
-from ui import figures, schemas
+from ui import downloads, figures, schemas
 from ui.common import arch_label, arch_short, fmt_count, lang, show_error, tr, try_trace
 from ui.widgets import PageState
 
@@ -93,15 +92,8 @@ def matching_preset(arch: tuple[tuple[int, int], ...]) -> str | None:
 
 
 def export_buttons(cfg, name: str | None) -> None:
-    """The design as plain PyTorch, written on click (a callable ``data``, cached in the library per
-    config); the click reruns nothing."""
-    lg, stem = lang(), name or "vgg_custom"
-    a, b, _ = st.columns([1, 1, 0.8])
-    a.download_button(tr("export.button.py"), data=lambda: export.script(cfg, lg, name), file_name=f"{stem}.py",
-                      mime="text/x-python", on_click="ignore", icon=":material/code:", help=tr("export.button.py.help"))
-    b.download_button(tr("export.button.ipynb"), data=lambda: export.notebook(cfg, lg, name), file_name=f"{stem}.ipynb",
-                      mime="application/x-ipynb+json", on_click="ignore", icon=":material/book_2:",
-                      help=tr("export.button.ipynb.help"))
+    """The design as plain PyTorch (``ui.downloads``)."""
+    downloads.export_buttons(cfg, name, name or "vgg_custom", (1, 1, 0.8))
 
 
 def results(arch, values) -> None:

@@ -12,10 +12,9 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from cnnviz.errors import CnnvizError, ShapeError
-from cnnviz.labs import export
 from cnnviz.models.registry import get_config, model_spec
 from cnnviz.viz import diagram
-from ui import figures, schemas
+from ui import downloads, figures, schemas
 from ui.common import arch_has, arch_label, fmt_bytes, fmt_count, lang, show_error, tr, try_trace
 from ui.widgets import PageState
 
@@ -78,15 +77,8 @@ def metrics(trace) -> None:
 
 
 def export_buttons(arch: str, cfg) -> None:
-    """The shown configuration as plain PyTorch. The file is written on click, in a thread of its
-    own (a callable ``data``, cached in the library per config), and the click reruns nothing."""
-    lg, name = lang(), arch if cfg == get_config(arch) else None
-    a, b, _ = st.columns([1, 1, 2.4])
-    a.download_button(tr("export.button.py"), data=lambda: export.script(cfg, lg, name), file_name=f"{arch}.py",
-                      mime="text/x-python", on_click="ignore", icon=":material/code:", help=tr("export.button.py.help"))
-    b.download_button(tr("export.button.ipynb"), data=lambda: export.notebook(cfg, lg, name), file_name=f"{arch}.ipynb",
-                      mime="application/x-ipynb+json", on_click="ignore", icon=":material/book_2:",
-                      help=tr("export.button.ipynb.help"))
+    """The shown configuration as plain PyTorch (``ui.downloads``)."""
+    downloads.export_buttons(cfg, arch if cfg == get_config(arch) else None, arch, (1, 1, 2.4))
 
 
 def idea(arch: str, trace) -> None:

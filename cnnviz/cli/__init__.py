@@ -62,6 +62,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
+def add_config_arguments(p: argparse.ArgumentParser) -> None:
+    """``ARCH [--input C,H,W] [--set KEY=VALUE ...]``: how every command that takes one network
+    names it (read back with ``get_config``, ``parse_input`` and ``apply_settings``)."""
+    p.add_argument("arch", help="architecture name (see `python -m cnnviz list`)")
+    p.add_argument("--input", default=None, help="input shape C,H,W (default: the architecture's own)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config field, e.g. batch_norm=true, width_div=4, conv_arch=[[1,64],[2,128]]")
+
+
+def config_from_args(args: argparse.Namespace) -> ConvNetConfig:
+    """The config that ``add_config_arguments``' arguments name: the preset, its input, its settings."""
+    from cnnviz.models.registry import get_config
+
+    cfg = get_config(args.arch)
+    if args.input:
+        c, h, w = parse_input(args.input)
+        cfg = cfg.replace(in_channels=c, input_hw=(h, w))
+    return apply_settings(cfg, args.set)
+
+
 def apply_settings(cfg: ConvNetConfig, settings: Sequence[str]) -> ConvNetConfig:
     """Apply ``--set key=value`` strings to ``cfg`` (types from the dataclass fields)."""
     import dataclasses

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 
-from cnnviz.cli import apply_settings, parse_input
+from cnnviz.cli import add_config_arguments, config_from_args
 from cnnviz.errors import ConfigError
 from cnnviz.labs.export import DEFAULT_DATA_DIR, DEFAULT_STEPS, FORMATS, export
 from cnnviz.models.registry import get_config
@@ -15,10 +15,7 @@ HELP = "write an architecture as plain PyTorch: a script that prints its shapes,
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("arch", help="architecture name (see `python -m cnnviz list`)")
-    p.add_argument("--input", default=None, help="input shape C,H,W (default: the architecture's own)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="config field, e.g. batch_norm=true, width_div=4, conv_arch=[[1,64],[2,128]]")
+    add_config_arguments(p)
     p.add_argument("--format", choices=FORMATS, default="py", help="py: a script; ipynb: a Jupyter notebook")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the comments")
@@ -27,11 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = get_config(args.arch)
-    if args.input:
-        c, h, w = parse_input(args.input)
-        cfg = cfg.replace(in_channels=c, input_hw=(h, w))
-    cfg = apply_settings(cfg, args.set)
+    cfg = config_from_args(args)
     if not 1 <= args.steps <= 10**7:
         raise ConfigError("err.range", field="steps", lo=1, hi=10**7, value=args.steps)
     # the title names the preset only when the settings left it as registered
