@@ -85,3 +85,21 @@ def test_recipes_and_overrides():  # --preset: the old name of --recipe, still a
     args = build_parser().parse_args(["train", "lenet", "--input-side", "32", "--in-channels", "3"])
     cfg = build_config(args)
     assert cfg.model.input_hw == (32, 32) and cfg.model.in_channels == 3
+
+
+def test_a_dataset_named_but_missing_is_one_line_saying_where_it_goes(tmp_path, monkeypatch, capsys):
+    from cnnviz.train import data
+
+    monkeypatch.setattr(data, "_online", lambda host, timeout=2.0: False)  # never reach for the network
+    line = error_line(*run_cli("train", "lenet", "--dataset", "mnist", "--data-dir", str(tmp_path), "--max-steps", "2"))
+    assert "MNIST" in line and str(tmp_path / "MNIST" / "raw") in line and "--dataset synthetic" in line
+
+
+def test_no_dataset_named_falls_back_to_the_synthetic_shapes_and_says_so(tmp_path, monkeypatch):
+    from cnnviz.train import data
+
+    monkeypatch.setattr(data, "_online", lambda host, timeout=2.0: False)
+    code, out, err = run_cli("train", "lenet", "--data-dir", str(tmp_path), "--max-steps", "2", "--subset", "64",
+                             "--test-subset", "32", "--batch-size", "16", "--json-lines")
+    start = json.loads(out.splitlines()[0])
+    assert code == 0 and start["dataset"] == "synthetic" and "synthetic" in start["notice"]["en"]

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from cnnviz.cli import apply_settings
 from cnnviz.models.registry import get_config
 from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig
-from cnnviz.train.data import DATASETS, DataConfig
+from cnnviz.train.data import DATASETS, DISPLAY, DataConfig, DataError, load_split, raw_folder
 from cnnviz.train.loop import check, train
 from cnnviz.train.recipes import RECIPES, recipe_config
 
@@ -34,7 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", dest="recipe", choices=RECIPES, help=argparse.SUPPRESS)  # its name before 0.2
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="model config field, e.g. batch_norm=true, width_div=4, residual=false")
-    p.add_argument("--dataset", choices=DATASETS, help="default fashion-mnist (the synthetic set when it is missing)")
+    p.add_argument("--dataset", choices=DATASETS,
+                   help="default fashion-mnist, or the synthetic set when that is missing; a dataset named here "
+                        "must be there")
     p.add_argument("--data-dir", help="folder with the datasets (default $CNNVIZ_DATA_DIR, else ~/.cache/cnnviz)")
     p.add_argument("--subset", type=int, help="train on a fixed random subset of this many images")
     p.add_argument("--test-subset", type=int, help="evaluate on the first this-many test images")
@@ -81,7 +83,22 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
             changes[name] = value
     cfg = base.replace(**changes)
     check(cfg)  # geometry, device, precision: a bad argument, not a failed run
+    if args.dataset and args.dataset != "synthetic":
+        require_dataset(cfg.data)
     return cfg
+
+
+def require_dataset(data: DataConfig) -> None:
+    """A dataset asked for by name must be there (or downloadable): training on the synthetic
+    shapes instead is for runs that named none. Loads both splits (cached in the process, so the
+    run itself reads nothing twice); ``DataError`` saying where the files go otherwise."""
+    root = data.root()
+    try:
+        for train_split in (True, False):
+            load_split(data.dataset, root, train_split, data.download)
+    except DataError as err:
+        raise DataError("train.data.named_missing", reason=str(err), dataset=DISPLAY[data.dataset],
+                        raw=str(raw_folder(data.dataset, root))) from None
 
 
 def run(args: argparse.Namespace) -> int:

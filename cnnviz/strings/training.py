@@ -20,6 +20,12 @@ STRINGS = {
         "无法把 {dataset} 下载到 {folder}：{error}",
     ),
     "train.data.bad_files": ("the {dataset} files in {folder} are not 28×28 images with labels", "{folder} 中的 {dataset} 文件不是带标签的 28×28 图像"),
+    "train.data.named_missing": (
+        "{reason}: put torchvision's raw {dataset} files in {raw} (or point --data-dir / CNNVIZ_DATA_DIR at their "
+        "folder), or train on --dataset synthetic",
+        "{reason}：请把 torchvision 原始格式的 {dataset} 文件放到 {raw}（或用 --data-dir / CNNVIZ_DATA_DIR 指向其所在文件夹），"
+        "或改用 --dataset synthetic 训练",
+    ),
     "train.data.fallback": (
         "{reason}; training on the built-in synthetic shapes instead (set CNNVIZ_DATA_DIR to a folder holding {dataset})",
         "{reason}；改用内置的合成图形数据集训练（可将 CNNVIZ_DATA_DIR 设为存放 {dataset} 的文件夹）",

@@ -165,6 +165,11 @@ def load_data(cfg: DataConfig) -> Data:
     return Data(tx, ty, vx, vy, name, cfg.dataset, source, notice)
 
 
+def raw_folder(dataset: str, root: pathlib.Path | str) -> pathlib.Path:
+    """Where torchvision looks for ``dataset``'s raw IDX files under ``root``."""
+    return pathlib.Path(root).expanduser() / _TV_NAMES[dataset] / "raw"
+
+
 def load_split(dataset: str, root: pathlib.Path | str, train: bool,
                download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """One split of a torchvision dataset as (uint8 [N, 28, 28], int64 [N]), cached per folder.
