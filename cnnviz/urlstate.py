@@ -168,6 +168,48 @@ class IntChoiceField(Field):
 
 
 @dataclass(frozen=True)
+class IntStepField(IntField):
+    """A whole number in [lo, hi] on a grid of ``step`` from ``lo`` (a slider with ``step=2`` from 9
+    only holds odd depths); off-grid values go to the nearest grid point, ties to the lower."""
+
+    step: int = 1
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        value, problem = super().parse(raw, default)
+        if problem is not None and problem.key == "url.not_int":
+            return value, problem
+        k, rest = divmod(value - self.lo, self.step)
+        snapped = min(self.lo + (k + (2 * rest > self.step)) * self.step, self.hi)
+        if snapped == value:
+            return value, problem
+        grid = f"{self.lo}, {self.lo + self.step}, …, {self.hi}"
+        return snapped, Problem("url.nearest", dict(name=self.name, raw=_quote(raw), choices=grid, value=snapped))
+
+
+@dataclass(frozen=True)
+class FloatChoiceField(IntChoiceField):
+    """One of a fixed list of numbers that need not be whole (learning rates 0.005/0.01/…); others
+    go to the nearest. An ``IntChoiceField`` in every other respect, so the page helpers offer its
+    ``choices`` to a select slider as they do for whole numbers."""
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, Problem | None]:
+        try:
+            value = _finite_number(raw)
+        except ValueError:
+            return default, Problem("url.not_number", dict(name=self.name, raw=_quote(raw), value=default))
+        for c in self.choices:  # the choice object itself, so the widget finds it among its options
+            if math.isclose(value, c, rel_tol=1e-9, abs_tol=1e-12):
+                return c, None
+        nearest = min(self.choices, key=lambda c: (abs(c - value), c))
+        return nearest, Problem("url.nearest", dict(name=self.name, raw=_quote(raw),
+                                                     choices=", ".join(f"{c:g}" for c in self.choices),
+                                                     value=f"{nearest:g}"))
+
+    def encode(self, value: Any) -> str:
+        return f"{float(value):g}"
+
+
+@dataclass(frozen=True)
 class IntListField(Field):
     """Comma-separated whole numbers, each from ``choices`` (if given) or in [lo, hi]; 1..max_len of them.
 

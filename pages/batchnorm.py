@@ -15,13 +15,17 @@ import torch
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import bnlab
 from cnnviz.runs.jobs import Job
-from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
 from ui.common import lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
+from ui.schemas import batchnorm_schema
+from ui.widgets import PageState
 
 JOB = "bn.job"
 PLOT = {"displaylogo": False}
+# every tab's settings, in one query string (``?tsteps=40&mom=0.3``); widget keys "batchnorm.<field>"
+state = PageState("batchnorm", batchnorm_schema())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -48,11 +52,16 @@ def scratch_tab() -> None:
              r"y = \gamma \odot \hat{x} + \beta,\qquad \hat{\mu}_B = \frac{1}{|B|}\sum_{x \in B} x,\quad "
              r"\hat{\sigma}_B^2 = \frac{1}{|B|}\sum_{x \in B}(x - \hat{\mu}_B)^2")
     c = st.columns(5)
-    n = c[0].select_slider("N", [2, 4, 8, 16, 32, 64], 16, key="bn.n", help=tr("lab.bn.shape"))
-    ch = c[1].select_slider("C", [1, 2, 4, 8, 16], 4, key="bn.c")
-    side = c[2].select_slider("H = W", [1, 2, 4, 8, 16], 8, key="bn.hw")
-    steps = c[3].slider(tr("lab.steps"), 1, 10, 3, key="bn.steps")
-    seed = c[4].number_input(tr("lab.seed"), 0, 10_000, 0, key="bn.seed")
+    with c[0]:
+        n = state.select_slider("n", "N", help=tr("lab.bn.shape"))
+    with c[1]:
+        ch = state.select_slider("c", "C")
+    with c[2]:
+        side = state.select_slider("hw", "H = W")
+    with c[3]:
+        steps = state.slider("steps", tr("lab.steps"))
+    with c[4]:
+        seed = state.number("seed", tr("lab.seed"))
     try:
         cmp = bnlab.compare_batchnorm(n=n, c=ch, h=side, w=side, steps=steps, seed=int(seed))
     except CnnvizError as err:
@@ -77,12 +86,16 @@ def scratch_tab() -> None:
 def train_tab() -> None:
     st.markdown(tr("lab.bn.train_intro"))
     c = st.columns(5)
-    steps = c[0].slider(tr("lab.steps"), 20, 400, 100, step=20, key="bn.t.steps")
-    lr = c[1].select_slider(tr("lab.lr"), [0.1, 0.3, 0.5, 0.9, 1.0, 2.0], 0.9, key="bn.t.lr")
-    batch = c[2].select_slider(tr("lab.batch_size"), [32, 64, 128, 256], 128, key="bn.t.batch")
-    impl = c[3].selectbox(tr("lab.bn.impl"), ("torch", "scratch"), key="bn.t.impl",
-                          format_func=lambda i: tr(f"lab.bn.impl.{i}"))
-    dataset = c[4].selectbox(tr("lab.dataset"), DATASETS, key="bn.t.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+    with c[0]:
+        steps = state.slider("tsteps", tr("lab.steps"), step=state.schema.field("tsteps").step)
+    with c[1]:
+        lr = state.select_slider("tlr", tr("lab.lr"))
+    with c[2]:
+        batch = state.select_slider("tbatch", tr("lab.batch_size"))
+    with c[3]:
+        impl = state.selectbox("impl", tr("lab.bn.impl"), format_func=lambda i: tr(f"lab.bn.impl.{i}"))
+    with c[4]:
+        dataset = state.selectbox("tdata", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
     if st.button(tr("lab.run"), type="primary", key="bn.t.run", icon=":material/play_arrow:"):
         try:
             cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl,
@@ -149,10 +162,14 @@ def modes_tab() -> None:
     st.markdown(tr("lab.bn.modes_intro"))
     st.latex(r"\text{running} \leftarrow (1 - m)\cdot\text{running} + m\cdot\text{batch}")
     c = st.columns(4)
-    batch = c[0].select_slider(tr("lab.batch_size"), [4, 8, 16, 32, 64, 128], 32, key="bn.m.batch")
-    steps = c[1].slider(tr("lab.steps"), 1, 200, 50, key="bn.m.steps")
-    momentum = c[2].select_slider(tr("lab.bn.momentum"), [0.01, 0.05, 0.1, 0.3, 1.0], 0.1, key="bn.m.mom")
-    dataset = c[3].selectbox(tr("lab.dataset"), DATASETS, key="bn.m.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+    with c[0]:
+        batch = state.select_slider("mbatch", tr("lab.batch_size"))
+    with c[1]:
+        steps = state.slider("msteps", tr("lab.steps"))
+    with c[2]:
+        momentum = state.select_slider("mom", tr("lab.bn.momentum"))
+    with c[3]:
+        dataset = state.selectbox("mdata", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
     try:
         res = bnlab.batch_vs_running(features(dataset), batch_size=int(batch), steps=int(steps),
                                      momentum=float(momentum))
@@ -177,8 +194,10 @@ def modes_tab() -> None:
 def batch_tab() -> None:
     st.markdown(tr("lab.bn.batch_intro"))
     c = st.columns(2)
-    trials = c[0].select_slider(tr("lab.bn.trials"), [50, 100, 200, 500, 1000], 200, key="bn.b.trials")
-    dataset = c[1].selectbox(tr("lab.dataset"), DATASETS, key="bn.b.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
+    with c[0]:
+        trials = state.select_slider("trials", tr("lab.bn.trials"))
+    with c[1]:
+        dataset = state.selectbox("bdata", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
     try:
         rows = bnlab.batch_noise(features(dataset), trials=int(trials))
     except CnnvizError as err:
@@ -190,6 +209,7 @@ def batch_tab() -> None:
 # --- page ----------------------------------------------------------------------------------------------------
 st.title(tr("lab.bn.title"))
 st.markdown(tr("lab.bn.intro"))
+state.start()  # the link (or the last visit) → the widgets of all four tabs (st.tabs draws every tab each run)
 tabs = st.tabs([tr("lab.bn.tab.scratch"), tr("lab.bn.tab.train"), tr("lab.bn.tab.modes"), tr("lab.bn.tab.batch")])
 with tabs[0]:
     scratch_tab()
@@ -199,3 +219,4 @@ with tabs[2]:
     modes_tab()
 with tabs[3]:
     batch_tab()
+state.sync()

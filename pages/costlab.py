@@ -14,9 +14,12 @@ from cnnviz.labs import costlab
 from cnnviz.models.registry import get_config
 from ui import figures
 from ui.common import arch_label, fmt_count, lang, show_error, tr, try_trace
+from ui.schemas import costlab_schema
+from ui.widgets import PageState
 
 PLOT = {"displaylogo": False}
-B = costlab.BOOK_BLOCK
+# both sections' settings in one query string (``?c2r=400&nside=96``); widget keys "costlab.<field>"
+state = PageState("costlab", costlab_schema())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -35,15 +38,24 @@ def inception_section() -> None:
     st.subheader(tr("lab.cost.inception"))
     st.caption(tr("lab.cost.book"))
     c = st.columns(4)
-    cin = c[0].number_input(tr("lab.cost.cin"), 1, 2048, B["cin"], key="cl.cin")
-    side = c[1].number_input(tr("lab.cost.side"), 1, 224, B["side"], key="cl.side")
-    c1 = c[2].number_input(tr("lab.cost.c1"), 1, 1024, B["c1"], key="cl.c1")
-    c4 = c[3].number_input(tr("lab.cost.c4"), 1, 1024, B["c4"], key="cl.c4")
+    with c[0]:
+        cin = state.number("cin", tr("lab.cost.cin"))
+    with c[1]:
+        side = state.number("side", tr("lab.cost.side"))
+    with c[2]:
+        c1 = state.number("c1", tr("lab.cost.c1"))
+    with c[3]:
+        c4 = state.number("c4", tr("lab.cost.c4"))
     c = st.columns(4)
-    c2r = c[0].slider(tr("lab.cost.c2r"), 1, 512, B["c2"][0], key="cl.c2r")
-    c2 = c[1].slider(tr("lab.cost.c2"), 1, 512, B["c2"][1], key="cl.c2")
-    c3r = c[2].slider(tr("lab.cost.c3r"), 1, 256, B["c3"][0], key="cl.c3r")
-    c3 = c[3].slider(tr("lab.cost.c3"), 1, 256, B["c3"][1], key="cl.c3")
+    with c[0]:
+        c2r = state.slider("c2r", tr("lab.cost.c2r"))
+    with c[1]:
+        c2 = state.slider("c2", tr("lab.cost.c2"))
+    with c[2]:
+        c3r = state.slider("c3r", tr("lab.cost.c3r"))
+    with c[3]:
+        c3 = state.slider("c3", tr("lab.cost.c3"))
+    state.sync()  # a fragment rerun does not reach the page's sync: write the URL here (before any early return)
     spec = dict(cin=int(cin), c1=int(c1), c2=(int(c2r), int(c2)), c3=(int(c3r), int(c3)), c4=int(c4), side=int(side))
     try:
         costs = costlab.inception_costs(**spec)
@@ -77,9 +89,13 @@ def inception_section() -> None:
 def nin_section() -> None:
     st.subheader(tr("lab.cost.nin"))
     c = st.columns(3)
-    side = c[0].select_slider(tr("lab.cost.net_side"), [96, 128, 160, 192, 224], 224, key="cl.nside")
-    classes = c[1].select_slider(tr("lab.cost.classes"), [10, 100, 1000], 10, key="cl.classes")
-    cin = c[2].radio(tr("lab.cost.cin"), (1, 3), horizontal=True, key="cl.ncin")
+    with c[0]:
+        side = state.select_slider("nside", tr("lab.cost.net_side"))
+    with c[1]:
+        classes = state.select_slider("classes", tr("lab.cost.classes"))
+    with c[2]:
+        cin = state.radio("ncin", tr("lab.cost.cin"))
+    state.sync()  # as in inception_section: this fragment's reruns write the URL themselves
     try:
         h = costlab.nin_vs_alexnet(side=int(side), in_channels=int(cin), num_classes=int(classes))
     except CnnvizError as err:
@@ -119,6 +135,8 @@ st.title(tr("lab.cost.title"))
 st.markdown(tr("lab.cost.intro"))
 st.latex(r"\text{params} = k^2\,c_\text{in}\,c_\text{out} + c_\text{out},\qquad "
          r"\text{MACs} = k^2\,c_\text{in}\,c_\text{out}\cdot H\,W")
+state.start()  # full runs only: seeds both fragments' widgets from the link (or the last visit)
 inception_section()
 st.divider()
 nin_section()
+state.sync()

@@ -18,16 +18,21 @@ import time
 import streamlit as st
 import torch
 
+from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import featuremaps as fm
 from cnnviz.runs.jobs import Job
-from cnnviz.train.data import DATASETS, DataConfig, load_data, prepare
+from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
 from ui.common import arch_label, lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
+from ui.schemas import featuremaps_schema
+from ui.widgets import PageState
 
 JOB = "fm.job"
 PLOT = {"displaylogo": False}
+# the settings, not the upload nor the trained job (``?arch=nin&img=7``); widget keys "featuremaps.<field>"
+state = PageState("featuremaps", featuremaps_schema())
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
@@ -47,11 +52,17 @@ def pick_image(cfg) -> torch.Tensor | None:
     """The input tensor ``1 x C x H x W`` the reader chose, or ``None`` (message shown)."""
     model_cfg = cfg.model
     hw, cin = model_cfg.input_hw, model_cfg.in_channels
-    source = st.radio(tr("lab.fm.source"), ("dataset", "upload"), horizontal=True, key="fm.source",
-                      format_func=lambda s: tr(f"lab.fm.source.{s}"))
+    source = state.radio("src", tr("lab.fm.source"), format_func=lambda s: tr(f"lab.fm.source.{s}"))
     if source == "dataset":
         x, y, notice = dataset_images(cfg.data.dataset)
-        i = st.number_input(tr("lab.fm.index"), 0, len(y) - 1, 0, key="fm.index")
+        last = len(y) - 1  # the schema allows MNIST's 10,000 images; the synthetic test split has 1,000
+        if state.get("img", 0) > last:
+            raw = state.get("img")
+            state.set({"img": last})
+            st.warning(urlstate.problems_text([urlstate.Problem("url.clamped", dict(
+                name="img", raw=raw, lo=0, hi=last, value=last))], lang()), icon=":material/link_off:")
+        # not state.number: its maximum is the schema's, this one is the chosen split's
+        i = st.number_input(tr("lab.fm.index"), min_value=0, max_value=last, step=1, key=state.key("img"))
         if notice is not None:
             st.caption(notice.render(lang()))
         st.caption(tr("lab.fm.label", label=int(y[int(i)])))
@@ -72,8 +83,7 @@ def pick_image(cfg) -> torch.Tensor | None:
 
 def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
     """The model to run: untrained (shared), or this session's briefly trained one."""
-    kind = st.radio(tr("lab.fm.weights"), ("untrained", "trained"), horizontal=True, key="fm.weights",
-                    format_func=lambda k: tr(f"lab.fm.weights.{k}"))
+    kind = state.radio("weights", tr("lab.fm.weights"), format_func=lambda k: tr(f"lab.fm.weights.{k}"))
     if kind == "untrained":
         return untrained(cfg.arch, cfg.data.dataset)
     seconds = int(fm.QUICK_TRAIN_S)
@@ -108,14 +118,19 @@ def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
 # --- page --------------------------------------------------------------------------------------------------
 st.title(tr("lab.fm.title"))
 st.markdown(tr("lab.fm.intro"))
+state.start()  # the link (or the last visit) → the widgets, with a warning about bad values
 c = st.columns([2, 2, 1])
-arch = c[0].selectbox(tr("lab.fm.model"), fm.FM_ARCHS, key="fm.arch", format_func=arch_label)
-dataset = c[1].selectbox(tr("lab.dataset"), DATASETS, key="fm.dataset", format_func=lambda d: tr(f"lab.data.{d}"))
-n_show = c[2].select_slider(tr("lab.fm.channels"), [4, 8, 16, 32], 16, key="fm.channels")
+with c[0]:
+    arch = state.selectbox("arch", tr("lab.fm.model"), format_func=arch_label)
+with c[1]:
+    dataset = state.selectbox("data", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
+with c[2]:
+    n_show = state.select_slider("maps", tr("lab.fm.channels"))
 try:
     cfg = fm.lab_train_config(arch, dataset)
 except CnnvizError as err:
     show_error(err)
+    state.sync()
     st.stop()
 side = cfg.model.input_hw[0]
 st.caption(tr("lab.fm.speed_note", side=side))
@@ -140,3 +155,4 @@ with right:
             h, w = lm.maps.shape[-2:]
             title = tr("lab.fm.layer_title", name=lm.name, shown=lm.shown, channels=lm.channels, h=h, w=w)
             cols[i % 2].plotly_chart(lc.feature_grid(fm.tile(lm.maps), title), config=PLOT, key=f"fm.map.{lm.name}")
+state.sync()

@@ -13,8 +13,6 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.labs.gradflow import (
-    INITS,
-    MAX_DEPTH,
     VARIANTS,
     GradFlowConfig,
     gradflow_job,
@@ -23,38 +21,50 @@ from cnnviz.labs.gradflow import (
     summary_rows,
 )
 from cnnviz.runs.jobs import Job
-from cnnviz.train.data import DATASETS
 from cnnviz.viz import labs as lc
 from ui.common import lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
+from ui.schemas import gradflow_schema
+from ui.widgets import PageState
 
 JOB = "gf.job"  # session key of this session's Job
 PLOT = {"displaylogo": False}
+state = PageState("gradflow", gradflow_schema())  # widget keys "gradflow.<field>"
 
 
 def controls() -> GradFlowConfig | None:
-    """The settings; ``None`` (with the error shown) when they cannot work."""
+    """The settings (bound to the URL: ``?depth=15&bn=1``); ``None`` (with the error shown) when they cannot work."""
     c = st.columns(2)
-    resnet18 = c[0].toggle(tr("lab.grad.resnet18"), key="gf.resnet18", help=tr("lab.grad.resnet18_help"))
-    bn = c[1].toggle(tr("lab.grad.batch_norm"), key="gf.bn")
+    with c[0]:
+        resnet18 = state.toggle("r18", tr("lab.grad.resnet18"), help=tr("lab.grad.resnet18_help"))
+    with c[1]:
+        bn = state.toggle("bn", tr("lab.grad.batch_norm"))
     if resnet18:  # a disabled slider would still show its own depth, not ResNet-18's
         st.caption(tr("lab.grad.depth_resnet18"))
         depth = 31  # unused: the stages set the depth
     else:
-        depth = st.slider(tr("lab.grad.depth"), 9, min(MAX_DEPTH, 57), 31, step=2, key="gf.depth",
-                          help=tr("lab.grad.depth_help"))
+        # odd depths only (the stem plus two convs per block): the field's grid is the slider's step
+        depth = state.slider("depth", tr("lab.grad.depth"), step=state.schema.field("depth").step,
+                             help=tr("lab.grad.depth_help"))
     with st.expander(tr("lab.advanced")):
         a = st.columns(4)
-        steps = a[0].slider(tr("lab.steps"), 5, 200, 40, step=5, key="gf.steps")
-        width = a[1].select_slider(tr("lab.grad.width"), [8, 16, 24, 32], 16, key="gf.width")
-        side = a[2].select_slider(tr("lab.grad.side"), [16, 24, 28, 32, 48, 64], 32, key="gf.side")
-        lr = a[3].select_slider(tr("lab.lr"), [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.05, key="gf.lr")
+        with a[0]:
+            steps = state.slider("steps", tr("lab.steps"), step=state.schema.field("steps").step)
+        with a[1]:
+            width = state.select_slider("width", tr("lab.grad.width"))
+        with a[2]:
+            side = state.select_slider("side", tr("lab.grad.side"))
+        with a[3]:
+            lr = state.select_slider("lr", tr("lab.lr"))
         b = st.columns(4)
-        init = b[0].selectbox(tr("lab.grad.init"), INITS, key="gf.init", format_func=lambda i: tr(f"lab.grad.init.{i}"))
-        batch = b[1].select_slider(tr("lab.batch_size"), [16, 32, 64, 128], 64, key="gf.batch")
-        seed = b[2].number_input(tr("lab.seed"), 0, 10_000, 0, key="gf.seed")
-        dataset = b[3].selectbox(tr("lab.dataset"), DATASETS, key="gf.dataset",
-                                 format_func=lambda d: tr(f"lab.data.{d}"))
+        with b[0]:
+            init = state.selectbox("init", tr("lab.grad.init"), format_func=lambda i: tr(f"lab.grad.init.{i}"))
+        with b[1]:
+            batch = state.select_slider("batch", tr("lab.batch_size"))
+        with b[2]:
+            seed = state.number("seed", tr("lab.seed"))
+        with b[3]:
+            dataset = state.selectbox("data", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
     try:
         return GradFlowConfig(depth=int(depth), resnet18=resnet18, batch_norm=bn, width=int(width), side=int(side),
                               steps=int(steps), lr=float(lr), init=init, batch_size=int(batch), seed=int(seed),
@@ -139,6 +149,7 @@ main, side = st.columns([3, 2], gap="large")
 with side:
     derivation()
 with main:
+    state.start()  # the link (or the last visit) → the widgets, with a warning about bad values
     cfg = controls()
     c = st.columns([1, 3], vertical_alignment="bottom")
     # the return value, not on_click: a callback would get the config of the previous run of the script
@@ -149,6 +160,7 @@ with main:
     err = st.session_state.pop("gf._error", None)
     if err is not None:
         show_error(err)
+state.sync()  # the settings → the URL (only those that differ from the defaults)
 job = st.session_state.get(JOB)
 if job is None:
     st.caption(tr("lab.none_yet"))

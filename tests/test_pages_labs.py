@@ -45,8 +45,8 @@ def test_gradflow_page_runs_a_pair_and_renders_the_result():
     at = _page("gradflow")
     at.run()
     assert len(at.get("latex")) >= 3  # the seed's derivation
-    at.slider(key="gf.depth").set_value(15)
-    at.slider(key="gf.steps").set_value(5)
+    at.slider(key="gradflow.depth").set_value(15)
+    at.slider(key="gradflow.steps").set_value(5)
     at.button(key="gf.run").click().run()
     assert not at.exception, at.exception
     job = at.session_state["gf.job"]
@@ -87,7 +87,7 @@ def test_batchnorm_page_equality_and_paired_run():
     assert float(at.metric[0].value) < 1e-4  # scratch vs nn.BatchNorm2d
     assert "Equal to float32 rounding" in _text(at)
     assert at.metric[3].value == "0.000e+00"  # one image, two batches, evaluation mode
-    at.slider(key="bn.t.steps").set_value(20)
+    at.slider(key="batchnorm.tsteps").set_value(20)
     at.button(key="bn.t.run").click().run()
     job = at.session_state["bn.job"]
     job.wait(TIMEOUT)
@@ -106,7 +106,7 @@ def test_costlab_page_cross_checks_and_reacts():
     assert text.count("Cross-check") == 2 and not at.error
     df = at.dataframe[0].value  # the book's block: Inception row, parameters column
     assert df.iloc[0, 1] == 163_328 and df.iloc[0, 2] == 163_696 and df.iloc[0, 3] == 128_049_152
-    at.slider(key="cl.c2r").set_value(400).run()  # a "reduction" wider than the input
+    at.slider(key="costlab.c2r").set_value(400).run()  # a "reduction" wider than the input
     assert not at.exception and "save nothing" in _text(at)
 
 
@@ -121,9 +121,9 @@ def test_featuremaps_page_dataset_upload_and_errors():
     at.run()
     assert not at.exception, at.exception
     assert len(at.get("plotly_chart")) == 1 + 2  # the input, LeNet's two convs
-    at.selectbox(key="fm.arch").set_value("googlenet").run()
+    at.selectbox(key="featuremaps.arch").set_value("googlenet").run()
     assert not at.exception and len(at.get("plotly_chart")) == 1 + 6  # default: first 4 and last 2 convs
-    at.radio(key="fm.source").set_value("upload").run()
+    at.radio(key="featuremaps.src").set_value("upload").run()
     up = at.get("file_uploader")[0]
     up.set_value(("x.png", _png(), "image/png")).run()
     assert not at.exception and not at.error and len(at.get("plotly_chart")) == 7
@@ -136,7 +136,7 @@ def test_featuremaps_page_dataset_upload_and_errors():
 def test_featuremaps_page_trained_weights():
     at = _page("featuremaps")
     at.run()
-    at.radio(key="fm.weights").set_value("trained").run()
+    at.radio(key="featuremaps.weights").set_value("trained").run()
     assert "Train the network first" in _text(at)
     from cnnviz.labs import featuremaps as fm
 

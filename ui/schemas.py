@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from cnnviz import urlstate
-from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, IntField, IntListField, TextField
+from cnnviz.urlstate import (
+    BoolField,
+    ChoiceField,
+    FloatChoiceField,
+    FloatField,
+    IntChoiceField,
+    IntField,
+    IntListField,
+    IntStepField,
+    TextField,
+)
 
 # --- the pages' schemas -------------------------------------------------------------------
 # The UI's own caps. Lower than the library's (MAX_INPUT_SIDE) because a slider must stay
@@ -134,3 +144,93 @@ def compare_schema() -> urlstate.Schema:
     ))
 
 
+# --- the labs' schemas ----------------------------------------------------------------------
+# Each mirrors its page's widgets (ranges, steps, options, defaults); a page with tabs keeps
+# every tab's settings in one schema, so one link restores them all.
+def _datasets() -> tuple[str, ...]:
+    from cnnviz.train.data import DATASETS
+
+    return tuple(DATASETS)
+
+
+def gradflow_schema() -> urlstate.Schema:
+    """The gradient-flow lab: plain against residual, depth in odd steps (stem + 2 per block)."""
+    from cnnviz.labs.gradflow import INITS, MAX_DEPTH
+
+    return urlstate.Schema((
+        BoolField("r18", False),
+        BoolField("bn", False),
+        IntStepField("depth", 31, lo=9, hi=min(MAX_DEPTH, 57), step=2),
+        IntStepField("steps", 40, lo=5, hi=200, step=5),
+        IntChoiceField("width", 16, choices=(8, 16, 24, 32)),
+        IntChoiceField("side", 32, choices=(16, 24, 28, 32, 48, 64)),
+        FloatChoiceField("lr", 0.05, choices=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2)),
+        ChoiceField("init", INITS[0], choices=tuple(INITS)),
+        IntChoiceField("batch", 64, choices=(16, 32, 64, 128)),
+        IntField("seed", 0, lo=0, hi=10_000),
+        ChoiceField("data", _datasets()[0], choices=_datasets()),
+    ))
+
+
+def batchnorm_schema() -> urlstate.Schema:
+    """The BatchNorm lab's four tabs: from scratch (no prefix), the paired run (``t``), the two
+    modes (``m``), batch noise (``b``)."""
+    data = _datasets()
+    return urlstate.Schema((
+        IntChoiceField("n", 16, choices=(2, 4, 8, 16, 32, 64)),
+        IntChoiceField("c", 4, choices=(1, 2, 4, 8, 16)),
+        IntChoiceField("hw", 8, choices=(1, 2, 4, 8, 16)),
+        IntField("steps", 3, lo=1, hi=10),
+        IntField("seed", 0, lo=0, hi=10_000),
+        IntStepField("tsteps", 100, lo=20, hi=400, step=20),
+        FloatChoiceField("tlr", 0.9, choices=(0.1, 0.3, 0.5, 0.9, 1.0, 2.0)),
+        IntChoiceField("tbatch", 128, choices=(32, 64, 128, 256)),
+        ChoiceField("impl", "torch", choices=("torch", "scratch")),
+        ChoiceField("tdata", data[0], choices=data),
+        IntChoiceField("mbatch", 32, choices=(4, 8, 16, 32, 64, 128)),
+        IntField("msteps", 50, lo=1, hi=200),
+        FloatChoiceField("mom", 0.1, choices=(0.01, 0.05, 0.1, 0.3, 1.0)),
+        ChoiceField("mdata", data[0], choices=data),
+        IntChoiceField("trials", 200, choices=(50, 100, 200, 500, 1000)),
+        ChoiceField("bdata", data[0], choices=data),
+    ))
+
+
+def costlab_schema() -> urlstate.Schema:
+    """The cost lab: the Inception block (defaults: the book's first block of stage 3) and the
+    NiN-against-AlexNet head (``n`` prefix)."""
+    from cnnviz.labs.costlab import BOOK_BLOCK as B
+
+    return urlstate.Schema((
+        IntField("cin", B["cin"], lo=1, hi=2048),
+        IntField("side", B["side"], lo=1, hi=224),
+        IntField("c1", B["c1"], lo=1, hi=1024),
+        IntField("c4", B["c4"], lo=1, hi=1024),
+        IntField("c2r", B["c2"][0], lo=1, hi=512),
+        IntField("c2", B["c2"][1], lo=1, hi=512),
+        IntField("c3r", B["c3"][0], lo=1, hi=256),
+        IntField("c3", B["c3"][1], lo=1, hi=256),
+        IntChoiceField("nside", 224, choices=(96, 128, 160, 192, 224)),
+        IntChoiceField("classes", 10, choices=(10, 100, 1000)),
+        IntChoiceField("ncin", 1, choices=(1, 3)),
+    ))
+
+
+# Feature maps: the image index is capped by the largest test split (MNIST's 10,000); the page
+# lowers it to the chosen dataset's own size.
+FM_MAX_INDEX = 9_999
+
+
+def featuremaps_schema() -> urlstate.Schema:
+    """The feature-maps lab: network, data, channels per layer, image source and index, weights."""
+    from cnnviz.labs.featuremaps import FM_ARCHS
+
+    data = _datasets()
+    return urlstate.Schema((
+        ChoiceField("arch", FM_ARCHS[0], choices=tuple(FM_ARCHS)),
+        ChoiceField("data", data[0], choices=data),
+        IntChoiceField("maps", 16, choices=(4, 8, 16, 32)),
+        ChoiceField("src", "dataset", choices=("dataset", "upload")),
+        IntField("img", 0, lo=0, hi=FM_MAX_INDEX),
+        ChoiceField("weights", "untrained", choices=("untrained", "trained")),
+    ))
