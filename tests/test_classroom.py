@@ -262,7 +262,9 @@ def tabs(room, browser) -> dict[str, Tab]:
     for _ in range(4):
         tab = Tab(browser, room.base)
         served = tab.open("/")
-        assert tab.page.locator('[data-testid="stSidebar"]').count() == 1  # the app, not an error page
+        # the app, not an error page: its sidebar (a fresh replica's first run reruns once through
+        # app.py before the navigation and its sidebar are drawn, so wait for it rather than count)
+        tab.page.wait_for_selector('[data-testid="stSidebar"]', timeout=30_000)
         assert tab.replica in room.pids and served == tab.replica, (tab.replica, served)
         if tab.replica in by_replica:
             extra.append(tab)
