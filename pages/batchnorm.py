@@ -17,10 +17,10 @@ from cnnviz.labs import bnlab
 from cnnviz.runs.jobs import Job
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
-from ui.common import lang, show_error, tr
+from ui.common import dataset_label, lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
 from ui.schemas import batchnorm_schema
-from ui.widgets import PageState
+from ui.widgets import PageState, field
 
 JOB = "bn.job"
 PLOT = {"displaylogo": False}
@@ -51,17 +51,10 @@ def scratch_tab() -> None:
     st.latex(r"\hat{x} = \frac{x - \hat{\mu}_B}{\sqrt{\hat{\sigma}_B^2 + \epsilon}},\qquad "
              r"y = \gamma \odot \hat{x} + \beta,\qquad \hat{\mu}_B = \frac{1}{|B|}\sum_{x \in B} x,\quad "
              r"\hat{\sigma}_B^2 = \frac{1}{|B|}\sum_{x \in B}(x - \hat{\mu}_B)^2")
-    c = st.columns(5)
-    with c[0]:
-        n = state.select_slider("n", "N", help=tr("lab.bn.shape"))
-    with c[1]:
-        ch = state.select_slider("c", "C")
-    with c[2]:
-        side = state.select_slider("hw", "H = W")
-    with c[3]:
-        steps = state.slider("steps", tr("lab.steps"))
-    with c[4]:
-        seed = state.number("seed", tr("lab.seed"))
+    n, ch, side, steps, seed = state.row(
+        field("select_slider", "n", "N", help=tr("lab.bn.shape")), field("select_slider", "c", "C"),
+        field("select_slider", "hw", "H = W"), field("slider", "steps", tr("lab.steps")),
+        field("number", "seed", tr("lab.seed")))
     try:
         cmp = bnlab.compare_batchnorm(n=n, c=ch, h=side, w=side, steps=steps, seed=int(seed))
     except CnnvizError as err:
@@ -85,17 +78,11 @@ def scratch_tab() -> None:
 # --- tab 2: the paired LeNet run ----------------------------------------------------------------------
 def train_tab() -> None:
     st.markdown(tr("lab.bn.train_intro"))
-    c = st.columns(5)
-    with c[0]:
-        steps = state.slider("tsteps", tr("lab.steps"), step=state.schema.field("tsteps").step)
-    with c[1]:
-        lr = state.select_slider("tlr", tr("lab.lr"))
-    with c[2]:
-        batch = state.select_slider("tbatch", tr("lab.batch_size"))
-    with c[3]:
-        impl = state.selectbox("impl", tr("lab.bn.impl"), format_func=lambda i: tr(f"lab.bn.impl.{i}"))
-    with c[4]:
-        dataset = state.selectbox("tdata", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
+    steps, lr, batch, impl, dataset = state.row(
+        field("slider", "tsteps", tr("lab.steps")), field("select_slider", "tlr", tr("lab.lr")),
+        field("select_slider", "tbatch", tr("lab.batch_size")),
+        field("selectbox", "impl", tr("lab.bn.impl"), format_func=lambda i: tr(f"lab.bn.impl.{i}")),
+        field("selectbox", "tdata", tr("lab.dataset"), format_func=dataset_label))
     if st.button(tr("lab.run"), type="primary", key="bn.t.run", icon=":material/play_arrow:"):
         try:
             cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl,
@@ -161,15 +148,10 @@ def render_pair(job: Job) -> None:
 def modes_tab() -> None:
     st.markdown(tr("lab.bn.modes_intro"))
     st.latex(r"\text{running} \leftarrow (1 - m)\cdot\text{running} + m\cdot\text{batch}")
-    c = st.columns(4)
-    with c[0]:
-        batch = state.select_slider("mbatch", tr("lab.batch_size"))
-    with c[1]:
-        steps = state.slider("msteps", tr("lab.steps"))
-    with c[2]:
-        momentum = state.select_slider("mom", tr("lab.bn.momentum"))
-    with c[3]:
-        dataset = state.selectbox("mdata", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
+    batch, steps, momentum, dataset = state.row(
+        field("select_slider", "mbatch", tr("lab.batch_size")), field("slider", "msteps", tr("lab.steps")),
+        field("select_slider", "mom", tr("lab.bn.momentum")),
+        field("selectbox", "mdata", tr("lab.dataset"), format_func=dataset_label))
     try:
         res = bnlab.batch_vs_running(features(dataset), batch_size=int(batch), steps=int(steps),
                                      momentum=float(momentum))
@@ -193,11 +175,8 @@ def modes_tab() -> None:
 # --- tab 4: batch size and noise ------------------------------------------------------------------------
 def batch_tab() -> None:
     st.markdown(tr("lab.bn.batch_intro"))
-    c = st.columns(2)
-    with c[0]:
-        trials = state.select_slider("trials", tr("lab.bn.trials"))
-    with c[1]:
-        dataset = state.selectbox("bdata", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
+    trials, dataset = state.row(field("select_slider", "trials", tr("lab.bn.trials")),
+                                field("selectbox", "bdata", tr("lab.dataset"), format_func=dataset_label))
     try:
         rows = bnlab.batch_noise(features(dataset), trials=int(trials))
     except CnnvizError as err:

@@ -22,7 +22,7 @@ from cnnviz.urlstate import ChoiceField, IntField, TextField
 from cnnviz.viz import convarith as charts
 from ui.common import arch_label, lang, show_error, tr, try_trace
 from ui.schemas import UI_MAX_SIDE, UI_MIN_SIDE
-from ui.widgets import PageState
+from ui.widgets import PageState, field
 
 PLOT = {"displaylogo": False}
 _R = convarith.RANGES
@@ -88,17 +88,8 @@ def controls() -> convarith.Setting | None:
     """The setting widgets; the setting they describe, or None (the error is shown)."""
     with st.container(border=True):
         op = state.segmented("op", tr("convarith.op"), format_func=lambda o: tr(f"convarith.op.{o}"))
-        c = st.columns(5)
-        with c[0]:
-            n = state.number("n", tr("convarith.n"))
-        with c[1]:
-            k = state.number("k", tr("convarith.k"))
-        with c[2]:
-            s = state.number("s", tr("convarith.s"))
-        with c[3]:
-            p = state.number("p", tr("convarith.p"))
-        with c[4]:
-            d = state.number("d", tr("convarith.d"), disabled=op != "conv")  # pools here do not dilate
+        n, k, s, p, d = state.row(*(field("number", f, tr(f"convarith.{f}")) for f in "nksp"),
+                                  field("number", "d", tr("convarith.d"), disabled=op != "conv"))  # pools: no dilation
     state.sync()
     try:
         return convarith.Setting(n=int(n), k=int(k), s=int(s), p=int(p), d=int(d) if op == "conv" else 1, op=op)

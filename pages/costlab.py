@@ -15,7 +15,7 @@ from cnnviz.models.registry import get_config
 from ui import figures
 from ui.common import arch_label, fmt_count, lang, show_error, tr, try_trace
 from ui.schemas import costlab_schema
-from ui.widgets import PageState
+from ui.widgets import PageState, field
 
 PLOT = {"displaylogo": False}
 # both sections' settings in one query string (``?c2r=400&nside=96``); widget keys "costlab.<field>"
@@ -37,24 +37,8 @@ def _counts(cols) -> dict:
 def inception_section() -> None:
     st.subheader(tr("lab.cost.inception"))
     st.caption(tr("lab.cost.book"))
-    c = st.columns(4)
-    with c[0]:
-        cin = state.number("cin", tr("lab.cost.cin"))
-    with c[1]:
-        side = state.number("side", tr("lab.cost.side"))
-    with c[2]:
-        c1 = state.number("c1", tr("lab.cost.c1"))
-    with c[3]:
-        c4 = state.number("c4", tr("lab.cost.c4"))
-    c = st.columns(4)
-    with c[0]:
-        c2r = state.slider("c2r", tr("lab.cost.c2r"))
-    with c[1]:
-        c2 = state.slider("c2", tr("lab.cost.c2"))
-    with c[2]:
-        c3r = state.slider("c3r", tr("lab.cost.c3r"))
-    with c[3]:
-        c3 = state.slider("c3", tr("lab.cost.c3"))
+    cin, side, c1, c4 = state.row(*(field("number", k, tr(f"lab.cost.{k}")) for k in ("cin", "side", "c1", "c4")))
+    c2r, c2, c3r, c3 = state.row(*(field("slider", k, tr(f"lab.cost.{k}")) for k in ("c2r", "c2", "c3r", "c3")))
     state.sync()  # a fragment rerun does not reach the page's sync: write the URL here (before any early return)
     spec = dict(cin=int(cin), c1=int(c1), c2=(int(c2r), int(c2)), c3=(int(c3r), int(c3)), c4=int(c4), side=int(side))
     try:
@@ -88,13 +72,9 @@ def inception_section() -> None:
 @st.fragment
 def nin_section() -> None:
     st.subheader(tr("lab.cost.nin"))
-    c = st.columns(3)
-    with c[0]:
-        side = state.select_slider("nside", tr("lab.cost.net_side"))
-    with c[1]:
-        classes = state.select_slider("classes", tr("lab.cost.classes"))
-    with c[2]:
-        cin = state.radio("ncin", tr("lab.cost.cin"))
+    side, classes, cin = state.row(field("select_slider", "nside", tr("lab.cost.net_side")),
+                                   field("select_slider", "classes", tr("lab.cost.classes")),
+                                   field("radio", "ncin", tr("lab.cost.cin")))
     state.sync()  # as in inception_section: this fragment's reruns write the URL themselves
     try:
         h = costlab.nin_vs_alexnet(side=int(side), in_channels=int(cin), num_classes=int(classes))

@@ -24,10 +24,10 @@ from cnnviz.labs import featuremaps as fm
 from cnnviz.runs.jobs import Job
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
-from ui.common import arch_label, lang, show_error, tr
+from ui.common import arch_label, dataset_label, lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
 from ui.schemas import featuremaps_schema
-from ui.widgets import PageState
+from ui.widgets import PageState, field
 
 JOB = "fm.job"
 PLOT = {"displaylogo": False}
@@ -119,13 +119,9 @@ def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
 st.title(tr("lab.fm.title"))
 st.markdown(tr("lab.fm.intro"))
 state.start()  # the link (or the last visit) → the widgets, with a warning about bad values
-c = st.columns([2, 2, 1])
-with c[0]:
-    arch = state.selectbox("arch", tr("lab.fm.model"), format_func=arch_label)
-with c[1]:
-    dataset = state.selectbox("data", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
-with c[2]:
-    n_show = state.select_slider("maps", tr("lab.fm.channels"))
+arch, dataset, n_show = state.row(field("selectbox", "arch", tr("lab.fm.model"), format_func=arch_label),
+                                  field("selectbox", "data", tr("lab.dataset"), format_func=dataset_label),
+                                  field("select_slider", "maps", tr("lab.fm.channels")), widths=(2, 2, 1))
 try:
     cfg = fm.lab_train_config(arch, dataset)
 except CnnvizError as err:

@@ -22,10 +22,10 @@ from cnnviz.labs.gradflow import (
 )
 from cnnviz.runs.jobs import Job
 from cnnviz.viz import labs as lc
-from ui.common import lang, show_error, tr
+from ui.common import dataset_label, lang, show_error, tr
 from ui.jobs import job_status, live, replace_job
 from ui.schemas import gradflow_schema
-from ui.widgets import PageState
+from ui.widgets import PageState, field
 
 JOB = "gf.job"  # session key of this session's Job
 PLOT = {"displaylogo": False}
@@ -34,37 +34,23 @@ state = PageState("gradflow", gradflow_schema())  # widget keys "gradflow.<field
 
 def controls() -> GradFlowConfig | None:
     """The settings (bound to the URL: ``?depth=15&bn=1``); ``None`` (with the error shown) when they cannot work."""
-    c = st.columns(2)
-    with c[0]:
-        resnet18 = state.toggle("r18", tr("lab.grad.resnet18"), help=tr("lab.grad.resnet18_help"))
-    with c[1]:
-        bn = state.toggle("bn", tr("lab.grad.batch_norm"))
+    resnet18, bn = state.row(field("toggle", "r18", tr("lab.grad.resnet18"), help=tr("lab.grad.resnet18_help")),
+                             field("toggle", "bn", tr("lab.grad.batch_norm")))
     if resnet18:  # a disabled slider would still show its own depth, not ResNet-18's
         st.caption(tr("lab.grad.depth_resnet18"))
         depth = 31  # unused: the stages set the depth
     else:
         # odd depths only (the stem plus two convs per block): the field's grid is the slider's step
-        depth = state.slider("depth", tr("lab.grad.depth"), step=state.schema.field("depth").step,
+        depth = state.slider("depth", tr("lab.grad.depth"),
                              help=tr("lab.grad.depth_help"))
     with st.expander(tr("lab.advanced")):
-        a = st.columns(4)
-        with a[0]:
-            steps = state.slider("steps", tr("lab.steps"), step=state.schema.field("steps").step)
-        with a[1]:
-            width = state.select_slider("width", tr("lab.grad.width"))
-        with a[2]:
-            side = state.select_slider("side", tr("lab.grad.side"))
-        with a[3]:
-            lr = state.select_slider("lr", tr("lab.lr"))
-        b = st.columns(4)
-        with b[0]:
-            init = state.selectbox("init", tr("lab.grad.init"), format_func=lambda i: tr(f"lab.grad.init.{i}"))
-        with b[1]:
-            batch = state.select_slider("batch", tr("lab.batch_size"))
-        with b[2]:
-            seed = state.number("seed", tr("lab.seed"))
-        with b[3]:
-            dataset = state.selectbox("data", tr("lab.dataset"), format_func=lambda d: tr(f"lab.data.{d}"))
+        steps, width, side, lr = state.row(
+            field("slider", "steps", tr("lab.steps")), field("select_slider", "width", tr("lab.grad.width")),
+            field("select_slider", "side", tr("lab.grad.side")), field("select_slider", "lr", tr("lab.lr")))
+        init, batch, seed, dataset = state.row(
+            field("selectbox", "init", tr("lab.grad.init"), format_func=lambda i: tr(f"lab.grad.init.{i}")),
+            field("select_slider", "batch", tr("lab.batch_size")), field("number", "seed", tr("lab.seed")),
+            field("selectbox", "data", tr("lab.dataset"), format_func=dataset_label))
     try:
         return GradFlowConfig(depth=int(depth), resnet18=resnet18, batch_norm=bn, width=int(width), side=int(side),
                               steps=int(steps), lr=float(lr), init=init, batch_size=int(batch), seed=int(seed),

@@ -94,6 +94,11 @@ def arch_label(name: str) -> str:
     return tr(f"arch.{name}")
 
 
+def dataset_label(name: str) -> str:
+    """A dataset's display name in the reader's language (``lab.data.<name>``)."""
+    return tr(f"lab.data.{name}")
+
+
 def arch_short(name: str) -> str:
     """A short display name for crowded charts (``arch.short.<name>``), else the full one."""
     from cnnviz.i18n import TABLE

@@ -37,6 +37,11 @@ from .common import lang
 _MEMORY = "_pagestate"  # session key of the per-page copies; no widget uses it
 
 
+def field(kind: str, name: str, label: str, **options: Any) -> tuple[str, str, str, dict[str, Any]]:
+    """One widget of ``PageState.row``: the method that draws it, the field, its label, its options."""
+    return kind, name, label, options
+
+
 class PageState:
     """One page's configuration, bound to its widgets and to the URL."""
 
@@ -177,8 +182,8 @@ class PageState:
         f = self.schema.field(name)
         if isinstance(f, FloatField):
             kw = dict(min_value=float(f.lo), max_value=float(f.hi), step=float(f.step)) | kw
-        elif isinstance(f, (IntField, IntListField)):
-            kw = dict(min_value=f.lo, max_value=f.hi, step=1) | kw
+        elif isinstance(f, (IntField, IntListField)):  # an IntStepField's grid is the slider's step
+            kw = dict(min_value=f.lo, max_value=f.hi, step=getattr(f, "step", 1)) | kw
         return st.slider(label, key=self.key(name, i), **kw)
 
     def select_slider(self, name: str, label: str, i: int | None = None, **kw: Any) -> Any:
@@ -214,6 +219,20 @@ class PageState:
         if value is None:  # clicking the selected segment again clears it; keep the page well-defined
             value = self.schema.field(name).default
         return value
+
+    def row(self, *fields: tuple[str, str, str, dict[str, Any]], widths: Sequence[float] | None = None) -> list[Any]:
+        """A row of bound widgets, one per column, left to right; their values in that order.
+
+        Each of ``fields`` is ``field(kind, name, label, **options)``, ``kind`` being the method
+        that draws it (``"slider"``, ``"select_slider"``, ``"selectbox"``, ``"number"``...)::
+
+            steps, lr = state.row(field("slider", "steps", tr("lab.steps")), field("select_slider", "lr", tr("lab.lr")))
+        """
+        values = []
+        for col, (kind, name, label, options) in zip(st.columns(list(widths or [1] * len(fields))), fields):
+            with col:
+                values.append(getattr(self, kind)(name, label, **options))
+        return values
 
     def _choices(self, name: str) -> tuple[Any, ...]:
         f = self.schema.field(name)
