@@ -1,18 +1,28 @@
-"""The run store: runs, their configs and every metric event, in one SQLite file.
+"""The run store: every job (training runs and lab jobs), its events, who asked for it, and the
+worker pool's heartbeat, in one SQLite file. It is also the scheduler's queue: replicas write
+requests into it, worker processes claim jobs from it, and every page reads events out of it.
 
 Where: ``$CNNVIZ_DB``, else ``<data dir>/cnnviz-runs.sqlite`` (``cnnviz.train.data.data_dir()``),
 else, when that folder is read-only (a shared dataset folder), the per-user cache folder.
 
-Why it cannot be left corrupt: WAL journal mode, and every write (a run's creation, a batch
-of its events together with its status) is one transaction, so a process killed mid-write
-leaves the previous committed state, never half a record. A run whose process died while
-it was queued or running is found by the next ``RunManager`` (its ``owner`` names a process
-that is gone) and marked "interrupted"; its events up to the last commit are intact.
+Why it cannot be left corrupt: WAL journal mode, and every write (a job's creation with its
+first request, a batch of events together with the job's status, a claim) is one
+transaction, so a process killed mid-write leaves the previous committed state, never half a
+record. Several processes share the file: each opens its own connection; ``BEGIN IMMEDIATE``
+serialises the writes that read before they write (a claim, an attach), so two workers never
+claim one job and two identical requests never create two jobs.
 
 Tables::
 
     runs(id, created, started, ended, status, arch, label, config JSON, device, owner,
-         code, message JSON {lang: text}, progress 0..1, summary JSON {step, epoch, test_acc, ...})
+         code, message JSON {lang: text}, progress 0..1, summary JSON {step, epoch, test_acc, ...},
+         kind, key, worker, stop, est_s)
+        -- owner: the student (a hash of their token) who first asked for it; key: the content
+        -- key (identical requests share the job); worker: "host:pid" of the process running it;
+        -- stop: 1 once its last watcher (or the teacher) asked it to stop; est_s: solo seconds
+    requests(run_id, student, created)    -- who watches a job: their "my runs" list
+    students(student, name, last_seen, served)  -- served: when their last job started (round-robin)
+    pool(id=1, host, pid, started, heartbeat, workers, threads)
     events(run_id, seq, kind, step, data JSON)   -- data is the event's to_dict()
 """
 
@@ -36,9 +46,11 @@ class StoreError(CnnvizError):
     """The run store cannot be opened: not a database, a folder, no permission..."""
 
 DB_NAME = "cnnviz-runs.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
+SHAREABLE = ("queued", "running", "completed", "diverged")  # an identical request attaches to these
+TEACHER = "teacher"  # the student value of the teacher's own requests (pre-warm)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -51,7 +63,23 @@ CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, step INTEGER NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS requests (
+    run_id TEXT NOT NULL, student TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (run_id, student)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS requests_student ON requests (student);
+CREATE TABLE IF NOT EXISTS students (
+    student TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', last_seen REAL NOT NULL DEFAULT 0,
+    served REAL NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pool (
+    id INTEGER PRIMARY KEY CHECK (id = 1), host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL,
+    heartbeat REAL NOT NULL, workers INTEGER NOT NULL, threads INTEGER NOT NULL
+);
 """
+# columns that schema 1 lacked (a store written before the scheduler): added in place
+_V2_COLUMNS = (("kind", "TEXT NOT NULL DEFAULT 'train'"), ("key", "TEXT NOT NULL DEFAULT ''"),
+               ("worker", "TEXT NOT NULL DEFAULT ''"), ("stop", "INTEGER NOT NULL DEFAULT 0"),
+               ("est_s", "REAL"))
 
 
 def db_path() -> pathlib.Path:
@@ -79,15 +107,20 @@ class RunInfo:
     status: str
     arch: str
     label: str
-    config: Mapping[str, Any]  # TrainConfig.to_dict()
+    config: Mapping[str, Any]  # TrainConfig.to_dict(), or a lab job's parameters
     device: str = ""
     started: float | None = None
     ended: float | None = None
-    owner: str = ""
+    owner: str = ""  # the student who first asked for it
     code: str = ""
     message: Mapping[str, str] = field(default_factory=dict)  # {lang: text}
     progress: float = 0.0
     summary: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "train"
+    key: str = ""
+    worker: str = ""
+    stop: bool = False
+    est_s: float | None = None
 
     @property
     def live(self) -> bool:
@@ -98,21 +131,45 @@ class RunInfo:
         return self.message.get(lang) or self.message.get("en", "")
 
 
+@dataclass(frozen=True)
+class PoolInfo:
+    """The worker pool's row: who serves this store, and since when it last said so."""
+
+    host: str
+    pid: int
+    started: float
+    heartbeat: float
+    workers: int
+    threads: int
+
+    def alive(self, now: float | None = None, stale_s: float = 5.0) -> bool:
+        return ((now or time.time()) - self.heartbeat) < stale_s
+
+
 class RunStore:
-    """Thread-safe access to one SQLite file: one connection, one lock, a transaction per write."""
+    """Thread-safe access to one SQLite file: one connection per store object, one lock, a
+    transaction per write. Every process (replica, pool, worker) opens its own."""
 
     def __init__(self, path: pathlib.Path | str | None = None):
         self.path = pathlib.Path(path) if path else db_path()
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # one connection shared by the worker threads and the page threads, serialised by the lock
-            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0)
+            # one connection shared by this process's threads, serialised by the lock; autocommit
+            # mode (isolation_level=None) so that BEGIN IMMEDIATE below is ours to issue
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30.0,
+                                         isolation_level=None)
             with self._lock:
                 self._conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
                 self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a process kill
-                with self._conn:
-                    self._conn.executescript(_SCHEMA)
+                self._conn.executescript(_SCHEMA)  # IF NOT EXISTS: a no-op on an existing store
+                with self._tx():
+                    have = {r[1] for r in self._conn.execute("PRAGMA table_info(runs)")}
+                    for col, decl in _V2_COLUMNS:
+                        if col not in have:
+                            self._conn.execute(f"ALTER TABLE runs ADD COLUMN {col} {decl}")
+                    self._conn.execute("CREATE INDEX IF NOT EXISTS runs_status ON runs (status, created)")
+                    self._conn.execute("CREATE INDEX IF NOT EXISTS runs_key ON runs (key)")
                     self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as err:  # not a database, a folder, read-only...: one clear message
             raise StoreError("train.runs.store_error", error=f"{self.path}: {err}") from None
@@ -121,19 +178,234 @@ class RunStore:
         with self._lock:
             self._conn.close()
 
-    # --- writes (each one transaction) ----------------------------------------------------
-    def create(self, run_id: str, arch: str, label: str, config: Mapping[str, Any], owner: str,
-               device: str = "", status: str = "queued") -> None:
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT INTO runs (id, created, status, arch, label, config, device, owner) VALUES (?,?,?,?,?,?,?,?)",
-                (run_id, time.time(), status, arch, label, json.dumps(dict(config)), device, owner),
-            )
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection, immediate: bool):
+            self.conn, self.immediate = conn, immediate
 
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+            return self.conn
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+    def _tx(self, immediate: bool = True) -> RunStore._Tx:
+        """A transaction; IMMEDIATE takes the write lock at BEGIN, so what it reads stays true."""
+        return RunStore._Tx(self._conn, immediate)
+
+    # --- creating, attaching, detaching -----------------------------------------------------
+    def create(self, run_id: str, arch: str, label: str, config: Mapping[str, Any], owner: str,
+               device: str = "", status: str = "queued", kind: str = "train", key: str = "",
+               est_s: float | None = None) -> None:
+        """A new job and its first request (``owner``'s), in one transaction."""
+        with self._lock, self._tx():
+            self._insert(run_id, arch, label, config, owner, device, status, kind, key, est_s)
+
+    def _insert(self, run_id, arch, label, config, owner, device, status, kind, key, est_s) -> None:
+        now = time.time()
+        self._conn.execute(
+            "INSERT INTO runs (id, created, status, arch, label, config, device, owner, kind, key, est_s) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, now, status, arch, label, json.dumps(dict(config)), device, owner, kind, key, est_s),
+        )
+        if owner:
+            self._conn.execute("INSERT OR IGNORE INTO requests (run_id, student, created) VALUES (?,?,?)",
+                               (run_id, owner, now))
+
+    def attach_or_create(self, run_id: str, key: str, student: str, *, arch: str, label: str,
+                         config: Mapping[str, Any], kind: str, device: str = "", est_s: float | None = None,
+                         max_live: int | None = None,
+                         replace_kinds: tuple[str, ...] = ()) -> tuple[str, bool, list[str]]:
+        """Attach ``student`` to the shareable job with content ``key``, or create ``run_id``.
+
+        In one IMMEDIATE transaction, so twenty identical requests at once make one job:
+
+        * ``replace_kinds``: the student's live requests of these kinds are dropped first (a lab
+          page's new settings replace its previous job); the ids dropped are returned, and a job
+          left with no watcher is flagged to stop.
+        * ``max_live``: a student already watching that many live jobs (after the replacement)
+          gets ``LiveLimit`` (the page says which run is in the way).
+
+        Returns ``(run id, attached to an existing job?, dropped ids)``.
+        """
+        with self._lock, self._tx():
+            dropped = []
+            if replace_kinds:
+                marks = ",".join("?" * len(replace_kinds))
+                rows = self._conn.execute(
+                    "SELECT r.id FROM runs r JOIN requests q ON q.run_id=r.id WHERE q.student=? "
+                    f"AND r.kind IN ({marks}) AND r.status IN ('queued','running') AND r.key != ?",
+                    (student, *replace_kinds, key)).fetchall()
+                for (rid,) in rows:
+                    self._detach(rid, student)
+                    dropped.append(rid)
+            row = None
+            if key:
+                row = self._conn.execute(
+                    f"SELECT id FROM runs WHERE key=? AND status IN ({','.join('?' * len(SHAREABLE))}) AND stop=0 "
+                    "ORDER BY created DESC LIMIT 1", (key, *SHAREABLE)).fetchone()
+            if row is not None:
+                mine = self._conn.execute("SELECT 1 FROM requests WHERE run_id=? AND student=?",
+                                          (row[0], student)).fetchone()
+                if not mine:
+                    self._check_limit(student, max_live, row[0])
+                    self._conn.execute("INSERT INTO requests (run_id, student, created) VALUES (?,?,?)",
+                                       (row[0], student, time.time()))
+                return row[0], True, dropped
+            self._check_limit(student, max_live, None)
+            self._insert(run_id, arch, label, config, student, device, "queued", kind, key, est_s)
+            return run_id, False, dropped
+
+    def _check_limit(self, student: str, max_live: int | None, joining: str | None) -> None:
+        if max_live is None or student == TEACHER:
+            return
+        rows = self._conn.execute(
+            "SELECT r.id FROM runs r JOIN requests q ON q.run_id=r.id WHERE q.student=? AND r.kind='train' "
+            "AND r.status IN ('queued','running') ORDER BY r.created", (student,)).fetchall()
+        if joining is not None:
+            row = self._conn.execute("SELECT status FROM runs WHERE id=?", (joining,)).fetchone()
+            if row and row[0] not in LIVE_STATUSES:
+                return  # a finished run costs nothing: always open to everyone
+        if len(rows) >= max_live:
+            raise LiveLimit("train.runs.limit", n=max_live, run_id=rows[0][0])
+
+    def _detach(self, run_id: str, student: str) -> int:
+        """Drop ``student``'s request; a live job nobody watches any more is flagged to stop
+        (a queued one stops at once). Returns how many watchers remain."""
+        self._conn.execute("DELETE FROM requests WHERE run_id=? AND student=?", (run_id, student))
+        left = self._conn.execute("SELECT COUNT(*) FROM requests WHERE run_id=?", (run_id,)).fetchone()[0]
+        if left == 0:
+            self._stop_now(run_id)
+        return int(left)
+
+    def _stop_now(self, run_id: str) -> None:
+        from cnnviz.train.config import messages
+
+        self._conn.execute("UPDATE runs SET stop=1 WHERE id=? AND status IN ('queued','running')", (run_id,))
+        self._conn.execute("UPDATE runs SET status='stopped', code='train.runs.stopped_queued', message=?, "
+                           "ended=? WHERE id=? AND status='queued'",
+                           (json.dumps(messages("train.runs.stopped_queued")), time.time(), run_id))
+
+    def detach(self, run_id: str, student: str) -> int:
+        """``student`` stops watching ``run_id`` (their Stop on a shared job); see ``_detach``."""
+        with self._lock, self._tx():
+            return self._detach(run_id, student)
+
+    def request_stop(self, run_id: str) -> None:
+        """Stop a job for everyone (the teacher, or its only watcher): queued at once, running
+        within one step (the worker polls the flag)."""
+        with self._lock, self._tx():
+            self._stop_now(run_id)
+
+    def watchers(self, run_id: str) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT student FROM requests WHERE run_id=? ORDER BY created",
+                                                     (run_id,))]
+
+    def watching(self, run_id: str, student: str) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM requests WHERE run_id=? AND student=?",
+                                      (run_id, student)).fetchone() is not None
+
+    def stop_requested(self, run_id: str) -> bool:
+        """The flag a worker polls every step (a missing row is a deleted job: stop)."""
+        with self._lock:
+            row = self._conn.execute("SELECT stop FROM runs WHERE id=?", (run_id,)).fetchone()
+        return row is None or bool(row[0])
+
+    # --- the queue: claiming, order, the pool ------------------------------------------------
+    def claim(self, worker: str, kinds: Iterable[str] | None = None) -> RunInfo | None:
+        """The next queued job, round-robin across students, marked running by ``worker``.
+
+        Order: the student whose last job started longest ago first (never served: first of
+        all), then the oldest request. Teacher-owned jobs (pre-warm) take their turn like a
+        student's. One IMMEDIATE transaction: two workers never claim the same job.
+        """
+        with self._lock, self._tx():
+            row = self._conn.execute(f"SELECT {_COLS_R} FROM runs r LEFT JOIN students s ON s.student=r.owner "
+                                     f"WHERE r.status='queued' ORDER BY {QUEUE_ORDER} LIMIT 1").fetchone()
+            if row is None:
+                return None
+            info = _info(row)
+            now = time.time()
+            self._conn.execute("UPDATE runs SET status='running', worker=?, started=? WHERE id=?",
+                               (worker, now, info.id))
+            self._conn.execute("INSERT INTO students (student, served) VALUES (?, ?) "
+                               "ON CONFLICT(student) DO UPDATE SET served=excluded.served", (info.owner, now))
+        return self.get(info.id)
+
+    def queue(self) -> list[RunInfo]:
+        """The queued jobs in the order the workers will take them (``claim``'s order)."""
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLS_R} FROM runs r LEFT JOIN students s ON s.student=r.owner "
+                                      f"WHERE r.status='queued' ORDER BY {QUEUE_ORDER}").fetchall()
+        return [_info(r) for r in rows]
+
+    def running(self) -> list[RunInfo]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLS} FROM runs WHERE status='running' ORDER BY started").fetchall()
+        return [_info(r) for r in rows]
+
+    def end_worker_jobs(self, worker: str, status: str, code: str, message: Mapping[str, str]) -> list[str]:
+        """End every running job of ``worker`` (a process that died) with ``status``."""
+        with self._lock, self._tx():
+            ids = [r[0] for r in self._conn.execute("SELECT id FROM runs WHERE status='running' AND worker=?",
+                                                    (worker,))]
+            self._conn.executemany("UPDATE runs SET status=?, code=?, message=?, ended=? WHERE id=?",
+                                   [(status, code, json.dumps(dict(message)), time.time(), rid) for rid in ids])
+        return ids
+
+    def interrupt_running(self, message: Mapping[str, str], code: str = "train.runs.interrupted") -> list[str]:
+        """Mark every running job "interrupted" (a pool starting after a server that went away)."""
+        with self._lock, self._tx():
+            ids = [r[0] for r in self._conn.execute("SELECT id FROM runs WHERE status='running'")]
+            self._conn.executemany("UPDATE runs SET status='interrupted', code=?, message=?, "
+                                   "ended=COALESCE(ended, ?) WHERE id=?",
+                                   [(code, json.dumps(dict(message)), time.time(), rid) for rid in ids])
+        return ids
+
+    def pool_beat(self, host: str, pid: int, started: float, workers: int, threads: int) -> None:
+        with self._lock, self._tx():
+            self._conn.execute("INSERT INTO pool (id, host, pid, started, heartbeat, workers, threads) "
+                               "VALUES (1,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET host=excluded.host, "
+                               "pid=excluded.pid, started=excluded.started, heartbeat=excluded.heartbeat, "
+                               "workers=excluded.workers, threads=excluded.threads",
+                               (host, pid, started, time.time(), workers, threads))
+
+    def pool_gone(self, pid: int) -> None:
+        with self._lock, self._tx():
+            self._conn.execute("UPDATE pool SET heartbeat=0 WHERE pid=?", (pid,))
+
+    def pool(self) -> PoolInfo | None:
+        with self._lock:
+            row = self._conn.execute("SELECT host, pid, started, heartbeat, workers, threads FROM pool").fetchone()
+        return PoolInfo(*row) if row else None
+
+    # --- students ----------------------------------------------------------------------------
+    def touch(self, student: str, name: str | None = None) -> None:
+        """``student`` was seen now (a page rerun); ``name`` the one they chose, if any."""
+        with self._lock, self._tx():
+            self._conn.execute("INSERT INTO students (student, name, last_seen) VALUES (?, ?, ?) "
+                               "ON CONFLICT(student) DO UPDATE SET last_seen=excluded.last_seen"
+                               + (", name=excluded.name" if name is not None else ""),
+                               (student, name or "", time.time()))
+
+    def students(self, since: float = 0.0) -> list[tuple[str, str, float]]:
+        """(student, name, last seen) of everyone seen since ``since``, most recent first."""
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute(
+                "SELECT student, name, last_seen FROM students WHERE last_seen>=? AND student != ? "
+                "ORDER BY last_seen DESC", (since, TEACHER))]
+
+    def names(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._conn.execute("SELECT student, name FROM students WHERE name != ''").fetchall())
+
+    # --- events and state ----------------------------------------------------------------------
     def append(self, run_id: str, first_seq: int, events: Iterable[Mapping[str, Any]], *, status: str | None = None,
                progress: float | None = None, summary: Mapping[str, Any] | None = None, code: str | None = None,
                message: Mapping[str, str] | None = None, device: str | None = None) -> None:
-        """Events ``first_seq, first_seq + 1, ...`` and the run's new state, in one transaction."""
+        """Events ``first_seq, first_seq + 1, ...`` and the job's new state, in one transaction."""
         rows = [(run_id, first_seq + i, e["kind"], int(e.get("step", 0) or 0), json.dumps(dict(e)))
                 for i, e in enumerate(events)]
         sets, args = [], []
@@ -151,31 +423,28 @@ class RunStore:
         elif status in FINAL_STATUSES:
             sets.append("ended=?")
             args.append(time.time())
-        with self._lock, self._conn:
+        with self._lock, self._tx():
+            if self._conn.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is None:
+                return  # deleted while it ran: no orphan events
             if rows:
                 self._conn.executemany("INSERT INTO events (run_id, seq, kind, step, data) VALUES (?,?,?,?,?)", rows)
             if sets:
                 self._conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, run_id))
 
     def delete(self, run_id: str) -> None:
-        with self._lock, self._conn:
+        with self._lock, self._tx():
             self._conn.execute("DELETE FROM events WHERE run_id=?", (run_id,))
+            self._conn.execute("DELETE FROM requests WHERE run_id=?", (run_id,))
             self._conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
 
-    def interrupt_orphans(self, is_orphan) -> list[str]:
-        """Mark queued/running runs whose ``owner`` ``is_orphan(owner)`` as "interrupted"."""
-        from cnnviz.train.config import messages
-
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT id, owner FROM runs WHERE status IN ({','.join('?' * len(LIVE_STATUSES))})", LIVE_STATUSES,
-            ).fetchall()
-            ids = [rid for rid, owner in rows if is_orphan(owner)]
-            msg = json.dumps(messages("train.runs.interrupted"))
-            with self._conn:
-                for rid in ids:
-                    self._conn.execute("UPDATE runs SET status='interrupted', code='train.runs.interrupted', "
-                                       "message=?, ended=COALESCE(ended, ?) WHERE id=?", (msg, time.time(), rid))
+    def clear(self) -> list[str]:
+        """Every job and its events (the teacher's "clear the class"); live ones are flagged to
+        stop first and deleted by their worker when it notices (a missing row means stop)."""
+        with self._lock, self._tx():
+            ids = [r[0] for r in self._conn.execute("SELECT id FROM runs")]
+            self._conn.execute("DELETE FROM events")
+            self._conn.execute("DELETE FROM requests")
+            self._conn.execute("DELETE FROM runs")
         return ids
 
     # --- reads ----------------------------------------------------------------------------
@@ -184,14 +453,24 @@ class RunStore:
             row = self._conn.execute(f"SELECT {_COLS} FROM runs WHERE id=?", (run_id,)).fetchone()
         return _info(row) if row else None
 
-    def list(self) -> list[RunInfo]:
-        """Every run, newest first."""
+    def list(self, student: str | None = None, kinds: Iterable[str] | None = None) -> list[RunInfo]:
+        """Every job (or those ``student`` asked for), newest first; ``kinds`` filters by kind."""
+        where, args = [], []
+        if student is not None:
+            where.append("id IN (SELECT run_id FROM requests WHERE student=?)")
+            args.append(student)
+        if kinds is not None:
+            kinds = tuple(kinds)
+            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            args.extend(kinds)
+        sql = (f"SELECT {_COLS} FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY created DESC")
         with self._lock:
-            rows = self._conn.execute(f"SELECT {_COLS} FROM runs ORDER BY created DESC").fetchall()
+            rows = self._conn.execute(sql, args).fetchall()
         return [_info(r) for r in rows]
 
     def events(self, run_id: str, since: int = 0) -> list[dict[str, Any]]:
-        """The run's events with ``seq >= since``, in order."""
+        """The job's events with ``seq >= since``, in order."""
         with self._lock:
             rows = self._conn.execute("SELECT data FROM events WHERE run_id=? AND seq>=? ORDER BY seq",
                                       (run_id, since)).fetchall()
@@ -202,11 +481,22 @@ class RunStore:
             return int(self._conn.execute("SELECT COUNT(*) FROM events WHERE run_id=?", (run_id,)).fetchone()[0])
 
 
-_COLS = "id, created, status, arch, label, config, device, started, ended, owner, code, message, progress, summary"
+class LiveLimit(CnnvizError):
+    """A student who already has their share of queued or running jobs."""
+
+
+_FIELDS = ("id", "created", "status", "arch", "label", "config", "device", "started", "ended", "owner", "code",
+           "message", "progress", "summary", "kind", "key", "worker", "stop", "est_s")
+_COLS = ", ".join(_FIELDS)
+_COLS_R = ", ".join(f"r.{c}" for c in _FIELDS)
+# round-robin: the student served longest ago first (never: 0), then the oldest job
+QUEUE_ORDER = "COALESCE(s.served, 0), r.created"
 
 
 def _info(row: tuple) -> RunInfo:
-    (rid, created, status, arch, label, config, device, started, ended, owner, code, message, progress, summary) = row
+    (rid, created, status, arch, label, config, device, started, ended, owner, code, message, progress, summary,
+     kind, key, worker, stop, est_s) = row
     return RunInfo(id=rid, created=created, status=status, arch=arch, label=label, config=json.loads(config),
                    device=device, started=started, ended=ended, owner=owner, code=code, message=json.loads(message),
-                   progress=float(progress), summary=json.loads(summary))
+                   progress=float(progress), summary=json.loads(summary), kind=kind, key=key, worker=worker,
+                   stop=bool(stop), est_s=est_s)

@@ -342,3 +342,53 @@ def prepare(images: torch.Tensor, hw: tuple[int, int], in_channels: int = 1, dty
     if channels_last:
         return x.contiguous(memory_format=torch.channels_last)
     return x.contiguous()
+
+
+# --- identity ------------------------------------------------------------------------------
+_FINGERPRINTS: dict[tuple, str] = {}
+
+
+def fingerprint(cfg: DataConfig) -> str:
+    """What decides a run's images besides the config: a hash of the raw IDX files' contents
+    (cached by their sizes and times), "synthetic:<generator version>" for the built-in set,
+    or "missing:<dataset>" when the files are not on disk (the run will download them or fall
+    back, and is keyed apart from a run on the real files)."""
+    if cfg.dataset == "synthetic":
+        return "synthetic:1"
+    if not available(cfg.dataset, cfg.root()):
+        return f"missing:{cfg.dataset}"
+    raw = raw_folder(cfg.dataset, cfg.root())
+    files = sorted(raw.glob("*-ubyte"))
+    stat = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    key = (str(raw.resolve()), stat)
+    with _LOCK:
+        fp = _FINGERPRINTS.get(key)
+    if fp is None:
+        import hashlib
+
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+        fp = f"{cfg.dataset}:{h.hexdigest()[:16]}"
+        with _LOCK:
+            _FINGERPRINTS[key] = fp
+    return fp
+
+
+def split_sizes(cfg: DataConfig) -> tuple[int, int]:
+    """(train, test) images a run of ``cfg`` uses, read from the IDX headers (nothing loaded);
+    the synthetic set's sizes when the files are not on disk (the run would fall back)."""
+    import struct
+
+    n_train, n_test = SYNTHETIC_SIZES
+    if cfg.dataset != "synthetic" and available(cfg.dataset, cfg.root()):
+        raw = raw_folder(cfg.dataset, cfg.root())
+        try:
+            with open(raw / "train-labels-idx1-ubyte", "rb") as f:
+                n_train = struct.unpack(">II", f.read(8))[1]
+            with open(raw / "t10k-labels-idx1-ubyte", "rb") as f:
+                n_test = struct.unpack(">II", f.read(8))[1]
+        except (OSError, struct.error):
+            pass
+    return min(n_train, cfg.subset or n_train), min(n_test, cfg.test_subset or n_test)

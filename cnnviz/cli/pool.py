@@ -1,0 +1,48 @@
+"""``pool`` and ``worker``: the processes that run every background job.
+
+``python -m cnnviz pool`` serves one run store (``--db``, default ``$CNNVIZ_DB`` or the data
+folder's) until SIGTERM: it starts ``--workers`` worker processes (``python -m cnnviz
+worker``), each with ``--threads`` torch threads, never more than the cores in all
+(``cnnviz.runs.pool``). The app starts one by itself when none serves its store; ``make
+classroom`` starts one for all its replicas. ``worker`` is the pool's child: it imports the
+labs (so their job kinds are registered) and claims jobs until the pool goes away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import cnnviz.labs.jobkinds  # noqa: F401  (registers the labs' job kinds in this process)
+from cnnviz.runs.pool import Pool
+from cnnviz.runs.store import db_path
+from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
+from cnnviz.runs.worker import worker_loop
+
+COMMAND = "pool"
+HELP = "run the worker pool that executes training runs and lab jobs (the app starts one itself)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help="run store (default: $CNNVIZ_DB or the data folder's)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: from the cores)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per worker (workers x threads <= cores)")
+    p.add_argument("--exit-with-parent", action="store_true", help="exit when the process that started it does")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a pool's child process
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(message)s")
+    db = args.db or str(db_path())
+    if args.worker:
+        worker_loop(db, args.threads or 1)
+        return 0
+    pool = Pool(db, [sys.executable, "-m", "cnnviz", "pool", "--worker"], args.workers, args.threads,
+                exit_with_parent=args.exit_with_parent)
+    logging.info("pool for %s: %d worker(s) x %d thread(s)", db, pool.workers, pool.threads)
+    code = pool.serve()
+    if code == 3:
+        logging.info("another pool already serves %s", db)
+        return 0
+    return code

@@ -1,0 +1,228 @@
+"""The worker pool: one per run store, a supervisor process and its worker processes.
+
+``python -m cnnviz pool`` (``serve``) takes an exclusive lock on ``<store>.pool.lock``, so a
+store has one pool however many replicas ask for one; a second pool exits at once. It then:
+
+* marks the jobs that a previous pool left running as "interrupted" (a restart cut them off;
+  their events up to the last commit stay readable), and leaves queued ones queued;
+* starts ``workers`` worker processes (``worker_argv``), each with ``threads`` torch threads,
+  where workers × threads ≤ the cores this process may use (``plan``);
+* every 0.2 s: writes its heartbeat into the store (the pages show it, and a replica whose
+  pool stopped beating starts a new one), and reaps workers: a worker that died (kill -9,
+  out of memory) ends its running job as "failed" with the signal's name, and is replaced
+  (with a backoff if it keeps dying at start);
+* on SIGTERM or SIGINT: stops its workers (their jobs end "interrupted") and exits.
+
+Workers die with the pool (``PR_SET_PDEATHSIG``), so a killed pool leaves no orphan
+computing, and the next pool marks their jobs "interrupted".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import logging
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cnnviz.runs.store import RunStore
+from cnnviz.runs.worker import describe_exit, worker_name
+from cnnviz.train.config import messages
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.2
+BACKOFF_S = (0.5, 1, 2, 4, 8, 15)
+STABLE_S = 20.0  # a worker up this long restarts its backoff from the first step
+GRACE_S = 8.0  # SIGTERM → SIGKILL for a worker that does not end its step
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+except OSError:  # pragma: no cover
+    _LIBC = None
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may use (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def plan(workers: int | None = None, threads: int | None = None, cores: int | None = None) -> tuple[int, int]:
+    """(workers, torch threads each), with workers × threads ≤ cores.
+
+    Default: one worker per two cores (one on a 1- or 2-core machine... at least one), the
+    cores shared out as threads. ``$CNNVIZ_WORKERS`` and ``$CNNVIZ_WORKER_THREADS`` override;
+    asking for more than the cores is clamped, never honoured.
+    """
+    cores = cores or cpu_cores()
+    env_w, env_t = os.environ.get("CNNVIZ_WORKERS"), os.environ.get("CNNVIZ_WORKER_THREADS")
+    w = workers or (int(env_w) if env_w and env_w.isdigit() and int(env_w) > 0 else None)
+    t = threads or (int(env_t) if env_t and env_t.isdigit() and int(env_t) > 0 else None)
+    if w is None:
+        # small class-period nets scale poorly past 2 threads: on a big machine, more workers
+        # of 2 threads each; on 2 cores, two workers of one thread (throughput for a queue)
+        w = cores // t if t else (cores if cores <= 2 else cores // 2)
+    w = max(1, min(w, cores))
+    t = max(1, min(t or cores // w, cores // w))
+    return w, t
+
+
+def lock_path(db: pathlib.Path | str) -> pathlib.Path:
+    db = pathlib.Path(db)
+    return db.with_name(db.name + ".pool.lock")
+
+
+def pool_running(db: pathlib.Path | str) -> bool:
+    """Whether some process holds this store's pool lock (a pool serves it)."""
+    path = lock_path(db)
+    if not path.exists():
+        return False
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def _die_with_parent(parent: int):
+    def setup() -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    return setup
+
+
+@dataclass
+class _Slot:
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    failures: int = 0
+    next_start: float = 0.0
+
+
+class Pool:
+    """The supervisor: see the module docstring. ``serve()`` blocks until a stop signal."""
+
+    def __init__(self, db: pathlib.Path | str, worker_argv: Sequence[str], workers: int | None = None,
+                 threads: int | None = None, log_path: pathlib.Path | str | None = None,
+                 exit_with_parent: bool = False):
+        self.exit_with_parent = exit_with_parent
+        # worker_argv + ["--db", DB, "--threads", T] starts one worker (``python -m cnnviz pool --worker``)
+        self.db = pathlib.Path(db)
+        self.workers, self.threads = plan(workers, threads)
+        self.worker_argv = list(worker_argv)
+        self.log_path = pathlib.Path(log_path) if log_path else None
+        self._slots = [_Slot() for _ in range(self.workers)]
+        self._stopping = False
+        self.started = time.time()
+
+    def serve(self) -> int:
+        """Run until SIGTERM/SIGINT; 0, or 3 when another pool already serves this store."""
+        lock = open(lock_path(self.db), "a+")  # noqa: SIM115 (held for the life of the pool)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            return 3
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        store = RunStore(self.db)
+        parent = os.getppid()
+        try:
+            cut = store.interrupt_running(messages("train.runs.interrupted"))
+            if cut:
+                log.info("marked %d job(s) of a previous pool interrupted", len(cut))
+            while not self._stopping:
+                if self.exit_with_parent and os.getppid() != parent:
+                    break  # the app that started this pool is gone (Streamlit stopped)
+                store.pool_beat(socket.gethostname(), os.getpid(), self.started,
+                                self.workers, self.threads)
+                self._reap_and_start(store)
+                time.sleep(TICK_S)
+        finally:
+            self._stop_workers(store)
+            with contextlib.suppress(Exception):
+                store.pool_gone(os.getpid())
+            store.close()
+            lock.close()
+        return 0
+
+    def _on_signal(self, signum, frame) -> None:
+        self._stopping = True
+
+    def _spawn(self) -> subprocess.Popen:
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        env = dict(os.environ, CNNVIZ_DB=str(self.db))
+        argv = [*self.worker_argv, "--db", str(self.db), "--threads", str(self.threads)]
+        try:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()
+
+    def _reap_and_start(self, store: RunStore) -> None:
+        now = time.monotonic()
+        for slot in self._slots:
+            p = slot.proc
+            if p is not None and p.poll() is not None:
+                failed = store.end_worker_jobs(worker_name(p.pid), "failed", "train.runs.worker_died",
+                                               describe_exit(p.returncode))
+                log.warning("worker %d ended (%s); its job(s) %s failed", p.pid, p.returncode, failed)
+                slot.failures = 0 if now - slot.started > STABLE_S else slot.failures + 1
+                slot.next_start = now + (BACKOFF_S[min(slot.failures, len(BACKOFF_S)) - 1] if slot.failures else 0)
+                slot.proc = None
+            if slot.proc is None and now >= slot.next_start and not self._stopping:
+                slot.proc = self._spawn()
+                slot.started = now
+
+    def pids(self) -> list[int]:
+        return [s.proc.pid for s in self._slots if s.proc is not None]
+
+    def _stop_workers(self, store: RunStore) -> None:
+        procs = [s.proc for s in self._slots if s.proc is not None and s.proc.poll() is None]
+        for p in procs:
+            with contextlib.suppress(ProcessLookupError):
+                p.terminate()
+        deadline = time.monotonic() + GRACE_S
+        for p in procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for s in self._slots:  # what a killed worker could not record
+            if s.proc is not None:
+                store.end_worker_jobs(worker_name(s.proc.pid), "interrupted", "train.runs.interrupted",
+                                      messages("train.runs.interrupted"))
+
+
+def spawn_pool(db: pathlib.Path | str, argv: Sequence[str],
+               log_path: pathlib.Path | str | None = None) -> subprocess.Popen:
+    """Start ``argv`` (a ``python -m cnnviz pool`` command line) as a child serving ``db`` that
+    exits when this process does (``--exit-with-parent``: it watches its parent pid, since
+    ``PR_SET_PDEATHSIG`` would fire when the *thread* that spawned it ends, and Streamlit spawns
+    it from a script thread)."""
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen([*argv, "--db", str(db), "--exit-with-parent"], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        if out is not subprocess.DEVNULL:
+            out.close()

@@ -1,0 +1,363 @@
+"""The scheduler, as every page, the CLI and the tests see it: submit, watch, stop, delete.
+
+There is one queue for every heavy job (training runs and lab jobs), and it lives in the run
+store (``cnnviz.runs.store``), so every replica of the app shares it; worker processes of one
+pool (``cnnviz.runs.pool``) take jobs from it round-robin across students. A ``Scheduler``
+holds no job state of its own: it writes requests, reads rows and events, and keeps a cache
+of events shared by every session of its process (a live job's new events are read once per
+process, not once per student).
+
+    sch = Scheduler()                                    # store at db_path(); starts a pool if none
+    t = sch.submit("train", cfg.to_dict(), student)      # → Ticket(run_id, attached)
+    sch.get(t.run_id).status; sch.events(t.run_id)       # from the store, every replica alike
+    sch.place(t.run_id)                                  # queue position, ETA to start and to end
+    sch.stop(t.run_id, student); sch.delete(t.run_id, student)
+
+Identity: a request is identified by its content (``cnnviz.runs.kinds.content_key``): a request
+identical to a queued, running or finished job attaches to it (20 students, one computation).
+Ownership: a student acts only on the jobs they asked for. Their Stop on a shared job only
+detaches them (it goes on for the others); the last watcher's Stop, or the teacher's, stops it
+within one step. Their Delete removes it from their list, and deletes it once nobody else
+watches it. Anything else is ``NotYours``. Fair shares: at most ``max_live`` training runs
+queued or running per student (``$CNNVIZ_MAX_LIVE``, default 1); a lab page's new job replaces
+the same student's previous one.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import pathlib
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cnnviz.errors import CnnvizError
+from cnnviz.runs.export import events_csv
+from cnnviz.runs.kinds import content_key, get_kind
+from cnnviz.runs.pool import pool_running, spawn_pool
+from cnnviz.runs.store import LIVE_STATUSES, TEACHER, RunInfo, RunStore
+from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers the "train" kind)
+from cnnviz.runs.weights import WeightStore
+
+EVENT_CACHE_RUNS = 64
+DEFAULT_EST_S = 20.0  # a job nothing is known about yet
+START_OVERHEAD_S = 0.6  # a job's set-up in a warm worker: data from the page cache, the model built
+POOL_START_S = 20.0  # how long a freshly started pool may take to beat before another is started
+
+
+class RunError(CnnvizError):
+    """A run id that does not exist (an old URL), or an action the run's state forbids."""
+
+
+class NotYours(CnnvizError):
+    """An action on a job this student did not ask for (a shared URL, a crafted request)."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    run_id: str
+    attached: bool  # joined an identical job that already existed
+    replaced: tuple[str, ...] = ()  # this student's jobs the new one replaced (a lab page)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a job stands: its place in the queue (0: running or done) and the ETAs, in seconds
+    from now, of its start and its end (None: finished)."""
+
+    position: int
+    ahead: int
+    start_s: float | None
+    end_s: float | None
+
+
+def max_live_default() -> int:
+    try:
+        return max(1, int(os.environ.get("CNNVIZ_MAX_LIVE", "1")))
+    except ValueError:
+        return 1
+
+
+class Scheduler:
+    """See the module docstring. Thread-safe; one per process and store is enough."""
+
+    def __init__(self, db: str | os.PathLike | None = None, *, pool: str | None = None,
+                 pool_argv: Sequence[str] | None = None, max_live: int | None = None,
+                 pool_log: str | os.PathLike | None = None):
+        self.store = RunStore(db)
+        self.weights = WeightStore.beside(self.store.path)
+        # "auto": start a pool when none serves this store (``streamlit run app.py`` alone);
+        # "external": the classroom launcher runs it; "none": never (tests that drive workers)
+        self.pool_mode = pool or os.environ.get("CNNVIZ_POOL", "auto")
+        self.pool_argv = list(pool_argv or [sys.executable, "-m", "cnnviz", "pool"])
+        self.pool_log = pool_log or os.environ.get("CNNVIZ_POOL_LOG") or self.store.path.with_name(
+            self.store.path.stem + ".pool.log")
+        self.max_live = max_live or max_live_default()
+        self._lock = threading.RLock()
+        self._events: collections.OrderedDict[str, list] = collections.OrderedDict()
+        self._final: set[str] = set()
+        self._pool_proc = None
+        self._pool_started = 0.0
+        self.ensure_pool()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- the pool ---------------------------------------------------------------------------
+    def ensure_pool(self) -> bool:
+        """Start a pool for this store if none serves it (mode "auto"); whether one serves it."""
+        if self.pool_alive():
+            return True
+        if self.pool_mode != "auto":
+            return False
+        with self._lock:
+            if self._pool_proc is not None and self._pool_proc.poll() is None \
+                    and time.monotonic() - self._pool_started < POOL_START_S:
+                return True  # ours, still starting
+            if pool_running(self.store.path):
+                return True  # another replica's is starting
+            self._pool_proc = spawn_pool(self.store.path, self.pool_argv, log_path=self.pool_log)
+            self._pool_started = time.monotonic()
+        return True
+
+    def pool_alive(self) -> bool:
+        info = self.store.pool()
+        return info is not None and info.alive()
+
+    def pool_info(self):
+        return self.store.pool()
+
+    # --- submitting -------------------------------------------------------------------------
+    def submit(self, kind: str, params: Mapping[str, Any], student: str, *, label: str | None = None,
+               replace: bool = False) -> Ticket:
+        """Queue a job (or attach to its identical one); ``LiveLimit`` past the student's share.
+
+        ``replace``: the student's live jobs of this kind are dropped first (a lab page).
+        """
+        if not student:
+            raise NotYours("err.job.no_student")
+        k = get_kind(kind)  # UnknownKindError for a bad name
+        params = json.loads(json.dumps(dict(params)))  # canonical: what the store will give back
+        arch, auto_label = k.describe(params)  # a bad config fails here, before anything is written
+        key = content_key(kind, params)
+        est = self.estimate_s(kind, params)
+        rid = uuid.uuid4().hex[:12]
+        got, attached, dropped = self.store.attach_or_create(
+            rid, key, student, arch=arch, label=label or auto_label, config=params, kind=kind,
+            device=k.device(params), est_s=est, max_live=None if kind != "train" else self.max_live,
+            replace_kinds=(kind,) if replace else ())
+        self.ensure_pool()
+        return Ticket(got, attached, tuple(dropped))
+
+    # --- acting on a job ----------------------------------------------------------------------
+    def can_act(self, run_id: str, student: str, teacher: bool = False) -> bool:
+        return teacher or (bool(student) and self.store.watching(run_id, student))
+
+    def stop(self, run_id: str, student: str, teacher: bool = False) -> str:
+        """"stopped" (for everyone) or "left" (others still watch it); ``NotYours`` otherwise."""
+        info = self.get(run_id)
+        if teacher:
+            self.store.request_stop(run_id)
+            return "stopped"
+        if not self.can_act(run_id, student):
+            raise NotYours("err.job.not_yours", run_id=run_id)
+        if not info.live:
+            return "stopped"
+        left = self.store.detach(run_id, student)
+        if left == 0:
+            return "stopped"
+        return "left"
+
+    def delete(self, run_id: str, student: str, teacher: bool = False) -> str:
+        """"deleted", or "left" (removed from this student's list; others still watch it)."""
+        self.get(run_id)
+        if not teacher:
+            if not self.can_act(run_id, student):
+                raise NotYours("err.job.not_yours", run_id=run_id)
+            if self.store.detach(run_id, student) > 0:
+                return "left"
+        self.store.request_stop(run_id)
+        self.store.delete(run_id)  # a running one: its worker sees the row gone and stops within a step
+        self.weights.delete(run_id)
+        with self._lock:
+            self._events.pop(run_id, None)
+            self._final.discard(run_id)
+        return "deleted"
+
+    def clear(self) -> int:
+        """Delete every job (the teacher's "clear the class"); running ones stop within a step."""
+        ids = self.store.clear()
+        for rid in ids:
+            self.weights.delete(rid)
+        with self._lock:
+            self._events.clear()
+            self._final.clear()
+        return len(ids)
+
+    def wait(self, run_id: str, timeout: float | None = None, poll: float = 0.05) -> RunInfo:
+        """Block until the job is no longer queued or running (or ``timeout`` passes)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            info = self.get(run_id)
+            if not info.live or (deadline is not None and time.monotonic() >= deadline):
+                return info
+            time.sleep(poll)
+
+    # --- reading ------------------------------------------------------------------------------
+    def get(self, run_id: str) -> RunInfo:
+        info = self.store.get(run_id) if run_id and run_id.isalnum() else None
+        if info is None:
+            raise RunError("train.runs.unknown", run_id=run_id)
+        return info
+
+    def exists(self, run_id: str) -> bool:
+        return bool(run_id) and run_id.isalnum() and self.store.get(run_id) is not None
+
+    def runs(self, student: str | None = None, kinds: Iterable[str] | None = ("train",)) -> list[RunInfo]:
+        """The student's jobs (None: the whole class's), newest first."""
+        return self.store.list(student, kinds)
+
+    def watchers(self, run_id: str) -> list[str]:
+        return self.store.watchers(run_id)
+
+    def events(self, run_id: str, since: int = 0) -> list[dict]:
+        """The job's event dicts from index ``since``. A live job's new events are read from the
+        store once per process (every session shares the cache); a finished job's never change."""
+        with self._lock:
+            cached = self._events.get(run_id)
+            final = run_id in self._final
+            if cached is not None:
+                self._events.move_to_end(run_id)
+        if cached is not None and final:
+            return cached[since:]
+        info = self.store.get(run_id)  # the status first: a final status means every event is committed
+        have = len(cached) if cached is not None else 0
+        mine = (cached or []) + self.store.events(run_id, since=have)
+        with self._lock:
+            cur = self._events.get(run_id) or []
+            if len(mine) > len(cur):  # events are append-only: the longer list is the newer
+                cur = mine
+            self._events[run_id] = cur
+            if info is not None and not info.live:
+                self._final.add(run_id)
+            while len(self._events) > EVENT_CACHE_RUNS:
+                old, _ = self._events.popitem(last=False)
+                self._final.discard(old)
+        return cur[since:]
+
+    def csv(self, run_id: str) -> str:
+        return events_csv(self.events(run_id))
+
+    # --- the queue, places and ETAs ---------------------------------------------------------------
+    def queue(self) -> list[RunInfo]:
+        return self.store.queue()
+
+    def running(self) -> list[RunInfo]:
+        return self.store.running()
+
+    def remaining_s(self, info: RunInfo, now: float | None = None) -> float:
+        """A running job's seconds left: from its pace once it has some, else its estimate."""
+        now = now or time.time()
+        elapsed = max(0.0, now - (info.started or now))
+        est = info.est_s or DEFAULT_EST_S
+        p = info.progress
+        if p >= 0.05 and elapsed > 1.0:
+            return max(0.0, elapsed * (1 - p) / p)
+        return max(0.0, est - elapsed)
+
+    def places(self) -> dict[str, Place]:
+        """Every live job's place: the queue simulated over the pool's workers in claim order."""
+        now = time.time()
+        pool = self.store.pool()
+        workers = pool.workers if pool is not None else 1
+        running = self.store.running()
+        free = sorted([self.remaining_s(r, now) for r in running][:workers])
+        free += [0.0] * max(0, workers - len(free))
+        free.sort()
+        out = {r.id: Place(0, 0, 0.0, self.remaining_s(r, now)) for r in running}
+        for i, q in enumerate(self.store.queue()):
+            start = free.pop(0)
+            end = start + (q.est_s or DEFAULT_EST_S)
+            free.append(end)
+            free.sort()
+            out[q.id] = Place(i + 1, i, start, end)
+        return out
+
+    def place(self, run_id: str) -> Place:
+        p = self.places().get(run_id)
+        return p if p is not None else Place(0, 0, None, None)
+
+    # --- estimates ------------------------------------------------------------------------------
+    def estimate_s(self, kind: str, params: Mapping[str, Any]) -> float:
+        """Solo seconds of a job on one worker, from what this store has seen.
+
+        Training: the wall time of finished runs of the same network, batch and data (median),
+        else their throughput scaled to this run's examples, else the pool's measured rate of
+        multiply-accumulates per second over every finished run, scaled by this network's MACs;
+        a lab job: the median of finished jobs of the same kind and parameters but the seed.
+        """
+        done = [r for r in self.store.list(kinds=(kind,))[:400] if r.status == "completed" and r.started and r.ended]
+        if kind != "train":
+            same = [r.ended - r.started for r in done if _sans_seed(r.config) == _sans_seed(params)]
+            if same:
+                return statistics.median(same)
+            guess = get_kind(kind).estimate_s(params)
+            return guess if guess is not None else DEFAULT_EST_S
+        return _train_estimate(params, done)
+
+
+def _sans_seed(params: Mapping[str, Any]) -> str:
+    d = {k: v for k, v in params.items() if k not in ("seed",)}
+    return json.dumps(d, sort_keys=True)
+
+
+def _model_key(p: Mapping[str, Any]) -> str:
+    return json.dumps([p.get("arch"), p.get("model"), p.get("batch_size"), p.get("device"), p.get("precision")],
+                      sort_keys=True)
+
+
+def _train_estimate(params: Mapping[str, Any], done: list[RunInfo]) -> float:
+    from cnnviz.train.config import TrainConfig
+    from cnnviz.train.data import split_sizes
+    from cnnviz.train.estimate import time_estimate
+
+    cfg = TrainConfig.from_dict(params)
+    n_train, n_test = split_sizes(cfg.data)
+    whole = [r.ended - r.started for r in done if _sans_seed(r.config) == _sans_seed(params)]
+    if whole:
+        return statistics.median(whole)
+    mk = _model_key(params)
+    rates = [r.summary["examples_per_s"] for r in done
+             if _model_key(r.config) == mk and r.summary.get("examples_per_s")]
+    if rates:
+        return START_OVERHEAD_S + time_estimate(cfg, statistics.median(rates), n_train, n_test)
+    macs = _macs(cfg)
+    mac_rates = [r.summary["examples_per_s"] * r.summary["macs"] for r in done
+                 if r.summary.get("examples_per_s") and r.summary.get("macs")]
+    if mac_rates and macs:
+        return START_OVERHEAD_S + time_estimate(cfg, statistics.median(mac_rates) / macs, n_train, n_test)
+    return DEFAULT_EST_S
+
+
+def _macs(cfg) -> int:
+    try:
+        from cnnviz.inspect.tracing import trace
+
+        return int(trace(cfg.model).totals.macs)
+    except CnnvizError:
+        return 0
+
+
+def scheduler_for(db: str | os.PathLike | None = None, **kwargs: Any) -> Scheduler:
+    """A scheduler over ``db`` (default ``db_path()``)."""
+    return Scheduler(pathlib.Path(db) if db else None, **kwargs)
+
+
+__all__ = ["LIVE_STATUSES", "TEACHER", "NotYours", "Place", "RunError", "Scheduler", "Ticket", "scheduler_for"]

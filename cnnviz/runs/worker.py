@@ -1,0 +1,163 @@
+"""A worker process: claim the next job from the store, run it, commit its events, repeat.
+
+Each worker is its own process (``python -m cnnviz worker``, started by the pool), so a job
+never shares a GIL with the Streamlit servers, and ``torch.set_num_threads`` is set once per
+process: workers × threads never exceeds the cores (``cnnviz.runs.pool``).
+
+While a job runs, its events are committed about twice a second (at once for start, epoch and
+end events), with its status, progress and summary, in one transaction each: every replica
+reads them from the store. Stop is a flag in the job's row, read before every step
+(``StoreStop``; one indexed read, ~20 µs): a Stop pressed on any replica ends the job within
+one step. A missing row (the job was deleted) also means stop. SIGTERM (the pool going away)
+ends the current job as "interrupted" and the worker with it. A job that raises ends as
+"failed" with its message; the worker carries on with the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from cnnviz.runs.kinds import JobContext, get_kind
+from cnnviz.runs.store import RunInfo, RunStore
+from cnnviz.runs.weights import WeightStore
+from cnnviz.train.config import error_messages, messages
+
+log = logging.getLogger(__name__)
+
+FLUSH_S = 0.5  # longest an event waits in memory before its commit
+IDLE_S = 0.1  # how often an idle worker looks for a queued job
+_EXITING = False  # set by SIGTERM: the current job ends "interrupted", then the worker exits
+
+
+def worker_name(pid: int | None = None) -> str:
+    """How the store names a worker process: ``host:pid``."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
+
+
+class StoreStop:
+    """``stop.is_set()`` for a job in a worker: its row's stop flag, or the worker exiting."""
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store, self.run_id = store, run_id
+        self._set = False
+
+    def is_set(self) -> bool:
+        if not self._set:
+            self._set = _EXITING or self.store.stop_requested(self.run_id)
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+
+
+def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None) -> str:
+    """Run one claimed job to its end; returns its final status. Never raises."""
+    kind = None
+    written, pending, last_flush = 0, [], time.monotonic()
+    status, code, message = "failed", "train.runs.no_end", messages("train.runs.no_end")
+    summary: dict[str, Any] = {}
+    progress = 0.0
+    stop = StoreStop(store, info.id)
+    gen = None
+    ended = False
+
+    def flush(**final: Any) -> None:
+        nonlocal written, pending, last_flush
+        store.append(info.id, written, pending, progress=progress, summary=summary, **final)
+        written, pending, last_flush = written + len(pending), [], time.monotonic()
+
+    try:
+        kind = get_kind(info.kind)
+        ctx = JobContext(info.id, weights.staging(info.id) if weights is not None else None)
+        gen = kind.run(info.config, stop, ctx)
+        for d in gen:
+            d = dict(d)
+            frac = kind.progress(summary, d)
+            if frac is not None:
+                progress = min(1.0, max(progress, frac) if d.get("kind") != "end" else frac)
+            pending.append(d)
+            if d.get("kind") == "end" and "name" not in d:  # the job's own end: committed below, with its status
+                status, code, message = d["status"], d["code"], d["message"]
+                ended = True
+                break
+            if d.get("kind") in ("start", "epoch") or time.monotonic() - last_flush >= FLUSH_S:
+                flush()
+        if not ended:  # a lab stream: it ends when it runs out
+            status = "stopped" if stop.is_set() else "completed"
+            code, message = f"lab.job.{status}", messages(f"lab.job.{status}")
+    except Exception as err:  # a broken job: it fails, the worker does not
+        log.exception("job %s failed", info.id)
+        status = "failed"
+        code, message = error_messages(err)
+    finally:
+        if gen is not None and hasattr(gen, "close"):
+            gen.close()  # frees the model and the data now, not at garbage collection
+    if _EXITING and status == "stopped":  # cut off by the pool going away, not by a person
+        status, code, message = "interrupted", "train.runs.interrupted", messages("train.runs.interrupted")
+    if status == "completed":
+        progress = 1.0
+    try:
+        if weights is not None and status in ("completed", "stopped"):
+            weights.commit(info.id)  # the staged file becomes the run's (atomic rename), within the caps
+        elif weights is not None:
+            weights.discard(info.id)
+        if store.get(info.id) is None:  # deleted while it ran (the teacher cleared the class): nothing to record
+            if weights is not None:
+                weights.delete(info.id)
+            return status
+        flush(status=status, code=code, message=message or {})
+    except Exception:
+        log.exception("could not record the end of job %s", info.id)
+    return status
+
+
+def worker_loop(db: str, threads: int, *, max_jobs: int | None = None, idle_s: float = IDLE_S) -> int:
+    """The worker process's main loop; returns how many jobs it ran."""
+    import torch
+
+    global _EXITING
+    torch.set_num_threads(max(1, threads))
+
+    def on_term(signum, frame) -> None:
+        global _EXITING
+        _EXITING = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    store = RunStore(db)
+    weights = WeightStore.beside(store.path)
+    me = worker_name()
+    done = 0
+    parent = os.getppid()
+    try:
+        while not _EXITING and (max_jobs is None or done < max_jobs):
+            if os.getppid() != parent:  # the pool is gone (no PDEATHSIG on this OS)
+                break
+            info = store.claim(me)
+            if info is None:
+                time.sleep(idle_s)
+                continue
+            run_job(store, info, weights)
+            done += 1
+    finally:
+        store.close()
+    _EXITING = False
+    return done
+
+
+def describe_exit(returncode: int) -> Mapping[str, str]:
+    """The message of a job whose worker died: the signal's name, or the exit status."""
+    if returncode < 0:
+        try:
+            how = signal.Signals(-returncode).name
+        except ValueError:
+            how = f"signal {-returncode}"
+    else:
+        how = f"exit status {returncode}"
+    return messages("train.runs.worker_died", how=how)

@@ -1,0 +1,109 @@
+"""The app's side of the scheduler: the process-wide ``Scheduler``, who the student is, and
+whether this session is the teacher's.
+
+* ``scheduler()``: one ``cnnviz.runs.scheduler.Scheduler`` per server process and store
+  (``st.cache_resource``; thread-safe). With ``streamlit run app.py`` alone it starts the
+  worker pool itself; under ``make classroom`` the launcher runs one pool for all replicas
+  (``CNNVIZ_POOL=external``).
+* ``student()``: each browser is a student, identified by an unguessable token
+  (``secrets.token_urlsafe``, 192 bits) kept in a cookie, so it survives a reload and a
+  restarted server, and is never part of a URL (a shared link carries no identity). The
+  cookie is read with ``st.context.cookies``; a browser without one gets a fresh token, which
+  a one-line script (``st.html``) stores in the cookie. The store only ever sees a hash of it.
+* ``teacher_key()`` / ``is_teacher()``: the key is ``$CNNVIZ_TEACHER_KEY``, else one generated
+  when the server process starts and printed in its console (the classroom launcher generates
+  one for all replicas and passes it in that variable). A session becomes the teacher's by
+  typing it on the teacher's page (compared in constant time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+
+import streamlit as st
+
+from cnnviz.i18n import t
+from cnnviz.runs.scheduler import Scheduler
+from cnnviz.runs.store import db_path
+
+COOKIE = "cnnviz_student"
+TOKEN_KEY = "_student_token"  # session state: this session's raw token
+TEACHER_KEY = "_teacher"  # session state: True once the key was typed
+TOUCH_EVERY_S = 15.0  # how often a session's "last seen" is written
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+@st.cache_resource(show_spinner=False)
+def _scheduler(db: str) -> Scheduler:
+    return Scheduler(db)
+
+
+def scheduler() -> Scheduler:
+    """The process-wide scheduler of the current store (``$CNNVIZ_DB`` or the data folder's)."""
+    return _scheduler(str(db_path()))
+
+
+def student() -> str:
+    """This browser's student id: a hash of its cookie token (see the module docstring)."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None:
+        try:
+            token = st.context.cookies.get(COOKIE)
+        except Exception:  # no browser context (a bare script run)
+            token = None
+        if not token or not _TOKEN_RE.match(token):
+            token = secrets.token_urlsafe(24)
+            _remember(token)
+        st.session_state[TOKEN_KEY] = token
+    sid = hashlib.sha256(token.encode()).hexdigest()[:24]
+    last = st.session_state.get("_student_seen", 0.0)
+    if time.time() - last > TOUCH_EVERY_S:
+        st.session_state["_student_seen"] = time.time()
+        try:
+            scheduler().store.touch(sid)
+        except Exception:  # a broken store is reported by the page that needs it
+            pass
+    return sid
+
+
+def _remember(token: str) -> None:
+    # a year; Strict: never sent by another site's request; the value is URL-safe base64
+    st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age=31536000; SameSite=Strict';</script>",
+            unsafe_allow_javascript=True, width="content")
+
+
+def student_label(sid: str, names: dict[str, str], lang: str, me: str | None = None) -> str:
+    """How a student appears on the boards: their chosen name, else a short code; "you" marked."""
+    from cnnviz.runs.store import TEACHER
+
+    if sid == TEACHER:
+        return t("teacher.title", lang)
+    base = names.get(sid) or t("student.anon", lang, code=sid[:4])
+    return f"{base} ({t('board.you', lang)})" if me and sid == me else base
+
+
+@st.cache_resource(show_spinner=False)
+def teacher_key() -> str:
+    """``$CNNVIZ_TEACHER_KEY``, else a key generated once for this server process and printed."""
+    key = os.environ.get("CNNVIZ_TEACHER_KEY", "").strip()
+    if not key:
+        key = secrets.token_urlsafe(9)
+        print(t("teacher.key_printed", "en", key=key), flush=True)
+        print(t("teacher.key_printed", "zh", key=key), flush=True)
+    return key
+
+
+def check_teacher_key(given: str) -> bool:
+    ok = hmac.compare_digest(given.strip().encode(), teacher_key().encode())
+    if ok:
+        st.session_state[TEACHER_KEY] = True
+    return ok
+
+
+def is_teacher() -> bool:
+    return bool(st.session_state.get(TEACHER_KEY))
