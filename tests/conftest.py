@@ -35,3 +35,81 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not beside this checkout")
     return SHARED_DATA
+
+
+# --- the scheduler's worker pool -------------------------------------------------------------
+def start_pool(db: pathlib.Path | str, workers: int = 1, threads: int = 1):
+    """A real worker pool (``python -m cnnviz pool``) serving ``db``, as the classroom runs one."""
+    import subprocess
+    import sys
+
+    log = open(str(db) + ".pool.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "cnnviz", "pool", "--db", str(db), "--workers", str(workers),
+                             "--threads", str(threads), "--exit-with-parent"], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.close()
+    return proc
+
+
+def wait_pool(db: pathlib.Path | str, timeout: float = 60.0) -> None:
+    """Until the pool beats and every worker has come up (imported torch and the labs)."""
+    import time
+
+    from cnnviz.runs.store import RunStore
+
+    store = RunStore(db)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = store.pool()
+            if info is not None and info.alive():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"no pool beat for {db}: {pathlib.Path(str(db) + '.pool.log').read_text()[-2000:]}")
+    finally:
+        store.close()
+
+
+def stop_pool(proc, timeout: float = 15.0) -> None:
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _pool_fixture(db: pathlib.Path, monkeypatch, workers: int = 2):
+    from ui import sched
+
+    monkeypatch.setenv("CNNVIZ_DB", str(db))
+    monkeypatch.setenv("CNNVIZ_POOL", "external")  # the pages use this pool, never start their own
+    proc = start_pool(db, workers=workers)
+    wait_pool(db)
+    sched._scheduler.clear()
+    try:
+        yield db
+    finally:
+        stop_pool(proc)
+        sched._scheduler.clear()
+
+
+@pytest.fixture
+def sched_db(tmp_path, monkeypatch):
+    """A fresh run store served by its own real pool (2 workers × 1 thread) for one test;
+    ``CNNVIZ_DB`` points at it, so the pages' scheduler (``ui.sched.scheduler()``) uses it."""
+    yield from _pool_fixture(tmp_path / "runs.sqlite", monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_sched_db(tmp_path_factory):
+    """As ``sched_db``, shared by a module's tests (a pool starts in ~3 s): tests keep apart by
+    using their own student ids."""
+    mp = pytest.MonkeyPatch()
+    try:
+        yield from _pool_fixture(tmp_path_factory.mktemp("sched") / "runs.sqlite", mp)
+    finally:
+        mp.undo()
