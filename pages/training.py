@@ -1,9 +1,11 @@
-"""Training page: configure a run, watch it live, compare it with earlier ones.
+"""Training page: configure a run, watch it live, compare it with your earlier ones.
 
-Layout only: widgets → ``TrainConfig`` → the process-wide ``RunManager`` (``ui.training``),
-which trains in a background thread; a fragment polls the manager once a second and draws
-the figures of ``cnnviz.viz.training``. The current run's id is in the URL (``?run=``), so
-a reload (or a restarted server) reattaches to it.
+Layout only: widgets → ``TrainConfig`` → the scheduler (``ui.sched.scheduler()``), whose worker
+processes train it; a fragment polls the store once a second and draws the figures of
+``cnnviz.viz.training``. The current run's id is in the URL (``?run=``), so a reload (or a
+restarted server) reattaches to it. The URL carries no identity: a shared link shows the run
+read-only; only the student who asked for it (or the teacher) can stop or delete it. A request
+identical to an existing run attaches to it (the whole class shares one computation).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import streamlit as st
 from cnnviz.errors import CnnvizError
 from cnnviz.inspect.render import human
 from cnnviz.models.registry import list_models
-from cnnviz.runs.manager import RunError, run_title
+from cnnviz.runs.scheduler import RunError
+from cnnviz.runs.trainjob import run_title
 from cnnviz.train.config import OPTIMIZERS
 from cnnviz.train.data import DATASETS, available
 from cnnviz.train.loop import check
@@ -24,6 +27,7 @@ from cnnviz.viz.training import curves_figure, grad_bar_figure, grad_heatmap_fig
 from ui import jobs
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
+from ui.sched import scheduler, student
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
@@ -32,13 +36,24 @@ STATUS_ICON = {"queued": "⏳", "running": "▶️", "completed": "✅", "stoppe
 
 
 def start_run(cfg) -> None:
-    """Submit and show the new run (its id goes into the URL)."""
+    """Submit (or attach to the identical run) and show it: its id goes into the URL."""
     try:
-        rid = ut.manager().submit(cfg)
-    except CnnvizError as err:
+        ticket = scheduler().submit("train", cfg.to_dict(), student())
+    except CnnvizError as err:  # the student's share is used up, a broken store...
         st.session_state["tr._error"] = err
         return
-    st.query_params["run"] = rid
+    st.query_params["run"] = ticket.run_id
+    if ticket.attached:
+        st.session_state["tr._note"] = tr("sched.attached")
+
+
+def stop_run(rid: str) -> None:
+    """This student's Stop: the run stops, or (others still watch it) they leave it."""
+    try:
+        if scheduler().stop(rid, student()) == "left":
+            st.session_state["tr._note"] = tr("sched.left", n=len(scheduler().watchers(rid)))
+    except CnnvizError as err:
+        st.session_state["tr._error"] = err
 
 
 # --- the form --------------------------------------------------------------------------------
@@ -87,14 +102,18 @@ def launch() -> None:
     except CnnvizError as err:
         show_error(err)
         return
-    busy = ut.manager().busy(cfg.device)  # timing steps next to a running run would measure neither
-    est = ut.estimates(cfg, device, busy)
+    sch = scheduler()
+    known = sch.known_estimate_s("train", cfg.to_dict())
+    est = ut.estimates(cfg, device, known, busy=bool(sch.running()))
+    busy = est["seconds"] is None
     mem = est["mem"]
     c = st.columns([1, 1, 1, 1.2])
     free = fmt_bytes(mem.free_bytes) if mem.free_bytes is not None else "?"
     c[0].metric(tr("train.est.memory"), fmt_bytes(mem.need_bytes), help=tr("train.est.memory.help", free=free,
                                                                             device=mem.device))
-    if est["seconds"] is not None:
+    if est["seconds"] is not None and est["rate"] is None:  # learned from this server's finished runs
+        c[1].metric(tr("train.est.time"), _duration(est["seconds"]), help=tr("train.est.learned"))
+    elif est["seconds"] is not None:
         c[1].metric(tr("train.est.time"), _duration(est["seconds"]),
                     help=tr("train.est.time.help", rate=human(est["rate"]), device=mem.device))
     else:
@@ -117,9 +136,9 @@ def _duration(seconds: float) -> str:
 
 # --- the current run ---------------------------------------------------------------------------
 def current_run(rid: str) -> None:
-    mgr = ut.manager()
+    sch = scheduler()
     try:
-        mgr.get(rid)
+        sch.get(rid)
     except RunError as err:
         show_error(err)
         if st.button(tr("train.run.forget")):
@@ -129,18 +148,37 @@ def current_run(rid: str) -> None:
 
     def running() -> bool:
         try:
-            return mgr.get(rid).live
+            return sch.get(rid).live
         except RunError:  # deleted meanwhile: the panel says so
             return False
 
     def panel() -> None:
         try:
-            info = mgr.get(rid)
+            info = sch.get(rid)
         except RunError as err:
             show_error(err)
             return
-        events = mgr.events(rid)
+        mine = sch.can_act(rid, student())
+        events = sch.events(rid)
         st.subheader(f"{STATUS_ICON.get(info.status, '')} {run_title(info, lang())}")
+        watchers = len(sch.watchers(rid))
+        notes = [tr("sched.shared", n=watchers)] if watchers > 1 else []
+        if not mine:
+            notes.append(tr("sched.not_yours"))
+        if notes:
+            st.caption(" · ".join(notes))
+        if info.status == "queued":
+            place = sch.place(rid)
+            total = len(sch.queue())
+            c = st.columns([4, 1], vertical_alignment="center")
+            c[0].info(tr("sched.place", place=max(place.position, 1), total=max(total, 1),
+                         start=_duration(place.start_s or 0), end=_duration(place.end_s or 0)), icon="⏳")
+            if mine:
+                c[1].button(tr("sched.cancel"), on_click=stop_run, args=(rid,), icon=":material/cancel:",
+                            key="tr.cancel", width="stretch")
+            if not sch.pool_alive():
+                st.warning(tr("sched.pool_down"), icon="⚠️")
+            return
         prog = progress(events)
         eta = _duration(prog.eta_s) if prog.eta_s is not None else "—"
         bar_text = tr("train.run.progress", status=tr(f"train.status.{info.status}"), step=prog.step,
@@ -153,8 +191,8 @@ def current_run(rid: str) -> None:
         c[1].metric(tr("train.run.loss"), f"{steps[-1]['epoch_loss']:.4f}" if steps else "—")
         c[2].metric(tr("train.run.train_acc"), f"{steps[-1]['train_acc']:.1%}" if steps else "—")
         c[3].metric(tr("train.run.test_acc"), f"{tests[-1]['test_acc']:.1%}" if tests else "—")
-        if info.live:
-            c[4].button(tr("train.stop"), on_click=mgr.stop, args=(rid,), icon=":material/stop:", key="tr.stop")
+        if info.live and mine:
+            c[4].button(tr("train.stop"), on_click=stop_run, args=(rid,), icon=":material/stop:", key="tr.stop")
         start = next((e for e in events if e["kind"] == "start"), None)
         if start and start.get("notice"):
             st.warning(start["notice"].get(lang()) or start["notice"]["en"], icon="ℹ️")
@@ -183,8 +221,10 @@ def current_run(rid: str) -> None:
 
 # --- history -------------------------------------------------------------------------------------
 def history() -> None:
-    mgr = ut.manager()
-    runs = mgr.runs()
+    """This student's runs (the whole class's are on the class board)."""
+    sch = scheduler()
+    me = student()
+    runs = sch.runs(student=me)
     if not runs:
         st.caption(tr("train.hist.empty"))
         return
@@ -202,17 +242,21 @@ def history() -> None:
     chosen = st.multiselect(tr("train.hist.overlay"), list(labels), format_func=labels.get, key="tr.overlay",
                             placeholder=tr("train.hist.overlay.placeholder"))
     if chosen:
-        st.plotly_chart(curves_figure([(labels[r], mgr.events(r)) for r in chosen], lang()), config=PLOT_CONFIG,
+        st.plotly_chart(curves_figure([(labels[r], sch.events(r)) for r in chosen], lang()), config=PLOT_CONFIG,
                         key="tr.overlay_chart")
     c = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
     pick = c[0].selectbox(tr("train.hist.pick"), list(labels), format_func=labels.get, key="tr.pick")
     if c[1].button(tr("train.hist.open"), width="stretch"):
         st.query_params["run"] = pick
         st.rerun()
-    c[2].download_button(tr("train.hist.csv"), data=mgr.csv(pick).encode(), file_name=f"cnnviz-run-{pick}.csv",
+    c[2].download_button(tr("train.hist.csv"), data=sch.csv(pick).encode(), file_name=f"cnnviz-run-{pick}.csv",
                          mime="text/csv", width="stretch", on_click="ignore")
     if c[3].button(tr("train.hist.delete"), width="stretch", key="tr.delete"):
-        mgr.delete(pick)
+        try:
+            sch.delete(pick, me)  # "left" when others still watch it: it only leaves this list
+        except CnnvizError as err:
+            show_error(err)
+            return
         if st.query_params.get("run") == pick:
             del st.query_params["run"]
         st.rerun()
@@ -222,7 +266,7 @@ def history() -> None:
 st.title(tr("train.title"))
 st.caption(tr("train.intro"))
 try:
-    ut.manager()
+    scheduler()
 except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, keep the app alive
     show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
     st.stop()
@@ -233,6 +277,10 @@ with st.expander(tr("train.new"), expanded=not rid, icon=":material/tune:"):
 applied = st.session_state.pop(ut.APPLIED, None)  # what a preset button just set (outside any container)
 if applied:
     st.toast(applied, icon=":material/tune:")
+note = st.session_state.pop("tr._note", None)  # attached to an identical run, left a shared one
+if note:
+    st.toast(note, icon=":material/group:")
+    st.info(note, icon=":material/group:")
 if rid:
     current_run(rid)
 st.divider()

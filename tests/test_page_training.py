@@ -1,42 +1,48 @@
-"""The training page under Streamlit's AppTest: empty store, a finished run reattached from the
-URL, an unknown run id, a run started from the page, and the page reached through app.py."""
+"""The training page under Streamlit's AppTest, against a real worker pool: empty store, a
+finished run reattached from the URL, an unknown run id, a run started from the page, a shared
+link that is read-only, identical requests attached, the form equal to the recipe (so a
+student's first run attaches to the teacher's pre-warmed one), the page through app.py."""
 
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.runs.manager import RunManager
+from cnnviz.runs.scheduler import Scheduler
 
 from training_helpers import tiny
 
 PAGE = "../pages/training.py"
 TIMEOUT = 120
+ME, OTHER = "me" + "x" * 22, "other" + "y" * 20  # raw cookie tokens (22+ URL-safe characters)
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A fresh run store for the page's process-wide manager (closed and forgotten afterwards)."""
-    from ui import training as ut
+def db(sched_db):
+    return sched_db
 
-    path = tmp_path / "runs.sqlite"
-    monkeypatch.setenv("CNNVIZ_DB", str(path))
-    yield path
+
+def sid(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
+def page(token: str = ME) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state["_student_token"] = token
+    return at
+
+
+def finished_run(db, token: str = ME, **fields) -> str:
+    """A tiny run asked for by ``token``'s student and completed by the pool."""
+    s = Scheduler(db, pool="external")
     try:
-        ut.manager().close()
-    finally:
-        ut._manager.clear()
-
-
-def finished_run(db, **fields) -> str:
-    """A tiny run completed by another manager (as if by an earlier server process)."""
-    m = RunManager(db, slots={"cpu": 1})
-    try:
-        rid = m.submit(tiny(**fields))
-        assert m.wait(rid, timeout=60).status == "completed"
+        rid = s.submit("train", tiny(**fields).to_dict(), sid(token)).run_id
+        assert s.wait(rid, timeout=60).status == "completed"
         return rid
     finally:
-        m.close()
+        s.close()
 
 
 def texts(at) -> str:
@@ -45,7 +51,7 @@ def texts(at) -> str:
 
 
 def test_empty_store(db):
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at = page().run()
     assert not at.exception
     assert "No runs yet." in texts(at)
     assert any(b.label == "Start training" and not b.disabled for b in at.button)
@@ -55,7 +61,7 @@ def test_empty_store(db):
 
 def test_finished_run_reattaches_from_the_url(db):
     rid = finished_run(db, max_steps=8, eval_every=4)
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at = page()
     at.query_params["run"] = rid
     at.run()
     assert not at.exception
@@ -70,7 +76,7 @@ def test_finished_run_reattaches_from_the_url(db):
 
 def test_chinese_page(db):
     rid = finished_run(db, max_steps=3)
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at = page()
     at.query_params["run"] = rid
     at.query_params["lang"] = "zh"
     at.run()
@@ -79,7 +85,7 @@ def test_chinese_page(db):
 
 
 def test_unknown_run_id(db):
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at = page()
     at.query_params["run"] = "deadbeef0000"
     at.run()
     assert not at.exception
@@ -87,10 +93,10 @@ def test_unknown_run_id(db):
 
 
 def test_start_a_run_from_the_page_then_overlay_and_delete(db):
-    from ui import training as ut
+    from ui.sched import scheduler
 
     first = finished_run(db, max_steps=3)
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at = page().run()
     at.selectbox(key="tr.dataset").set_value("synthetic")
     at.number_input(key="tr.subset").set_value(128)
     at.number_input(key="tr.epochs").set_value(1)
@@ -101,7 +107,7 @@ def test_start_a_run_from_the_page_then_overlay_and_delete(db):
     assert not at.exception
     rid = at.query_params["run"]
     assert rid and rid != first
-    mgr = ut.manager()
+    mgr = scheduler()
     info = mgr.wait(rid, timeout=60)
     assert info.status == "completed" and info.config["data"]["subset"] == 128
     at.run()  # the fragment draws the finished run; the history now holds both
@@ -111,7 +117,80 @@ def test_start_a_run_from_the_page_then_overlay_and_delete(db):
     at.selectbox(key="tr.pick").set_value(first).run()
     next(b for b in at.button if b.key == "tr.delete").click().run()
     assert not at.exception
-    assert [r.id for r in mgr.runs()] == [rid]
+    assert [r.id for r in mgr.runs(student=sid(ME))] == [rid]
+    assert not mgr.exists(first)  # nobody else watched it: gone
+
+
+def test_a_shared_link_is_read_only_and_an_identical_start_attaches(db):
+    from ui.sched import scheduler
+
+    theirs = finished_run(db, OTHER, max_steps=4, seed=3)
+    at = page(ME)
+    at.query_params["run"] = theirs
+    at.run()
+    assert not at.exception
+    assert "belongs to another student" in texts(at)
+    assert any("completed" in s.value for s in at.success)  # they can look at it
+    assert not any(b.key in ("tr.stop", "tr.cancel") for b in at.button)
+    assert "No runs yet." in texts(at)  # it is not in their list
+    # pressing Start on the identical config attaches to it: no second computation
+    sch = scheduler()
+    n = len(sch.runs())
+    t = sch.submit("train", tiny(max_steps=4, seed=3).to_dict(), sid(ME))
+    assert t.attached and t.run_id == theirs and len(sch.runs()) == n
+    at.run()
+    assert not at.exception and "belongs to another student" not in texts(at)
+    assert at.dataframe[0].value.shape[0] == 1  # now it is in their list too
+
+
+def test_a_queued_run_shows_its_place_and_can_be_cancelled(db):
+    from ui.sched import scheduler
+
+    sch = scheduler()
+    blockers = [sch.submit("train", tiny(epochs=1000, seed=70 + i).to_dict(), f"blocker{i}" + "z" * 16).run_id
+                for i in range(2)]  # both workers busy
+    import time
+
+    deadline = time.monotonic() + 30
+    while not all(sch.get(b).status == "running" for b in blockers):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    mine = sch.submit("train", tiny(seed=79).to_dict(), sid(ME)).run_id
+    try:
+        at = page()
+        at.query_params["run"] = mine
+        at.run()
+        assert not at.exception
+        assert any("place 1 of 1" in i.value for i in at.info), [i.value for i in at.info]
+        next(b for b in at.button if b.key == "tr.cancel").click().run()
+        assert not at.exception
+        assert sch.get(mine).status == "stopped"
+    finally:
+        for b in blockers:
+            sch.stop(b, "", teacher=True)
+
+
+def test_the_class_recipe_form_is_exactly_the_recipe(db):
+    """A student's default form equals ``recipe_config(arch, "class")``: same params, same content
+    key, so their first Start attaches to the teacher's pre-warmed run."""
+    from cnnviz.runs.kinds import content_key
+    from cnnviz.train.recipes import recipe_config
+
+    from ui.sched import scheduler
+
+    at = page().run()
+    for arch in ("lenet", "resnet18"):
+        pre = scheduler().submit("train", recipe_config(arch, "class").to_dict(), "teacher")
+        at.selectbox(key="tr.arch").set_value(arch).run()
+        next(b for b in at.button if b.label == "Class-period recipe").click().run()
+        next(b for b in at.button if b.label == "Start training").click().run()
+        assert not at.exception
+        assert at.query_params["run"] == pre.run_id, arch  # attached to the pre-warmed run
+        assert scheduler().get(pre.run_id).key == content_key("train", recipe_config(arch, "class").to_dict())
+        assert "identical run already exists" in texts(at)
+        scheduler().stop(pre.run_id, "", teacher=True)
+        scheduler().wait(pre.run_id, 20)
+
 
 
 def test_through_app_navigation(db):
@@ -123,7 +202,7 @@ def test_through_app_navigation(db):
 
 
 def test_architecture_change_applies_its_recipe_and_bad_values_are_refused(db):
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at = page().run()
     at.selectbox(key="tr.arch").set_value("resnet18").run()
     assert not at.exception
     from cnnviz.train.recipes import recipe

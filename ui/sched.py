@@ -56,7 +56,7 @@ def student() -> str:
             token = st.context.cookies.get(COOKIE)
         except Exception:  # no browser context (a bare script run)
             token = None
-        if not token or not _TOKEN_RE.match(token):
+        if not isinstance(token, str) or not _TOKEN_RE.match(token):  # none, or a forged/garbled one
             token = secrets.token_urlsafe(24)
             _remember(token)
         st.session_state[TOKEN_KEY] = token

@@ -1,9 +1,10 @@
-"""Streamlit glue of the training page: the shared run manager, the form's state, estimates.
+"""Streamlit glue of the training page: the form's state, and estimates.
 
-The ``RunManager`` lives in ``st.cache_resource``: one per server process and store path,
-shared by every session (it is thread-safe, and its workers never touch ``st``). The form's
-widgets keep their values in ``st.session_state`` under ``tr.*`` keys; a recipe writes them
-all at once (from a callback, before the widgets are drawn).
+Runs go through the process-wide scheduler (``ui.sched.scheduler()``): worker processes of one
+pool train them, and every replica reads their events from the run store. The form's widgets
+keep their values in ``st.session_state`` under ``tr.*`` keys; a recipe writes them all at once
+(from a callback, before the widgets are drawn). A recipe's form gives exactly
+``recipe_config(arch, kind)``, so a student's first run attaches to the teacher's pre-warmed one.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ from typing import Any
 import streamlit as st
 import torch
 
-from cnnviz.errors import CnnvizError
 from cnnviz.models.registry import get_config, model_spec
-from cnnviz.runs.manager import RunManager
-from cnnviz.runs.store import db_path
 from cnnviz.train.config import TrainConfig
-from cnnviz.train.data import SYNTHETIC_SIZES, available, load_split
+from cnnviz.train.data import split_sizes
 from cnnviz.train.estimate import calibrate, memory_estimate, time_estimate
 from cnnviz.train.recipes import recipe_config
 
@@ -28,16 +26,6 @@ from .common import arch_label, lang, tr
 K = "tr."  # prefix of the form's session-state keys
 APPLIED = "tr._applied"  # the recipe message a button left for the page to show once
 EXTRA = "tr._model_extra"  # recipe model overrides without a widget (AlexNet's fc_width...)
-
-
-@st.cache_resource(show_spinner=False)
-def _manager(db: str) -> RunManager:
-    return RunManager(db)
-
-
-def manager() -> RunManager:
-    """The process-wide run manager of the current store (``$CNNVIZ_DB`` or the data folder's)."""
-    return _manager(str(db_path()))
 
 
 def devices() -> list[str]:
@@ -67,6 +55,7 @@ def apply_recipe(arch: str | None = None, kind: str | None = None) -> None:
         K + "dataset": cfg.data.dataset, K + "subset": cfg.data.subset or 0, K + "opt": cfg.optimizer,
         K + "lr": float(cfg.lr), K + "mom": float(cfg.momentum), K + "decay": float(cfg.weight_decay),
         K + "bs": cfg.batch_size, K + "epochs": cfg.epochs, K + "budget": int(cfg.time_budget_s or 0),
+        K + "_test_subset": cfg.data.test_subset,  # no widget: the recipe's fixed test subset
     })
     handled = {"batch_norm", "residual", "width_div", "dropout", "input_hw"}
     base = get_config(arch)
@@ -99,7 +88,8 @@ def form_config() -> TrainConfig:
     budget = float(s[K + "budget"] or 0)
     return TrainConfig.create(
         arch, input_side=int(s[K + "side"]), model_settings=settings, dataset=s[K + "dataset"],
-        subset=int(s[K + "subset"]) or None, optimizer=s[K + "opt"], lr=float(s[K + "lr"]),
+        subset=int(s[K + "subset"]) or None, test_subset=s.get(K + "_test_subset"), optimizer=s[K + "opt"],
+        lr=float(s[K + "lr"]),
         momentum=float(s[K + "mom"]), weight_decay=float(s[K + "decay"]), batch_size=int(s[K + "bs"]),
         epochs=int(s[K + "epochs"]), seed=int(s[K + "seed"]), device=s[K + "device"],
         time_budget_s=budget if budget > 0 else None,
@@ -107,16 +97,9 @@ def form_config() -> TrainConfig:
 
 
 def data_sizes(cfg: TrainConfig) -> tuple[int, int]:
-    """(train, test) image counts the run would use (the synthetic set's when the files are missing)."""
-    n_train, n_test = SYNTHETIC_SIZES
-    d = cfg.data
-    if d.dataset != "synthetic" and available(d.dataset, d.root()):
-        try:
-            n_train = len(load_split(d.dataset, d.root(), True, download=False)[1])
-            n_test = len(load_split(d.dataset, d.root(), False, download=False)[1])
-        except CnnvizError:
-            pass
-    return min(n_train, d.subset or n_train), min(n_test, d.test_subset or n_test)
+    """(train, test) image counts the run would use (the synthetic set's when the files are missing),
+    read from the files' headers: the page process never loads a dataset."""
+    return split_sizes(cfg.data)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -125,12 +108,14 @@ def _rate(cfg_json: str, device: str) -> float:
     return calibrate(TrainConfig.from_dict(json.loads(cfg_json)), device)
 
 
-def estimates(cfg: TrainConfig, device: torch.device, busy: bool) -> dict[str, Any]:
-    """Memory estimate and, unless the device is busy training, a measured time estimate."""
+def estimates(cfg: TrainConfig, device: torch.device, known_s: float | None, busy: bool) -> dict[str, Any]:
+    """Memory estimate and a time estimate: ``known_s`` (what the scheduler learned from this
+    store's finished runs) when there is one, else a measurement, unless workers are busy
+    (timing steps next to a running job would measure neither, and slow it down)."""
     n_train, n_test = data_sizes(cfg)
     mem = memory_estimate(cfg, device, n_train, n_test)
-    out: dict[str, Any] = {"mem": mem, "n_train": n_train, "n_test": n_test, "seconds": None, "rate": None}
-    if not busy and mem.fits:
+    out: dict[str, Any] = {"mem": mem, "n_train": n_train, "n_test": n_test, "seconds": known_s, "rate": None}
+    if known_s is None and not busy and mem.fits:
         rate = _rate(json.dumps(cfg.replace(time_budget_s=None).to_dict()), str(device))
         out.update(rate=rate, seconds=time_estimate(cfg, rate, n_train, n_test))
     return out

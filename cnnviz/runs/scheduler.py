@@ -296,6 +296,11 @@ class Scheduler:
 
     # --- estimates ------------------------------------------------------------------------------
     def estimate_s(self, kind: str, params: Mapping[str, Any]) -> float:
+        """``known_estimate_s``, or ``DEFAULT_EST_S`` when this store has seen nothing like it."""
+        known = self.known_estimate_s(kind, params)
+        return known if known is not None else DEFAULT_EST_S
+
+    def known_estimate_s(self, kind: str, params: Mapping[str, Any]) -> float | None:
         """Solo seconds of a job on one worker, from what this store has seen.
 
         Training: the wall time of finished runs of the same network, batch and data (median),
@@ -308,8 +313,7 @@ class Scheduler:
             same = [r.ended - r.started for r in done if _sans_seed(r.config) == _sans_seed(params)]
             if same:
                 return statistics.median(same)
-            guess = get_kind(kind).estimate_s(params)
-            return guess if guess is not None else DEFAULT_EST_S
+            return get_kind(kind).estimate_s(params)
         return _train_estimate(params, done)
 
 
@@ -323,7 +327,7 @@ def _model_key(p: Mapping[str, Any]) -> str:
                       sort_keys=True)
 
 
-def _train_estimate(params: Mapping[str, Any], done: list[RunInfo]) -> float:
+def _train_estimate(params: Mapping[str, Any], done: list[RunInfo]) -> float | None:
     from cnnviz.train.config import TrainConfig
     from cnnviz.train.data import split_sizes
     from cnnviz.train.estimate import time_estimate
@@ -343,7 +347,7 @@ def _train_estimate(params: Mapping[str, Any], done: list[RunInfo]) -> float:
                  if r.summary.get("examples_per_s") and r.summary.get("macs")]
     if mac_rates and macs:
         return START_OVERHEAD_S + time_estimate(cfg, statistics.median(mac_rates) / macs, n_train, n_test)
-    return DEFAULT_EST_S
+    return None
 
 
 def _macs(cfg) -> int:

@@ -28,6 +28,10 @@ STRINGS = {
         "Queued: place {place} of {total}; starts in about {start}, done in about {end}",
         "排队中：第 {place} / {total} 位；约 {start} 后开始，约 {end} 后完成",
     ),
+    "train.est.learned": (
+        "From this server's finished runs of the same network (measured, not guessed)",
+        "来自本服务器上同一网络已完成的训练（实测，而非猜测）",
+    ),
     "sched.shared": ("watched by {n} students", "{n} 位学生在看"),
     "sched.cancel": ("Cancel", "取消"),
     "sched.left": (

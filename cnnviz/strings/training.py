@@ -181,7 +181,7 @@ STRINGS = {
         "lower layers of a deep net get far smaller gradients (§6.4).",
         "每个卷积层/全连接层权重梯度的 L2 范数，靠近输入的层在前。没有残差连接时，深层网络中靠下的层得到的梯度要小得多（§6.4）。",
     ),
-    "train.hist.title": ("Run history", "训练历史"),
+    "train.hist.title": ("My runs (the whole class's are on the class board)", "我的训练（全班的训练见班级看板）"),
     "train.hist.empty": ("No runs yet.", "还没有训练记录。"),
     "train.hist.run": ("Run", "训练"),
     "train.hist.status": ("Status", "状态"),
