@@ -1,7 +1,7 @@
 """The training engine: a config in, a stream of metric events out (``train``).
 
 Training is a generator of frozen event dataclasses; the training page (through
-``cnnviz.runs.manager``), the CLI and the tests all consume the same stream::
+``cnnviz.runs.worker``), the CLI and the tests all consume the same stream::
 
     from cnnviz.train import TrainConfig, train
     cfg = TrainConfig.create("lenet", dataset="fashion-mnist", lr=0.9, batch_size=256, epochs=2)
