@@ -23,8 +23,8 @@ from cnnviz.train.config import OPTIMIZERS
 from cnnviz.train.data import DATASETS, available
 from cnnviz.train.loop import check
 from cnnviz.train.steps import resolve_device
-from cnnviz.viz.training import curves_figure, grad_bar_figure, grad_heatmap_figure, progress
-from ui import jobs
+from cnnviz.viz.training import curves_figure, progress
+from ui import figures, jobs
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui.sched import scheduler, student
@@ -200,17 +200,15 @@ def current_run(rid: str) -> None:
             show = {"completed": st.success, "stopped": st.info, "interrupted": st.warning}.get(info.status, st.error)
             show(ut.run_message(info))
         if steps:
-            st.plotly_chart(curves_figure([(run_title(info, lang()), events)], lang()), config=PLOT_CONFIG,
-                            key="tr.curves")
+            curves, bars, heat = figures.run_figures(rid, len(events), run_title(info, lang()), lang())
+            st.plotly_chart(curves, config=PLOT_CONFIG, key="tr.curves")
             t1, t2 = st.tabs([tr("train.grad.latest"), tr("train.grad.heatmap")])
             with t1:
-                fig = grad_bar_figure(events, lang())
-                if fig is not None:
-                    st.plotly_chart(fig, config=PLOT_CONFIG, key="tr.gradbar")
+                if bars is not None:
+                    st.plotly_chart(bars, config=PLOT_CONFIG, key="tr.gradbar")
             with t2:
-                fig = grad_heatmap_figure(events, lang())
-                if fig is not None:
-                    st.plotly_chart(fig, config=PLOT_CONFIG, key="tr.gradheat")
+                if heat is not None:
+                    st.plotly_chart(heat, config=PLOT_CONFIG, key="tr.gradheat")
             st.caption(tr("train.grad.caption"))
         elif info.live:
             st.caption(tr("train.run.waiting"))

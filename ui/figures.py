@@ -121,3 +121,16 @@ def inception_bars(rows: list[dict[str, Any]], language: str) -> go.Figure:
 def head_bars(parts: dict[str, tuple[int, int]], language: str) -> go.Figure:
     """The cost lab's AlexNet-against-NiN head bars."""
     return lab_charts.head_bars(parts, language)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def run_figures(run_id: str, n_events: int, title: str, language: str) -> tuple[go.Figure, Any, Any]:
+    """A training run's curves, latest gradient bars and gradient heatmap after its first
+    ``n_events`` events: built once per poll for every student watching the same run (a
+    shared class run is drawn once a second, not forty times)."""
+    from cnnviz.viz.training import curves_figure, grad_bar_figure, grad_heatmap_figure
+    from ui.sched import scheduler
+
+    events = scheduler().events(run_id)[:n_events]
+    return (curves_figure([(title, events)], language), grad_bar_figure(events, language),
+            grad_heatmap_figure(events, language))
