@@ -157,3 +157,43 @@ def test_a_recipe_button_says_what_it_set(server, browser):
     _no_exception(page)
 
 
+
+
+def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_students(server, browser):
+    """``streamlit run app.py`` alone starts its worker pool: a run started in the browser is
+    trained by a worker process and finishes; the student's cookie survives a reload (the run
+    is still in their list), and another browser (another student) sees it read-only."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{server}/training")
+    page.get_by_role("heading", name=t("train.title", "en")).wait_for()
+    _settle(page)
+    for label, value in ((t("train.f.subset", "en"), "300"), (t("train.f.epochs", "en"), "1")):
+        box = page.get_by_role("spinbutton", name=label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        _settle(page)
+    page.get_by_role("button", name=t("train.start", "en")).click()
+    page.wait_for_url("**run=**")
+    page.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=90_000)  # completed
+    assert any(c["name"] == "cnnviz_student" for c in ctx.cookies())
+    url = page.url
+    page.reload()
+    _settle(page)
+    pick = page.get_by_role("combobox", name=t("train.hist.pick", "en"), exact=True)  # "My runs" lists it
+    pick.wait_for()
+    _no_exception(page)
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        p2 = other.new_page()
+        p2.set_default_timeout(30_000)
+        p2.goto(url)
+        p2.get_by_text(t("sched.not_yours", "en")).wait_for()
+        assert p2.get_by_role("button", name=t("train.stop", "en")).count() == 0
+        assert p2.get_by_text(t("train.hist.empty", "en")).count() == 1  # not in their list
+        _no_exception(p2)
+    finally:
+        other.close()
+        ctx.close()

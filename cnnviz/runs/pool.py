@@ -7,9 +7,9 @@ store has one pool however many replicas ask for one; a second pool exits at onc
   their events up to the last commit stay readable), and leaves queued ones queued;
 * starts ``workers`` worker processes (``worker_argv``), each with ``threads`` torch threads,
   where workers × threads ≤ the cores this process may use (``plan``);
-* every 0.2 s: writes its heartbeat into the store (the pages show it, and a replica whose
+* every second: writes its heartbeat into the store (the pages show it, and a replica whose
   pool stopped beating starts a new one), and reaps workers: a worker that died (kill -9,
-  out of memory) ends its running job as "failed" with the signal's name, and is replaced
+  out of memory; noticed within 0.2 s) ends its running job as "failed" with the signal's name, and is replaced
   (with a backoff if it keeps dying at start);
 * on SIGTERM or SIGINT: stops its workers (their jobs end "interrupted") and exits.
 
@@ -39,7 +39,8 @@ from cnnviz.train.config import messages
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.2
+TICK_S = 0.2  # how often dead workers are noticed
+BEAT_S = 1.0  # how often the heartbeat is written (a pool is "down" after 5 s without one)
 BACKOFF_S = (0.5, 1, 2, 4, 8, 15)
 STABLE_S = 20.0  # a worker up this long restarts its backoff from the first step
 GRACE_S = 8.0  # SIGTERM → SIGKILL for a worker that does not end its step
@@ -148,11 +149,13 @@ class Pool:
             cut = store.interrupt_running(messages("train.runs.interrupted"))
             if cut:
                 log.info("marked %d job(s) of a previous pool interrupted", len(cut))
+            last_beat = 0.0
             while not self._stopping:
                 if self.exit_with_parent and os.getppid() != parent:
                     break  # the app that started this pool is gone (Streamlit stopped)
-                store.pool_beat(socket.gethostname(), os.getpid(), self.started,
-                                self.workers, self.threads)
+                if time.monotonic() - last_beat >= BEAT_S:
+                    store.pool_beat(socket.gethostname(), os.getpid(), self.started, self.workers, self.threads)
+                    last_beat = time.monotonic()
                 self._reap_and_start(store)
                 time.sleep(TICK_S)
         finally:

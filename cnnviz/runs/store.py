@@ -321,6 +321,9 @@ class RunStore:
         all), then the oldest request. Teacher-owned jobs (pre-warm) take their turn like a
         student's. One IMMEDIATE transaction: two workers never claim the same job.
         """
+        with self._lock:  # an idle worker asks ten times a second: a plain read first, no write lock
+            if self._conn.execute("SELECT 1 FROM runs WHERE status='queued' LIMIT 1").fetchone() is None:
+                return None
         with self._lock, self._tx():
             row = self._conn.execute(f"SELECT {_COLS_R} FROM runs r LEFT JOIN students s ON s.student=r.owner "
                                      f"WHERE r.status='queued' ORDER BY {QUEUE_ORDER} LIMIT 1").fetchone()
