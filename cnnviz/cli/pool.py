@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="run store (default: $CNNVIZ_DB or the data folder's)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: from the cores)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per worker (workers x threads <= cores)")
+    p.add_argument("--ray-address", default=None,
+                   help="run the jobs on this Ray cluster (default $CNNVIZ_RAY_ADDRESS; local workers when unset "
+                        "or unreachable)")
     p.add_argument("--exit-with-parent", action="store_true", help="exit when the process that started it does")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a pool's child process
 
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         worker_loop(db, args.threads or 1)
         return 0
     pool = Pool(db, [sys.executable, "-m", "cnnviz", "pool", "--worker"], args.workers, args.threads,
-                exit_with_parent=args.exit_with_parent)
+                exit_with_parent=args.exit_with_parent, ray_address=args.ray_address)
     logging.info("pool for %s: %d worker(s) x %d thread(s)", db, pool.workers, pool.threads)
     code = pool.serve()
     if code == 3:

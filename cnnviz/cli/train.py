@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 
 from cnnviz.cli import apply_settings
 from cnnviz.models.registry import get_config
-from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig
+from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig, TrainingError
 from cnnviz.train.data import DATASETS, DISPLAY, DataConfig, DataError, load_split, raw_folder
 from cnnviz.train.loop import check, train
 from cnnviz.train.recipes import RECIPES, recipe_config
@@ -55,6 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=PRECISIONS, help="auto: bf16/fp16 autocast on CUDA, fp32 elsewhere")
     p.add_argument("--log-every", type=int, help="steps per step event (default: auto; 10 on CUDA)")
     p.add_argument("--json-lines", action="store_true", help="print one JSON object per metric event")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="train here, or as a task on a Ray cluster ($CNNVIZ_RAY_ADDRESS or --ray-address)")
+    p.add_argument("--ray-address", help="the Ray cluster for --backend ray (default $CNNVIZ_RAY_ADDRESS, else auto)")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (on Ray: the task's CPUs); default: all cores here, 1 on Ray")
 
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
@@ -101,15 +107,35 @@ def require_dataset(data: DataConfig) -> None:
                         raw=str(raw_folder(data.dataset, root))) from None
 
 
+def _events(cfg: TrainConfig, args: argparse.Namespace, stop: threading.Event):
+    """The run's event dicts: trained here, or (``--backend ray``) as a task on a Ray cluster."""
+    if args.backend == "ray":
+        import uuid
+
+        from cnnviz.runs.rayexec import RayDown, RayExecutor
+        from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
+
+        address = args.ray_address or os.environ.get("CNNVIZ_RAY_ADDRESS") or "auto"
+        try:
+            ex = RayExecutor(address, args.threads or 1)
+        except RayDown as err:
+            raise TrainingError("train.err.ray", error=str(err)) from None
+        return ex.stream("train", cfg.to_dict(), uuid.uuid4().hex[:12], stop)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return (ev.to_dict() for ev in train(cfg, stop=stop))
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     stop = threading.Event()
     status = "failed"
     progress = _Progress(sys.stderr) if not args.json_lines else None
-    events = train(cfg, stop=stop)
+    events = _events(cfg, args, stop)
     try:
-        for ev in events:
-            d = ev.to_dict()
+        for d in events:
             if args.json_lines:
                 print(json.dumps(d), flush=True)
             else:
@@ -117,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             if d["kind"] == "end":
                 status = d["status"]
     except KeyboardInterrupt:
+        stop.set()
         events.close()
         print("\ncnnviz: interrupted", file=sys.stderr)
         return 130

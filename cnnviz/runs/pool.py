@@ -122,8 +122,14 @@ class Pool:
 
     def __init__(self, db: pathlib.Path | str, worker_argv: Sequence[str], workers: int | None = None,
                  threads: int | None = None, log_path: pathlib.Path | str | None = None,
-                 exit_with_parent: bool = False):
+                 exit_with_parent: bool = False, ray_address: str | None = None):
         self.exit_with_parent = exit_with_parent
+        # a Ray cluster instead of local workers ($CNNVIZ_RAY_ADDRESS); local when it is unreachable
+        self.ray_address = ray_address if ray_address is not None else os.environ.get("CNNVIZ_RAY_ADDRESS") or None
+        self._ray = None  # the RayExecutor while the cluster serves
+        self._drivers: list = []
+        self._drivers_stop = None
+        self.detail: dict = {}
         # worker_argv + ["--db", DB, "--threads", T] starts one worker (``python -m cnnviz pool --worker``)
         self.db = pathlib.Path(db)
         self.workers, self.threads = plan(workers, threads)
@@ -149,16 +155,22 @@ class Pool:
             cut = store.interrupt_running(messages("train.runs.interrupted"))
             if cut:
                 log.info("marked %d job(s) of a previous pool interrupted", len(cut))
+            if self.ray_address:
+                self._start_ray()
             last_beat = 0.0
             while not self._stopping:
                 if self.exit_with_parent and os.getppid() != parent:
                     break  # the app that started this pool is gone (Streamlit stopped)
                 if time.monotonic() - last_beat >= BEAT_S:
-                    store.pool_beat(socket.gethostname(), os.getpid(), self.started, self.workers, self.threads)
+                    if self._ray is not None and not self._ray.alive():
+                        self._ray_gone()
+                    self._beat(store)
                     last_beat = time.monotonic()
-                self._reap_and_start(store)
+                if self._ray is None:
+                    self._reap_and_start(store)
                 time.sleep(TICK_S)
         finally:
+            self._stop_ray()
             self._stop_workers(store)
             with contextlib.suppress(Exception):
                 store.pool_gone(os.getpid())
@@ -168,6 +180,68 @@ class Pool:
 
     def _on_signal(self, signum, frame) -> None:
         self._stopping = True
+
+    def _beat(self, store: RunStore) -> None:
+        if self._ray is not None:
+            detail = {"address": self.ray_address, **self._ray.info}
+            store.pool_beat(socket.gethostname(), os.getpid(), self.started, len(self._drivers), self._ray.threads,
+                            "ray", detail)
+        else:
+            store.pool_beat(socket.gethostname(), os.getpid(), self.started, self.workers, self.threads, "local",
+                            self.detail)
+
+    # --- the Ray executor ------------------------------------------------------------------------
+    def _start_ray(self) -> None:
+        """Drive jobs on the cluster; on any failure to connect, stay local and say why."""
+        import threading
+
+        from cnnviz.runs import rayexec
+
+        try:
+            self._ray = rayexec.RayExecutor(self.ray_address, self.threads)
+        except rayexec.RayDown as err:
+            log.warning("%s; running jobs on local workers", err)
+            self.detail = {"ray_error": str(err), "address": self.ray_address}
+            return
+        self._drivers_stop = threading.Event()
+        n = self._ray.slots()
+        for i in range(n):
+            th = threading.Thread(target=rayexec.drive, name=f"cnnviz-ray-{i}",
+                                  args=(self._ray, str(self.db), f"ray:{socket.gethostname()}:{os.getpid()}:{i}",
+                                        self._drivers_stop), daemon=True)
+            th.start()
+            self._drivers.append(th)
+        log.info("jobs run on the Ray cluster at %s: %d at once, %d thread(s) each (%s)", self.ray_address, n,
+                 self._ray.threads, self._ray.info)
+
+    def _ray_gone(self) -> None:
+        """The cluster went away mid-lesson: its jobs fail (their drivers see RayErrors); new
+        jobs run on local workers from now on."""
+        log.warning("the Ray cluster at %s went away; new jobs run on local workers", self.ray_address)
+        self.detail = {"ray_error": f"the Ray cluster at {self.ray_address} went away", "address": self.ray_address}
+        names = [th.name for th in self._drivers]
+        self._stop_ray(wait=2.0)
+        store = RunStore(self.db)
+        try:  # what a stuck driver could not record
+            msg = messages("train.runs.ray_died", error="cluster gone", detail=str(self.ray_address))
+            for i in range(len(names)):
+                store.end_worker_jobs(f"ray:{socket.gethostname()}:{os.getpid()}:{i}", "failed", "train.runs.ray_died",
+                                      msg)
+        finally:
+            store.close()
+
+    def _stop_ray(self, wait: float = GRACE_S) -> None:
+        if self._ray is None:
+            return
+        from cnnviz.runs import worker
+
+        worker.mark_exiting(self._stopping)  # a pool going away: the drivers' jobs end "interrupted"
+        self._drivers_stop.set()
+        deadline = time.monotonic() + wait
+        for th in self._drivers:
+            th.join(max(0.1, deadline - time.monotonic()))
+        self._ray.shutdown()
+        self._ray, self._drivers = None, []
 
     def _spawn(self) -> subprocess.Popen:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

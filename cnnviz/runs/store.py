@@ -73,13 +73,15 @@ CREATE TABLE IF NOT EXISTS students (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pool (
     id INTEGER PRIMARY KEY CHECK (id = 1), host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL,
-    heartbeat REAL NOT NULL, workers INTEGER NOT NULL, threads INTEGER NOT NULL
+    heartbeat REAL NOT NULL, workers INTEGER NOT NULL, threads INTEGER NOT NULL,
+    executor TEXT NOT NULL DEFAULT 'local', detail TEXT NOT NULL DEFAULT '{}'
 );
 """
 # columns that schema 1 lacked (a store written before the scheduler): added in place
 _V2_COLUMNS = (("kind", "TEXT NOT NULL DEFAULT 'train'"), ("key", "TEXT NOT NULL DEFAULT ''"),
                ("worker", "TEXT NOT NULL DEFAULT ''"), ("stop", "INTEGER NOT NULL DEFAULT 0"),
                ("est_s", "REAL"))
+_POOL_COLUMNS = (("executor", "TEXT NOT NULL DEFAULT 'local'"), ("detail", "TEXT NOT NULL DEFAULT '{}'"))
 
 
 def db_path() -> pathlib.Path:
@@ -141,6 +143,8 @@ class PoolInfo:
     heartbeat: float
     workers: int
     threads: int
+    executor: str = "local"  # "local" (worker processes) or "ray"
+    detail: Mapping[str, Any] = field(default_factory=dict)  # Ray: address, resources; why Ray is off
 
     def alive(self, now: float | None = None, stale_s: float = 5.0) -> bool:
         return ((now or time.time()) - self.heartbeat) < stale_s
@@ -168,6 +172,10 @@ class RunStore:
                     for col, decl in _V2_COLUMNS:
                         if col not in have:
                             self._conn.execute(f"ALTER TABLE runs ADD COLUMN {col} {decl}")
+                    have = {r[1] for r in self._conn.execute("PRAGMA table_info(pool)")}
+                    for col, decl in _POOL_COLUMNS:
+                        if col not in have:
+                            self._conn.execute(f"ALTER TABLE pool ADD COLUMN {col} {decl}")
                     self._conn.execute("CREATE INDEX IF NOT EXISTS runs_status ON runs (status, created)")
                     self._conn.execute("CREATE INDEX IF NOT EXISTS runs_key ON runs (key)")
                     self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -367,13 +375,16 @@ class RunStore:
                                    [(code, json.dumps(dict(message)), time.time(), rid) for rid in ids])
         return ids
 
-    def pool_beat(self, host: str, pid: int, started: float, workers: int, threads: int) -> None:
+    def pool_beat(self, host: str, pid: int, started: float, workers: int, threads: int, executor: str = "local",
+                  detail: Mapping[str, Any] | None = None) -> None:
         with self._lock, self._tx():
-            self._conn.execute("INSERT INTO pool (id, host, pid, started, heartbeat, workers, threads) "
-                               "VALUES (1,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET host=excluded.host, "
+            self._conn.execute("INSERT INTO pool (id, host, pid, started, heartbeat, workers, threads, executor, "
+                               "detail) VALUES (1,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET host=excluded.host, "
                                "pid=excluded.pid, started=excluded.started, heartbeat=excluded.heartbeat, "
-                               "workers=excluded.workers, threads=excluded.threads",
-                               (host, pid, started, time.time(), workers, threads))
+                               "workers=excluded.workers, threads=excluded.threads, executor=excluded.executor, "
+                               "detail=excluded.detail",
+                               (host, pid, started, time.time(), workers, threads, executor,
+                                json.dumps(dict(detail or {}))))
 
     def pool_gone(self, pid: int) -> None:
         with self._lock, self._tx():
@@ -381,8 +392,9 @@ class RunStore:
 
     def pool(self) -> PoolInfo | None:
         with self._lock:
-            row = self._conn.execute("SELECT host, pid, started, heartbeat, workers, threads FROM pool").fetchone()
-        return PoolInfo(*row) if row else None
+            row = self._conn.execute("SELECT host, pid, started, heartbeat, workers, threads, executor, detail "
+                                     "FROM pool").fetchone()
+        return PoolInfo(*row[:7], detail=json.loads(row[7])) if row else None
 
     # --- students ----------------------------------------------------------------------------
     def touch(self, student: str, name: str | None = None) -> None:

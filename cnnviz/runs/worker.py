@@ -20,7 +20,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from cnnviz.runs.kinds import JobContext, get_kind
@@ -56,8 +56,21 @@ class StoreStop:
         self._set = True
 
 
-def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None) -> str:
-    """Run one claimed job to its end; returns its final status. Never raises."""
+Source = Callable[[RunInfo, "StoreStop", JobContext], Iterator[Mapping[str, Any]]]
+
+
+def local_source(info: RunInfo, stop: StoreStop, ctx: JobContext) -> Iterator[Mapping[str, Any]]:
+    """The job's events computed here, in this process."""
+    return get_kind(info.kind).run(info.config, stop, ctx)
+
+
+def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source) -> str:
+    """Run one claimed job to its end; returns its final status. Never raises.
+
+    ``source`` yields the job's events: computed in this process (``local_source``), or
+    streamed back from a Ray task (``cnnviz.runs.rayexec``); either way they are recorded
+    here, the same way.
+    """
     kind = None
     written, pending, last_flush = 0, [], time.monotonic()
     status, code, message = "failed", "train.runs.no_end", messages("train.runs.no_end")
@@ -75,7 +88,7 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None) 
     try:
         kind = get_kind(info.kind)
         ctx = JobContext(info.id, weights.staging(info.id) if weights is not None else None)
-        gen = kind.run(info.config, stop, ctx)
+        gen = source(info, stop, ctx)
         for d in gen:
             d = dict(d)
             frac = kind.progress(summary, d)
@@ -115,6 +128,13 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None) 
     except Exception:
         log.exception("could not record the end of job %s", info.id)
     return status
+
+
+def mark_exiting(exiting: bool = True) -> None:
+    """Every job of this process stops within a step; with ``exiting``, as "interrupted"
+    (the Ray drivers of a pool that is going away)."""
+    global _EXITING
+    _EXITING = exiting
 
 
 def worker_loop(db: str, threads: int, *, max_jobs: int | None = None, idle_s: float = IDLE_S) -> int:

@@ -6,6 +6,11 @@ STRINGS = {
         "failed: the worker process running it died ({how}); the other jobs carry on",
         "失败：运行它的工作进程意外退出（{how}）；其他任务继续运行",
     ),
+    "train.runs.ray_died": (
+        "failed: its Ray task, worker or node died ({error}: {detail}); the server carries on",
+        "失败：它的 Ray 任务、工作进程或节点意外退出（{error}：{detail}）；服务器继续运行",
+    ),
+    "train.err.ray": ("cannot train on Ray: {error}", "无法在 Ray 上训练：{error}"),
     "train.runs.limit": (
         "you already have {n} run(s) queued or running ({run_id}); stop it or wait for it to finish first",
         "你已有 {n} 个训练在排队或运行（{run_id}）；请先停止它或等它结束",
@@ -102,5 +107,4 @@ STRINGS = {
         "cnnviz teacher key (open the Teacher page and enter it): {key}",
         "cnnviz 教师密钥（打开“教师”页面并输入）：{key}",
     ),
-    "teacher.acted": ("{action}: {run}", "{action}：{run}"),
 }
