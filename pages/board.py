@@ -1,0 +1,50 @@
+"""Class board: every training run of the class, read-only, with any of them overlaid.
+
+Layout only: the scheduler (``ui.sched``) → rows and figures (``ui.board``). No button here
+acts on a run: a student stops or deletes their own on the training page, the teacher any
+on the teacher's page. The table and the overlay sit in a fragment that reruns every
+couple of seconds while a job of the class is live (``ui.board.poll``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnviz.errors import CnnvizError
+from cnnviz.runs.scheduler import RunError
+from ui import board as ub
+from ui.common import show_error, tr
+from ui.sched import scheduler, student
+
+st.title(tr("board.title"))
+st.caption(tr("board.intro"))
+try:
+    sch = scheduler()
+    me = student()
+except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, keep the app alive
+    show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
+    st.stop()
+
+ub.name_box(sch, me)
+only_mine = st.toggle(tr("board.mine"), key="board.only_mine", help=tr("board.mine.help"))
+
+
+def draw() -> None:
+    runs = sch.runs(None)  # the whole class's training runs, newest first
+    if not runs:
+        st.caption(tr("board.empty"))
+        return
+    if any(r.status == "queued" for r in runs):
+        ub.pool_status(sch, quiet=True)  # queued jobs and no pool: say why nothing moves
+    watchers = {r.id: sch.watchers(r.id) for r in runs}
+    shown = [r for r in runs if me in watchers[r.id]] if only_mine else runs
+    if shown:
+        ub.runs_table(ub.run_rows(sch, shown, me, watchers=watchers), key="board.table")
+    else:
+        st.caption(tr("board.none_mine"))
+    if any(r.live for r in runs):
+        st.caption(tr("board.live"))
+    ub.overlay(sch, runs, me, key="board.overlay")  # any run of the class, whatever the filter
+
+
+ub.poll("board._live", lambda: ub.any_live(sch), draw)

@@ -1,0 +1,260 @@
+"""Teacher's page: the class at a glance and a hand on every run, behind the teacher key.
+
+Until the key is typed (``ui.sched.check_teacher_key``: constant-time compare, remembered in
+this session only), the page draws the key box and stops: none of the class's data, and no
+action button, exists in a locked session, so it cannot be clicked (every action callback
+checks again anyway).
+
+Unlocked, it shows, live (``ui.board.poll``): the pool, the connected students, the queue in
+claim order with its ETAs, the running jobs, every run and lab job, a leaderboard and an
+overlay; and it acts: stop or delete any job, clear the class (after a confirmation), and
+pre-warm the class-period recipes (``cnnviz.train.recipes.CLASS``) so that the students'
+identical first runs attach to jobs already done or under way.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from cnnviz.errors import CnnvizError
+from cnnviz.runs.scheduler import RunError
+from cnnviz.runs.store import TEACHER
+from cnnviz.train.recipes import CLASS
+from ui import board as ub
+from ui.common import arch_label, lang, show_error, tr
+from ui.sched import TEACHER_KEY, check_teacher_key, is_teacher, scheduler, student
+
+SAID = "teacher._said"  # session state: (kind, text or error) list of what the last action did
+CONFIRM = "teacher._confirm_clear"
+PICK = "teacher.pick"
+ONLINE_S = 60.0  # "connected": seen within the last minute (a session touches the store every 15 s)
+
+
+def say(kind: str, what) -> None:
+    st.session_state.setdefault(SAID, []).append((kind, what))
+
+
+def show_said() -> None:
+    for kind, what in st.session_state.pop(SAID, []):
+        if kind == "error":
+            show_error(what)
+        elif kind == "warning":
+            st.warning(what, icon=":material/warning:")
+        else:
+            st.success(what, icon=":material/check_circle:")
+            st.toast(what, icon=":material/check_circle:")
+
+
+# --- the key ---------------------------------------------------------------------------------
+def unlock_box() -> None:
+    st.caption(tr("teacher.locked"))
+    with st.form("teacher.unlock_form"):
+        given = st.text_input(tr("teacher.key"), type="password", help=tr("teacher.key.help"), key="teacher.key_in")
+        go = st.form_submit_button(tr("teacher.unlock"), type="primary", icon=":material/lock_open:")
+    if go:
+        if check_teacher_key(given or ""):
+            say("success", tr("teacher.unlocked"))
+            st.rerun()
+        st.error(tr("teacher.bad_key"), icon=":material/block:")
+
+
+def lock() -> None:
+    st.session_state.pop(TEACHER_KEY, None)
+    st.session_state.pop(CONFIRM, None)
+
+
+# --- actions (each re-checks the key: a callback is only reachable from an unlocked page) ------
+def act(action: str) -> None:
+    if not is_teacher():
+        return
+    rid = st.session_state.get(PICK)
+    sch = scheduler()
+    try:
+        info = sch.get(rid)
+        name = ub.title(info)
+        if action == "stop":
+            sch.stop(rid, student(), teacher=True)
+        else:
+            sch.delete(rid, student(), teacher=True)
+    except CnnvizError as err:  # gone meanwhile (another tab, a worker): say so
+        say("error", err)
+        return
+    say("success", tr(f"teacher.did.{action}", run=name))
+
+
+def ask_clear() -> None:
+    if is_teacher():
+        st.session_state[CONFIRM] = True
+
+
+def cancel_clear() -> None:
+    st.session_state.pop(CONFIRM, None)
+
+
+def clear() -> None:
+    st.session_state.pop(CONFIRM, None)
+    if not is_teacher():
+        return
+    try:
+        n = scheduler().clear()
+    except CnnvizError as err:
+        say("error", err)
+        return
+    say("success", tr("teacher.cleared", n=n))
+
+
+def prewarm() -> None:
+    """Queue every family's class-period recipe as the teacher. A student's form submits the
+    same ``TrainConfig.to_dict()`` for that arch, so their run attaches to this one."""
+    if not is_teacher():
+        return
+    sch = scheduler()
+    new = done = 0
+    for r in CLASS.values():
+        try:
+            ticket = sch.submit("train", r.config().to_dict(), TEACHER)
+        except CnnvizError as err:  # a dataset missing, say: the others still go
+            say("warning", tr("teacher.prewarm.failed", arch=arch_label(r.arch), error=err.render(lang())))
+            continue
+        if ticket.attached:
+            done += 1
+        else:
+            new += 1
+    say("success", tr("teacher.prewarmed", new=new, done=done))
+
+
+# --- the views -------------------------------------------------------------------------------------
+def students_view(sch, me: str, watched: dict[str, int]) -> None:
+    # the teacher's own browser is a "student" to the store too (its cookie): not one of the class
+    rows = [r for r in sch.store.students(since=time.time() - ONLINE_S) if r[0] != me]
+    st.subheader(tr("teacher.students", n=len(rows)))
+    if not rows:
+        st.caption(tr("teacher.no_students"))
+        return
+    st.dataframe([{tr("teacher.col.name"): name or "—", tr("teacher.col.code"): sid[:4],
+                   tr("teacher.last_seen"): ub.fmt_time(seen, date=False), tr("teacher.col.runs"): watched.get(sid, 0)}
+                  for sid, name, seen in rows], hide_index=True, key="teacher.students_table")
+
+
+def queue_view(sch, me: str, names: dict[str, str]) -> None:
+    queue, running = sch.queue(), sch.running()
+    places = sch.places() if queue or running else {}
+    st.subheader(tr("teacher.queue", n=len(queue)))
+    if queue:
+        st.dataframe([{
+            tr("teacher.col.place"): i + 1, tr("train.hist.run"): ub.title(q),
+            tr("teacher.col.kind"): ub.kind_text(q.kind),
+            tr("board.student"): ub.who(sch, q.owner, me, names),
+            tr("teacher.col.starts"): ub.fmt_duration(places[q.id].start_s) if q.id in places else "—",
+            tr("teacher.col.ends"): ub.fmt_duration(places[q.id].end_s) if q.id in places else "—", "id": q.id,
+        } for i, q in enumerate(queue)], hide_index=True, key="teacher.queue_table")
+    else:
+        st.caption(tr("teacher.queue_empty"))
+    st.subheader(tr("teacher.running", n=len(running)))
+    if running:
+        ub.runs_table([{
+            tr("train.hist.run"): ub.title(r), tr("teacher.col.kind"): ub.kind_text(r.kind),
+            tr("board.student"): ub.who(sch, r.owner, me, names), tr("teacher.col.worker"): r.worker,
+            tr("teacher.col.progress"): r.progress,
+            tr("teacher.col.ends"): ub.fmt_duration(places[r.id].end_s) if r.id in places else "—",
+            tr("board.watchers"): len(sch.watchers(r.id)), "id": r.id,
+        } for r in running], key="teacher.running_table")
+    else:
+        st.caption(tr("teacher.running_empty"))
+
+
+def runs_view(sch, me: str, train, labs, watchers) -> None:
+    st.subheader(tr("teacher.runs"))
+    if train:
+        ub.runs_table(ub.run_rows(sch, train, me, mine_column=False, watchers=watchers), key="teacher.runs_table")
+    else:
+        st.caption(tr("teacher.runs_empty"))
+    if labs:
+        st.subheader(tr("teacher.labs", n=len(labs)))
+        names = sch.store.names()
+        st.dataframe([{
+            tr("teacher.col.kind"): ub.kind_text(r.kind), tr("train.hist.run"): ub.title(r),
+            tr("board.student"): ub.who(sch, r.owner, me, names), tr("train.hist.status"): ub.status_text(r.status),
+            tr("board.watchers"): len(watchers.get(r.id, ())), tr("train.hist.created"): ub.fmt_time(r.created),
+            "id": r.id,
+        } for r in labs], hide_index=True, key="teacher.labs_table")
+    st.subheader(tr("teacher.leaderboard"))
+    done = sorted((r for r in train if r.status == "completed" and r.summary.get("test_acc") is not None),
+                  key=lambda r: -r.summary["test_acc"])
+    if not done:
+        st.caption(tr("teacher.leaderboard_empty"))
+    else:
+        names = sch.store.names()
+        ub.runs_table([{
+            tr("teacher.col.rank"): i + 1, tr("train.hist.test_acc"): r.summary["test_acc"],
+            tr("train.hist.run"): ub.title(r), tr("board.student"): ub.who(sch, r.owner, me, names),
+            tr("train.hist.epoch"): r.summary.get("epoch"), tr("board.watchers"): len(watchers.get(r.id, ())),
+            "id": r.id,
+        } for i, r in enumerate(done)], key="teacher.leaderboard_table")
+    ub.overlay(sch, train, me, key="teacher.overlay")
+
+
+def dashboard(sch, me: str) -> None:
+    """Everything that moves: drawn again every couple of seconds while a job is live."""
+    ub.pool_status(sch)
+    every = sch.runs(None, kinds=None)
+    watchers = {r.id: sch.watchers(r.id) for r in every}
+    watched: dict[str, int] = {}
+    for ws in watchers.values():
+        for s in ws:
+            watched[s] = watched.get(s, 0) + 1
+    names = sch.store.names()
+    students_view(sch, me, watched)
+    queue_view(sch, me, names)
+    runs_view(sch, me, [r for r in every if r.kind == "train"], [r for r in every if r.kind != "train"], watchers)
+
+
+def actions(sch, me: str) -> None:
+    """Stop or delete any job; clear the class; pre-warm. Outside the fragment: each click
+    reruns the page, so the dashboard above shows its effect at once."""
+    st.subheader(tr("teacher.actions"), help=tr("teacher.actions.help"))
+    every = sch.runs(None, kinds=None)
+    if every:
+        labels = ub.run_labels(sch, every, me)
+        for r in every:
+            if r.kind != "train":
+                labels[r.id] = f"{ub.kind_text(r.kind)}: {labels[r.id]}"
+        ub.keep_choices(PICK, labels, multi=False)
+        c = st.columns([4, 1, 1], vertical_alignment="bottom")
+        pick = c[0].selectbox(tr("teacher.pick"), list(labels), format_func=labels.get, key=PICK)
+        live = next((r.live for r in every if r.id == pick), False)
+        c[1].button(tr("teacher.stop"), on_click=act, args=("stop",), disabled=not live, icon=":material/stop:",
+                    key="teacher.stop_btn", width="stretch")
+        c[2].button(tr("teacher.delete"), on_click=act, args=("delete",), icon=":material/delete:",
+                    key="teacher.delete_btn", width="stretch")
+    c = st.columns(2)
+    c[0].button(tr("teacher.prewarm"), on_click=prewarm, help=tr("teacher.prewarm.help"),
+                icon=":material/local_fire_department:", key="teacher.prewarm_btn", width="stretch")
+    c[1].button(tr("teacher.clear"), on_click=ask_clear, disabled=not every, icon=":material/delete_sweep:",
+                key="teacher.clear_btn", width="stretch")
+    if st.session_state.get(CONFIRM) and every:
+        st.warning(tr("teacher.clear.ask", n=len(every)), icon=":material/warning:")
+        c = st.columns(2)
+        c[0].button(tr("teacher.clear.confirm"), on_click=clear, type="primary", key="teacher.clear_yes",
+                    width="stretch")
+        c[1].button(tr("sched.cancel"), on_click=cancel_clear, key="teacher.clear_no", width="stretch")
+
+
+# --- page --------------------------------------------------------------------------------------------
+st.title(tr("teacher.title"))
+if not is_teacher():
+    unlock_box()
+    st.stop()
+try:
+    sch = scheduler()
+    me = student()
+except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, keep the app alive
+    show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
+    st.stop()
+st.button(tr("teacher.lock"), on_click=lock, icon=":material/lock:", key="teacher.lock_btn")
+show_said()
+actions(sch, me)
+st.divider()
+ub.poll("teacher._live", lambda: ub.any_live(sch), lambda: dashboard(sch, me))
