@@ -2,9 +2,10 @@
 two modes, and the noise of batch statistics.
 
 Layout only: widgets → ``cnnviz.labs.bnlab`` → figures of ``cnnviz.viz.labs``. The paired
-LeNet run is a background ``Job`` on the process-wide ``JobBoard`` (``ui.jobs.replace_job``),
-kept in the session and polled by a fragment; the other three tabs compute in well under
-a second and run inline.
+LeNet run is a "bnpair" job on the scheduler (``ui.jobs.submit``: a worker process of the
+shared pool runs it; identical requests share it), its run id kept in the session and its
+stored events (curves, and the activation statistics as "stats" events) polled by a
+fragment; the other three tabs compute in well under a second and run inline.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import torch
 
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import bnlab
-from cnnviz.runs.jobs import Job
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
+from ui import jobs
 from ui.common import dataset_label, lang, show_error, tr
-from ui.jobs import job_status, live, replace_job
 from ui.schemas import batchnorm_schema
 from ui.widgets import PageState, field
 
-JOB = "bn.job"
+JOB = "bn.run_id"  # session key of this session's paired job (its run id)
 PLOT = {"displaylogo": False}
 # every tab's settings, in one query string (``?tsteps=40&mom=0.3``); widget keys "batchnorm.<field>"
 state = PageState("batchnorm", batchnorm_schema())
@@ -87,23 +87,37 @@ def train_tab() -> None:
         try:
             cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl,
                                      dataset=dataset)
-            replace_job(JOB, bnlab.bn_pair_job(cfg))
+            jobs.submit(JOB, "bnpair", cfg.to_dict())
         except CnnvizError as err:
             show_error(err)
-    job = st.session_state.get(JOB)
+    job = jobs.current(JOB)
     if job is None:
+        jobs.notes(JOB)
         st.caption(tr("lab.none_yet"))
         return
+    jobs.live("bn._live", job.id, lambda: jobs.watching(JOB, job.id), lambda: render_pair(job.id))
 
-    live("bn._live", job.id, lambda: job.running, lambda: render_pair(job))
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _stats(rid: str, n: int):
+    """The recorders' statistics of a job's first ``n`` events: folded once per process and count."""
+    return bnlab.stats_from_events(jobs.events(rid)[:n])
 
 
-def render_pair(job: Job) -> None:
+def render_pair(rid: str) -> None:
     """Progress, the overlaid curves and the activation statistics of a paired LeNet job."""
-    cfg: bnlab.BNPairConfig = job.params
-    series = job.history.snapshot()
+    info = jobs.info(rid)
+    if info is None or st.session_state.get(JOB) != rid:  # deleted, or left: the app reruns at once
+        return
+    jobs.notes(JOB)
+    try:
+        cfg = bnlab.BNPairConfig.from_dict(info.config)
+    except CnnvizError as err:
+        show_error(err)
+        return
+    series = jobs.pair_series(rid, bnlab.BN_VARIANTS)
     step = min((len(s.steps) for s in series.values()), default=0)
-    if not job_status(job, step, cfg.steps if cfg is not None else 0, stop_key="bn.stop"):
+    if not jobs.status(JOB, info, step, cfg.steps, stop_key="bn.stop"):
         return
     if step == 0:
         return
@@ -116,11 +130,9 @@ def render_pair(job: Job) -> None:
         col.plotly_chart(lc.variant_curves({n: (s.steps, getattr(s, metric)) for n, s in series.items()},
                                            metric, lang()),
                          config=PLOT, key=f"bn.curve.{metric}")
-    recs = job.extras.get("recorders", {})
-    if not recs:
-        return
-    snaps = {n: r.snapshot() for n, r in recs.items()}
-    labels = bnlab.act_labels(next(iter(recs.values())).model)
+    snaps, labels, edges = _stats(rid, len(jobs.events(rid)))
+    if not snaps:
+        return  # the first statistics arrive after a few steps
     st.plotly_chart(lc.activation_stats(snaps, labels, lang()), config=PLOT, key="bn.stats")
     first = next(iter(snaps.values()))
     layers = list(first)
@@ -129,18 +141,17 @@ def render_pair(job: Job) -> None:
         return
     c = st.columns(2)
     layer = c[0].selectbox(tr("lab.bn.hist_layer"), layers, key="bn.hist_layer", format_func=lambda n: labels.get(n, n))
-    if job.running or len(hist_steps) < 2:
+    if info.live or len(hist_steps) < 2:
         pick = len(hist_steps) - 1
     else:
         pick = c[1].select_slider(tr("lab.bn.hist_step"), list(range(len(hist_steps))), len(hist_steps) - 1,
-                                  key=f"bn.hist_step.{job.id}", format_func=lambda i: str(hist_steps[i] + 1))
+                                  key=f"bn.hist_step.{rid}", format_func=lambda i: str(hist_steps[i] + 1))
     hists = {}
     for n, snap in snaps.items():
         rec = snap.get(layer)
         if rec and rec.hists:
             i = min(pick, len(rec.hists) - 1)
             hists[n] = (rec.hists[i], rec.hist_steps[i] + 1)
-    edges = next(iter(recs.values())).bin_edges()
     st.plotly_chart(lc.activation_hist(hists, edges, labels.get(layer, layer), lang()), config=PLOT, key="bn.hist")
 
 

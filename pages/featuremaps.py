@@ -1,19 +1,21 @@
 """Feature maps: one image through a network, every conv layer's output channels as images.
 
 Layout only: widgets → an image (``cnnviz.train.data`` or an upload decoded by
-``cnnviz.labs.featuremaps.decode_upload``) and a model (untrained, or trained briefly here by a
-background ``Job``: the run manager keeps metrics, not weights) → ``featuremaps.capture``
+``cnnviz.labs.featuremaps.decode_upload``) and a model (untrained, or trained briefly by a
+"featuremaps" job on the scheduler: a worker of the shared pool trains it for a fixed number
+of steps and keeps its weights; identical requests share one job) → ``featuremaps.capture``
 → tiled figures (``cnnviz.viz.labs.feature_grid``).
 
-Shared objects are guarded: the untrained models live in ``st.cache_resource`` (one per
-config, for every session) with a lock, because ``capture`` registers hooks and switches
-the model to evaluation mode while it runs.
+Shared objects are guarded: the untrained models (one per config) and the trained ones (one
+per run id, loaded from the run's weights file) live in ``st.cache_resource`` for every
+session, each with a lock, because ``capture`` registers hooks and switches the model to
+evaluation mode while it runs.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-import time
 
 import streamlit as st
 import torch
@@ -21,15 +23,15 @@ import torch
 from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import featuremaps as fm
-from cnnviz.runs.jobs import Job
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
+from ui import jobs
 from ui.common import arch_label, dataset_label, lang, show_error, tr
-from ui.jobs import job_status, live, replace_job
+from ui.sched import scheduler
 from ui.schemas import featuremaps_schema
 from ui.widgets import PageState, field
 
-JOB = "fm.job"
+JOB = "fm.run_id"  # session key of this session's quick training (its run id)
 PLOT = {"displaylogo": False}
 # the settings, not the upload nor the trained job (``?arch=nin&img=7``); widget keys "featuremaps.<field>"
 state = PageState("featuremaps", featuremaps_schema())
@@ -39,6 +41,20 @@ state = PageState("featuremaps", featuremaps_schema())
 def untrained(arch: str, dataset: str) -> tuple[torch.nn.Module, threading.Lock]:
     """The untrained network of ``arch``'s classroom config, shared; hold the lock to run it."""
     return fm.untrained_model(fm.lab_train_config(arch, dataset)), threading.Lock()
+
+
+class WeightsGone(CnnvizError):
+    """A finished quick training whose weights file is no longer kept (evicted past the cap)."""
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def trained(rid: str, params: str) -> tuple[torch.nn.Module, threading.Lock]:
+    """The network a "featuremaps" job trained (its weights file, loaded once per process), shared;
+    hold the lock to run it."""
+    path = scheduler().weights.path(rid)
+    if not path.is_file():
+        raise WeightsGone("lab.fm.weights_gone")  # an exception is not cached: a later call looks again
+    return fm.load_trained(fm.QuickTrainConfig.from_dict(json.loads(params)), path), threading.Lock()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -82,37 +98,55 @@ def pick_image(cfg) -> torch.Tensor | None:
 
 
 def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
-    """The model to run: untrained (shared), or this session's briefly trained one."""
+    """The model to run: untrained (shared), or the quick training's (shared by run id)."""
     kind = state.radio("weights", tr("lab.fm.weights"), format_func=lambda k: tr(f"lab.fm.weights.{k}"))
     if kind == "untrained":
         return untrained(cfg.arch, cfg.data.dataset)
-    seconds = int(fm.QUICK_TRAIN_S)
-    st.caption(tr("lab.fm.no_stored_weights", seconds=seconds))
-    if st.button(tr("lab.fm.train", seconds=seconds), key="fm.train", icon=":material/model_training:"):
+    quick = fm.quick_config(cfg.arch, cfg.data.dataset)
+    steps = quick.total_steps
+    st.caption(tr("lab.fm.no_stored_weights", steps=steps))
+    seconds = int(round(scheduler().estimate_s("featuremaps", quick.to_dict())))
+    if st.button(tr("lab.fm.train", steps=steps, seconds=seconds), key="fm.train", icon=":material/model_training:"):
         try:
-            replace_job(JOB, fm.quick_train_job(cfg))
+            jobs.submit(JOB, "featuremaps", quick.to_dict())
         except CnnvizError as err:
             show_error(err)
-    job: Job | None = st.session_state.get(JOB)
-    if job is None or job.params != cfg:
+    job = jobs.current(JOB)
+    if job is None or dict(job.config) != quick.to_dict():
+        jobs.notes(JOB)
         st.info(tr("lab.fm.train_first"))
         return None
-    if job.running:
-        def progress() -> None:
-            s = job.history.snapshot()["model"]
-            step = s.steps[-1] if s.steps else 0
-            elapsed = time.time() - job.started if job.started else 0.0
-            st.progress(min(1.0, elapsed / seconds), text=tr("lab.fm.training", step=step, seconds=int(elapsed)))
+    if job.live:
+        jobs.live("fm._live", job.id, lambda: jobs.watching(JOB, job.id), lambda: progress(job.id, steps))
+        return None
+    done = progress(job.id, steps)
+    if not done:
+        return None
+    try:
+        return trained(job.id, json.dumps(quick.to_dict(), sort_keys=True))
+    except CnnvizError as err:
+        show_error(err)
+        return None
 
-        live("fm._live", job.id, lambda: job.running, progress)
-        return None
-    if job.status == "failed":
-        job_status(job, 0, 0, stop_key="fm.stop")  # the error, translated
-        return None
-    s = job.history.snapshot()["model"]
-    acc = f"{s.test_acc:.1%}" if s.test_acc is not None else "—"
-    st.caption(tr("lab.fm.trained", steps=s.steps[-1] if s.steps else 0, acc=acc))
-    return job.extras["model"], job.extras["lock"]
+
+def progress(rid: str, total: int) -> bool:
+    """The quick training's status (queued, a progress bar, or how it ended); True once its
+    weights can be used (completed or stopped)."""
+    info = jobs.info(rid)
+    if info is None or st.session_state.get(JOB) != rid:  # deleted, or left: the app reruns at once
+        return False
+    jobs.notes(JOB)
+    evs = jobs.events(rid)
+    steps = [e for e in evs if e["kind"] in ("step", "epoch", "end")]
+    step = steps[-1]["step"] if steps else 0
+    if not jobs.status(JOB, info, step, total, stop_key="fm.stop"):
+        return False
+    if info.live:
+        return False
+    end = evs[-1] if evs and evs[-1]["kind"] == "end" else {}
+    acc = f"{end['test_acc']:.1%}" if end.get("test_acc") is not None else "—"
+    st.caption(tr("lab.fm.trained", steps=step, acc=acc))
+    return info.status in ("completed", "stopped")
 
 
 # --- page --------------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Gradient-flow lab: a deep plain net against the same net with residual connections (§6.4).
 
-Layout only: widgets → ``GradFlowConfig`` → a paired-run ``Job`` (``cnnviz.labs.gradflow``) in a
-background thread, registered on the process-wide ``JobBoard`` (``ui.jobs.replace_job``: one
-per server, thread-safe, shared by every session). The session keeps its ``Job`` in
-``st.session_state``; a fragment polls it once a second while it runs and draws the figures
-of ``cnnviz.viz.labs``. Beside it, the seed's derivation.
+Layout only: widgets → ``GradFlowConfig`` → a "gradflow" job on the scheduler (``ui.jobs.submit``:
+it runs the paired run of ``cnnviz.labs.gradflow`` in a worker process of the shared pool; an
+identical request of another student attaches to it). The session keeps the run id in
+``st.session_state``; a fragment polls the job's stored events once a second while it runs
+and draws the figures of ``cnnviz.viz.labs``. Beside it, the seed's derivation.
 """
 
 from __future__ import annotations
@@ -12,22 +12,14 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from cnnviz.labs.gradflow import (
-    VARIANTS,
-    GradFlowConfig,
-    gradflow_job,
-    norm_matrix,
-    path_layers,
-    summary_rows,
-)
-from cnnviz.runs.jobs import Job
+from cnnviz.labs.gradflow import VARIANTS, GradFlowConfig, norm_matrix, path_layers, summary_rows
 from cnnviz.viz import labs as lc
+from ui import jobs
 from ui.common import dataset_label, lang, show_error, tr
-from ui.jobs import job_status, live, replace_job
 from ui.schemas import gradflow_schema
 from ui.widgets import PageState, field
 
-JOB = "gf.job"  # session key of this session's Job
+JOB = "gf.run_id"  # session key of this session's job (its run id)
 PLOT = {"displaylogo": False}
 state = PageState("gradflow", gradflow_schema())  # widget keys "gradflow.<field>"
 
@@ -62,7 +54,7 @@ def controls() -> GradFlowConfig | None:
 
 def start(cfg: GradFlowConfig) -> None:
     try:
-        replace_job(JOB, gradflow_job(cfg))
+        jobs.submit(JOB, "gradflow", cfg.to_dict())
     except CnnvizError as err:
         st.session_state["gf._error"] = err
 
@@ -82,13 +74,21 @@ def derivation() -> None:
     st.caption(tr("lab.grad.bn_note"))
 
 
-def render(job: Job, show: list[str]) -> None:
-    """Status, the numbers, and the charts of ``job`` (running or finished)."""
-    series = job.history.snapshot()
-    cfg: GradFlowConfig = job.params
+def render(rid: str, show: list[str]) -> None:
+    """Status, the numbers, and the charts of the job ``rid`` (queued, running or finished)."""
+    info = jobs.info(rid)
+    if info is None or st.session_state.get(JOB) != rid:  # deleted, or left: the app reruns at once
+        return
+    jobs.notes(JOB)
+    try:
+        cfg = GradFlowConfig.from_dict(info.config)
+    except CnnvizError as err:
+        show_error(err)
+        return
+    series = jobs.pair_series(rid, VARIANTS)
     done = [len(s.steps) for s in series.values()]
     step = min(done) if done else 0
-    if not job_status(job, step, cfg.steps if cfg is not None else 0, stop_key="gf.stop"):
+    if not jobs.status(JOB, info, step, cfg.steps, stop_key="gf.stop"):
         return
     for name, s in series.items():
         if s.status not in ("running", "completed", "stopped") and s.message:
@@ -100,8 +100,8 @@ def render(job: Job, show: list[str]) -> None:
     shown = {v: series[v] for v in VARIANTS if v in show}
     # which step the depth chart shows: the latest while training, any once finished
     pick = step
-    if not job.running and step > 1:
-        pick = st.slider(tr("lab.grad.step_pick"), 1, step, step, key=f"gf.pick.{job.id}")  # per job: ranges differ
+    if not info.live and step > 1:
+        pick = st.slider(tr("lab.grad.step_pick"), 1, step, step, key=f"gf.pick.{rid}")  # per job: ranges differ
     idx = pick - 1
     rows = summary_rows(series, idx)
     st.dataframe([{tr("lab.grad.table.variant"): lc.variant_name(r["variant"], lang()),
@@ -147,9 +147,10 @@ with main:
     if err is not None:
         show_error(err)
 state.sync()  # the settings → the URL (only those that differ from the defaults)
-job = st.session_state.get(JOB)
+job = jobs.current(JOB)
 if job is None:
+    jobs.notes(JOB)  # e.g. "you left this run" after a Stop on a shared one
     st.caption(tr("lab.none_yet"))
 else:
     # when the run ends, one full rerun stops the polling and unlocks the step slider
-    live("gf._live", job.id, lambda: job.running, lambda: render(job, list(show or [])))
+    jobs.live("gf._live", job.id, lambda: jobs.watching(JOB, job.id), lambda: render(job.id, list(show or [])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -9,9 +10,9 @@ import torch
 from torch import nn
 
 from cnnviz.errors import ConfigError
-from cnnviz.labs import bnlab
+from cnnviz.labs import bnlab, jobkinds  # noqa: F401  (jobkinds: the lab kinds, for submit)
 from cnnviz.labs.bnlab import ActivationRecorder, BNPairConfig, batch_noise, batch_vs_running, compare_batchnorm
-from cnnviz.labs.gradflow import PairHistory
+from cnnviz.labs.gradflow import PairHistory, series_from_events
 from cnnviz.models.layers import BatchNorm
 from cnnviz.train.data import DataConfig, load_data, prepare
 
@@ -123,15 +124,68 @@ def test_paired_lenet_with_and_without_bn():
                                                     "classifier.3": "fc1", "classifier.7": "fc2"}
 
 
+def _direct(cfg: BNPairConfig) -> dict:
+    recs: dict = {}
+    for _ in bnlab.bn_pair_events(cfg, recorders=recs):
+        pass
+    return recs
+
+
+def test_stats_events_carry_what_the_recorders_saw():
+    """The "bnpair" job's stream: its "stats" events (deltas every 10 steps and before each
+    variant's end) fold back to the recorders' own snapshots, labels and bin edges."""
+    cfg = BNPairConfig(steps=25, batch_size=32, hist_every=10)
+    dicts = json.loads(json.dumps(list(bnlab.bn_pair_dicts(cfg, stats_every=10))))  # as the store gives them back
+    recs = _direct(cfg)
+    snaps, labels, edges = bnlab.stats_from_events(dicts)
+    assert labels == bnlab.act_labels(recs["bn"].model) and edges == recs["bn"].bin_edges()
+    for v in bnlab.BN_VARIANTS:
+        want = recs[v].snapshot()
+        assert list(snaps[v]) == list(want)
+        for layer, ls in snaps[v].items():
+            assert ls.mean == pytest.approx(want[layer].mean) and ls.std == pytest.approx(want[layer].std)
+            assert ls.hist_steps == want[layer].hist_steps == [0, 10, 20] and ls.hists == want[layer].hists
+        mine = [d for d in dicts if d.get("name") == v]
+        stats = [d for d in mine if d["kind"] == "stats"]
+        assert [d["step"] for d in stats] == [10, 20, 25]
+        assert mine[-2]["kind"] == "stats" and mine[-1]["kind"] == "end"  # the last statistics before the end
+        assert ("labels" in stats[0]) and not any("labels" in d for d in stats[1:])
+    series = series_from_events(dicts, bnlab.BN_VARIANTS)
+    assert all(len(s.steps) == 25 and s.status == "completed" for s in series.values())
+
+
+def test_bnpair_job_in_the_pool(module_sched_db):
+    from cnnviz.runs.scheduler import Scheduler
+
+    sch = Scheduler(module_sched_db, pool="external")
+    try:
+        cfg = BNPairConfig(steps=12, batch_size=32, hist_every=5)
+        t = sch.submit("bnpair", cfg.to_dict(), "s" * 24)
+        info = sch.wait(t.run_id, 120)
+        assert info.status == "completed" and info.progress == 1.0, info
+        snaps, labels, _ = bnlab.stats_from_events(sch.events(t.run_id))
+        assert set(labels.values()) == {"conv1", "conv2", "fc1", "fc2"}
+        want = _direct(cfg)
+        for v, snap in snaps.items():
+            for layer, ls in snap.items():
+                assert len(ls.mean) == 12 and ls.hist_steps == [0, 5, 10]
+                assert ls.mean == pytest.approx(want[v].snapshot()[layer].mean, rel=1e-3, abs=1e-5)
+        assert all(abs(ls.std[0] - 1) < 1e-3 for ls in snaps["bn"].values())  # standardised at step 1
+    finally:
+        sch.close()
+
+
 @pytest.mark.parametrize("make, code, field", [
     (lambda: BNPairConfig(steps=0), "err.range", "steps"),
     (lambda: BNPairConfig(bn_impl="mine").pair(), "err.choice", "bn_impl"),
+    (lambda: BNPairConfig(dataset="cifar"), "err.choice", "dataset"),
+    (lambda: BNPairConfig.from_dict({"steps": 10, "lr": "0.9"}), "err.bad_value", "lr"),
     (lambda: compare_batchnorm(n=1), "err.range", "n"),
 ])
 def test_bad_pair_settings(make, code, field):
     with pytest.raises(ConfigError) as info:
         make()
-    assert info.value.code == code and info.value.params["field"] == field
+    assert info.value.code == code and info.value.params.get("field", info.value.params.get("key")) == field
 
 
 def test_the_comparison_runs_the_seeds_layer(monkeypatch):

@@ -136,3 +136,48 @@ def test_tile_lays_out_a_grid():
     assert g.shape == (2 * 4 - 1, 3 * 4 - 1)
     assert np.isnan(g[3, 0]) and np.isnan(g[4, 8])  # padding row, empty sixth cell
     assert g[0, 0] == 1.0 and g[0, 1] == 0.0  # each map normalised to [0, 1]
+
+
+# --- the quick training: a "featuremaps" job that keeps its weights ---------------------------------
+def test_quick_training_is_fixed_in_steps_not_wall_time():
+    for arch in fm.FM_ARCHS:
+        cfg = fm.quick_config(arch, "fashion-mnist")
+        tcfg = cfg.train_config()
+        assert cfg.steps == fm.QUICK_STEPS[arch] and tcfg.max_steps == cfg.steps and tcfg.time_budget_s is None
+        assert tcfg.epochs * 79 >= cfg.steps  # never cut short by the epochs (79 steps an epoch on the subset)
+        assert fm.QuickTrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert fm.QuickTrainConfig(arch="nin").total_steps == fm.QUICK_STEPS["nin"]  # 0: the network's own
+    for bad in ({"arch": "vgg16"}, {"steps": -1}, {"steps": fm.MAX_QUICK_STEPS + 1}, {"steps": "5"}):
+        with pytest.raises(fm.ConfigError):
+            fm.QuickTrainConfig.from_dict(bad)
+
+
+def test_quick_training_job_keeps_the_trained_weights(module_sched_db, tmp_path):
+    import cnnviz.labs.jobkinds  # noqa: F401  (the lab kinds, for submit)
+    from cnnviz.runs.scheduler import Scheduler
+
+    cfg = fm.QuickTrainConfig(arch="lenet", steps=15, seed=4)
+    sch = Scheduler(module_sched_db, pool="external")
+    try:
+        t = sch.submit("featuremaps", cfg.to_dict(), "f" * 24)
+        info = sch.wait(t.run_id, 120)
+        assert info.status == "completed" and info.progress == 1.0, info
+        evs = sch.events(t.run_id)
+        assert evs[-1]["kind"] == "end" and evs[-1]["step"] == 15 and "name" not in evs[-1]
+        path = sch.weights.path(t.run_id)
+        assert path.is_file()
+        trained = fm.load_trained(cfg, path)
+        # the same training here, in this process: the same weights (another process, one thread: to rounding)
+        local = tmp_path / "w.pt"
+        assert [d["kind"] for d in fm.quick_train_dicts(cfg, weights_path=local)][-1] == "end"
+        want = torch.load(local, weights_only=True)
+        untrained = fm.untrained_model(cfg.train_config()).state_dict()
+        moved = False
+        for k, v in trained.state_dict().items():
+            assert torch.allclose(v.float(), want[k].float(), rtol=1e-3, atol=1e-5), k
+            moved |= not torch.equal(v, untrained[k])
+        assert moved  # it trained
+        x = torch.rand(1, 1, 28, 28)
+        assert [m.name for m in capture(trained, x)] == ["features.0", "features.4"]
+    finally:
+        sch.close()

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-import threading
+import time
 
 import pytest
 import torch
 
 from cnnviz.errors import ConfigError
+from cnnviz.labs import jobkinds
+from cnnviz.labs.bnlab import BNPairConfig
+from cnnviz.labs.featuremaps import QuickTrainConfig
 from cnnviz.labs.gradflow import (
     VARIANTS,
     GradFlowConfig,
@@ -24,14 +27,16 @@ from cnnviz.labs.gradflow import (
     build_pair,
     copy_matching,
     first_last_ratio,
-    gradflow_job,
+    named_dicts,
     norm_matrix,
     paired_events,
     path_layers,
     run_gradflow,
+    series_from_events,
     summary_rows,
 )
-from cnnviz.runs.jobs import Job, JobBoard, LabBusyError
+from cnnviz.runs.kinds import content_key, get_kind
+from cnnviz.runs.scheduler import Scheduler
 from cnnviz.train.config import StepEvent
 
 from cli_helpers import error_line, run_cli
@@ -143,33 +148,133 @@ def test_pairing_gives_identical_runs_for_identical_variants():
     assert order == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3), ("b", 3), ("a", 4), ("b", 4)]
 
 
-def test_job_runs_in_a_thread_and_board_caps_concurrency():
-    board = JobBoard(max_running=1)
-    job = board.submit(gradflow_job(GradFlowConfig(depth=9, steps=2)))
-    blocker = Job(PairHistory(("x",)), lambda stop: iter(()))
-    if job.running:
-        with pytest.raises(LabBusyError) as info:
-            board.submit(blocker)
-        assert info.value.render("zh")
-    job.wait(120)
-    assert job.status == "completed" and job.error is None
-    s = job.history.snapshot()
-    assert [len(v.steps) for v in s.values()] == [2, 2]
-    assert board.get(job.id) is job
+def test_stored_dicts_fold_to_the_same_series_as_the_events():
+    """What a worker stores (dicts with the variant as "name", NaN as null) folds back to the
+    series the event objects give, NaN included."""
+    cfg = GradFlowConfig(depth=5, steps=2, width=8)
+    h = PairHistory(VARIANTS)
+    dicts = []
+    for name, ev in run_gradflow(cfg):
+        h.add(name, ev)
+        dicts.extend(named_dicts([(name, ev)]))
+    dicts = json.loads(json.dumps(dicts))  # as the store gives them back
+    assert all(d["name"] in VARIANTS for d in dicts)
+    assert series_from_events(dicts, VARIANTS) == h.snapshot()
+    step = next(d for d in dicts if d["kind"] == "step")
+    step = {**step, "loss": None, "grad_norms": {**step["grad_norms"], "stem.0": None}}  # a diverged step
+    s = series_from_events([step], VARIANTS)[step["name"]]
+    assert math.isnan(s.loss[0]) and math.isnan(s.grad_norms[0]["stem.0"])
 
 
-def test_job_stop_reaches_the_engine():
-    job = gradflow_job(GradFlowConfig(depth=9, steps=2000)).start()
-    for _ in range(600):
-        if any(v.steps for v in job.history.snapshot().values()):
-            break
-        threading.Event().wait(0.05)
-    job.stop()
-    job.wait(60)
-    s = job.history.snapshot()
-    assert job.status == "stopped"
-    assert all(v.status == "stopped" for v in s.values())
-    assert max(len(v.steps) for v in s.values()) < 2000
+# --- the lab kinds: parameters ----------------------------------------------------------------------
+CONFIGS = [("gradflow", GradFlowConfig(depth=15, batch_norm=True, lr=0.01, init="xavier", dataset="fashion-mnist")),
+           ("bnpair", BNPairConfig(steps=30, bn_impl="scratch", lr=0.3)),
+           ("featuremaps", QuickTrainConfig(arch="nin", dataset="mnist", steps=40, seed=3))]
+
+
+@pytest.mark.parametrize("kind, cfg", CONFIGS, ids=[k for k, _ in CONFIGS])
+def test_lab_kinds_round_trip_their_params(kind, cfg):
+    assert kind in jobkinds.LAB_KINDS and get_kind(kind).name == kind
+    params = json.loads(json.dumps(cfg.to_dict()))  # what the store keeps
+    assert type(cfg).from_dict(params) == cfg
+    assert type(cfg).from_dict({}) == type(cfg)()  # every field has its default
+    k = get_kind(kind)
+    arch, label = k.describe(params)
+    assert arch and kind in label
+    fp = k.fingerprint(params)
+    assert fp and not fp.startswith("missing:") or fp == f"missing:{cfg.dataset}"
+    assert content_key(kind, params) == content_key(kind, dict(reversed(list(params.items()))))  # order-free
+    other = dict(params, seed=params["seed"] + 1)
+    assert content_key(kind, other) != content_key(kind, params)  # another seed, another job
+    assert k.estimate_s(params) > 0
+
+
+@pytest.mark.parametrize("kind, cfg", CONFIGS, ids=[k for k, _ in CONFIGS])
+@pytest.mark.parametrize("bad", [{"nope": 1}, {"seed": True}, {"seed": "1"}, {"seed": -1}, {"seed": 1.5},
+                                 {"dataset": "cifar"}, {"dataset": 3}, "not a dict", None])
+def test_lab_kinds_refuse_bad_params(kind, cfg, bad):
+    params = dict(cfg.to_dict(), **bad) if isinstance(bad, dict) else bad
+    with pytest.raises(ConfigError) as info:
+        type(cfg).from_dict(params)
+    assert info.value.render("zh") != info.value.render("en")
+    with pytest.raises(ConfigError):
+        get_kind(kind).describe(params)  # what Scheduler.submit calls before writing anything
+
+
+def test_an_int_is_a_float_but_a_bool_is_not_an_int():
+    assert GradFlowConfig.from_dict({"lr": 1}).lr == 1.0
+    with pytest.raises(ConfigError):
+        GradFlowConfig.from_dict({"depth": True})
+    with pytest.raises(ConfigError):
+        GradFlowConfig.from_dict({"batch_norm": 1})
+
+
+# --- the gradflow job on a real worker pool ------------------------------------------------------------
+TINY = GradFlowConfig(depth=5, steps=3, width=8, side=16, batch_size=16)
+ALICE, BOB = "a" * 24, "b" * 24
+
+
+@pytest.fixture(scope="module")
+def sched(module_sched_db):
+    s = Scheduler(module_sched_db, pool="external")
+    yield s
+    s.close()
+
+
+def test_gradflow_job_runs_in_the_pool_with_the_numbers_of_the_direct_run(sched):
+    t = sched.submit("gradflow", TINY.to_dict(), ALICE)
+    info = sched.wait(t.run_id, 120)
+    assert info.status == "completed" and info.kind == "gradflow" and info.progress == 1.0, info
+    assert info.summary["step"] == 3
+    got = series_from_events(sched.events(t.run_id), VARIANTS)
+    h = PairHistory(VARIANTS)
+    for name, ev in run_gradflow(TINY):
+        h.add(name, ev)
+    want = h.snapshot()
+    for v in VARIANTS:
+        assert got[v].steps == want[v].steps == [1, 2, 3] and got[v].status == "completed"
+        assert got[v].layers == want[v].layers
+        assert got[v].loss == pytest.approx(want[v].loss, rel=1e-4)  # another process, one thread
+        for g, w in zip(got[v].grad_norms, want[v].grad_norms):
+            assert g == pytest.approx(w, rel=1e-3)
+
+
+def test_two_students_asking_the_same_lab_share_one_job(sched):
+    cfg = TINY.replace(seed=11, steps=4)
+    a = sched.submit("gradflow", cfg.to_dict(), ALICE, replace=True)
+    b = sched.submit("gradflow", cfg.to_dict(), BOB, replace=True)
+    assert not a.attached and b.attached and b.run_id == a.run_id
+    assert sorted(sched.watchers(a.run_id)) == [ALICE, BOB]
+    assert sched.wait(a.run_id, 120).status == "completed"
+    evs = sched.events(a.run_id)
+    assert sum(d["kind"] == "start" for d in evs) == 2  # one computation: each variant started once
+    key = sched.get(a.run_id).key
+    assert key and [r.id for r in sched.runs(kinds=("gradflow",)) if r.key == key] == [a.run_id]
+    # a third request after the end attaches to the finished job: the same numbers, nothing recomputed
+    c = sched.submit("gradflow", cfg.to_dict(), "c" * 24, replace=True)
+    assert c.attached and c.run_id == a.run_id and sched.events(c.run_id) == evs
+
+
+def test_a_new_lab_request_replaces_the_students_previous_one(sched):
+    long = sched.submit("gradflow", TINY.replace(steps=2000, seed=21).to_dict(), ALICE, replace=True)
+    new = sched.submit("gradflow", TINY.replace(seed=22).to_dict(), ALICE, replace=True)
+    assert new.replaced == (long.run_id,) and not new.attached
+    assert sched.wait(long.run_id, 60).status == "stopped"  # nobody else watched it
+    assert sched.wait(new.run_id, 120).status == "completed"
+
+
+def test_stopping_a_lab_job_ends_it_within_a_step(sched):
+    t = sched.submit("gradflow", TINY.replace(steps=2000, seed=31).to_dict(), BOB, replace=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(d["kind"] == "step" for d in sched.events(t.run_id)):
+        time.sleep(0.1)
+    assert sched.get(t.run_id).status == "running"
+    assert sched.stop(t.run_id, BOB) == "stopped"
+    info = sched.wait(t.run_id, 60)
+    assert info.status == "stopped" and info.text("zh")
+    s = series_from_events(sched.events(t.run_id), VARIANTS)
+    assert all(v.status == "stopped" for v in s.values())  # each variant's engine saw the stop
+    assert 0 < max(len(v.steps) for v in s.values()) < 2000
 
 
 @pytest.mark.parametrize("changes", [dict(depth=1), dict(depth=99), dict(steps=0), dict(init="he"), dict(lr=-1.0),

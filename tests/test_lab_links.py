@@ -106,16 +106,24 @@ def test_gradflow_link():
                                           "data": "fashion-mnist", "steps": "10"}
 
 
-def test_gradflow_run_takes_the_links_settings():
+def test_gradflow_run_takes_the_links_settings(sched_db):
+    from cnnviz.runs.scheduler import Scheduler
+
     # the page alone (a button click does not survive AppTest's page switch), the link in its URL
     at = AppTest.from_file(str(ROOT / "pages" / "gradflow.py"), default_timeout=TIMEOUT)
+    at.session_state["_student_token"] = "links-student-token-0123456789"
     for k, v in dict(depth="15", steps="10", lr="0.01", init="xavier").items():
         at.query_params[k] = v
     ok(at.run()).button(key="gf.run").click().run()
-    job = ok(at).session_state["gf.job"]
-    job.stop()
-    job.wait(TIMEOUT)
-    assert (job.params.depth, job.params.steps, job.params.lr, job.params.init) == (15, 10, 0.01, "xavier")
+    rid = ok(at).session_state["gf.run_id"]
+    sch = Scheduler(sched_db, pool="external")
+    try:
+        p = sch.get(rid).config
+        assert (p["depth"], p["steps"], p["lr"], p["init"]) == (15, 10, 0.01, "xavier")
+        at.button(key="gf.stop").click().run()
+        assert ok(at) and sch.wait(rid, TIMEOUT).status in ("stopped", "completed")
+    finally:
+        sch.close()
 
 
 def test_gradflow_hidden_depth_survives_in_the_url():

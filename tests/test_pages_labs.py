@@ -1,26 +1,42 @@
 """AppTest for the lab pages: every page renders without an exception, and a small action each.
 
-AppTest does not fire ``run_every`` timers, so the tests drive the job layer directly (wait
-for the session's ``Job``) and then check the page's rendering of the finished job.
+The lab jobs run on a real worker pool (``module_sched_db``: one for the module, 2 workers);
+each test poses as its own students (``_student_token``). AppTest does not fire ``run_every``
+timers, so the tests wait for the job in the store (``Scheduler.wait``) and then check the
+page's rendering of the finished job.
 """
 
 from __future__ import annotations
 
 import io
 import pathlib
+import secrets
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+import cnnviz.labs.jobkinds  # noqa: F401  (the lab kinds, for the tests' own submissions)
+from cnnviz.runs.scheduler import Scheduler
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TIMEOUT = 120
 
+pytestmark = pytest.mark.usefixtures("module_sched_db")
 
-def _page(name: str, lang: str = "en") -> AppTest:
+
+@pytest.fixture(scope="module")
+def sched(module_sched_db):
+    s = Scheduler(module_sched_db, pool="external")
+    yield s
+    s.close()
+
+
+def _page(name: str, lang: str = "en", token: str | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
     at.session_state["lang"] = lang
+    at.session_state["_student_token"] = token or secrets.token_urlsafe(24)  # a student of its own
     return at
 
 
@@ -41,7 +57,7 @@ def test_every_lab_page_renders(name, lang):
         assert any("\u4e00" <= ch <= "\u9fff" for ch in at.title[0].value)
 
 
-def test_gradflow_page_runs_a_pair_and_renders_the_result():
+def test_gradflow_page_runs_a_pair_and_renders_the_result(sched):
     at = _page("gradflow")
     at.run()
     assert len(at.get("latex")) >= 3  # the seed's derivation
@@ -49,13 +65,13 @@ def test_gradflow_page_runs_a_pair_and_renders_the_result():
     at.slider(key="gradflow.steps").set_value(5)
     at.button(key="gf.run").click().run()
     assert not at.exception, at.exception
-    job = at.session_state["gf.job"]
-    assert job.params.depth == 15 and job.params.steps == 5
-    job.wait(TIMEOUT)
-    assert job.status == "completed"
+    rid = at.session_state["gf.run_id"]
+    info = sched.get(rid)
+    assert info.kind == "gradflow" and info.config["depth"] == 15 and info.config["steps"] == 5
+    assert sched.wait(rid, TIMEOUT).status == "completed"
     at.run()
     assert not at.exception, at.exception
-    assert "smaller than its last" in _text(at)
+    assert "smaller than its last" in _text(at) and "Finished: 5 steps" in _text(at)
     assert len(at.get("plotly_chart")) == 4  # depth chart, two heatmaps, loss
     table = at.dataframe[0].value
     assert len(table) == 2
@@ -64,23 +80,78 @@ def test_gradflow_page_runs_a_pair_and_renders_the_result():
     assert not at.exception and len(at.get("plotly_chart")) == 3
 
 
-def test_gradflow_page_shows_a_failed_job_without_a_traceback():
-    from cnnviz.labs.gradflow import PairHistory
-    from cnnviz.runs.jobs import Job
+def test_gradflow_page_a_second_student_gets_the_same_job(sched):
+    first, second = _page("gradflow"), _page("gradflow")
+    for at in (first, second):
+        at.run()
+        at.slider(key="gradflow.depth").set_value(9)
+        at.slider(key="gradflow.steps").set_value(10)
+        at.number_input(key="gradflow.seed").set_value(7)
+        at.button(key="gf.run").click().run()
+        assert not at.exception, at.exception
+    rid = first.session_state["gf.run_id"]
+    assert second.session_state["gf.run_id"] == rid  # one computation for both
+    assert "An identical run already exists" in _text(second)
+    assert len(sched.watchers(rid)) == 2
+    assert sched.wait(rid, TIMEOUT).status == "completed"
+    tables = []
+    for at in (first, second):
+        at.run()
+        assert not at.exception, at.exception
+        tables.append(at.dataframe[0].value.to_dict())
+    assert tables[0] == tables[1]  # the same numbers
 
-    def broken(stop):
-        raise RuntimeError("boom")
-        yield  # pragma: no cover
 
-    job = Job(PairHistory(("plain", "residual")), broken, params=None).start().wait(10)
-    assert job.status == "failed"
-    at = _page("gradflow")
-    at.session_state["gf.job"] = job
+def test_gradflow_page_stop_and_leave(sched):
+    alice, bob = _page("gradflow"), _page("gradflow")
+    for at in (alice, bob):
+        at.run()
+        at.slider(key="gradflow.depth").set_value(9)
+        at.slider(key="gradflow.steps").set_value(200)
+        at.number_input(key="gradflow.seed").set_value(99)
+        at.button(key="gf.run").click().run()
+    rid = alice.session_state["gf.run_id"]
+    assert bob.session_state["gf.run_id"] == rid
+    bob.button(key="gf.stop").click().run()  # others still watch it: Bob only leaves it
+    assert not bob.exception, bob.exception
+    assert "gf.run_id" not in bob.session_state and "You left this run" in _text(bob)
+    assert sched.get(rid).live and len(sched.watchers(rid)) == 1
+    alice.button(key="gf.stop").click().run()  # the last watcher: it stops for good
+    assert sched.wait(rid, 60).status == "stopped"
+    alice.run()
+    assert not alice.exception and "Stopped after" in _text(alice)
+
+
+def test_gradflow_page_shows_a_failed_job_without_a_traceback(sched):
+    from cnnviz.labs.gradflow import GradFlowConfig
+    from cnnviz.train.config import messages
+
+    # a job the worker could not run (as it records any exception): failed, with its message
+    token = secrets.token_urlsafe(24)
+    import hashlib
+
+    me = hashlib.sha256(token.encode()).hexdigest()[:24]
+    rid = "failedjob" + secrets.token_hex(2)
+    sched.store.attach_or_create(rid, "", me, arch="resnet18", label="x", config=GradFlowConfig().to_dict(),
+                                 kind="gradflow")
+    sched.store.request_stop(rid)  # never claimed by the pool
+    sched.store.append(rid, 0, [], status="failed", code="train.failed",
+                       message=messages("train.failed", error="RuntimeError: boom"))
+    at = _page("gradflow", token=token)
+    at.session_state["gf.run_id"] = rid
     at.run()
-    assert not at.exception and "boom" in _text(at)
+    assert not at.exception and "boom" in _text(at) and "Traceback" not in _text(at)
 
 
-def test_batchnorm_page_equality_and_paired_run():
+def test_gradflow_page_a_forgotten_run_is_said_so():
+    at = _page("gradflow")
+    at.session_state["gf.run_id"] = "nosuchrun"
+    at.run()
+    assert not at.exception and at.error and "Press Run" in _text(at)
+    assert "gf.run_id" not in at.session_state
+
+
+def test_batchnorm_page_equality_and_paired_run(sched):
     at = _page("batchnorm")
     at.run()
     assert not at.exception, at.exception
@@ -89,13 +160,14 @@ def test_batchnorm_page_equality_and_paired_run():
     assert at.metric[3].value == "0.000e+00"  # one image, two batches, evaluation mode
     at.slider(key="batchnorm.tsteps").set_value(20)
     at.button(key="bn.t.run").click().run()
-    job = at.session_state["bn.job"]
-    job.wait(TIMEOUT)
-    assert job.status == "completed", job.error
+    rid = at.session_state["bn.run_id"]
+    info = sched.wait(rid, TIMEOUT)
+    assert info.status == "completed", info
     at.run()
     assert not at.exception, at.exception
     assert "LeNet with BN: loss" in _text(at)
     assert len(at.get("plotly_chart")) >= 6  # 2 curves, stats, histogram, running stats, noise
+    assert at.selectbox(key="bn.hist_layer").options == ["conv1", "conv2", "fc1", "fc2"]
 
 
 def test_costlab_page_cross_checks_and_reacts():
@@ -133,24 +205,42 @@ def test_featuremaps_page_dataset_upload_and_errors():
         assert words in at.error[0].value
 
 
-def test_featuremaps_page_trained_weights():
+def test_featuremaps_page_trained_weights(sched, monkeypatch):
+    from cnnviz.labs import featuremaps as fm
+
+    monkeypatch.setitem(fm.QUICK_STEPS, "lenet", 12)  # the page's quick training, shortened
     at = _page("featuremaps")
     at.run()
     at.radio(key="featuremaps.weights").set_value("trained").run()
-    assert "Train the network first" in _text(at)
-    from cnnviz.labs import featuremaps as fm
-
-    cfg = fm.lab_train_config("lenet", "synthetic", seconds=2)
-    job = fm.quick_train_job(cfg).start().wait(TIMEOUT)
-    assert job.status == "completed"
-    assert job.history.snapshot()["model"].steps  # it trained
-    at.session_state["fm.job"] = job
-    at.run()  # the page's config (20 s budget) differs from this job's: it asks to train again
-    assert "Train the network first" in _text(at)
-    job.params = fm.lab_train_config("lenet", "synthetic")  # as if trained from the page
+    assert not at.exception, at.exception
+    assert "Train the network first" in _text(at) and "12 steps" in _text(at)
+    at.button(key="fm.train").click().run()
+    rid = at.session_state["fm.run_id"]
+    assert sched.get(rid).config == fm.quick_config("lenet", "synthetic").to_dict()
+    assert sched.wait(rid, TIMEOUT).status == "completed"
     at.run()
     assert not at.exception, at.exception
-    assert "Trained" in _text(at) and len(at.get("plotly_chart")) == 3
+    assert "Trained 12 steps" in _text(at) and len(at.get("plotly_chart")) == 3
+    # another student asking for the same network gets these weights at once
+    other = _page("featuremaps")
+    other.run()
+    other.radio(key="featuremaps.weights").set_value("trained").run()
+    other.button(key="fm.train").click().run()
+    assert not other.exception and other.session_state["fm.run_id"] == rid
+    assert "Trained 12 steps" in _text(other) and len(other.get("plotly_chart")) == 3
+    # another network: train first
+    at.selectbox(key="featuremaps.arch").set_value("nin").run()
+    assert not at.exception and "Train the network first" in _text(at)
+    # weights evicted from the server (and this process never loaded them): a translated error, no traceback
+    import streamlit as st
+
+    sched.weights.delete(rid)
+    st.cache_resource.clear()
+    third = _page("featuremaps")
+    third.session_state["fm.run_id"] = rid
+    third.run()
+    third.radio(key="featuremaps.weights").set_value("trained").run()
+    assert not third.exception and "no longer kept" in third.error[0].value
 
 
 def test_lab_pages_are_in_the_navigation():

@@ -1,37 +1,97 @@
-"""What every page with a background job shares: submitting a session's job, its status
-panel, and the polling fragment.
+"""What every page with a background job shares: submitting a session's lab job to the
+scheduler, its status panel, its events folded into series, and the polling fragment.
 
-A job runs on a worker (``cnnviz.runs``); the page only looks at it. While it runs, a
-fragment redraws the job's panel once a second (the rest of the page is not rerun); the
-moment it ends, one full rerun redraws what depends on it elsewhere on the page (history,
-sliders that were locked, buttons).
+A job runs in a worker process of the pool (``cnnviz.runs``), never in the server; the page
+only looks at it through the store, so any replica shows it. A lab page submits with
+``submit(key, kind, params)``: the scheduler replaces this student's previous job of that
+kind, or attaches the student to an identical job someone already asked for (computed once
+for the class); the session remembers the run id under ``key``. While the job runs, a
+fragment redraws its panel once a second (the rest of the page is not rerun); the moment it
+ends, one full rerun redraws what depends on it elsewhere on the page (sliders that were
+locked, buttons).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import streamlit as st
 
+import cnnviz.labs.jobkinds  # noqa: F401  (the labs' kinds: submit() describes and keys their params here)
 from cnnviz.errors import CnnvizError
-from cnnviz.runs.jobs import Job, lab_board
-from ui.common import show_error, tr
+from cnnviz.labs.gradflow import VariantSeries, series_from_events
+from cnnviz.runs.scheduler import RunError, Ticket
+from cnnviz.runs.store import RunInfo
+from ui.common import lang, show_error, tr
+from ui.sched import scheduler, student
 
 POLL_S = 1.0  # how often a running job's panel is redrawn
+_NOTE = "_jobs.note"  # session state: {key: (string key, params)} a message for the next draw of key's panel
+_ERROR = "_jobs.error"  # session state: {key: CnnvizError} from a Stop button's callback
 
 
-def replace_job(key: str, job: Job) -> Job:
-    """Stop this session's previous lab job kept under ``key`` (if it still runs) and submit
-    ``job`` to the board every session and lab page shares (``cnnviz.runs.jobs.lab_board``:
-    process-wide, thread-safe, two jobs at a time since the CPU is shared).
+def submit(key: str, kind: str, params: Mapping[str, Any]) -> Ticket:
+    """Submit this student's lab job (``kind``, JSON ``params``) and remember its run id under ``key``.
 
-    Raises ``CnnvizError`` when the board is full; the page shows it.
+    ``replace=True``: the student's previous live job of this kind is dropped (stopped unless
+    someone else watches it). Raises ``CnnvizError`` for parameters the kind refuses; the
+    page shows it.
     """
-    old = st.session_state.get(key)
-    if old is not None and old.running:
-        old.stop()
-    st.session_state[key] = lab_board().submit(job)
-    return st.session_state[key]
+    ticket = scheduler().submit(kind, params, student(), replace=True)
+    st.session_state[key] = ticket.run_id
+    if ticket.attached:
+        _note(key, "sched.attached")
+    return ticket
+
+
+def current(key: str) -> RunInfo | None:
+    """The job this session submitted under ``key``, or ``None`` (none yet; or it is gone, said so)."""
+    rid = st.session_state.get(key)
+    if not rid:
+        return None
+    try:
+        return scheduler().get(rid)
+    except RunError as err:  # deleted meanwhile (the teacher cleared the class)
+        st.session_state.pop(key, None)
+        show_error(err)
+        return None
+
+
+def info(run_id: str) -> RunInfo | None:
+    """The job's row now (``None`` once deleted)."""
+    try:
+        return scheduler().get(run_id)
+    except RunError:
+        return None
+
+
+def is_live(run_id: str) -> bool:
+    got = info(run_id)
+    return got is not None and got.live
+
+
+def watching(key: str, run_id: str) -> bool:
+    """Whether the job ``run_id`` is still this session's (under ``key``) and live: a Stop on a
+    job others still watch only leaves it, and the page stops polling it."""
+    return st.session_state.get(key) == run_id and is_live(run_id)
+
+
+def events(run_id: str) -> list[dict]:
+    """Every event of the job so far (the scheduler's process-wide cache; do not modify them)."""
+    return scheduler().events(run_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _series(run_id: str, n: int, names: tuple[str, ...]) -> dict[str, VariantSeries]:
+    return series_from_events(scheduler().events(run_id)[:n], names)
+
+
+def pair_series(run_id: str, names: Sequence[str]) -> dict[str, VariantSeries]:
+    """A paired job's per-variant series, folded once per process and number of events (every
+    session watching the job shares it: read it, never modify it)."""
+    n = len(scheduler().events(run_id))
+    return _series(run_id, n, tuple(names))
 
 
 def live(key: str, job_id: str, running: Callable[[], bool], draw: Callable[[], None]) -> None:
@@ -51,23 +111,74 @@ def live(key: str, job_id: str, running: Callable[[], bool], draw: Callable[[], 
     panel()
 
 
-def job_status(job: Job, step: int, total: int, stop_key: str) -> bool:
-    """The status line of a lab job at ``step`` of ``total``: queued, a progress bar with a stop
-    button, stopped, done, or its error. False when it failed (there is nothing else to draw)."""
-    if job.status == "failed":
-        if isinstance(job.error, CnnvizError):
-            show_error(job.error)
-        else:
-            st.error(tr("lab.status.failed", error=str(job.error)), icon="🚫")
+# --- the status panel ---------------------------------------------------------------------------------
+def _note(key: str, code: str, **params: Any) -> None:
+    st.session_state.setdefault(_NOTE, {})[key] = (code, params)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _stop(key: str, run_id: str) -> None:
+    """The Stop button's callback: stop the job (or leave it, when others still watch it)."""
+    sch = scheduler()
+    try:
+        if sch.stop(run_id, student()) == "left":
+            st.session_state.pop(key, None)  # no longer this session's job: the page forgets it
+            _note(key, "sched.left", n=len(sch.watchers(run_id)))
+    except CnnvizError as err:
+        st.session_state.setdefault(_ERROR, {})[key] = err
+
+
+def notes(key: str) -> None:
+    """Messages left for the page by ``submit`` or a Stop (attached to a shared job, left one)."""
+    err = st.session_state.get(_ERROR, {}).pop(key, None)
+    if err is not None:
+        show_error(err)
+    note = st.session_state.get(_NOTE, {}).pop(key, None)
+    if note is not None:
+        st.info(tr(note[0], **note[1]), icon=":material/group:")
+
+
+def status(key: str, info: RunInfo, step: int, total: int, stop_key: str) -> bool:
+    """The status of the lab job ``info`` at ``step`` of ``total``: its place in the queue with
+    the ETAs, a progress bar with a Stop button, or how it ended (its own message, translated).
+    False when it failed or was interrupted (there is nothing else to draw)."""
+    sch = scheduler()
+    if info.status == "queued":
+        place = sch.place(info.id)
+        st.info(tr("sched.place", place=max(1, place.position), total=max(1, len(sch.queue())),
+                   start=_duration(place.start_s), end=_duration(place.end_s)), icon=":material/hourglass_top:")
+        if not sch.pool_alive():
+            st.warning(tr("sched.pool_down"), icon=":material/cloud_off:")
+    elif info.status == "running":
+        frac = min(1.0, step / max(total, 1))
+        st.progress(frac, text=tr("lab.status.running", step=step, total=total))
+    if info.live:
+        n = len(sch.watchers(info.id))
+        c = st.columns([1, 3], vertical_alignment="center")
+        c[0].button(tr("sched.cancel") if info.status == "queued" else tr("lab.stop"), on_click=_stop,
+                    args=(key, info.id), key=stop_key, icon=":material/stop:")
+        if n > 1:
+            c[1].caption(tr("sched.shared", n=n))
+        return True
+    # the worker's own message, translated, unless it is the bare word ("completed", "stopped")
+    extra = "" if info.code.startswith("lab.job.") or not info.text(lang()) else f" · {info.text(lang())}"
+    if info.status == "completed":
+        took = (info.ended or 0.0) - (info.started or info.ended or 0.0)
+        st.caption(tr("lab.status.done", steps=step, seconds=took) + extra)
+        return True
+    if info.status == "stopped":
+        # cancelled in the queue: its own message ("stopped before it started") says it all
+        st.caption(info.text(lang()) if step == 0 and extra else tr("lab.status.stopped", steps=step) + extra)
+        return True
+    if info.status == "interrupted":
+        st.warning(tr("lab.status.interrupted", message=info.text(lang())), icon=":material/restart_alt:")
         return False
-    if job.running:
-        if step == 0:
-            st.info(tr("lab.status.queued"), icon="⏳")
-        else:
-            st.progress(step / max(total, 1), text=tr("lab.status.running", step=step, total=total))
-        st.button(tr("lab.stop"), on_click=job.stop, key=stop_key, icon=":material/stop:")
-    elif job.status == "stopped":
-        st.caption(tr("lab.status.stopped", steps=step))
-    else:
-        st.caption(tr("lab.status.done", steps=step, seconds=(job.finished or 0) - (job.started or 0)))
-    return True
+    # failed, or a training-style end (diverged): the worker's translated message, never a traceback
+    st.error(tr("lab.status.failed", error=info.text(lang()) or info.code), icon=":material/block:")
+    return False

@@ -12,20 +12,27 @@ Four experiments, each a plain function returning plain data (the page draws it)
   of the population's; their spread falls as 1/√B (the "noise" the seed says regularises).
 * ``ActivationRecorder``: forward hooks that record per-layer pre-activation statistics
   (mean, std, histograms) during training; used by the paired LeNet run with and without
-  BatchNorm (``lenet_pair`` in ``cnnviz.labs.gradflow``'s paired-run machinery).
+  BatchNorm (``bn_pair_events``, on ``cnnviz.labs.gradflow``'s paired-run machinery). As a
+  scheduler job ("bnpair", ``cnnviz.labs.jobkinds``) the worker runs ``bn_pair_dicts``: the
+  paired events plus "stats" events carrying the recorders' new statistics, which the page
+  folds back with ``stats_from_events``.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
+from cnnviz.config import BN_IMPLS
 from cnnviz.errors import ConfigError
 from cnnviz.models.layers import BatchNorm
+from cnnviz.train.data import DATASETS
 
 LAB_MAX_BATCH = 512  # the lab's own cap, below cnnviz.config.MAX_BATCH: a lab step must stay quick on a CPU
 MAX_FEATURES = 64
@@ -364,9 +371,23 @@ class BNPairConfig:
 
     def __post_init__(self) -> None:
         _check(steps=(self.steps, 1, 5000), batch_size=(self.batch_size, 2, LAB_MAX_BATCH),
-               hist_every=(self.hist_every, 1, 1000))
+               hist_every=(self.hist_every, 1, 1000), seed=(self.seed, 0, 2**31 - 1))
         if not 0 < self.lr < 100:
             raise ConfigError("err.range", field="lr", lo=0, hi=100, value=self.lr)
+        for name, choices in (("bn_impl", BN_IMPLS), ("dataset", DATASETS)):
+            if getattr(self, name) not in choices:
+                raise ConfigError("err.choice", field=name, choices=", ".join(choices), value=getattr(self, name))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of the fields (a "bnpair" job's parameters)."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BNPairConfig:
+        """The config of ``to_dict()`` output (a job's stored parameters), validated."""
+        from cnnviz.labs.gradflow import config_from_dict
+
+        return config_from_dict(cls, d)
 
     def pair(self):
         from cnnviz.train.config import TrainConfig
@@ -404,12 +425,78 @@ def bn_pair_events(cfg: BNPairConfig, stop=None, recorders: dict | None = None):
         yield from paired_events(pair, stop=stop, models=models, callbacks=callbacks)
 
 
-def bn_pair_job(cfg: BNPairConfig):
-    """A not-yet-started ``gradflow.Job`` for the LeNet pair; ``job.extras["recorders"]`` fills as it starts."""
-    from cnnviz.labs.gradflow import PairHistory
-    from cnnviz.runs.jobs import Job
+# --- 6. the paired run as a job's events: statistics as "stats" events --------------------------------
+STATS_EVERY = 10  # steps between two "stats" events of a variant (and one at its end)
 
-    cfg.pair()  # a bad setting fails here, in the page, not in the thread
-    recorders: dict = {}
-    return Job(PairHistory(BN_VARIANTS), lambda stop: bn_pair_events(cfg, stop, recorders),
-               extras={"recorders": recorders}, kind="bnpair", params=cfg)
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None  # JSON has no NaN: a diverged mean is stored as null
+
+
+def stats_delta(name: str, rec: ActivationRecorder, sent: dict[str, tuple[int, int]], first: bool) -> dict[str, Any]:
+    """A "stats" event: what ``rec`` recorded since the last one (``sent``: per layer, how many
+    means and histograms went out already; updated here).
+
+    ``{"kind": "stats", "name": variant, "step": recorder steps so far, "layers": {layer:
+    {"mean": [...], "std": [...], "hist_steps": [...], "hists": [[counts]...]}}}``, only the new
+    entries; the first event of a variant also carries ``"labels"`` (``act_labels``) and
+    ``"edges"`` (the histogram's bin edges). ``stats_from_events`` concatenates them back.
+    """
+    layers = {}
+    for layer, ls in rec.snapshot().items():
+        n_mean, n_hist = sent.get(layer, (0, 0))
+        layers[layer] = {"mean": [_finite(v) for v in ls.mean[n_mean:]], "std": [_finite(v) for v in ls.std[n_mean:]],
+                         "hist_steps": ls.hist_steps[n_hist:], "hists": ls.hists[n_hist:]}
+        sent[layer] = (len(ls.mean), len(ls.hists))
+    ev: dict[str, Any] = {"kind": "stats", "name": name, "step": rec.step, "layers": layers}
+    if first:
+        ev["labels"], ev["edges"] = act_labels(rec.model), rec.bin_edges()
+    return ev
+
+
+def bn_pair_dicts(cfg: BNPairConfig, stop=None, stats_every: int = STATS_EVERY) -> Iterator[dict[str, Any]]:
+    """The "bnpair" job's stream: the paired events as dicts (``"name"`` = variant) and, per
+    variant, a "stats" event (``stats_delta``) every ``stats_every`` steps and just before its
+    end event, so that the page can draw the recorders' statistics from the stored events."""
+    recs: dict[str, ActivationRecorder] = {}
+    sent: dict[str, dict[str, tuple[int, int]]] = {n: {} for n in BN_VARIANTS}
+    last = dict.fromkeys(BN_VARIANTS, 0)  # recorder step of the variant's last stats event
+    first = dict.fromkeys(BN_VARIANTS, True)
+
+    def stats(name: str) -> dict[str, Any]:
+        ev = stats_delta(name, recs[name], sent[name], first[name])
+        first[name], last[name] = False, recs[name].step
+        return ev
+
+    for name, ev in bn_pair_events(cfg, stop, recs):
+        d = ev.to_dict()
+        d["name"] = name
+        if d["kind"] == "end":
+            yield stats(name)  # the rest of its statistics, before the variant's end
+            yield d
+            continue
+        yield d
+        if d["kind"] == "step" and recs[name].step - last[name] >= stats_every:
+            yield stats(name)
+
+
+def stats_from_events(events: Iterable[Mapping[str, Any]]) -> tuple[dict[str, dict[str, LayerStats]],
+                                                                     dict[str, str], list[float]]:
+    """``({variant: {layer: LayerStats}}, labels, bin edges)`` from a "bnpair" job's stored events:
+    what the recorders' ``snapshot()``, ``act_labels`` and ``bin_edges()`` gave in the worker."""
+    snaps: dict[str, dict[str, LayerStats]] = {}
+    labels: dict[str, str] = {}
+    edges: list[float] = []
+    for d in events:
+        if d.get("kind") != "stats":
+            continue
+        if "labels" in d:
+            labels, edges = dict(d["labels"]), list(d["edges"])
+        snap = snaps.setdefault(d["name"], {})
+        for layer, part in d["layers"].items():
+            ls = snap.setdefault(layer, LayerStats(layer))
+            ls.mean.extend(math.nan if v is None else v for v in part["mean"])
+            ls.std.extend(math.nan if v is None else v for v in part["std"])
+            ls.hist_steps.extend(part["hist_steps"])
+            ls.hists.extend(list(h) for h in part["hists"])
+    return snaps, labels, edges

@@ -5,6 +5,10 @@ anything that is not a small, intact PNG or JPEG with one translated message (an
 ``UploadError``) and never letting Pillow decode a decompression bomb. ``capture`` runs one
 forward pass with forward hooks on every conv layer (removed in ``finally``) and returns the
 first channels of each output; ``tile`` lays one layer's channels out as one image.
+
+Trained weights come from a "featuremaps" job (``QuickTrainConfig``, run by a worker of the
+scheduler, ``cnnviz.labs.jobkinds``): a short, fixed number of steps of the network's class
+recipe; the worker keeps the ``state_dict`` and the page loads it (``load_trained``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.errors import CnnvizError
+from cnnviz.errors import CnnvizError, ConfigError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # 5 MiB: a 28×28 to 224×224 input never needs more
 MAX_UPLOAD_PIXELS = 4096 * 4096  # checked from the header, before a single pixel is decoded
@@ -194,19 +198,76 @@ def tile(maps: np.ndarray, cols: int | None = None, pad: int = 1, normalise: boo
 
 # --- weights: untrained, or trained briefly in the lab -------------------------------------------------
 FM_ARCHS = ("lenet", "alexnet", "vgg11_small", "nin", "googlenet", "resnet18")
-QUICK_TRAIN_S = 20.0
+# Steps of the quick training per network: about 10–20 s on one worker thread of a 2-core
+# laptop (measured on the class recipes: LeNet ~7 ms a step, the others 40–65 ms). Fixed in
+# steps, never cut by wall time, so the same request gives the same weights under any load
+# and is computed once for the whole class (``cnnviz.runs.kinds.content_key``).
+QUICK_STEPS = {"lenet": 1500, "alexnet": 300, "vgg11_small": 300, "nin": 500, "googlenet": 320, "resnet18": 350}
+MAX_QUICK_STEPS = 5000
 
 
-def lab_train_config(arch: str, dataset: str = "synthetic", seconds: float = QUICK_TRAIN_S, seed: int = 0):
-    """The class-period recipe of ``arch`` (small input and width, ``cnnviz.train.recipes``), capped at ``seconds``.
+@dataclass(frozen=True)
+class QuickTrainConfig:
+    """The feature-maps lab's quick training: ``arch``'s class recipe for ``steps`` steps.
+
+    The parameters of a "featuremaps" job (``to_dict``/``from_dict``); ``steps`` 0 means the
+    network's own ``QUICK_STEPS``. ``train_config()`` is the engine's config.
+    """
+
+    arch: str = "lenet"
+    dataset: str = "synthetic"
+    steps: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from cnnviz.train.data import DATASETS
+
+        for name, choices in (("arch", FM_ARCHS), ("dataset", DATASETS)):
+            if getattr(self, name) not in choices:
+                raise ConfigError("err.choice", field=name, choices=", ".join(choices), value=getattr(self, name))
+        for name, lo, hi in (("steps", 0, MAX_QUICK_STEPS), ("seed", 0, 2**31 - 1)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or not lo <= v <= hi:
+                raise ConfigError("err.range", field=name, lo=lo, hi=hi, value=v)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps or QUICK_STEPS[self.arch]
+
+    def train_config(self):
+        return lab_train_config(self.arch, self.dataset, steps=self.total_steps, seed=self.seed)
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d) -> QuickTrainConfig:
+        """The config of ``to_dict()`` output (a job's stored parameters), validated."""
+        from cnnviz.labs.gradflow import config_from_dict
+
+        return config_from_dict(cls, d)
+
+
+def quick_config(arch: str, dataset: str = "synthetic", seed: int = 0) -> QuickTrainConfig:
+    """The page's quick training of ``arch``: its ``QUICK_STEPS``, written out in the parameters
+    (so the job's key and the worker's steps are what this process decided)."""
+    return QuickTrainConfig(arch=arch, dataset=dataset, steps=QUICK_STEPS.get(arch, 300), seed=seed)
+
+
+def lab_train_config(arch: str, dataset: str = "synthetic", steps: int | None = None, seed: int = 0):
+    """The class-period recipe of ``arch`` (small input and width, ``cnnviz.train.recipes``),
+    stopped after ``steps`` optimiser steps (default ``QUICK_STEPS[arch]``).
 
     The feature-maps lab shows untrained and trained weights of this same config, so the
     two can be compared map for map.
     """
     from cnnviz.train.recipes import recipe_config
 
-    return recipe_config(arch, "class", dataset=dataset, time_budget_s=float(seconds), device="cpu", seed=seed,
-                         eval_every=0)
+    steps = steps or QUICK_STEPS.get(arch, 300)
+    # epochs high enough never to end it first (79 steps an epoch on the class subset); a
+    # step event every 10 steps without gradient norms: the page shows the step and accuracy
+    return recipe_config(arch, "class", dataset=dataset, time_budget_s=None, max_steps=int(steps), epochs=100,
+                         device="cpu", seed=seed, eval_every=0, log_every=10, grad_norms=False)
 
 
 def untrained_model(cfg) -> nn.Module:
@@ -216,24 +277,32 @@ def untrained_model(cfg) -> nn.Module:
     return build_model(cfg)
 
 
-def quick_train_job(cfg):
-    """A not-yet-started ``gradflow.Job`` that trains ``cfg`` on the engine and keeps the model.
+def quick_train_dicts(cfg: QuickTrainConfig, stop=None, weights_path=None):
+    """The "featuremaps" job's stream: the engine's events of ``cfg.train_config()`` as dicts.
 
-    The run manager stores metrics, not weights, so a trained network for this lab comes
-    from here: ``job.extras["model"]`` holds it (trained in place by the engine), and
-    ``job.extras["lock"]`` must be held while anything else runs it.
+    No ``"name"``: the engine's own end event ends the job with its status (as a training
+    run's). When it ends completed or stopped, the trained ``state_dict`` (CPU tensors) is
+    saved to ``weights_path`` first and fsynced; the worker then commits that file as the
+    run's weights (``cnnviz.runs.weights``), which the page loads into ``untrained_model``.
     """
-    import threading
+    import os
 
-    from cnnviz.labs.gradflow import PairHistory
-    from cnnviz.runs.jobs import Job
     from cnnviz.train.loop import train
 
-    model = untrained_model(cfg)
+    tcfg = cfg.train_config()
+    model = untrained_model(tcfg)
+    for ev in train(tcfg, stop=stop, model=model):
+        d = ev.to_dict()
+        if d["kind"] == "end" and weights_path is not None and d["status"] in ("completed", "stopped"):
+            torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights_path)
+            with open(weights_path, "rb+") as f:  # on disk before the worker's rename makes it the run's
+                os.fsync(f.fileno())
+        yield d
 
-    def make(stop):
-        for ev in train(cfg, stop=stop, model=model):
-            yield "model", ev
 
-    return Job(PairHistory(("model",)), make, extras={"model": model, "lock": threading.Lock()},
-               kind="featuremaps", params=cfg)
+def load_trained(cfg: QuickTrainConfig, path) -> nn.Module:
+    """The network of ``cfg`` with the weights a "featuremaps" job saved at ``path`` (tensors only:
+    ``weights_only=True`` never unpickles code)."""
+    model = untrained_model(cfg.train_config())
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model

@@ -11,8 +11,11 @@ A *paired run* trains two variants side by side on the training engine (``cnnviz
   turn, so the stream reads step 1 of A, step 1 of B, step 2 of A...
 
 The stream is the engine's own events tagged with the variant: ``(variant, event)``. The
-page (through ``Job``, a background thread), the CLI (``python -m cnnviz gradflow``) and the
-tests consume the same stream; ``PairHistory`` folds it into per-variant series.
+CLI (``python -m cnnviz gradflow``) and the tests consume it directly; the page submits a
+"gradflow" job to the scheduler (``cnnviz.labs.jobkinds``), whose worker stores the same
+events as dicts with ``"name"`` = the variant. ``PairHistory`` folds either form into
+per-variant series (``add`` for event objects, ``add_dict`` / ``series_from_events`` for the
+stored dicts).
 
 The nets are ``ResNetConfig(stages=((n, width),), residual=...)``: a stem conv and n
 residual blocks of two 3×3 convs at constant width, 2n + 1 convs in all (``depth``). The
@@ -22,8 +25,9 @@ at a few steps a second on a CPU. ``residual=False`` is the same stack without t
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,7 +37,7 @@ from torch import nn
 from cnnviz.config import ACTIVATIONS
 from cnnviz.errors import ConfigError
 from cnnviz.models.registry import create_model
-from cnnviz.runs.jobs import Job
+from cnnviz.runs.kinds import Stop
 from cnnviz.train.config import EndEvent, StartEvent, StepEvent, TrainConfig
 from cnnviz.train.data import DATASETS, Data, load_data
 from cnnviz.train.loop import train
@@ -47,6 +51,33 @@ VARIANTS = ("plain", "residual")
 
 
 # --- configuration -------------------------------------------------------------------------
+def config_from_dict(cls: type, d: Any) -> Any:
+    """A lab's frozen config dataclass rebuilt from its ``to_dict()`` (a job's JSON parameters).
+
+    Every field has a default of the field's type (int, float, bool or str); a missing key
+    takes its default. Not a mapping, an unknown key, or a value of the wrong type (a bool
+    where an int belongs, a string for a number) is a ``ConfigError``; ranges and choices are
+    then checked by the class itself (``__post_init__``). An int is accepted for a float.
+    """
+    name = cls.__name__
+    if not isinstance(d, Mapping):
+        raise ConfigError("err.bad_value", key="params", raw=type(d).__name__, type=name)
+    fields = cls.__dataclass_fields__
+    unknown = sorted(set(d) - set(fields))
+    if unknown:
+        raise ConfigError("err.unknown_setting", names=", ".join(map(str, unknown)), cls=name,
+                          valid=", ".join(sorted(fields)))
+    values = {}
+    for key, v in d.items():
+        want = type(fields[key].default)
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, want) or (want is not bool and isinstance(v, bool)):
+            raise ConfigError("err.bad_value", key=key, raw=repr(v)[:40], type=want.__name__)
+        values[key] = v
+    return cls(**values)
+
+
 @dataclass(frozen=True)
 class GradFlowConfig:
     """One gradient-flow experiment. Frozen and hashable (a cache key for the page)."""
@@ -108,8 +139,13 @@ class GradFlowConfig:
         return ("plain", self.train_config(False)), ("residual", self.train_config(True))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of the fields."""
+        """Plain JSON-able dict of the fields (a "gradflow" job's parameters)."""
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GradFlowConfig:
+        """The config of ``to_dict()`` output (a job's stored parameters), validated."""
+        return config_from_dict(cls, d)
 
     def replace(self, **changes: Any) -> GradFlowConfig:
         """A validated copy; unknown field names are a ``ConfigError`` listing the valid ones."""
@@ -154,7 +190,7 @@ def copy_matching(src: nn.Module, dsts: Sequence[nn.Module]) -> list[str]:
     return copied
 
 
-def paired_events(pair: Sequence[tuple[str, TrainConfig]], *, init: str = "xavier", stop: threading.Event | None = None,
+def paired_events(pair: Sequence[tuple[str, TrainConfig]], *, init: str = "xavier", stop: Stop | None = None,
                   data: Data | None = None, callbacks: Mapping[str, Sequence[StepCallback]] | None = None,
                   models: Sequence[nn.Module] | None = None) -> Iterator[tuple[str, Any]]:
     """Train the variants of ``pair`` (``[(name, cfg), ...]``) in lock-step; yield ``(name, event)``.
@@ -165,7 +201,7 @@ def paired_events(pair: Sequence[tuple[str, TrainConfig]], *, init: str = "xavie
     in the order of ``pair``. A variant that ends early (diverged, failed) leaves the others
     going; every variant's ``EndEvent`` is yielded. ``stop`` ends them all within one step.
     """
-    stop = stop or threading.Event()
+    stop = stop if stop is not None else threading.Event()
     cfgs = [c for _, c in pair]
     if data is None:
         data = load_data(cfgs[0].data)
@@ -213,7 +249,12 @@ class VariantSeries:
 
 
 class PairHistory:
-    """Per-variant series built from a paired event stream; ``add`` from one thread, ``snapshot`` from any."""
+    """Per-variant series built from a paired event stream; ``add`` from one thread, ``snapshot`` from any.
+
+    ``add(name, event)`` takes the engine's event objects (the CLI, the tests); ``add_dict(d)``
+    takes the stored dicts of a job (``{"kind", ..., "name": variant}``, see
+    ``series_from_events``). Events of other names (or without one) are ignored.
+    """
 
     def __init__(self, names: Sequence[str]):
         self.names = tuple(names)
@@ -236,10 +277,61 @@ class PairHistory:
             elif getattr(ev, "kind", "") == "epoch":
                 s.test_acc = ev.test_acc
 
+    def add_dict(self, d: Mapping[str, Any]) -> None:
+        s = self._series.get(d.get("name"))  # type: ignore[arg-type]
+        if s is None:
+            return
+        with self._lock:
+            _fold(s, d)
+
     def snapshot(self) -> dict[str, VariantSeries]:
         """A deep copy of every series."""
         with self._lock:
             return {n: s.copy() for n, s in self._series.items()}
+
+
+def _num(v: Any) -> float:
+    # the stored events carry None where the engine measured NaN/inf (JSON has neither)
+    return math.nan if v is None else float(v)
+
+
+def _fold(s: VariantSeries, d: Mapping[str, Any]) -> None:
+    """One stored event dict (``StartEvent.to_dict()`` and so on) into ``s``."""
+    kind = d.get("kind")
+    if kind == "start":
+        s.layers, s.n_params = list(d["layers"]), int(d["n_params"])
+    elif kind == "step":
+        s.steps.append(int(d["step"]))
+        s.loss.append(_num(d["loss"]))
+        s.train_acc.append(_num(d["train_acc"]))
+        s.grad_norms.append({k: _num(v) for k, v in (d.get("grad_norms") or {}).items()})
+        s.extra.append({k: _num(v) for k, v in (d.get("extra") or {}).items()})
+    elif kind == "end":
+        s.status, s.message, s.test_acc = d["status"], dict(d.get("message") or {}), d.get("test_acc")
+    elif kind == "epoch":
+        s.test_acc = d.get("test_acc")
+
+
+def series_from_events(events: Iterable[Mapping[str, Any]], names: Sequence[str]) -> dict[str, VariantSeries]:
+    """The per-variant series of a paired job's stored events (``Scheduler.events(run_id)``).
+
+    One pass, no copies: what ``PairHistory(names)`` fed the same stream would hold. Events
+    of other kinds (a BatchNorm job's ``"stats"``) or names are skipped.
+    """
+    out = {n: VariantSeries() for n in names}
+    for d in events:
+        s = out.get(d.get("name"))  # type: ignore[arg-type]
+        if s is not None:
+            _fold(s, d)
+    return out
+
+
+def named_dicts(stream: Iterable[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A paired stream ``(name, event)`` as the dicts a job stores: ``{**event.to_dict(), "name": name}``."""
+    for name, ev in stream:
+        d = ev.to_dict()
+        d["name"] = name
+        yield d
 
 
 # --- what the lab reads off the history ----------------------------------------------------------
@@ -293,13 +385,6 @@ def summary_rows(series: Mapping[str, VariantSeries], step: int = -1) -> list[di
     return rows
 
 
-def run_gradflow(cfg: GradFlowConfig, stop: threading.Event | None = None) -> Iterator[tuple[str, Any]]:
+def run_gradflow(cfg: GradFlowConfig, stop: Stop | None = None) -> Iterator[tuple[str, Any]]:
     """The paired stream of one gradient-flow experiment: plain and residual, lock-step."""
     return paired_events(cfg.pair(), init=cfg.init, stop=stop)
-
-
-def gradflow_job(cfg: GradFlowConfig) -> Job:
-    """A not-yet-started ``Job`` for ``cfg``'s paired run."""
-    # building the configs here surfaces a ConfigError in the page before any thread starts
-    cfg.pair()
-    return Job(PairHistory(VARIANTS), lambda stop: run_gradflow(cfg, stop), kind="gradflow", params=cfg)

@@ -34,16 +34,16 @@ STRINGS = {
     "lab.status.done": ("Finished: {steps} steps in {seconds:.1f} s", "已完成：{steps} 步，用时 {seconds:.1f} 秒"),
     "lab.status.stopped": ("Stopped after {steps} steps", "已在 {steps} 步后停止"),
     "lab.status.failed": ("The run failed: {error}", "运行失败：{error}"),
+    "lab.status.interrupted": (
+        "The run was interrupted ({message}); press Run to start it again",
+        "运行被中断（{message}）；点击“运行”重新开始",
+    ),
     "lab.variant_ended": ("{variant}: {message}", "{variant}: {message}"),
     "lab.none_yet": ("Press Run to train both variants side by side.", "点击“运行”，并排训练两个变体。"),
     "lab.paired_note": (
         "Paired run: both variants start from the same weights (every entry whose name and shape match is "
         "copied), see the same batches in the same order, and take their steps in lock-step.",
         "成对运行：两个变体从相同的权重出发（名称和形状一致的参数全部复制），按相同顺序看到相同的小批量，并逐步同步训练。",
-    ),
-    "err.lab.busy": (
-        "{n} lab runs are already training on this server; wait for one to finish",
-        "服务器上已有 {n} 个实验正在训练，请等其中一个结束",
     ),
     "err.lab.side_small": (
         "{name} needs inputs of at least {need}×{need}; got {side}",
@@ -320,12 +320,17 @@ STRINGS = {
     "lab.fm.weights.untrained": ("untrained (the book's Xavier init, seed 0)", "未训练（书中的 Xavier 初始化，种子 0）"),
     "lab.fm.weights.trained": ("trained here, briefly", "在此处简短训练"),
     "lab.fm.no_stored_weights": (
-        "Runs on the training page keep their metrics, not their weights, so a trained network comes from "
-        "a short run here: {seconds} s on the chosen dataset.",
-        "训练页面的运行只保存指标、不保存权重，所以训练过的网络来自这里的一次短训练：在所选数据集上训练 {seconds} 秒。",
+        "A trained network comes from a short run of the chosen network's classroom recipe: {steps} steps on the "
+        "chosen dataset, on the server's shared workers (computed once for everyone who asks for the same one).",
+        "训练过的网络来自所选网络课堂配置的一次短训练：在所选数据集上训练 {steps} 步，由服务器共享的工作进程完成（相同的请求只计算一次，所有人共享）。",
     ),
-    "lab.fm.train": ("Train for {seconds} s", "训练 {seconds} 秒"),
+    "lab.fm.train": ("Train {steps} steps (about {seconds} s)", "训练 {steps} 步（约 {seconds} 秒）"),
     "lab.fm.trained": ("Trained {steps} steps; test accuracy {acc}.", "已训练 {steps} 步；测试准确率 {acc}。"),
+    "lab.fm.weights_gone": (
+        "The weights of this trained network are no longer kept on the server (it keeps the most recent ones); "
+        "use the untrained weights for now",
+        "服务器上已不再保留这个训练过的网络的权重（只保留最近的）；请暂时使用未训练的权重",
+    ),
     "lab.fm.train_first": ("Train the network first (button above), or use the untrained weights.",
                            "请先训练网络（上方按钮），或使用未训练的权重。"),
     "lab.fm.layer_title": ("{name}: {shown} of {channels} channels, {h}×{w}", "{name}：{channels} 个通道中的 {shown} 个，{h}×{w}"),
@@ -333,7 +338,6 @@ STRINGS = {
         "Input {side}×{side}: the network's classroom configuration (smaller input and width), the one the quick training uses.",
         "输入 {side}×{side}：该网络的课堂配置（更小的输入和宽度），也是快速训练所用的配置。",
     ),
-    "lab.fm.training": ("Training: step {step}, {seconds} s", "训练中：第 {step} 步，{seconds} 秒"),
     # --- uploads (cnnviz.labs.featuremaps.decode_upload)
     "err.upload.empty": ("the uploaded file is empty", "上传的文件是空的"),
     "err.upload.too_large": (
