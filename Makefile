@@ -17,8 +17,9 @@ $(VENV)/.app-installed: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# the test environment includes the optional Ray executor, so CI exercises it for real
+$(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt requirements-ray.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-ray.txt
 	touch $@
 
 setup: $(VENV)/.app-installed

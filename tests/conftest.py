@@ -38,17 +38,28 @@ def shared_data() -> pathlib.Path:
 
 
 # --- the scheduler's worker pool -------------------------------------------------------------
-def start_pool(db: pathlib.Path | str, workers: int = 1, threads: int = 1):
-    """A real worker pool (``python -m cnnviz pool``) serving ``db``, as the classroom runs one."""
+def start_pool(db: pathlib.Path | str, workers: int = 1, threads: int = 1, env: dict | None = None):
+    """A real worker pool (``python -m cnnviz pool``) serving ``db``, as the classroom runs one;
+    ``env`` adds to (or, with None values, removes from) this process's environment."""
     import subprocess
     import sys
 
     log = open(str(db) + ".pool.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "cnnviz", "pool", "--db", str(db), "--workers", str(workers),
                              "--threads", str(threads), "--exit-with-parent"], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_env(env))
     log.close()
     return proc
+
+
+def _env(extra: dict | None) -> dict:
+    env = dict(os.environ)
+    for k, v in (extra or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
 
 
 def wait_pool(db: pathlib.Path | str, timeout: float = 60.0) -> None:

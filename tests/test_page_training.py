@@ -175,7 +175,6 @@ def test_the_class_recipe_form_is_exactly_the_recipe(db):
     key, so their first Start attaches to the teacher's pre-warmed run."""
     from cnnviz.runs.kinds import content_key
     from cnnviz.train.recipes import recipe_config
-
     from ui.sched import scheduler
 
     at = page().run()

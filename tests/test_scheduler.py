@@ -191,7 +191,8 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path):
             progress REAL NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT '{}');
         CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, step INTEGER NOT NULL,
             data TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
-        INSERT INTO runs (id, created, status, arch, label, config) VALUES ('abc123', 1.0, 'completed', 'lenet', 'old', '{}');
+        INSERT INTO runs (id, created, status, arch, label, config)
+            VALUES ('abc123', 1.0, 'completed', 'lenet', 'old', '{}');
         PRAGMA user_version=1;
     """)
     con.commit()

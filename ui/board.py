@@ -146,9 +146,17 @@ def pool_status(sch: Scheduler, quiet: bool = False) -> bool:
     beats; whether it is alive. ``quiet``: say nothing while it is alive."""
     info = sch.pool_info()
     if info is not None and info.alive():
-        if not quiet:
+        if not quiet and info.executor == "ray":
+            d = info.detail
+            st.success(tr("sched.pool.ray", address=d.get("address", "?"), jobs=info.workers, threads=info.threads,
+                          cpus=f"{d.get('free_cpus', 0):g}/{d.get('cpus', 0):g}",
+                          gpus=f"{d.get('free_gpus', 0):g}/{d.get('gpus', 0):g}", nodes=d.get("nodes", 0),
+                          since=fmt_time(info.started)), icon=":material/hub:")
+        elif not quiet:
             st.success(tr("sched.pool", workers=info.workers, threads=info.threads, since=fmt_time(info.started)),
                        icon=":material/memory:")
+            if info.detail.get("ray_error"):  # Ray was asked for and is not serving: say why
+                st.warning(tr("sched.pool.ray_off", error=info.detail["ray_error"]), icon=":material/hub:")
         return True
     why = (tr("teacher.pool.never") if info is None
            else tr("teacher.pool.beat", ago=fmt_duration(time.time() - info.heartbeat)))

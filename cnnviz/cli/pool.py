@@ -20,6 +20,7 @@ from cnnviz.runs.store import db_path
 from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
 from cnnviz.runs.worker import worker_loop
 
+PLUGINS = ("cnnviz.labs.jobkinds",)  # imported by a Ray task on its node (local workers import them here)
 COMMAND = "pool"
 HELP = "run the worker pool that executes training runs and lab jobs (the app starts one itself)"
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         worker_loop(db, args.threads or 1)
         return 0
     pool = Pool(db, [sys.executable, "-m", "cnnviz", "pool", "--worker"], args.workers, args.threads,
-                exit_with_parent=args.exit_with_parent, ray_address=args.ray_address)
+                exit_with_parent=args.exit_with_parent, ray_address=args.ray_address, plugins=PLUGINS)
     logging.info("pool for %s: %d worker(s) x %d thread(s)", db, pool.workers, pool.threads)
     code = pool.serve()
     if code == 3:

@@ -117,7 +117,7 @@ def _events(cfg: TrainConfig, args: argparse.Namespace, stop: threading.Event):
 
         address = args.ray_address or os.environ.get("CNNVIZ_RAY_ADDRESS") or "auto"
         try:
-            ex = RayExecutor(address, args.threads or 1)
+            ex = RayExecutor(address, args.threads or 1, plugins=("cnnviz.labs.jobkinds",))
         except RayDown as err:
             raise TrainingError("train.err.ray", error=str(err)) from None
         return ex.stream("train", cfg.to_dict(), uuid.uuid4().hex[:12], stop)

@@ -143,6 +143,6 @@ def _fm_progress(s: dict, d: Mapping[str, Any]) -> float | None:
 
 
 FEATUREMAPS = register_kind(JobKind("featuremaps", _fm_run, _fm_describe, _fm_fingerprint, estimate_s=_fm_estimate,
-                                    progress=_fm_progress))
+                                    progress=_fm_progress, keeps_weights=True))
 
 LAB_KINDS = ("gradflow", "bnpair", "featuremaps")

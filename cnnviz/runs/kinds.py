@@ -61,6 +61,7 @@ class JobKind:
     estimate_s: Callable[[Mapping[str, Any]], float | None] = lambda params: None
     progress: Callable[[dict, Mapping[str, Any]], float | None] = lambda summary, ev: None
     device: Callable[[Mapping[str, Any]], str] = lambda params: "cpu"  # the device type it runs on
+    keeps_weights: bool = False  # a finished job is worth sharing only while its weights are kept
 
 
 class UnknownKindError(CnnvizError):

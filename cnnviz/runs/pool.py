@@ -122,7 +122,8 @@ class Pool:
 
     def __init__(self, db: pathlib.Path | str, worker_argv: Sequence[str], workers: int | None = None,
                  threads: int | None = None, log_path: pathlib.Path | str | None = None,
-                 exit_with_parent: bool = False, ray_address: str | None = None):
+                 exit_with_parent: bool = False, ray_address: str | None = None, plugins: Sequence[str] = ()):
+        self.plugins = tuple(plugins)  # modules registering job kinds, for Ray tasks (the local workers import them)
         self.exit_with_parent = exit_with_parent
         # a Ray cluster instead of local workers ($CNNVIZ_RAY_ADDRESS); local when it is unreachable
         self.ray_address = ray_address if ray_address is not None else os.environ.get("CNNVIZ_RAY_ADDRESS") or None
@@ -198,7 +199,7 @@ class Pool:
         from cnnviz.runs import rayexec
 
         try:
-            self._ray = rayexec.RayExecutor(self.ray_address, self.threads)
+            self._ray = rayexec.RayExecutor(self.ray_address, self.threads, plugins=self.plugins)
         except rayexec.RayDown as err:
             log.warning("%s; running jobs on local workers", err)
             self.detail = {"ray_error": str(err), "address": self.ray_address}

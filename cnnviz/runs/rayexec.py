@@ -61,6 +61,7 @@ def connect(address: str) -> dict[str, Any]:
         raise RayDown(f"Ray is not installed here ({err}); pip install -r requirements-ray.txt") from None
     if ray.is_initialized():
         return resources()
+    _probe(address)
     env = {k: v for k, v in os.environ.items() if k in ("CNNVIZ_DATA_DIR",)}
     try:
         ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
@@ -68,6 +69,22 @@ def connect(address: str) -> dict[str, Any]:
     except Exception as err:  # ConnectionError, TimeoutError, ValueError (bad address)...
         raise RayDown(f"cannot reach the Ray cluster at {address!r}: {type(err).__name__}: {err}") from None
     return resources()
+
+
+def _probe(address: str, timeout: float = 3.0) -> None:
+    """Fail fast on an address nobody answers: ``ray.init`` would retry for minutes."""
+    import socket
+
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayDown(f"not a Ray address (host:port): {address!r}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        raise RayDown(f"cannot reach the Ray cluster at {address!r}: {err}") from None
 
 
 def resources() -> dict[str, Any]:
@@ -119,14 +136,22 @@ class _RemoteStop:
         return self._set
 
 
-def _remote_job(kind: str, params: Mapping[str, Any], run_id: str, threads: int, board) -> Iterator[dict]:
-    """The Ray task: run the job's kind here and yield its event dicts (weights before the end)."""
+def _remote_job(kind: str, params: Mapping[str, Any], run_id: str, threads: int, board,
+                plugins: tuple[str, ...] = ()) -> Iterator[dict]:
+    """The Ray task: run the job's kind here and yield its event dicts (weights before the end).
+
+    ``plugins``: modules that register job kinds (the labs' ``cnnviz.labs.jobkinds``), named by
+    the caller above this package (``python -m cnnviz pool``), imported on the node.
+    """
+    import importlib
+
     import torch
 
-    import cnnviz.labs.jobkinds  # noqa: F401  (registers the labs' kinds on this node)
     from cnnviz.runs.kinds import get_kind
     from cnnviz.runs.trainjob import TRAIN  # noqa: F401
 
+    for mod in plugins:
+        importlib.import_module(mod)
     torch.set_num_threads(max(1, threads))
     stop = _RemoteStop(board, run_id)
     with tempfile.TemporaryDirectory(prefix="cnnviz-ray-") as tmp:
@@ -140,8 +165,9 @@ def _remote_job(kind: str, params: Mapping[str, Any], run_id: str, threads: int,
 class RayExecutor:
     """The pool's driver threads on a Ray cluster (see the module docstring)."""
 
-    def __init__(self, address: str, threads: int, gpus_per_cuda_job: float = 1.0):
+    def __init__(self, address: str, threads: int, gpus_per_cuda_job: float = 1.0, plugins: tuple[str, ...] = ()):
         self.address = address
+        self.plugins = tuple(plugins)
         self.threads = max(1, threads)
         self.gpus_per_cuda_job = gpus_per_cuda_job
         self.info = connect(address)
@@ -174,10 +200,11 @@ class RayExecutor:
         from cnnviz.runs.kinds import get_kind
 
         device = get_kind(kind).device(params)
-        opts: dict[str, Any] = {"num_cpus": self.threads}
+        # no retries: a worker that died is reported (the job fails), never silently re-run
+        opts: dict[str, Any] = {"num_cpus": self.threads, "max_retries": 0}
         if device == "cuda":
             opts["num_gpus"] = self.gpus_per_cuda_job
-        gen = self._task.options(**opts).remote(kind, dict(params), run_id, self.threads, self.board)
+        gen = self._task.options(**opts).remote(kind, dict(params), run_id, self.threads, self.board, self.plugins)
         flagged_at = None
         try:
             while True:

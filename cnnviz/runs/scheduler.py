@@ -147,6 +147,10 @@ class Scheduler:
         params = json.loads(json.dumps(dict(params)))  # canonical: what the store will give back
         arch, auto_label = k.describe(params)  # a bad config fails here, before anything is written
         key = content_key(kind, params)
+        if key and k.keeps_weights:
+            done = self.store.shareable(key)
+            if done is not None and done.status == "completed" and not self.weights.exists(done.id):
+                self.store.unshare(done.id)  # its weights were evicted: a new request computes them again
         est = self.estimate_s(kind, params)
         rid = uuid.uuid4().hex[:12]
         got, attached, dropped = self.store.attach_or_create(

@@ -305,6 +305,24 @@ class RunStore:
         with self._lock, self._tx():
             self._stop_now(run_id)
 
+    def shareable(self, key: str) -> RunInfo | None:
+        """The job an identical request would attach to now, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_COLS} FROM runs WHERE key=? AND status IN ({','.join('?' * len(SHAREABLE))}) AND stop=0 "
+                "ORDER BY created DESC LIMIT 1", (key, *SHAREABLE)).fetchone()
+        return _info(row) if row else None
+
+    def unshare(self, run_id: str) -> None:
+        """Never attach another request to this job (its weights were evicted: recompute instead)."""
+        with self._lock, self._tx():
+            self._conn.execute("UPDATE runs SET key='' WHERE id=?", (run_id,))
+
+    def watch_counts(self) -> dict[str, int]:
+        """run id → how many students watch it, for every job (one query for a whole board)."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT run_id, COUNT(*) FROM requests GROUP BY run_id").fetchall())
+
     def watchers(self, run_id: str) -> list[str]:
         with self._lock:
             return [r[0] for r in self._conn.execute("SELECT student FROM requests WHERE run_id=? ORDER BY created",

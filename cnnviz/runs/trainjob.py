@@ -83,7 +83,8 @@ def _progress(s: dict, d: Mapping[str, Any]) -> float | None:
     return min(1.0, frac)
 
 
-TRAIN = register_kind(JobKind("train", _run, _describe, _fingerprint, progress=_progress, device=_device))
+TRAIN = register_kind(JobKind("train", _run, _describe, _fingerprint, progress=_progress, device=_device,
+                              keeps_weights=True))
 
 
 def default_label(cfg: TrainConfig) -> str:

@@ -55,6 +55,16 @@ STRINGS = {
         "{workers} worker process(es) × {threads} thread(s), since {since}",
         "{workers} 个工作进程 × {threads} 个线程，自 {since} 起",
     ),
+    "sched.pool.ray": (
+        "Jobs run on the Ray cluster at {address}: {nodes} node(s), free CPUs {cpus}, free GPUs {gpus}; "
+        "{jobs} job(s) at once × {threads} thread(s), since {since}",
+        "任务在 {address} 的 Ray 集群上运行：{nodes} 个节点，空闲 CPU {cpus}，空闲 GPU {gpus}；"
+        "同时 {jobs} 个任务 × {threads} 个线程，自 {since} 起",
+    ),
+    "sched.pool.ray_off": (
+        "Ray was asked for but is not in use, so jobs run on this server's workers: {error}",
+        "已配置 Ray 但未使用，任务在本服务器的工作进程上运行：{error}",
+    ),
     # --- the class board ------------------------------------------------------------------------
     "board.title": ("Class board", "班级看板"),
     "board.intro": (
