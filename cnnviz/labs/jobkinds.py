@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from cnnviz.i18n import t
 from cnnviz.labs.bnlab import BN_VARIANTS, BNPairConfig, bn_pair_dicts
 from cnnviz.labs.featuremaps import QuickTrainConfig, quick_train_dicts
 from cnnviz.labs.gradflow import VARIANTS, GradFlowConfig, named_dicts, run_gradflow
@@ -76,8 +77,15 @@ def _gf_estimate(params: Mapping[str, Any]) -> float:
     return 1.0 + 2 * cfg.steps * cfg.conv_depth * per_conv
 
 
+def _gf_title(params: Mapping[str, Any], lang: str) -> str:
+    cfg = GradFlowConfig.from_dict(params)
+    net = t("lab.job.gf_resnet", lang) if cfg.resnet18 else t("lab.job.gf_convs", lang, n=cfg.conv_depth)
+    bn = t("lab.job.bn", lang) if cfg.batch_norm else ""
+    return t("lab.job.gradflow", lang, net=net, bn=bn, steps=cfg.steps, data=t(f"train.data.{cfg.dataset}", lang))
+
+
 GRADFLOW = register_kind(JobKind("gradflow", _gf_run, _gf_describe, _gf_fingerprint, estimate_s=_gf_estimate,
-                                 progress=_pair_progress(VARIANTS)))
+                                 progress=_pair_progress(VARIANTS), title=_gf_title))
 
 
 # --- bnpair ----------------------------------------------------------------------------------------------
@@ -100,8 +108,14 @@ def _bn_estimate(params: Mapping[str, Any]) -> float:
     return 1.0 + 2 * cfg.steps * 0.012 * cfg.batch_size / 128  # LeNet with hooks, one thread
 
 
+def _bn_title(params: Mapping[str, Any], lang: str) -> str:
+    cfg = BNPairConfig.from_dict(params)
+    return t("lab.job.bnpair", lang, impl=cfg.bn_impl, lr=f"{cfg.lr:g}", steps=cfg.steps,
+             data=t(f"train.data.{cfg.dataset}", lang))
+
+
 BNPAIR = register_kind(JobKind("bnpair", _bn_run, _bn_describe, _bn_fingerprint, estimate_s=_bn_estimate,
-                               progress=_pair_progress(BN_VARIANTS)))
+                               progress=_pair_progress(BN_VARIANTS), title=_bn_title))
 
 
 # --- featuremaps -------------------------------------------------------------------------------------------
@@ -142,7 +156,13 @@ def _fm_progress(s: dict, d: Mapping[str, Any]) -> float | None:
     return min(1.0, s.get("step", 0) / max(1, s.get("total_steps") or 1))
 
 
+def _fm_title(params: Mapping[str, Any], lang: str) -> str:
+    cfg = QuickTrainConfig.from_dict(params)
+    return t("lab.job.featuremaps", lang, arch=t(f"arch.{cfg.arch}", lang), steps=cfg.total_steps,
+             data=t(f"train.data.{cfg.dataset}", lang))
+
+
 FEATUREMAPS = register_kind(JobKind("featuremaps", _fm_run, _fm_describe, _fm_fingerprint, estimate_s=_fm_estimate,
-                                    progress=_fm_progress, keeps_weights=True))
+                                    progress=_fm_progress, keeps_weights=True, title=_fm_title))
 
 LAB_KINDS = ("gradflow", "bnpair", "featuremaps")

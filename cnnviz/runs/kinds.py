@@ -62,6 +62,7 @@ class JobKind:
     progress: Callable[[dict, Mapping[str, Any]], float | None] = lambda summary, ev: None
     device: Callable[[Mapping[str, Any]], str] = lambda params: "cpu"  # the device type it runs on
     keeps_weights: bool = False  # a finished job is worth sharing only while its weights are kept
+    title: Callable[[Mapping[str, Any], str], str] | None = None  # (params, lang) → its name for people
 
 
 class UnknownKindError(CnnvizError):

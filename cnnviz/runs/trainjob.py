@@ -99,7 +99,13 @@ def run_title(info: RunInfo, lang: str = "en") -> str:
     architecture's defaults (so overlaid runs with and without residuals tell apart), side,
     optimiser, learning rate and batch."""
     if info.kind != "train":
-        return info.label
+        from cnnviz.runs.kinds import UnknownKindError, get_kind
+
+        try:
+            kind = get_kind(info.kind)
+            return kind.title(info.config, lang) if kind.title is not None else info.label
+        except (UnknownKindError, CnnvizError, KeyError, TypeError):
+            return info.label
     try:
         cfg = TrainConfig.from_dict(info.config)
     except CnnvizError:

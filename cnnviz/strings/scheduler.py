@@ -22,6 +22,13 @@ STRINGS = {
         "stop or delete it",
         "训练 {run_id} 属于另一位学生：你可以查看，但只有它的发起者或老师才能停止或删除它",
     ),
+    "lab.job.gradflow": ("Gradient flow · {net}{bn} · {steps} steps · {data}", "梯度流 · {net}{bn} · {steps} 步 · {data}"),
+    "lab.job.gf_resnet": ("ResNet-18 stages", "ResNet-18 各阶段"),
+    "lab.job.gf_convs": ("{n} convs", "{n} 个卷积层"),
+    "lab.job.bn": (" · BatchNorm", " · 批量规范化"),
+    "lab.job.bnpair": ("BatchNorm pair · LeNet ± BN ({impl}) · lr={lr} · {steps} steps · {data}",
+                       "批量规范化对照 · LeNet ± BN（{impl}）· lr={lr} · {steps} 步 · {data}"),
+    "lab.job.featuremaps": ("Feature maps · {arch} · {steps} steps · {data}", "特征图 · {arch} · {steps} 步 · {data}"),
     "lab.job.completed": ("completed", "已完成"),
     "lab.job.stopped": ("stopped", "已停止"),
     # --- the queue on the training page -------------------------------------------------------
