@@ -1,24 +1,37 @@
-"""K Streamlit replicas of cnnviz behind one HAProxy, supervised: ``python -m classroom``.
+"""K Streamlit replicas of cnnviz behind one HAProxy, and one worker pool, supervised:
+``python -m classroom``.
 
 What it does, in order (any failure: one line naming the cause, everything started so far
 is stopped, exit status 1):
 
 1. finds ``haproxy`` (else: the apt-get command that installs it), checks that the
-   public host:port is free, makes a run dir (config, logs, HAProxy's stats socket);
-2. starts K ``streamlit run app.py`` processes on free loopback ports, each in its own
+   public host:port is free, makes a run dir (config, logs, HAProxy's stats socket), and
+   settles the run store: ``$CNNVIZ_DB`` made absolute, else ``cnnviz.runs.store.db_path()``
+   (asked of a child ``python``, see ``store_path``); takes the teacher key from
+   ``$CNNVIZ_TEACHER_KEY`` or generates one, and prints it;
+2. starts ONE worker pool for that store (``python -m cnnviz pool --db STORE``, log
+   ``<run dir>/pool.log``): every training run and lab job of every replica runs in its
+   worker processes, workers × torch threads ≤ the cores (``cnnviz.runs.pool.plan``);
+3. starts K ``streamlit run app.py`` processes on free loopback ports, each in its own
    session (process group), stdout/stderr to ``<run dir>/rN.log``, all with this process's
-   environment (``CNNVIZ_DATA_DIR``, ``CNNVIZ_DB``...: one shared SQLite run store, so every
-   replica lists every run), and waits until each answers ``/_stcore/health``;
-3. renders ``haproxy.cfg`` (``classroom.haproxy``), validates it (``haproxy -c``), starts
+   environment (``CNNVIZ_DATA_DIR``...) plus ``CNNVIZ_DB`` (the one store: every replica lists
+   every run), ``CNNVIZ_POOL=external`` (a replica never starts a pool of its own) and
+   ``CNNVIZ_TEACHER_KEY`` (one key for every replica), and waits until each answers
+   ``/_stcore/health``; then until the pool's heartbeat row in the store names the pool it
+   started, and prints the pool's plan (workers × threads) from that row;
+4. renders ``haproxy.cfg`` (``classroom.haproxy``), validates it (``haproxy -c``), starts
    ``haproxy -f CFG -db`` (foreground, our child), and checks through the proxy that each
    replica is reachable by its own cookie; then prints one line with ``ready``;
-4. supervises until SIGINT/SIGTERM/SIGHUP: a replica that exits, or stops answering its
+5. supervises until SIGINT/SIGTERM/SIGHUP: a replica that exits, or stops answering its
    health check for ``HUNG_AFTER_S``, is restarted on the same port after a backoff of
    1, 2, 4, ... 30 s (reset once it has stayed up ``STABLE_S``); HAProxy's own checks take
    it out of rotation meanwhile and back when it answers. HAProxy itself is restarted the
-   same way if it dies. Each event is one line on stdout;
-5. on a signal: SIGTERM to HAProxy's and every replica's process group, up to ``GRACE_S``
-   for them to exit, then SIGKILL; the port is free when it returns.
+   same way if it dies, and so is the pool (when it exits, or its heartbeat is older than
+   ``HUNG_AFTER_S``); a restarted pool marks the jobs its predecessor was running
+   "interrupted" and takes the queue up where it was. Each event is one line on stdout;
+6. on a signal: SIGTERM to HAProxy's, every replica's and the pool's process group (its
+   workers end their jobs "interrupted"), up to ``GRACE_S`` for them to exit, then SIGKILL;
+   the port is free when it returns.
 
 If the launcher itself is killed (SIGKILL, an OOM kill) it cannot clean up, so every child
 is started with ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` (in ``preexec_fn``, via ctypes): the
@@ -35,9 +48,11 @@ import errno
 import http.client
 import os
 import pathlib
+import secrets
 import selectors
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -61,6 +76,8 @@ GRACE_S = 10.0  # SIGTERM → SIGKILL
 START_TIMEOUT_S = 90.0  # each replica's first health answer, at start-up and after a restart
 PROXY_TIMEOUT_S = 20.0  # every replica reachable through HAProxy
 ENV_PATHS = ("CNNVIZ_DB", "CNNVIZ_DATA_DIR")  # made absolute: the replicas run in the project folder
+POOL_BEAT_S = 5.0  # a pool heartbeat (written every 0.2 s) younger than this: the pool is alive
+STORE_TIMEOUT_S = 60.0  # the child python that names the default store (imports torch: 1–3 s)
 
 _PR_SET_PDEATHSIG = 1
 try:
@@ -211,6 +228,47 @@ def proxy_get(host: str, port: int, path: str = HEALTH, cookie: str | None = Non
         conn.close()
 
 
+def store_path(env: dict[str, str], cwd: pathlib.Path, lang: str = "en") -> pathlib.Path:
+    """The run store the pool and every replica share: ``$CNNVIZ_DB`` (absolute), else
+    ``cnnviz.runs.store.db_path()``.
+
+    The default is asked of a child ``python`` rather than imported: ``cnnviz.runs.store``
+    imports torch, and importing torch starts a thread, while this process must stay
+    single-threaded (``preexec_fn``, and ``PR_SET_PDEATHSIG`` follows the forking thread).
+    """
+    if env.get("CNNVIZ_DB"):
+        return pathlib.Path(env["CNNVIZ_DB"]).expanduser().absolute()
+    code = "from cnnviz.runs.store import db_path; print(db_path().expanduser().absolute())"
+    try:
+        res = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                             timeout=STORE_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise LaunchError(t("room.no_store", lang, err=err)) from None
+    lines = res.stdout.strip().splitlines()
+    if res.returncode != 0 or not lines:
+        last = (res.stderr.strip().splitlines() or [_describe_exit(res.returncode, lang)])[-1]
+        raise LaunchError(t("room.no_store", lang, err=last), res.stderr)
+    return pathlib.Path(lines[-1])
+
+
+def read_pool_row(db: pathlib.Path) -> tuple[int, float, int, int] | None:
+    """``(pid, heartbeat, workers, threads)`` of the store's pool row, None while there is none.
+
+    Plain ``sqlite3``, read-only (no torch here, see ``store_path``); a WAL reader never waits
+    for the pool's writes. The row is written by ``cnnviz.runs.store.RunStore.pool_beat``."""
+    if not db.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = conn.execute("SELECT pid, heartbeat, workers, threads FROM pool WHERE id=1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:  # no pool table yet (a new store), or the file is being created
+        return None
+    return (int(row[0]), float(row[1]), int(row[2]), int(row[3])) if row else None
+
+
 def _connect_host(host: str) -> str:
     """Where the launcher reaches its own frontend: loopback for a wildcard bind."""
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
@@ -223,7 +281,7 @@ def _url_host(host: str) -> str:
 
 @dataclass
 class Child:
-    """A supervised process: a replica (``port`` set) or HAProxy."""
+    """A supervised process: a replica (``port`` set), HAProxy, or the worker pool."""
 
     name: str
     log: pathlib.Path
@@ -261,6 +319,9 @@ class Classroom:
         self.run_dir = pathlib.Path(run_dir) if run_dir else None
         self.replicas: list[Child] = []
         self.haproxy: Child | None = None
+        self.pool: Child | None = None
+        self.db: pathlib.Path | None = None  # the run store: set by start()
+        self.teacher_key = ""  # the key every replica accepts (set by start())
         self.exe: str | None = None
         self.cfg: pathlib.Path | None = None
         self.sock: pathlib.Path | None = None
@@ -295,6 +356,15 @@ class Classroom:
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
+    def _replica_env(self) -> dict[str, str]:
+        """A replica's environment: the one store, the launcher's pool, one teacher key."""
+        return dict(self._env(), CNNVIZ_DB=str(self.db), CNNVIZ_POOL="external", CNNVIZ_TEACHER_KEY=self.teacher_key)
+
+    def _pool_env(self) -> dict[str, str]:
+        env = dict(self._env(), CNNVIZ_DB=str(self.db))
+        env.pop("CNNVIZ_TEACHER_KEY", None)  # the pool never needs it
+        return env
+
     def _cpu_sets(self) -> list[set[int] | None]:
         if not self.pin_cpus:
             return [None] * self.k
@@ -314,10 +384,29 @@ class Classroom:
                 "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
 
     def _start_replica(self, r: Child) -> None:
-        r.proc = _spawn(self._replica_cmd(r.port), r.log, self._env(), self.cwd, r.cpus)
+        r.proc = _spawn(self._replica_cmd(r.port), r.log, self._replica_env(), self.cwd, r.cpus)
         r.pids.append(r.proc.pid)
         r.started, r.healthy, r.restart_at = time.monotonic(), False, None
         r.next_probe = r.started + 0.5
+
+    def _pool_cmd(self) -> list[str]:
+        # no --exit-with-parent: PR_SET_PDEATHSIG (from this single-threaded process) ends it with us
+        return [sys.executable, "-m", "cnnviz", "pool", "--db", str(self.db)]
+
+    def _start_pool(self) -> None:
+        """The store's one pool, on every core (not pinned: its plan shares the cores out itself)."""
+        c = self.pool
+        c.proc = _spawn(self._pool_cmd(), c.log, self._pool_env(), self.cwd)
+        c.pids.append(c.proc.pid)
+        c.started, c.healthy, c.restart_at = time.monotonic(), False, None
+        c.next_probe = c.started + 0.5
+
+    def _pool_beat(self) -> tuple[int, int] | None:
+        """(workers, threads) when the store's pool row is our pool's and beat within ``POOL_BEAT_S``."""
+        row = read_pool_row(self.db)
+        if row is None or self.pool.proc is None or row[0] != self.pool.pid or time.time() - row[1] >= POOL_BEAT_S:
+            return None
+        return row[2], row[3]
 
     def _start_haproxy(self) -> None:
         h = self.haproxy
@@ -348,15 +437,25 @@ class Classroom:
         problem = hx.check(self.exe, str(self.cfg), lang=self.lang)
         if problem:
             raise LaunchError(t("room.cfg_rejected", self.lang, cfg=self.cfg, problem=problem.splitlines()[0]), problem)
-        store = self._env().get("CNNVIZ_DB") or t("room.default_store", self.lang)
+        self.db = store_path(self._env(), self.cwd, self.lang)
         logs = "r1.log" if self.k == 1 else f"r1..r{self.k}.log"
-        self.say(t("room.run_dir", self.lang, run_dir=self.run_dir, logs=logs, store=store))
+        self.say(t("room.run_dir", self.lang, run_dir=self.run_dir, logs=logs, store=self.db))
+        self.teacher_key = os.environ.get("CNNVIZ_TEACHER_KEY", "").strip()
+        if self.teacher_key:
+            self.say(t("room.teacher_key_env", self.lang))
+        else:
+            self.teacher_key = secrets.token_urlsafe(9)  # 72 bits, 12 characters to type
+            self.say(t("room.teacher_key", self.lang, key=self.teacher_key))
 
+        self.pool = Child("pool", self.run_dir / "pool.log")
+        self._start_pool()
+        self.say(t("room.pool_starting", self.lang, pid=self.pool.pid, store=self.db, log=self.pool.log))
         for r in self.replicas:
             self._start_replica(r)
             cpus = t("room.cpus", self.lang, cpus=sorted(r.cpus)) if r.cpus else ""
             self.say(t("room.replica_starting", self.lang, name=r.name, pid=r.pid, port=r.port, cpus=cpus, log=r.log))
         self._wait_replicas()
+        self._wait_pool()
         self._start_haproxy()
         self.say(t("room.haproxy_starting", self.lang, pid=self.haproxy.pid, cfg=self.cfg, log=self.haproxy.log))
         self._wait_proxy()
@@ -388,6 +487,37 @@ class Classroom:
             if waiting:
                 time.sleep(TICK_S)
         self.say(t("room.all_healthy", self.lang, k=self.k, pids=" ".join(f"{r.name}={r.pid}" for r in self.replicas)))
+
+    def _wait_pool(self) -> None:
+        """Until the store's heartbeat row is our pool's (it took the store's pool lock and beats);
+        then its plan, read from that row: the numbers the pool itself settled on."""
+        p = self.pool
+        deadline = p.started + self.start_timeout
+        while True:
+            self._check_stop()
+            plan = self._pool_beat()
+            if plan is not None:
+                break
+            code = p.proc.poll()
+            if code is not None:
+                row = read_pool_row(self.db)
+                if row is not None and row[0] != p.pid and time.time() - row[1] < POOL_BEAT_S:
+                    # the lock was taken: `make run` or another classroom on this store
+                    raise LaunchError(t("room.pool_other", self.lang, pid=row[0], store=self.db))
+                raise LaunchError(t("room.pool_exited_early", self.lang, pid=p.pid, how=_describe_exit(code, self.lang),
+                                    log=p.log), tail(p.log))
+            if time.monotonic() > deadline:
+                raise LaunchError(t("room.pool_timeout", self.lang, pid=p.pid, secs=self.start_timeout, log=p.log),
+                                  tail(p.log))
+            time.sleep(TICK_S)
+        now = time.monotonic()
+        p.healthy, p.last_ok, p.next_probe = True, now, now + PROBE_EVERY_S
+        self._say_plan(plan)
+
+    def _say_plan(self, plan: tuple[int, int]) -> None:
+        workers, threads = plan
+        self.say(t("room.pool_ready", self.lang, pid=self.pool.pid, workers=workers, threads=threads,
+                   cores=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
 
     def _wait_proxy(self) -> None:
         """HAProxy's own health check has passed for every replica (its stats say "UP", not "UP 1/3":
@@ -455,6 +585,7 @@ class Classroom:
             h.healthy = True
             self.say(t("room.haproxy_restarted", self.lang, pid=h.pid, old=h.pids[-2], n=h.restarts))
 
+        self._supervise_pool(now)
         due = []
         for r in self.replicas:
             if r.proc is None:
@@ -495,6 +626,39 @@ class Classroom:
                 self._terminate([r])
                 self._schedule(r, t("room.stopped_never", self.lang, name=r.name))
 
+    def _supervise_pool(self, now: float) -> None:
+        """The pool as a replica: restarted when it exits, or when its heartbeat stops (hung)."""
+        p = self.pool
+        if p is None:
+            return
+        if p.proc is None:
+            if p.restart_at is not None and now >= p.restart_at:
+                old = p.pids[-1]
+                self._start_pool()
+                p.restarts += 1
+                self.say(t("room.pool_restarted", self.lang, pid=p.pid, old=old, n=p.restarts))
+            return
+        code = p.proc.poll()
+        if code is not None:
+            self._schedule(p, t("room.pool_died", self.lang, pid=p.pid, how=_describe_exit(code, self.lang), log=p.log))
+            return
+        if now < p.next_probe:
+            return
+        p.next_probe = now + PROBE_EVERY_S
+        plan = self._pool_beat()
+        if plan is not None:
+            if not p.healthy:
+                self._say_plan(plan)
+            p.healthy, p.last_ok = True, now
+        elif p.healthy and now - p.last_ok >= HUNG_AFTER_S:
+            self.say(t("room.pool_hung", self.lang, pid=p.pid, secs=now - p.last_ok))
+            self._terminate([p])
+            self._schedule(p, t("room.pool_stopped_hung", self.lang))
+        elif not p.healthy and now - p.started >= self.start_timeout:
+            self.say(t("room.pool_never", self.lang, pid=p.pid, secs=self.start_timeout, log=p.log))
+            self._terminate([p])
+            self._schedule(p, t("room.pool_stopped_never", self.lang))
+
     def serve(self) -> None:
         while not self.stopping:
             self.supervise_once()
@@ -528,7 +692,8 @@ class Classroom:
                 pass
 
     def stop(self) -> None:
-        children = ([self.haproxy] if self.haproxy else []) + self.replicas  # the proxy first: no new traffic
+        # the proxy first (no new traffic); the pool with the rest: its workers end their jobs "interrupted"
+        children = ([self.haproxy] if self.haproxy else []) + self.replicas + ([self.pool] if self.pool else [])
         started = [c for c in children if c.proc is not None]
         if not started:
             return

@@ -6,10 +6,13 @@ both replicas serve pages and every request of a page (HTML, assets, ``/_stcore/
 websocket) stays on the replica its cookie names; reloads stay there; an upload through the
 proxy reaches the session's replica (the same upload with the other cookie is refused); a websocket student
 sending a replica's cookie lands on it; a run started on one replica is listed on the
-other (one SQLite store); a replica killed with SIGKILL is restarted while the proxy keeps
-serving; SIGTERM stops everything. A second launcher is SIGKILLed to check that its
-children die with it. Plus the fast failures: haproxy missing, port in use, a replica
-that cannot start. No timings are asserted; every wait is bounded.
+other (one SQLite store); one worker pool, the launcher's, serves both replicas (they get
+``CNNVIZ_POOL=external`` and one teacher key) and runs a job submitted to that store; a
+replica killed with SIGKILL is restarted while the proxy keeps serving, and so is a killed
+pool; SIGTERM stops everything. A second launcher is SIGKILLed to check that its children
+(its pool's workers included) die with it. Plus the fast failures: haproxy missing, port in
+use, a replica that cannot start, a store another pool already serves. No timings are
+asserted; every wait is bounded.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 READY_RE = re.compile(r"ready on (http://\S+) \((\d+) replicas?, pids ([\d ]+), haproxy (\d+)\)")
 REPLICA_RE = re.compile(r"replica (r\d+) starting: pid (\d+) on 127\.0\.0\.1:(\d+)")
+POOL_RE = re.compile(r"worker pool up: pid (\d+), (\d+) worker\(s\) × (\d+) torch thread")
+KEY_RE = re.compile(r"teacher key: (\S+) \(type it")
 HDR = hx.HEADER.lower()
 
 pytestmark = pytest.mark.e2e
@@ -64,14 +69,50 @@ def _port_free(port: int) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    """A live (not zombie) process with this pid that is one of ours (streamlit or haproxy)."""
+    """A live (not zombie) process with this pid that is one of ours (streamlit, haproxy, the pool
+    or its workers)."""
     try:
         stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
         cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
     state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in ("Z", "X") and (b"streamlit" in cmd or b"haproxy" in cmd)
+    return state not in ("Z", "X") and (b"streamlit" in cmd or b"haproxy" in cmd or b"cnnviz\0pool" in cmd)
+
+
+def _children(pid: int) -> list[int]:
+    """Live children of ``pid`` (from /proc)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                fields = pathlib.Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                out.append(int(name))
+    return out
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = pathlib.Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+def _pool_workers(pool_pid: int, n: int) -> list[int]:
+    """The pool's ``n`` worker processes, once exec'd (a fresh fork still has the pool's cmdline)."""
+    def ready():
+        kids = [k for k in _children(pool_pid) if "--worker" in _cmdline(k)]
+        return kids if len(kids) == n else None
+
+    return _until(ready, 30, f"{n} pool worker(s)")
 
 
 def _until(cond, timeout: float, what: str, step: float = 0.2):
@@ -102,6 +143,8 @@ class Launcher:
         self.ports: dict[str, int] = {}
         self.every_pid: set[int] = set()
         self.haproxy_pid = 0
+        self.pool_pid, self.plan, self.teacher_key = 0, (0, 0), ""
+        self.db = db
         self.base = f"http://127.0.0.1:{port}"
 
     def _read(self) -> None:
@@ -136,7 +179,11 @@ class Launcher:
             self.pids[rm.group(1)], self.ports[rm.group(1)] = int(rm.group(2)), int(rm.group(3))
         assert [int(p) for p in m.group(3).split()] == list(self.pids.values())
         self.haproxy_pid = int(m.group(4))
-        self.every_pid |= set(self.pids.values()) | {self.haproxy_pid}
+        pm = POOL_RE.search(self.output())  # printed before the ready line
+        self.pool_pid, self.plan = int(pm.group(1)), (int(pm.group(2)), int(pm.group(3)))
+        self.teacher_key = KEY_RE.search(self.output()).group(1)
+        self.every_pid |= set(self.pids.values()) | {self.haproxy_pid, self.pool_pid}
+        self.every_pid |= set(_pool_workers(self.pool_pid, self.plan[0]))
 
     def stop(self) -> None:
         """Safety net for a failed test: stop the launcher, then anything of ours it left."""
@@ -359,6 +406,60 @@ def test_a_replica_that_cannot_start_fails_with_its_log(tmp_path):
     assert all(c.proc is None for c in room.replicas)
 
 
+_HEALTH_ONLY = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def test_a_store_another_pool_serves_is_one_clear_line(tmp_path, monkeypatch):
+    """A second pool for a store exits at once (the store's pool lock): the launcher names the
+    pool already serving it instead of restarting its own forever. Stand-in replicas (they only
+    answer the health check) keep this test to the pool's few seconds."""
+    from conftest import start_pool, stop_pool, wait_pool
+
+    _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
+    db = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("CNNVIZ_DB", str(db))
+    other = start_pool(db, workers=1)
+
+    class HealthOnly(Classroom):
+        def _replica_cmd(self, port):
+            return [sys.executable, "-c", _HEALTH_ONLY, str(port)]
+
+    room = HealthOnly(1, "127.0.0.1", free_port(), run_dir=str(tmp_path / "run"), out=io.StringIO())
+    try:
+        wait_pool(db)
+        with pytest.raises(LaunchError) as err:
+            room.start()
+        assert str(err.value) == (
+            f"another worker pool (pid {other.pid}) already serves the run store {db} (`make run`, or another "
+            "classroom, on the same store?): stop it, or give this classroom its own store with CNNVIZ_DB=…")
+    finally:
+        room.stop()
+        stop_pool(other)
+    assert room.pool.proc is None and all(r.proc is None for r in room.replicas)
+
+
+def test_the_default_store_is_named_by_a_child_python(tmp_path):
+    """Without ``$CNNVIZ_DB`` the launcher asks ``db_path()`` of a child python (importing the store
+    here would load torch and its thread into the launcher): the data folder's store."""
+    from classroom.launcher import store_path
+    from cnnviz.runs.store import DB_NAME
+
+    env = {k: v for k, v in os.environ.items() if k != "CNNVIZ_DB"}
+    env["CNNVIZ_DATA_DIR"] = str(tmp_path / "data")
+    assert store_path(env, ROOT) == tmp_path / "data" / DB_NAME
+    assert store_path(dict(env, CNNVIZ_DB="rel/runs.sqlite"), ROOT) == pathlib.Path("rel/runs.sqlite").absolute()
+    with pytest.raises(LaunchError, match=r"cannot name the run store .*set CNNVIZ_DB"):
+        store_path(dict(env, PYTHONPATH="", PYTHONHOME=str(tmp_path / "nowhere")), ROOT)
+
+
 # --- the running classroom ---------------------------------------------------------------------------
 def test_ready_line_and_every_replica_up(room):
     assert len(room.pids) == 2 and all(_alive(p) for p in room.every_pid)
@@ -476,6 +577,33 @@ def test_a_run_started_on_one_replica_is_listed_on_the_other(room, tabs):
     no_exception(b.page)
 
 
+def test_one_pool_serves_both_replicas(room):
+    """The store's pool row is the launcher's pool; no replica started one of its own (they were told
+    ``CNNVIZ_POOL=external``) and both were given the one teacher key the launcher printed; a job
+    queued in that store (as a replica's Start does) runs in one of the pool's workers."""
+    from cnnviz.runs.scheduler import Scheduler
+    from cnnviz.runs.store import RunStore
+
+    from training_helpers import tiny
+
+    row = RunStore(room.db).pool()
+    assert row.pid == room.pool_pid and row.alive() and (row.workers, row.threads) == room.plan
+    assert row.workers * row.threads <= len(os.sched_getaffinity(room.pool_pid))
+    assert room.teacher_key and len(room.teacher_key) >= 12
+    for name, pid in room.pids.items():
+        env = _environ(pid)
+        assert env["CNNVIZ_POOL"] == "external" and env["CNNVIZ_DB"] == str(room.db), name
+        assert env["CNNVIZ_TEACHER_KEY"] == room.teacher_key, name
+        assert not any("pool" in _cmdline(k) for k in _children(pid)), f"{name} started a pool of its own"
+    sch = Scheduler(room.db, pool="none")
+    try:
+        info = sch.wait(sch.submit("train", tiny().to_dict(), "classroom-test").run_id, timeout=60)
+        assert info.status == "completed", info.message
+        assert int(info.worker.rsplit(":", 1)[1]) in _children(room.pool_pid)
+    finally:
+        sch.close()
+
+
 def test_a_killed_replica_is_restarted_and_the_proxy_keeps_serving(room, browser, tabs):
     victim = max(room.pids)  # the replica of the second tab
     old = room.pids[victim]
@@ -503,6 +631,19 @@ def test_a_killed_replica_is_restarted_and_the_proxy_keeps_serving(room, browser
     for name in room.pids:
         assert get(room.base, replica=name)[1][HDR] == name
     assert _alive(room.haproxy_pid)
+
+
+def test_a_killed_pool_is_restarted(room):
+    old, mark = room.pool_pid, len(room.lines)
+    os.kill(old, signal.SIGKILL)  # its workers die with it (PR_SET_PDEATHSIG)
+    new = int(room.wait_line(rf"worker pool restarted: pid (\d+) \(was {old}, restart 1\)", 30, mark).group(1))
+    room.wait_line(rf"worker pool up: pid {new}, {room.plan[0]} worker", 60, mark)
+    assert not _alive(old) and _alive(new)
+    room.pool_pid = new
+    room.every_pid |= {new, *_pool_workers(new, room.plan[0])}
+    from cnnviz.runs.store import RunStore
+
+    assert RunStore(room.db).pool().pid == new
 
 
 def test_sigterm_stops_everything(room):

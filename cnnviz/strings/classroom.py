@@ -64,9 +64,41 @@ STRINGS = {
     "room.killed_by_num": ("killed by signal {num}", "被信号 {num} 终止"),
     "room.exited": ("exited with code {code}", "已退出，退出码 {code}"),
     # --- start-up lines ----------------------------------------------------------------------------------
-    "room.default_store": (
-        "the default store (cnnviz.runstore.db_path())",
-        "默认的运行记录库（cnnviz.runstore.db_path()）",
+    "room.no_store": (
+        "cannot name the run store (cnnviz.runs.store.db_path()): {err}; set CNNVIZ_DB to a file path",
+        "无法确定运行记录库（cnnviz.runs.store.db_path()）：{err}；请把 CNNVIZ_DB 设为一个文件路径",
+    ),
+    "room.teacher_key": (
+        "teacher key: {key} (type it on the Teacher page; set CNNVIZ_TEACHER_KEY to choose your own)",
+        "教师密钥：{key}（在“教师”页面输入；设置 CNNVIZ_TEACHER_KEY 可自选密钥）",
+    ),
+    "room.teacher_key_env": (
+        "teacher key: the one in $CNNVIZ_TEACHER_KEY (type it on the Teacher page)",
+        "教师密钥：$CNNVIZ_TEACHER_KEY 中的那个（在“教师”页面输入）",
+    ),
+    "room.pool_starting": (
+        "worker pool starting: pid {pid} for run store {store}, log {log}",
+        "工作进程池正在启动：pid {pid}，运行记录库 {store}，日志 {log}",
+    ),
+    "room.pool_ready": (
+        "worker pool up: pid {pid}, {workers} worker(s) × {threads} torch thread(s) on {cores} core(s); "
+        "every replica's training runs and lab jobs queue for it",
+        "工作进程池已就绪：pid {pid}，{workers} 个工作进程 × 每个 {threads} 个 torch 线程，共 {cores} 个 CPU 核心；"
+        "所有副本的训练和实验任务都在它这里排队",
+    ),
+    "room.pool_exited_early": (
+        "the worker pool (pid {pid}) {how} before its first heartbeat; last lines of {log}:",
+        "工作进程池（pid {pid}）在第一次心跳之前{how}；{log} 的最后几行：",
+    ),
+    "room.pool_other": (
+        "another worker pool (pid {pid}) already serves the run store {store} (`make run`, or another "
+        "classroom, on the same store?): stop it, or give this classroom its own store with CNNVIZ_DB=…",
+        "另一个工作进程池（pid {pid}）已在为运行记录库 {store} 服务（同一个库上的 `make run` 或另一个课堂？）："
+        "请先停止它，或用 CNNVIZ_DB=… 给这个课堂单独的库",
+    ),
+    "room.pool_timeout": (
+        "the worker pool (pid {pid}) wrote no heartbeat within {secs:.0f} s; last lines of {log}:",
+        "工作进程池（pid {pid}）在 {secs:.0f} 秒内没有写入心跳；{log} 的最后几行：",
     ),
     "room.run_dir": (
         "run dir {run_dir} (haproxy.cfg, haproxy.log, {logs}); run store {store}",
@@ -138,6 +170,21 @@ STRINGS = {
         "replica {name} (pid {pid}) did not answer {health} within {secs:.0f} s of its start: stopping it; see {log}",
         "副本 {name}（pid {pid}）启动后 {secs:.0f} 秒内没有应答 {health}：正在停止它；见 {log}",
     ),
+    "room.pool_died": ("the worker pool (pid {pid}) {how}; see {log}", "工作进程池（pid {pid}）{how}；见 {log}"),
+    "room.pool_restarted": (
+        "worker pool restarted: pid {pid} (was {old}, restart {n}); any job the old one was running is marked interrupted",
+        "工作进程池已重启：pid {pid}（原为 {old}，第 {n} 次重启）；旧进程池正在运行的任务都标记为“已中断”",
+    ),
+    "room.pool_hung": (
+        "the worker pool (pid {pid}) has written no heartbeat for {secs:.0f} s: stopping it",
+        "工作进程池（pid {pid}）已有 {secs:.0f} 秒没有写入心跳：正在停止它",
+    ),
+    "room.pool_stopped_hung": ("worker pool stopped (hung)", "工作进程池已停止（无响应）"),
+    "room.pool_never": (
+        "the worker pool (pid {pid}) wrote no heartbeat within {secs:.0f} s of its start: stopping it; see {log}",
+        "工作进程池（pid {pid}）启动后 {secs:.0f} 秒内没有写入心跳：正在停止它；见 {log}",
+    ),
+    "room.pool_stopped_never": ("worker pool stopped (never beat)", "工作进程池已停止（从未有心跳）"),
     "room.stopped_never": ("replica {name} stopped (never healthy)", "副本 {name} 已停止（从未正常运行）"),
     # --- stopping ----------------------------------------------------------------------------------------
     "room.sigkill": (
