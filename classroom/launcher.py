@@ -76,7 +76,7 @@ GRACE_S = 10.0  # SIGTERM → SIGKILL
 START_TIMEOUT_S = 90.0  # each replica's first health answer, at start-up and after a restart
 PROXY_TIMEOUT_S = 20.0  # every replica reachable through HAProxy
 ENV_PATHS = ("CNNVIZ_DB", "CNNVIZ_DATA_DIR")  # made absolute: the replicas run in the project folder
-POOL_BEAT_S = 5.0  # a pool heartbeat (written every 0.2 s) younger than this: the pool is alive
+POOL_BEAT_S = 5.0  # a pool heartbeat (written every second) younger than this: the pool is alive
 STORE_TIMEOUT_S = 60.0  # the child python that names the default store (imports torch: 1–3 s)
 
 _PR_SET_PDEATHSIG = 1

@@ -555,26 +555,37 @@ def test_websocket_student_lands_on_the_replica_of_its_cookie(room, tabs):
     assert any(c.startswith(f"{hx.COOKIE}={served}") for c in set_cookies), set_cookies
 
 
-def test_a_run_started_on_one_replica_is_listed_on_the_other(room, tabs):
+def test_a_run_started_on_one_replica_is_read_only_elsewhere_and_its_student_stops_it_from_the_other(room, tabs):
+    """A run started in one replica's session is trained by the one pool; another student on the
+    other replica sees it read-only; its own student, moved to the other replica (the replica
+    cookie set by hand), stops it there: a stop from a second replica, in real browsers."""
     (a_name, a), (b_name, b) = sorted(tabs.items())
     assert a_name != b_name
     page = a.page
     a.open("/training")
     assert a.replica == a_name
     page.get_by_role("heading", name="Train a network").wait_for()
-    budget = page.get_by_role("spinbutton", name="Time budget (s, 0 = none)")
-    budget.fill("2")  # a short run: the class preset's LeNet, two seconds of training
-    budget.press("Enter")
+    settle(page)
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs.fill("500")  # LeNet's class recipe for 500 epochs: it runs until someone stops it
+    epochs.press("Enter")
     settle(page)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_url("**run=**")
     rid = re.search(r"[?&]run=([0-9a-f]+)", page.url).group(1)
+    page.get_by_role("button", name="Stop").wait_for()  # running, in a worker of the pool
 
-    assert b.open("/training") == b_name
-    pick = b.page.get_by_role("combobox", name="Run", exact=True)  # the history's run picker
-    pick.wait_for()
-    assert f"({rid[:6]})" in pick.input_value()
+    assert b.open(f"/training?run={rid}") == b_name  # another student, on the other replica
+    b.page.get_by_text("belongs to another student").wait_for()
+    assert b.page.get_by_role("button", name="Stop").count() == 0
     no_exception(b.page)
+
+    a.context.add_cookies([{"name": hx.COOKIE, "value": b_name, "url": room.base}])
+    assert a.open(f"/training?run={rid}") == b_name  # the same student, now on the other replica
+    a.page.get_by_role("button", name="Stop").click()
+    a.page.locator('[data-testid="stAlertContentInfo"]').filter(has_text="stopped").first.wait_for()
+    no_exception(a.page)
+    a.context.add_cookies([{"name": hx.COOKIE, "value": a_name, "url": room.base}])  # back, for the tests below
 
 
 def test_one_pool_serves_both_replicas(room):

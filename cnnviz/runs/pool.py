@@ -245,14 +245,15 @@ class Pool:
         self._ray, self._drivers = None, []
 
     def _spawn(self) -> subprocess.Popen:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115  (None: the pool's own log)
         env = dict(os.environ, CNNVIZ_DB=str(self.db))
         argv = [*self.worker_argv, "--db", str(self.db), "--threads", str(self.threads)]
         try:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT if out is not None else None, env=env,
                                     preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509
         finally:
-            if out is not subprocess.DEVNULL:
+            if out is not None:
                 out.close()
 
     def _reap_and_start(self, store: RunStore) -> None:

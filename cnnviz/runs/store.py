@@ -364,11 +364,26 @@ class RunStore:
         return self.get(info.id)
 
     def queue(self) -> list[RunInfo]:
-        """The queued jobs in the order the workers will take them (``claim``'s order)."""
+        """The queued jobs in the order the workers will take them: ``claim``'s order replayed,
+        each claim moving its student to the back (a student with three queued jobs gets one
+        per round, not three in a row)."""
         with self._lock:
-            rows = self._conn.execute(f"SELECT {_COLS_R} FROM runs r LEFT JOIN students s ON s.student=r.owner "
-                                      f"WHERE r.status='queued' ORDER BY {QUEUE_ORDER}").fetchall()
-        return [_info(r) for r in rows]
+            rows = self._conn.execute(f"SELECT {_COLS_R}, COALESCE(s.served, 0) FROM runs r LEFT JOIN students s "
+                                      "ON s.student=r.owner WHERE r.status='queued' ORDER BY r.created").fetchall()
+        served: dict[str, float] = {}
+        left = []
+        for row in rows:
+            info = _info(row[:-1])
+            served.setdefault(info.owner, row[-1])
+            left.append(info)
+        clock, out = max([time.time(), *served.values()]), []
+        while left:
+            nxt = min(left, key=lambda i: (served[i.owner], i.created))
+            left.remove(nxt)
+            out.append(nxt)
+            clock += 1.0
+            served[nxt.owner] = clock
+        return out
 
     def running(self) -> list[RunInfo]:
         with self._lock:
