@@ -204,3 +204,18 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path):
         assert store.queue() == []
     finally:
         store.close()
+
+
+def test_without_a_ray_address_nothing_imports_ray():
+    """Ray is optional: the scheduler, the pool, the CLI and the app's scheduler glue never import it
+    unless a Ray address (or --backend ray) asks for it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cnnviz.runs.scheduler, cnnviz.runs.pool, cnnviz.runs.worker, cnnviz.cli, cnnviz.cli.pool, "
+            "cnnviz.cli.train, ui.sched; print('ray' in sys.modules)")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CNNVIZ_RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]), timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
