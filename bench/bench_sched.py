@@ -66,7 +66,7 @@ from cnnviz.runs.store import RunStore  # noqa: E402
 from cnnviz.train.data import available, data_dir  # noqa: E402
 from cnnviz.train.recipes import recipe_config  # noqa: E402
 
-from machine import cpu_model, usable_cores  # noqa: E402
+from machine import cpu_model, table, usable_cores  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ARCH = "lenet"
@@ -237,14 +237,6 @@ def press_start(scheds: list[Scheduler], jobs: list[tuple[str, dict]], poll: flo
 
 def span(seen: list[Seen]) -> float:
     return max(s.seen for s in seen) - min(s.submit for s in seen)
-
-
-def table(rows: list[list], head: list[str]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    print("  ".join(str(h).ljust(w) for h, w in zip(head, widths)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths)))
 
 
 def verdict(ok: bool) -> str:

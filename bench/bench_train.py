@@ -48,7 +48,7 @@ from cnnviz.train.loop import train  # noqa: E402
 from cnnviz.train.recipes import BOOK, CLASS  # noqa: E402
 from cnnviz.train.steps import build_model, make_optimizer
 
-from machine import cpu_model, usable_cores  # noqa: E402
+from machine import cpu_model, table, usable_cores  # noqa: E402
 
 BOOK_V100 = {"alexnet": 3942, "vgg": 2464, "nin": 3088, "googlenet": 3266, "resnet": 5033}  # examples/sec, d2l.ai
 FAMILY_ARCH = {fam: p.arch for fam, p in CLASS.items()}
@@ -59,14 +59,6 @@ def machine() -> str:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return (f"machine: {cpu}; {cores} cores usable, torch threads {torch.get_num_threads()}; GPU: {gpu}\n"
             f"python {platform.python_version()}, torch {torch.__version__}, data dir {data_dir()}")
-
-
-def table(rows: list[list], head: list[str]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    print("  ".join(str(h).ljust(w) for h, w in zip(head, widths)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths)))
 
 
 # --- engine vs bare loop --------------------------------------------------------------------

@@ -22,3 +22,12 @@ def cpu_model() -> str:
 def usable_cores() -> int:
     """Cores this process may run on (the affinity mask), else the machine's count."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def table(rows: list[list], head: list[str]) -> None:
+    """A plain aligned text table: the head, a rule, then the rows."""
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    print("  ".join(str(h).ljust(w) for h, w in zip(head, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths)))

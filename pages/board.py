@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.errors import CnnvizError
-from cnnviz.runs.scheduler import RunError
 from ui import board as ub
-from ui.common import show_error, tr
-from ui.sched import scheduler, student
+from ui.common import tr
+from ui.sched import page_scheduler
 
 st.title(tr("board.title"))
 st.caption(tr("board.intro"))
-try:
-    sch = scheduler()
-    me = student()
-except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, keep the app alive
-    show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
-    st.stop()
+sch, me = page_scheduler()  # or the store's error, and the page stops
 
 ub.name_box(sch, me)
 only_mine = st.toggle(tr("board.mine"), key="board.only_mine", help=tr("board.mine.help"))

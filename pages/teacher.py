@@ -19,12 +19,11 @@ import time
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from cnnviz.runs.scheduler import RunError
 from cnnviz.runs.store import TEACHER
 from cnnviz.train.recipes import CLASS
 from ui import board as ub
 from ui.common import arch_label, lang, show_error, tr
-from ui.sched import TEACHER_KEY, check_teacher_key, is_teacher, scheduler, student
+from ui.sched import TEACHER_KEY, check_teacher_key, is_teacher, page_scheduler, scheduler, student
 
 SAID = "teacher._said"  # session state: (kind, text or error) list of what the last action did
 CONFIRM = "teacher._confirm_clear"
@@ -247,12 +246,7 @@ st.title(tr("teacher.title"))
 if not is_teacher():
     unlock_box()
     st.stop()
-try:
-    sch = scheduler()
-    me = student()
-except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, keep the app alive
-    show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
-    st.stop()
+sch, me = page_scheduler()  # or the store's error, and the page stops
 st.button(tr("teacher.lock"), on_click=lock, icon=":material/lock:", key="teacher.lock_btn")
 show_said()
 actions(sch, me)

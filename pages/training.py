@@ -27,7 +27,7 @@ from cnnviz.viz.training import curves_figure, progress
 from ui import figures, jobs
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
-from ui.sched import scheduler, student
+from ui.sched import page_scheduler, scheduler, student
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
@@ -263,11 +263,7 @@ def history() -> None:
 # --- page ------------------------------------------------------------------------------------------
 st.title(tr("train.title"))
 st.caption(tr("train.intro"))
-try:
-    scheduler()
-except (CnnvizError, OSError) as err:  # an unwritable or broken store: say so, keep the app alive
-    show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
-    st.stop()
+page_scheduler()  # or the store's error, and the page stops
 rid = st.query_params.get("run")
 with st.expander(tr("train.new"), expanded=not rid, icon=":material/tune:"):
     form()

@@ -124,3 +124,29 @@ def module_sched_db(tmp_path_factory):
         yield from _pool_fixture(tmp_path_factory.mktemp("sched") / "runs.sqlite", mp)
     finally:
         mp.undo()
+
+
+def until(cond, timeout: float = 60.0, what: str = "condition", step: float = 0.05):
+    """Poll ``cond()`` until it is truthy (returned) or ``timeout`` s pass (the test fails, naming ``what``)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(step)
+
+
+@pytest.fixture(scope="module")
+def module_scheduler(module_sched_db):
+    """A ``Scheduler`` on the module's store and pool (``module_sched_db``); its jobs are
+    cleared at the end so the pool is idle when it stops."""
+    from cnnviz.runs.scheduler import Scheduler
+
+    s = Scheduler(module_sched_db, pool="external")
+    yield s
+    s.clear()
+    s.close()

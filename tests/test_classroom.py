@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import until
 
 from classroom import haproxy as hx
 from classroom.launcher import Classroom, LaunchError
@@ -112,18 +113,8 @@ def _pool_workers(pool_pid: int, n: int) -> list[int]:
         kids = [k for k in _children(pool_pid) if "--worker" in _cmdline(k)]
         return kids if len(kids) == n else None
 
-    return _until(ready, 30, f"{n} pool worker(s)")
+    return until(ready, 30, f"{n} pool worker(s)", step=0.2)
 
-
-def _until(cond, timeout: float, what: str, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(step)
 
 
 class Launcher:
@@ -638,7 +629,7 @@ def test_a_killed_replica_is_restarted_and_the_proxy_keeps_serving(room, browser
     room.pids[victim] = new
     room.every_pid.add(new)
     sock = str(room.run_dir / "haproxy.sock")
-    _until(lambda: hx.server_status(sock) == {"r1": "UP", "r2": "UP"}, 30, "haproxy to see both replicas UP")
+    until(lambda: hx.server_status(sock) == {"r1": "UP", "r2": "UP"}, 30, "haproxy to see both replicas UP", step=0.2)
     for name in room.pids:
         assert get(room.base, replica=name)[1][HDR] == name
     assert _alive(room.haproxy_pid)
@@ -691,6 +682,6 @@ def test_children_die_with_a_sigkilled_launcher(tmp_path):
         run_async(connected_then_kill())
         left = [p for p in launcher.every_pid if _alive(p)]
         assert not left, f"left behind: {left}"
-        _until(lambda: _port_free(launcher.port), 10, "the port to be free")
+        until(lambda: _port_free(launcher.port), 10, "the port to be free", step=0.2)
     finally:
         launcher.stop()

@@ -8,8 +8,6 @@ import hashlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.runs.scheduler import Scheduler
-
 from training_helpers import tiny
 
 PAGE = "../pages/board.py"
@@ -20,10 +18,8 @@ OTHER = "b0a4d0ther0000000000000"  # another student (ids are opaque strings)
 
 
 @pytest.fixture(scope="module")
-def sch(module_sched_db):
-    s = Scheduler(module_sched_db, pool="external")
-    yield s
-    s.close()
+def sch(module_scheduler):
+    return module_scheduler
 
 
 @pytest.fixture(autouse=True)

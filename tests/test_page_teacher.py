@@ -11,7 +11,6 @@ import pytest
 from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import TEACHER
 from cnnviz.train.recipes import CLASS, recipe_config
 
@@ -26,10 +25,8 @@ LOCKED_WORDS = ("Queue", "Clear the class", "Pre-warm", "Every run", "Leaderboar
 
 
 @pytest.fixture(scope="module")
-def sch(module_sched_db):
-    s = Scheduler(module_sched_db, pool="external")
-    yield s
-    s.close()
+def sch(module_scheduler):
+    return module_scheduler
 
 
 @pytest.fixture(autouse=True)

@@ -80,14 +80,19 @@ def test_gradflow_page_runs_a_pair_and_renders_the_result(sched):
     assert not at.exception and len(at.get("plotly_chart")) == 3
 
 
+def _start_gradflow(at, steps: int, seed: int) -> None:
+    """Open the gradient-flow page as this session's student and press Run on a 9-conv pair."""
+    at.run()
+    at.slider(key="gradflow.depth").set_value(9)
+    at.slider(key="gradflow.steps").set_value(steps)
+    at.number_input(key="gradflow.seed").set_value(seed)
+    at.button(key="gf.run").click().run()
+
+
 def test_gradflow_page_a_second_student_gets_the_same_job(sched):
     first, second = _page("gradflow"), _page("gradflow")
     for at in (first, second):
-        at.run()
-        at.slider(key="gradflow.depth").set_value(9)
-        at.slider(key="gradflow.steps").set_value(10)
-        at.number_input(key="gradflow.seed").set_value(7)
-        at.button(key="gf.run").click().run()
+        _start_gradflow(at, steps=10, seed=7)
         assert not at.exception, at.exception
     rid = first.session_state["gf.run_id"]
     assert second.session_state["gf.run_id"] == rid  # one computation for both
@@ -105,11 +110,7 @@ def test_gradflow_page_a_second_student_gets_the_same_job(sched):
 def test_gradflow_page_stop_and_leave(sched):
     alice, bob = _page("gradflow"), _page("gradflow")
     for at in (alice, bob):
-        at.run()
-        at.slider(key="gradflow.depth").set_value(9)
-        at.slider(key="gradflow.steps").set_value(200)
-        at.number_input(key="gradflow.seed").set_value(99)
-        at.button(key="gf.run").click().run()
+        _start_gradflow(at, steps=200, seed=99)
     rid = alice.session_state["gf.run_id"]
     assert bob.session_state["gf.run_id"] == rid
     bob.button(key="gf.stop").click().run()  # others still watch it: Bob only leaves it

@@ -25,10 +25,9 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import ROOT, start_pool, stop_pool, wait_pool
+from conftest import ROOT, start_pool, stop_pool, until, wait_pool
 
 from cnnviz.runs.pool import plan
 from cnnviz.runs.scheduler import Scheduler
@@ -38,16 +37,6 @@ from training_helpers import tiny
 
 LONG = dict(epochs=400)  # 8,000 steps: half a minute or more, never reached
 
-
-def _until(cond, timeout: float, what: str, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(step)
 
 
 def _children(pid: int) -> list[int]:
@@ -88,7 +77,7 @@ def _workers(pool_pid: int, n: int, without: int | None = None) -> list[int]:
         kids = [k for k in _children(pool_pid) if "--worker" in _argv(k)]
         return kids if len(kids) == n and without not in kids else None
 
-    return _until(ready, 30, f"{n} worker(s)")
+    return until(ready, 30, f"{n} worker(s)")
 
 
 def _worker_pid(sch: Scheduler, rid: str, timeout: float = 30) -> int:
@@ -97,7 +86,7 @@ def _worker_pid(sch: Scheduler, rid: str, timeout: float = 30) -> int:
         info = sch.get(rid)
         return info if info.status == "running" and info.summary.get("step") else None
 
-    info = _until(running, timeout, f"{rid} to run")
+    info = until(running, timeout, f"{rid} to run")
     return int(info.worker.rsplit(":", 1)[1])
 
 
@@ -105,7 +94,7 @@ def _wait_own_pool(db: pathlib.Path, pid: int, timeout: float = 60) -> None:
     """Until the heartbeat row is ``pid``'s (``wait_pool`` would accept a dead pool's fresh beat)."""
     store = RunStore(db)
     try:
-        _until(lambda: (p := store.pool()) is not None and p.pid == pid and p.alive(), timeout, f"pool {pid}'s beat")
+        until(lambda: (p := store.pool()) is not None and p.pid == pid and p.alive(), timeout, f"pool {pid}'s beat")
     finally:
         store.close()
 
@@ -237,13 +226,13 @@ def test_a_killed_pool_leaves_its_job_to_the_next_pool_as_interrupted(tmp_path):
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
         os.kill(worker, signal.SIGKILL)
-        _until(lambda: not _alive(worker), 10, "the frozen worker to die")
+        until(lambda: not _alive(worker), 10, "the frozen worker to die")
         assert sch.get(rid).status == "running"  # the store still says so: nobody could tell it
         assert sch.get(waiting).status == "queued"
 
         second = start_pool(db, workers=1)
         _wait_own_pool(db, second.pid)
-        info = _until(lambda: (i := sch.get(rid)).status != "running" and i, 10, "the cut-off job's new status")
+        info = until(lambda: (i := sch.get(rid)).status != "running" and i, 10, "the cut-off job's new status")
         assert info.status == "interrupted" and info.code == "train.runs.interrupted"
         assert sch.store.count_events(rid) >= committed > 0  # its events up to the last commit stay
         assert sch.wait(waiting, timeout=30).status == "completed"  # the queue goes on

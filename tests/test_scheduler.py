@@ -11,6 +11,7 @@ import sqlite3
 import time
 
 import pytest
+from conftest import until
 
 from cnnviz.runs.scheduler import NotYours, RunError, Scheduler
 from cnnviz.runs.store import TEACHER, LiveLimit, RunStore
@@ -21,23 +22,13 @@ A, B, C = "alice" * 4, "bob" * 8, "carol" * 4
 
 
 @pytest.fixture(scope="module")
-def sch(module_sched_db):
-    s = Scheduler(module_sched_db, pool="external")
-    yield s
-    s.clear()
-    s.close()
+def sch(module_scheduler):
+    return module_scheduler
 
 
 def long_cfg(seed: int = 0):
     """A run that lasts until someone stops it (tens of thousands of tiny steps)."""
     return tiny(epochs=1000, seed=seed, log_every=5)
-
-
-def wait_for(cond, timeout=60.0, what="condition"):
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_a_job_runs_in_a_worker_process_and_is_stored(sch):
@@ -74,7 +65,7 @@ def test_identical_requests_share_one_computation(sch):
 
 def test_another_students_stop_and_delete_are_refused(sch):
     t = sch.submit("train", long_cfg(21).to_dict(), A)
-    wait_for(lambda: sch.get(t.run_id).status == "running", what="running")
+    until(lambda: sch.get(t.run_id).status == "running", what="running")
     with pytest.raises(NotYours) as err:
         sch.stop(t.run_id, B)
     assert err.value.code == "err.job.not_yours"
@@ -91,7 +82,7 @@ def test_a_shared_runs_stop_detaches_until_the_last_watcher(sch):
     a = sch.submit("train", cfg.to_dict(), A)
     b = sch.submit("train", cfg.to_dict(), B)
     assert b.run_id == a.run_id
-    wait_for(lambda: sch.get(a.run_id).status == "running", what="running")
+    until(lambda: sch.get(a.run_id).status == "running", what="running")
     assert sch.stop(a.run_id, A) == "left"
     time.sleep(0.3)
     assert sch.get(a.run_id).status == "running"  # it goes on for B
@@ -117,7 +108,7 @@ def test_one_live_run_per_student(sch):
 
 def test_a_run_deleted_while_running_stops_and_leaves_nothing(sch):
     t = sch.submit("train", long_cfg(41).to_dict(), A)
-    wait_for(lambda: sch.get(t.run_id).status == "running", what="running")
+    until(lambda: sch.get(t.run_id).status == "running", what="running")
     assert sch.delete(t.run_id, A) == "deleted"
     with pytest.raises(RunError):
         sch.get(t.run_id)
@@ -134,7 +125,7 @@ def test_a_diverging_run_and_a_broken_job_end_with_their_reason(sch):
     assert info.status == "diverged"
     # a job no worker can run (a kind nobody registered): failed with a message, the pool carries on
     sch.store.create("badjob000001", "x", "x", {"a": 1}, B, kind="no-such-kind")
-    wait_for(lambda: sch.get("badjob000001").status == "failed", what="failed")
+    until(lambda: sch.get("badjob000001").status == "failed", what="failed")
     assert "no-such-kind" in sch.get("badjob000001").text("en")
     ok = sch.submit("train", tiny(seed=52).to_dict(), B)
     assert sch.wait(ok.run_id, 60).status == "completed"

@@ -48,6 +48,22 @@ def scheduler() -> Scheduler:
     return _scheduler(str(db_path()))
 
 
+def page_scheduler() -> tuple[Scheduler, str]:
+    """(the scheduler, this browser's student id) for a page that needs them; when the store
+    cannot be opened (unwritable, not a database), the page shows that one message and stops,
+    and the app stays alive."""
+    from cnnviz.errors import CnnvizError
+    from cnnviz.runs.scheduler import RunError
+    from ui.common import show_error
+
+    try:
+        return scheduler(), student()
+    except (CnnvizError, OSError) as err:
+        show_error(err if isinstance(err, CnnvizError) else RunError("train.runs.store_error", error=str(err)))
+        st.stop()
+        raise  # st.stop() ends the script run; never reached
+
+
 def student() -> str:
     """This browser's student id: a hash of its cookie token (see the module docstring)."""
     token = st.session_state.get(TOKEN_KEY)
