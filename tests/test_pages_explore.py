@@ -338,6 +338,18 @@ def test_compare_shows_a_completed_class_preset_run(compare_store):
     assert measured(compare_store)["lenet"].run_id == rid
 
 
+def test_a_class_on_compare_reads_the_store_once(compare_store, monkeypatch):
+    """The sessions after the first (either language), within the cache's few seconds, reuse its one read."""
+    from cnnviz.runs import measured as mod
+
+    reads = []
+    real = mod.measured
+    monkeypatch.setattr(mod, "measured", lambda *a, **k: reads.append(a) or real(*a, **k))
+    for lang in ("en", "zh", "en"):
+        ok(open_page("compare", lang=lang))
+    assert len(reads) == 1
+
+
 def test_compare_with_a_broken_store_keeps_its_columns_and_says_why(tmp_path, monkeypatch):
     from ui import figures, sched
 
