@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -287,6 +288,82 @@ def test_compare_crafted_link_and_chinese():
     assert "side='abc'" in at.warning[0].value and "改用" in at.warning[0].value
     assert at.slider(key="compare.side").value == 224
     assert at.title[0].value == t("cmp.page.title", "zh")
+
+
+@pytest.fixture
+def compare_store(tmp_path, monkeypatch):
+    """An empty run store of the page's own (no pool: nothing runs), the measured cache cleared."""
+    from cnnviz.runs.store import RunStore
+    from ui import figures, sched
+
+    db = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("CNNVIZ_DB", str(db))
+    monkeypatch.setenv("CNNVIZ_POOL", "none")
+    figures._measured.clear()
+    store = RunStore(db)
+    yield store
+    store.close()
+    figures._measured.clear()
+    sched._scheduler.clear()
+
+
+def measured_cols(at: AppTest):
+    return at.dataframe[0].value.set_index("arch")[["speed", "acc", "where"]]
+
+
+def test_compare_says_not_measured_yet_without_runs(compare_store):
+    at = ok(open_page("compare"))
+    cols = measured_cols(at)
+    assert len(cols) == len(list_models())
+    assert set(cols["where"]) == {t("cmp.meas.none", "en")} and cols["speed"].isna().all()
+    assert t("cmp.meas.caption", "en") in [c.value for c in at.caption]
+    zh = measured_cols(ok(open_page("compare", lang="zh")))
+    assert set(zh["where"]) == {t("cmp.meas.none", "zh")}
+
+
+def test_compare_shows_a_completed_class_preset_run(compare_store):
+    from test_measured import finished_run, preset
+
+    from cnnviz.runs.measured import measured
+
+    rid = finished_run(compare_store, preset("lenet"), rates=(20000.0, 22000.0), acc=0.82, worker="labhost:77")
+    finished_run(compare_store, preset("resnet18", lr=0.5), acc=0.9)  # off the preset: not shown
+    at = ok(open_page("compare", side="32"))  # the side chosen does not change the measured columns
+    cols = measured_cols(at)
+    lenet = cols.loc[t("arch.lenet", "en")]
+    assert (lenet["speed"], lenet["acc"]) == (21000.0, 0.82)
+    day = time.strftime("%Y-%m-%d", time.localtime(compare_store.get(rid).ended))
+    assert lenet["where"] == f"labhost · cpu · {day} · Fashion-MNIST"
+    assert cols.loc["ResNet-18", "where"] == t("cmp.meas.none", "en")
+    assert measured(compare_store)["lenet"].run_id == rid
+
+
+def test_a_class_on_compare_reads_the_store_once(compare_store, monkeypatch):
+    """The sessions after the first (either language), within the cache's few seconds, reuse its one read."""
+    from cnnviz.runs import measured as mod
+
+    reads = []
+    real = mod.measured
+    monkeypatch.setattr(mod, "measured", lambda *a, **k: reads.append(a) or real(*a, **k))
+    for lang in ("en", "zh", "en"):
+        ok(open_page("compare", lang=lang))
+    assert len(reads) == 1
+
+
+def test_compare_with_a_broken_store_keeps_its_columns_and_says_why(tmp_path, monkeypatch):
+    from ui import figures, sched
+
+    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path))  # a folder: not a database
+    monkeypatch.setenv("CNNVIZ_POOL", "none")
+    figures._measured.clear()
+    sched._scheduler.clear()
+    # the page on its own: app.py opens the scheduler before every page, unguarded (its own matter)
+    at = ok(AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=TIMEOUT).run())
+    table = at.dataframe[0].value
+    assert len(table) == len(list_models()) and "params" in table.columns and "where" not in table.columns
+    (note,) = at.warning
+    assert note.value.startswith(t("cmp.meas.unavailable", "en", error="")) and str(tmp_path) in note.value
+    assert not at.error and len(plotly_specs(at)) == 2  # the charts are still there
 
 
 def test_a_class_on_one_configuration_builds_its_figures_once(monkeypatch):

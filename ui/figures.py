@@ -134,3 +134,34 @@ def run_figures(run_id: str, n_events: int, title: str, language: str) -> tuple[
     events = scheduler().events(run_id)[:n_events]
     return (curves_figure([(title, events)], language), grad_bar_figure(events, language),
             grad_heatmap_figure(events, language))
+
+
+# Compare's measured columns: a class of 40 reruns the page; the store is read at most once per
+# MEASURED_TTL_S for all of them (a run that just ended shows up within that).
+MEASURED_TTL_S = 15.0
+
+
+@st.cache_data(ttl=MEASURED_TTL_S, max_entries=8, show_spinner=False)
+def _measured(db: str, device: str) -> dict[str, Any]:
+    from cnnviz.runs.measured import measured
+    from ui.sched import scheduler
+
+    return measured(scheduler().store, prefer=device)
+
+
+def measured_runs() -> tuple[dict[str, Any], Any]:
+    """(arch → ``cnnviz.runs.measured.Measured``, None), or ({}, the ``CnnvizError`` to show)
+    when the run store cannot be read: the page shows that note and its other columns."""
+    import sqlite3
+
+    from cnnviz.errors import CnnvizError
+    from cnnviz.runs.measured import device_type
+    from cnnviz.runs.scheduler import RunError
+    from cnnviz.runs.store import db_path
+
+    try:
+        return _measured(str(db_path()), device_type()), None
+    except CnnvizError as err:  # errors are not cached: the next rerun tries again
+        return {}, err
+    except (OSError, sqlite3.Error) as err:
+        return {}, RunError("train.runs.store_error", error=str(err))
