@@ -8,6 +8,7 @@ them from file names) and pages are grouped by the chapter's sections. Calling
 
 import streamlit as st
 
+from cnnviz.errors import CnnvizError
 from ui.common import freeze_startup_objects, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
 from ui.sched import scheduler, teacher_key
@@ -15,7 +16,10 @@ from ui.sched import scheduler, teacher_key
 st.set_page_config(page_title="cnnviz", page_icon=":material/layers:", layout="wide")
 freeze_startup_objects()  # once per process: see its docstring (why a click no longer pays a full GC)
 teacher_key()  # once per process: the teacher key, printed in the console unless CNNVIZ_TEACHER_KEY set it
-scheduler()  # once per process: the job scheduler, which starts the worker pool if none serves the store
+try:
+    scheduler()  # once per process: the job scheduler, which starts the worker pool if none serves the store
+except (CnnvizError, OSError):  # a store that cannot be opened: the pages that need it say so, the others work
+    pass
 language_selector()
 sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):
