@@ -23,8 +23,9 @@ def test_json_lines(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     events = [json.loads(line) for line in lines]  # one JSON object per line, nothing else on stdout
     kinds = [e["kind"] for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("step") == 3
+    assert kinds[0] == "start" and kinds[-2:] == ["results", "end"] and kinds.count("step") == 3
     assert events[0]["n_train"] == 128 and events[-1]["status"] == "completed"
+    assert events[-1]["run_id"] and events[-2]["results"]["n"] == 64  # recorded in the run store, with its results
     assert set(events[1]["grad_norms"]) == set(events[0]["layers"])
 
 

@@ -71,12 +71,15 @@ def local_source(info: RunInfo, stop: StoreStop, ctx: JobContext) -> Iterator[Ma
     return get_kind(info.kind).run(info.config, stop, ctx)
 
 
-def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source) -> str:
-    """Run one claimed job to its end; returns its final status. Never raises.
+def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source,
+            on_event: Callable[[dict], None] | None = None) -> str:
+    """Run one claimed job to its end; returns its final status. Never raises (but lets a
+    ``KeyboardInterrupt`` through: the CLI's Ctrl-C).
 
     ``source`` yields the job's events: computed in this process (``local_source``), or
     streamed back from a Ray task (``cnnviz.runs.rayexec``); either way they are recorded
-    here, the same way.
+    here, the same way. ``on_event(d)`` sees every event as it arrives (the CLI prints them
+    while they are recorded); an exception it raises fails the job.
     """
     kind = None
     written, pending, last_flush = 0, [], time.monotonic()
@@ -102,6 +105,8 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
             if frac is not None:
                 progress = min(1.0, max(progress, frac) if d.get("kind") != "end" else frac)
             pending.append(d)
+            if on_event is not None:
+                on_event(d)
             if d.get("kind") == "end" and "name" not in d:  # the job's own end: committed below, with its status
                 status, code, message = d["status"], d["code"], d["message"]
                 ended = True
