@@ -159,3 +159,58 @@ def test_evicted_weights_are_one_line_with_exit_2(recorded, tmp_path, monkeypatc
     png = tmp_path / "ok.png"
     _test_png(png)
     assert "evicted" in error_line(*run_cli("predict", rid, str(png)))
+
+
+def test_a_stop_from_the_store_stops_a_cli_run_which_keeps_its_results(recorded, tmp_path, monkeypatch):
+    import threading
+
+    from conftest import until
+
+    db = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("CNNVIZ_DB", str(db))
+    got = {}
+    t = threading.Thread(target=lambda: got.update(r=run_cli(*SMALL[:-4], "--epochs", "1000", "--batch-size", "32",
+                                                              "--json-lines")))
+    t.start()
+    store = RunStore(db)
+    try:
+        running = until(lambda: [i for i in store.list() if i.summary.get("step", 0) >= 3], what="the CLI run's steps")
+        store.request_stop(running[0].id)  # a teacher's Stop on the page
+        t.join(60)
+        code, out, err = got["r"]
+        events = [json.loads(line) for line in out.splitlines()]
+        assert code == 0 and events[-1]["status"] == "stopped" and events[-1]["run_id"] == running[0].id
+        assert events[-2]["kind"] == "results" and events[-2]["results"]["n"] == 32
+        assert store.get(running[0].id).status == "stopped" and WeightStore.beside(db).exists(running[0].id)
+    finally:
+        store.close()
+
+
+def test_ctrl_c_records_the_run_as_interrupted(recorded, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    db = tmp_path / "runs.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "cnnviz", *SMALL[:-4], "--epochs", "1000", "--json-lines"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, CNNVIZ_DB=str(db)))
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["kind"] == "start"
+        proc.stdout.readline()  # a step: training has begun
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in proc.stderr.read()
+    store = RunStore(db)
+    try:
+        (info,) = store.list()
+        assert info.status == "interrupted" and info.ended is not None and not WeightStore.beside(db).files()
+    finally:
+        store.close()
