@@ -10,7 +10,9 @@ reads them from the store. Stop is a flag in the job's row, read before every st
 (``StoreStop``; one indexed read, ~20 µs): a Stop pressed on any replica ends the job within
 one step. A missing row (the job was deleted) also means stop. SIGTERM (the pool going away)
 ends the current job as "interrupted" and the worker with it. A job that raises ends as
-"failed" with its message; the worker carries on with the next one.
+"failed" with its message; the worker carries on with the next one. A job that keeps weights
+gets their fate in its summary: ``weights`` ("kept", "too_big", "none") and ``weights_bytes``.
+``python -m cnnviz train`` records its own run through ``run_job`` too (``on_event`` prints it).
 """
 
 from __future__ import annotations
