@@ -212,5 +212,6 @@ def test_ctrl_c_records_the_run_as_interrupted(recorded, tmp_path):
     try:
         (info,) = store.list()
         assert info.status == "interrupted" and info.ended is not None and not WeightStore.beside(db).files()
+        assert store.events(info.id)[-1]["kind"] == "end"  # ended within a step, as the pool's SIGTERM ends a job
     finally:
         store.close()

@@ -210,17 +210,25 @@ def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             store.request_stop(rid)
 
+    ctrl_c = _CtrlC()
     try:
-        status = run_job(store, info, weights, source, on_event=show)
-    except KeyboardInterrupt:
+        with ctrl_c:
+            status = run_job(store, info, weights, source, on_event=show)
+    except KeyboardInterrupt:  # a second Ctrl-C: out now, whatever was being written
         weights.discard(rid)
-        store.append(rid, store.count_events(rid), [], status="interrupted", code="train.runs.interrupted",
-                     message=messages("train.runs.interrupted"))
+        try:
+            store.append(rid, store.count_events(rid), [], status="interrupted", code="train.runs.interrupted",
+                         message=messages("train.runs.interrupted"))
+        except Exception:  # sqlite3.Error mid-transaction: the row stays "running", as after a kill
+            pass
         print("\ncnnviz: interrupted", file=sys.stderr)
         return 130
     finally:
         final = store.get(rid)
         store.close()
+    if ctrl_c.pressed:
+        print("\ncnnviz: interrupted", file=sys.stderr)
+        return 130
     if seen["broken"]:
         return 141
     if not seen["end"] and final is not None:  # the job broke before its own end (a Ray worker died...)
@@ -232,6 +240,40 @@ def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
             print(t(f"cli.train.weights.{outcome}", run_id=rid,
                     mb=f"{final.summary.get('weights_bytes', 0) / 2**20:.3g}"), file=sys.stderr)
     return 0 if status in ("completed", "stopped") else 1
+
+
+class _CtrlC:
+    """While a recorded run trains: the first Ctrl-C ends it within a step as the pool's SIGTERM
+    does (``worker.mark_exiting``: it is recorded "interrupted", its weights dropped); a second
+    one raises ``KeyboardInterrupt``. Only in the main thread (where signals arrive)."""
+
+    def __init__(self):
+        self.pressed, self._prev = False, None
+
+    def _on_int(self, signum, frame) -> None:
+        from cnnviz.runs.worker import mark_exiting
+
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+        mark_exiting(True)
+
+    def __enter__(self) -> _CtrlC:
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            self._prev = signal.signal(signal.SIGINT, self._on_int)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        from cnnviz.runs.worker import mark_exiting
+
+        if self._prev is not None:
+            signal.signal(signal.SIGINT, self._prev)
+        if self.pressed:
+            mark_exiting(False)
 
 
 class _Progress:
