@@ -92,8 +92,10 @@ def test_a_dataset_named_but_missing_is_one_line_saying_where_it_goes(tmp_path, 
     from cnnviz.train import data
 
     monkeypatch.setattr(data, "_online", lambda host, timeout=2.0: False)  # never reach for the network
+    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path / "runs.sqlite"))
     line = error_line(*run_cli("train", "lenet", "--dataset", "mnist", "--data-dir", str(tmp_path), "--max-steps", "2"))
     assert "MNIST" in line and str(tmp_path / "MNIST" / "raw") in line and "--dataset synthetic" in line
+    assert not (tmp_path / "runs.sqlite").exists()  # refused before anything was recorded
 
 
 def test_no_dataset_named_falls_back_to_the_synthetic_shapes_and_says_so(tmp_path, monkeypatch):
