@@ -13,6 +13,7 @@ from PIL import Image
 
 from cnnviz.runs.store import RunStore
 from cnnviz.runs.weights import WeightStore
+from cnnviz.runs.worker import worker_name
 
 from cli_helpers import error_line, run_cli
 
@@ -44,7 +45,7 @@ def test_train_records_its_run_and_says_its_id(recorded):
     store = RunStore(db)
     try:
         info = store.get(end["run_id"])
-        assert info.status == "completed" and info.owner == "cli" and info.worker.startswith("cli:")
+        assert info.status == "completed" and info.owner == "cli" and info.worker == worker_name()
         assert info.summary["weights"] == "kept" and info.summary["test_acc"] == end["test_acc"]
         stored = store.events(end["run_id"])
         assert stored == [*events[:-1], {k: v for k, v in end.items() if k != "run_id"}]  # what it printed

@@ -191,7 +191,7 @@ def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
     arch, label = TRAIN.describe(params)
     rid = uuid.uuid4().hex[:12]
     info = store.create(rid, arch, label, params, OWNER, device=TRAIN.device(params), status="running",
-                        key=content_key("train", params), worker=f"cli:{worker_name()}", started=time.time())
+                        key=content_key("train", params), worker=worker_name(), started=time.time())
     progress = _Progress(sys.stderr) if not args.json_lines else None
     seen = {"end": False, "broken": False}
 
