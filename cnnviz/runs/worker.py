@@ -10,7 +10,9 @@ reads them from the store. Stop is a flag in the job's row, read before every st
 (``StoreStop``; one indexed read, ~20 µs): a Stop pressed on any replica ends the job within
 one step. A missing row (the job was deleted) also means stop. SIGTERM (the pool going away)
 ends the current job as "interrupted" and the worker with it. A job that raises ends as
-"failed" with its message; the worker carries on with the next one.
+"failed" with its message; the worker carries on with the next one. A job that keeps weights
+gets their fate in its summary: ``weights`` ("kept", "too_big", "none") and ``weights_bytes``.
+``python -m cnnviz train`` records its own run through ``run_job`` too (``on_event`` prints it).
 """
 
 from __future__ import annotations
@@ -56,6 +58,13 @@ class StoreStop:
         self._set = True
 
 
+class _Exiting:
+    """``is_set()``: this process is going away (SIGTERM, or ``mark_exiting``)."""
+
+    def is_set(self) -> bool:
+        return _EXITING
+
+
 Source = Callable[[RunInfo, "StoreStop", JobContext], Iterator[Mapping[str, Any]]]
 
 
@@ -64,12 +73,15 @@ def local_source(info: RunInfo, stop: StoreStop, ctx: JobContext) -> Iterator[Ma
     return get_kind(info.kind).run(info.config, stop, ctx)
 
 
-def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source) -> str:
-    """Run one claimed job to its end; returns its final status. Never raises.
+def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source,
+            on_event: Callable[[dict], None] | None = None) -> str:
+    """Run one claimed job to its end; returns its final status. Never raises (but lets a
+    ``KeyboardInterrupt`` through: the CLI's Ctrl-C).
 
     ``source`` yields the job's events: computed in this process (``local_source``), or
     streamed back from a Ray task (``cnnviz.runs.rayexec``); either way they are recorded
-    here, the same way.
+    here, the same way. ``on_event(d)`` sees every event as it arrives (the CLI prints them
+    while they are recorded); an exception it raises fails the job.
     """
     kind = None
     written, pending, last_flush = 0, [], time.monotonic()
@@ -87,7 +99,7 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
 
     try:
         kind = get_kind(info.kind)
-        ctx = JobContext(info.id, weights.staging(info.id) if weights is not None else None)
+        ctx = JobContext(info.id, weights.staging(info.id) if weights is not None else None, exiting=_Exiting())
         gen = source(info, stop, ctx)
         for d in gen:
             d = dict(d)
@@ -95,6 +107,8 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
             if frac is not None:
                 progress = min(1.0, max(progress, frac) if d.get("kind") != "end" else frac)
             pending.append(d)
+            if on_event is not None:
+                on_event(d)
             if d.get("kind") == "end" and "name" not in d:  # the job's own end: committed below, with its status
                 status, code, message = d["status"], d["code"], d["message"]
                 ended = True
@@ -116,8 +130,15 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
     if status == "completed":
         progress = 1.0
     try:
+        if kind is not None and kind.keeps_weights:  # what became of its weights, for the pages to say
+            summary["weights"], summary["weights_bytes"] = "none", 0
         if weights is not None and status in ("completed", "stopped"):
-            weights.commit(info.id)  # the staged file becomes the run's (atomic rename), within the caps
+            staged = weights.staging(info.id)
+            size = staged.stat().st_size if staged.is_file() else 0
+            # the staged file becomes the run's (atomic rename), within the caps: "kept", "too_big" or "none"
+            outcome = weights.commit(info.id)
+            if kind is not None and kind.keeps_weights:
+                summary["weights"], summary["weights_bytes"] = outcome, size if outcome != "none" else 0
         elif weights is not None:
             weights.discard(info.id)
         if store.get(info.id) is None:  # deleted while it ran (the teacher cleared the class): nothing to record
