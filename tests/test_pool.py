@@ -308,3 +308,39 @@ def test_a_stop_from_a_second_replica_stops_the_job_within_a_step(pool2):
     sch = Scheduler(db, pool="none")
     assert sch.watchers(rid) == []  # S left it; T never watched it
     sch.close()
+
+
+# --- a CLI run beside the pool ----------------------------------------------------------------------
+def test_a_pool_leaves_a_live_cli_run_alone_and_fails_it_once_its_process_is_killed(tmp_path):
+    """A pool that starts while ``python -m cnnviz train`` records a run does not mark that run
+    "interrupted" (its own process still works on it); once that process is killed with
+    SIGKILL, and so can record nothing, the pool ends the run "failed", naming the process."""
+    db = tmp_path / "runs.sqlite"
+    sch = Scheduler(db, pool="none")
+    cli = subprocess.Popen([sys.executable, "-m", "cnnviz", "train", "lenet", "--dataset", "synthetic",
+                            "--subset", "512", "--epochs", "400", "--db", str(db), "--json-lines"],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pool = None
+    try:
+        def cli_run():
+            runs = sch.store.list(kinds=("train",))
+            return runs[0] if runs and runs[0].status == "running" and runs[0].summary.get("step") else None
+
+        rid = until(cli_run, 60, "the CLI run to record steps").id
+        pool = start_pool(db, workers=1)
+        _wait_own_pool(db, pool.pid)
+        seen = sch.store.count_events(rid)
+        until(lambda: sch.store.count_events(rid) > seen, 30, "more events from the CLI run")
+        assert sch.get(rid).status == "running"  # the new pool did not cut it off
+        cli.kill()
+        cli.wait(10)
+        info = until(lambda: (i := sch.get(rid)).status != "running" and i, 15, "the pool to notice the CLI is gone")
+        assert info.status == "failed" and info.code == "train.runs.process_gone"
+        assert str(cli.pid) in info.text("en")
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait(10)
+        if pool is not None:
+            stop_pool(pool)
+        sch.close()

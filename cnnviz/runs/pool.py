@@ -80,6 +80,30 @@ def plan(workers: int | None = None, threads: int | None = None, cores: int | No
     return w, t
 
 
+def _local_pid(worker: str) -> int | None:
+    """The pid of a worker named ``host:pid`` on this machine (None: another machine, Ray)."""
+    host, sep, pid = worker.rpartition(":")
+    if not sep or host != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid)
+
+
+def process_alive(worker: str) -> bool:
+    """Whether the process a running job names as its worker (``host:pid``) is alive on this
+    machine and is a Python process (a pid reused by something else is not the worker)."""
+    pid = _local_pid(worker)
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            if f.read().rsplit(b")", 1)[-1].split()[0] == b"Z":  # a zombie has ended
+                return False
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"python" in f.read()
+    except (OSError, IndexError):
+        return False
+
+
 def lock_path(db: pathlib.Path | str) -> pathlib.Path:
     db = pathlib.Path(db)
     return db.with_name(db.name + ".pool.lock")
@@ -153,7 +177,8 @@ class Pool:
         store = RunStore(self.db)
         parent = os.getppid()
         try:
-            cut = store.interrupt_running(messages("train.runs.interrupted"))
+            # a run whose own process still works on it (a CLI run) is not the old pool's: left alone
+            cut = store.interrupt_running(messages("train.runs.interrupted"), keep=process_alive)
             if cut:
                 log.info("marked %d job(s) of a previous pool interrupted", len(cut))
             if self.ray_address:
@@ -166,6 +191,7 @@ class Pool:
                     if self._ray is not None and not self._ray.alive():
                         self._ray_gone()
                     self._beat(store)
+                    self._reap_gone(store)
                     last_beat = time.monotonic()
                 if self._ray is None:
                     self._reap_and_start(store)
@@ -270,6 +296,17 @@ class Pool:
             if slot.proc is None and now >= slot.next_start and not self._stopping:
                 slot.proc = self._spawn()
                 slot.started = now
+
+    def _reap_gone(self, store: RunStore) -> None:
+        """End the running jobs of a process on this machine that is gone and was not one of
+        this pool's workers (those are reaped as they exit): a CLI run killed with kill -9."""
+        mine = {worker_name(pid) for pid in self.pids()}
+        for info in store.running():
+            w = info.worker
+            if w and w not in mine and _local_pid(w) is not None and not process_alive(w):
+                gone = messages("train.runs.process_gone", worker=w)
+                ended = store.end_worker_jobs(w, "failed", "train.runs.process_gone", gone)
+                log.warning("process %s is gone; its job(s) %s failed", w, ended)
 
     def pids(self) -> list[int]:
         return [s.proc.pid for s in self._slots if s.proc is not None]

@@ -34,7 +34,7 @@ import pathlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -405,10 +405,14 @@ class RunStore:
                                    [(status, code, json.dumps(dict(message)), time.time(), rid) for rid in ids])
         return ids
 
-    def interrupt_running(self, message: Mapping[str, str], code: str = "train.runs.interrupted") -> list[str]:
-        """Mark every running job "interrupted" (a pool starting after a server that went away)."""
+    def interrupt_running(self, message: Mapping[str, str], code: str = "train.runs.interrupted",
+                          keep: Callable[[str], bool] | None = None) -> list[str]:
+        """Mark every running job "interrupted" (a pool starting after a server that went away),
+        except those whose worker ``keep(worker)`` says is still at work (a CLI run in its own
+        process)."""
         with self._lock, self._tx():
-            ids = [r[0] for r in self._conn.execute("SELECT id FROM runs WHERE status='running'")]
+            ids = [r[0] for r in self._conn.execute("SELECT id, worker FROM runs WHERE status='running'")
+                   if keep is None or not keep(r[1] or "")]
             self._conn.executemany("UPDATE runs SET status='interrupted', code=?, message=?, "
                                    "ended=COALESCE(ended, ?) WHERE id=?",
                                    [(code, json.dumps(dict(message)), time.time(), rid) for rid in ids])

@@ -6,6 +6,10 @@ STRINGS = {
         "failed: the worker process running it died ({how}); the other jobs carry on",
         "失败：运行它的工作进程意外退出（{how}）；其他任务继续运行",
     ),
+    "train.runs.process_gone": (
+        "failed: the process that ran it ({worker}) is gone (killed, or its machine restarted)",
+        "失败：运行它的进程（{worker}）已不存在（被终止，或机器重启）",
+    ),
     "train.runs.ray_died": (
         "failed: its Ray task, worker or node died ({error}: {detail}); the server carries on",
         "失败：它的 Ray 任务、工作进程或节点意外退出（{error}：{detail}）；服务器继续运行",
