@@ -2,7 +2,8 @@
 
 Two halves. ``decode_upload`` turns the bytes a user uploads into a model input, refusing
 anything that is not a small, intact PNG or JPEG with one translated message (an
-``UploadError``) and never letting Pillow decode a decompression bomb. ``capture`` runs one
+``UploadError``) and never letting Pillow decode a decompression bomb (the checks are
+``open_upload``'s, which ``cnnviz.labs.results.fit_image`` shares). ``capture`` runs one
 forward pass with forward hooks on every conv layer (removed in ``finally``) and returns the
 first channels of each output; ``tile`` lays one layer's channels out as one image.
 
@@ -36,12 +37,34 @@ class UploadError(CnnvizError):
 def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)) -> torch.Tensor:
     """Decode an uploaded PNG/JPEG into a ``1 x C x H x W`` float tensor in [0, 1].
 
-    ``mode`` is ``"L"`` (1 channel) or ``"RGB"`` (3); ``size`` is the model's (H, W). Checks,
-    in order, each with its own message: byte size (``MAX_UPLOAD_BYTES``), format (only PNG
-    and JPEG: Pillow is told to try no other decoder), pixel count from the header
-    (``MAX_UPLOAD_PIXELS``, before decoding), integrity (``verify()``, then a full decode of
-    a fresh handle, since a verified file cannot be loaded and a truncated one fails only on
-    load).
+    ``mode`` is ``"L"`` (1 channel) or ``"RGB"`` (3); ``size`` is the model's (H, W). The
+    checks are ``open_upload``'s; the picture is then resized as it is (stretched if not square).
+    """
+    from PIL import Image
+
+    img = open_upload(data, mode)
+    img = img.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR)  # PIL takes (W, H)
+    return image_tensor(img)
+
+
+def image_tensor(img) -> torch.Tensor:
+    """A PIL image ("L" or "RGB") as a ``1 x C x H x W`` float tensor in [0, 1]."""
+    arr = np.asarray(img, dtype=np.float32) / 255.0  # H x W (L) or H x W x 3 (RGB)
+    if arr.ndim == 2:
+        arr = arr[None]  # 1 x H x W
+    else:
+        arr = arr.transpose(2, 0, 1)  # 3 x H x W
+    return torch.from_numpy(np.ascontiguousarray(arr))[None]  # 1 x C x H x W
+
+
+def open_upload(data: bytes, mode: str = "L"):
+    """An uploaded PNG/JPEG, checked and fully decoded, as an 8-bit PIL image in ``mode``.
+
+    Checks, in order, each with its own message (an ``UploadError``): byte size
+    (``MAX_UPLOAD_BYTES``), format (only PNG and JPEG: Pillow is told to try no other decoder),
+    pixel count from the header (``MAX_UPLOAD_PIXELS``, before decoding), integrity
+    (``verify()``, then a full decode of a fresh handle, since a verified file cannot be loaded
+    and a truncated one fails only on load). Then upright, transparency flattened onto white.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -77,18 +100,11 @@ def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)
             img.verify()  # checks chunk CRCs (PNG) / markers without decoding; the handle is spent after this
             img = open_image()
             img.load()  # a truncated stream fails here (Pillow's LOAD_TRUNCATED_IMAGES stays False)
-            img = _normalise(img, mode)
+            return _normalise(img, mode)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise UploadError("err.upload.too_many_pixels", w=w, h=h, cap=MAX_UPLOAD_PIXELS) from None
         except (OSError, SyntaxError, ValueError, EOFError, UnidentifiedImageError):
             raise UploadError("err.upload.broken") from None
-    img = img.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR)  # PIL takes (W, H)
-    arr = np.asarray(img, dtype=np.float32) / 255.0  # H x W (L) or H x W x 3 (RGB)
-    if arr.ndim == 2:
-        arr = arr[None]  # 1 x H x W
-    else:
-        arr = arr.transpose(2, 0, 1)  # 3 x H x W
-    return torch.from_numpy(np.ascontiguousarray(arr))[None]  # 1 x C x H x W
 
 
 def _normalise(img, mode: str):

@@ -40,6 +40,7 @@ class JobContext:
 
     run_id: str
     weights_path: pathlib.Path | None = None  # save the trained state_dict here (atomic), if the kind keeps weights
+    exiting: Stop | None = None  # set when the process is going away: work after the job's own stop ends too
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The "train" job kind: a ``TrainConfig`` (as its dict) run on the engine in a worker.
 
 Its events are the engine's (``cnnviz.train.loop.train``) as dicts; the trained weights are
-saved for the run (``cnnviz.runs.weights``) when it ends completed or stopped. A run with a
+saved for the run (``cnnviz.runs.weights``) when it ends completed or stopped, and just before
+its end event comes one ``{"kind": "results", "results": Results.to_dict()}`` (the confusion
+matrix, per-class accuracy and mistakes on the test split, ``cnnviz.train.evaluate``). A run with a
 wall-clock budget depends on the machine's load, so it has no content key and is never
 shared; any other run is keyed by its config, the dataset's fingerprint, the device type and
 the code version (``cnnviz.runs.kinds.content_key``).
@@ -21,25 +23,63 @@ from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import fingerprint
 from cnnviz.train.steps import resolve_device
 
+STOPPED_RESULTS_S = 3.0  # a stopped run's results (a fresh pass over the test split) get this long
+
+
+class _Deadline:
+    """A stop flag that sets itself ``seconds`` after it was made, or with ``also``."""
+
+    def __init__(self, seconds: float, also: Stop | None = None):
+        import time
+
+        self._until, self._also, self._clock = time.monotonic() + seconds, also, time.monotonic
+
+    def is_set(self) -> bool:
+        return self._clock() >= self._until or (self._also is not None and self._also.is_set())
+
 
 def _run(params: Mapping[str, Any], stop: Stop, ctx: JobContext) -> Iterator[dict]:
     import os
 
     import torch
 
-    from cnnviz.train.loop import train
+    from cnnviz.train.loop import Loop
     from cnnviz.train.steps import build_model
 
     cfg = TrainConfig.from_dict(params)
     model = build_model(cfg)
-    for ev in train(cfg, stop=stop, model=model):
+    loop = Loop(cfg, stop, model, None, ())
+    for ev in loop.events():
         d = ev.to_dict()
-        if d["kind"] == "end" and ctx.weights_path is not None and d["status"] in ("completed", "stopped"):
-            tmp = ctx.weights_path
-            torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
-            with open(tmp, "rb+") as f:  # on disk before the rename makes it the run's
-                os.fsync(f.fileno())
+        if d["kind"] == "end" and d["status"] in ("completed", "stopped"):
+            if ctx.weights_path is not None:
+                tmp = ctx.weights_path
+                torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+                with open(tmp, "rb+") as f:  # on disk before the rename makes it the run's
+                    os.fsync(f.fileno())
+            res = _results(loop, d["status"], ctx)
+            if res is not None:
+                yield {"kind": "results", "step": d["step"], "results": res.to_dict()}
         yield d
+
+
+def _results(loop: Any, status: str, ctx: JobContext):
+    """The run's ``Results``: a completed run's from the loop's last evaluation (the end event's
+    test accuracy, counted image by image); a stopped run's from a fresh pass over the test split
+    of the model as it stopped, if that takes no longer than ``STOPPED_RESULTS_S`` (a Ray task is
+    cancelled a few seconds after its Stop); None otherwise, or if it fails (the run stands)."""
+    from cnnviz.train.evaluate import evaluate_model, results_from
+
+    try:
+        if status == "completed" and loop.predictions is not None and loop.predictions_step == loop.step:
+            return results_from(loop.predictions, loop.data, run_id=ctx.run_id)
+        return evaluate_model(loop.model, loop.cfg, loop.data, run_id=ctx.run_id,
+                              stop=_Deadline(STOPPED_RESULTS_S if status == "stopped" else 1e9, ctx.exiting))
+    except Exception:  # out of memory at the very end...: the run and its weights stand without results
+        import logging
+
+        logging.getLogger(__name__).exception("results of run %s", ctx.run_id)
+        return None
 
 
 def _describe(params: Mapping[str, Any]) -> tuple[str, str]:

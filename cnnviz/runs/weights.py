@@ -3,8 +3,11 @@
 A job that keeps weights saves its ``state_dict`` to ``staging(run_id)`` (a temporary name in
 the same folder); when the job ends completed or stopped, ``commit`` renames it to the run's
 file (``os.replace``: a reader sees the old state or the whole new file, never half of one).
-A file over the per-run cap is refused (the run records that); past the total cap the oldest
-files are evicted first. A deleted run's file goes with it (``delete``).
+A file over the per-run cap is refused; past the total cap the oldest files are evicted first.
+The worker records the outcome in the run's summary: ``summary["weights"]`` is "kept",
+"too_big" or "none" and ``summary["weights_bytes"]`` the file's size, so a run whose summary
+says "kept" but whose file is gone was evicted. ``usage()`` is the folder's files, bytes and
+caps. A deleted run's file goes with it (``delete``).
 
 Caps: ``$CNNVIZ_WEIGHTS_MAX_RUN_MB`` (default 256) and ``$CNNVIZ_WEIGHTS_MAX_MB`` (default 2048).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import os
 import pathlib
 import threading
+from dataclasses import dataclass
 
 MB = 1 << 20
 DEFAULT_RUN_MB = 256
@@ -25,6 +29,16 @@ def _cap(env: str, default: int) -> int:
         return max(1, int(os.environ.get(env, default))) * MB
     except ValueError:
         return default * MB
+
+
+@dataclass(frozen=True)
+class WeightUsage:
+    """What the weights folder holds now, and its caps (the page's "cap and eviction" line)."""
+
+    files: int
+    total_bytes: int
+    max_total_bytes: int  # past this, the oldest files are evicted
+    max_run_bytes: int  # a run's file over this is not kept
 
 
 class WeightStore:
@@ -88,13 +102,16 @@ class WeightStore:
         return [p for _, p in sorted(out)]
 
     def total_bytes(self) -> int:
-        total = 0
+        return self.usage().total_bytes
+
+    def usage(self) -> WeightUsage:
+        sizes = []
         for p in self.files():
             try:
-                total += p.stat().st_size
+                sizes.append(p.stat().st_size)
             except FileNotFoundError:
                 pass
-        return total
+        return WeightUsage(len(sizes), sum(sizes), self.max_total_bytes, self.max_run_bytes)
 
     def evict(self) -> list[str]:
         """Delete the oldest files until the folder is within the total cap; returns their run ids."""

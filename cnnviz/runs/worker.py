@@ -56,6 +56,13 @@ class StoreStop:
         self._set = True
 
 
+class _Exiting:
+    """``is_set()``: this process is going away (SIGTERM, or ``mark_exiting``)."""
+
+    def is_set(self) -> bool:
+        return _EXITING
+
+
 Source = Callable[[RunInfo, "StoreStop", JobContext], Iterator[Mapping[str, Any]]]
 
 
@@ -87,7 +94,7 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
 
     try:
         kind = get_kind(info.kind)
-        ctx = JobContext(info.id, weights.staging(info.id) if weights is not None else None)
+        ctx = JobContext(info.id, weights.staging(info.id) if weights is not None else None, exiting=_Exiting())
         gen = source(info, stop, ctx)
         for d in gen:
             d = dict(d)
@@ -116,8 +123,15 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
     if status == "completed":
         progress = 1.0
     try:
+        if kind is not None and kind.keeps_weights:  # what became of its weights, for the pages to say
+            summary["weights"], summary["weights_bytes"] = "none", 0
         if weights is not None and status in ("completed", "stopped"):
-            weights.commit(info.id)  # the staged file becomes the run's (atomic rename), within the caps
+            staged = weights.staging(info.id)
+            size = staged.stat().st_size if staged.is_file() else 0
+            # the staged file becomes the run's (atomic rename), within the caps: "kept", "too_big" or "none"
+            outcome = weights.commit(info.id)
+            if kind is not None and kind.keeps_weights:
+                summary["weights"], summary["weights_bytes"] = outcome, size if outcome != "none" else 0
         elif weights is not None:
             weights.discard(info.id)
         if store.get(info.id) is None:  # deleted while it ran (the teacher cleared the class): nothing to record

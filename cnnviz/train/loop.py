@@ -77,13 +77,16 @@ from cnnviz.train.config import (
 )
 from cnnviz.train.data import Data, batches, load_data, prepare
 from cnnviz.train.steps import (
+    Predictions,
     StepCallback,
     StepContext,
     autocast_for,
     build_model,
+    counted,
     evaluate,
     grad_norm_tensor,
     make_optimizer,
+    predictions,
     resolve_device,
     resolve_precision,
     weight_params,
@@ -106,6 +109,10 @@ class Loop:
         self.step, self.pos = 0, 0.0
         self.test_acc: float | None = None
         self.train_loss: float | None = None
+        # the whole test split's predictions at the last epoch's end, and the step they were made at:
+        # a completed run's results are these (``cnnviz.train.evaluate.results_from``), no second pass
+        self.predictions: Predictions | None = None
+        self.predictions_step = -1
         self.t0 = time.perf_counter()
 
     # --- the stream -------------------------------------------------------------------
@@ -138,7 +145,7 @@ class Loop:
         dev = self.device = resolve_device(cfg.device)
         self.precision = resolve_precision(cfg.precision, dev)
         self.channels_last = cfg.channels_last if cfg.channels_last is not None else dev.type == "cuda"
-        data = self.data or load_data(cfg.data)
+        data = self.data = self.data or load_data(cfg.data)
         macs = trace(cfg.model).totals.macs  # also checks the geometry: a ShapeError names the layer
         check_memory(cfg, dev, data)
         torch.manual_seed(cfg.seed)  # dropout draws from the global generators
@@ -261,9 +268,13 @@ class Loop:
 
     def _epoch_end(self, ep_loss: float, ep_correct: float, ep_n: int, ep_time: float) -> Iterator[Event]:
         """Evaluate on the whole test split; the epoch's sums are complete (its last step logged)."""
-        ev = self._evaluate(self.test_x, self.test_y)
-        if ev is None or ep_n == 0:
+        cfg = self.cfg
+        p = predictions(self.model, self.test_x, self.test_y, cfg.model.input_hw, cfg.model.in_channels,
+                        cfg.batch_size, self.precision, self.channels_last, stop=self.stop)
+        if p is None or self.stop.is_set() or ep_n == 0:
             return
+        self.predictions, self.predictions_step = p, self.step
+        ev = counted(p, self.test_y)
         loss_sum, correct = ep_loss, ep_correct
         self.test_acc, self.train_loss = ev[0], loss_sum / ep_n
         yield EpochEvent(step=self.step, epoch=self.pos, train_loss=self.train_loss, train_acc=correct / ep_n,

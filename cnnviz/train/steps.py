@@ -5,7 +5,7 @@ that must share weights and batches, ``cnnviz.labs.gradflow``).
 seed), ``init_weights(model, seed)`` (each conv/linear weight drawn from a generator seeded by
 (seed, module name), so two nets get the same initial weights wherever names and shapes
 match), ``make_optimizer``, ``weight_params``/``grad_norms`` (one ``_foreach_norm``, one
-sync), ``autocast_for``, ``evaluate``, and the ``StepContext`` that per-step callbacks see.
+sync), ``autocast_for``, ``predictions``/``evaluate``, and the ``StepContext`` that per-step callbacks see.
 """
 
 from __future__ import annotations
@@ -124,34 +124,67 @@ def autocast_for(device: torch.device, precision: str) -> contextlib.AbstractCon
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[int, int], in_channels: int,
-             batch_size: int, precision: str = "fp32", channels_last: bool = False,
-             stop: threading.Event | None = None) -> tuple[float, float]:
-    """(accuracy, mean loss) of ``model`` in eval mode on uint8 images ``x`` and labels ``y``.
+@dataclass(frozen=True)
+class Predictions:
+    """What ``predictions`` saw, image by image, in the order of the images given (CPU tensors)."""
 
-    Batches in order; the model's train/eval mode is restored. ``stop`` cuts it short.
+    pred: torch.Tensor  # int64 [N]: the argmax class
+    prob: torch.Tensor  # float32 [N]: its softmax probability
+    loss_sum: float  # cross-entropy summed over the N images
+
+    @property
+    def n(self) -> int:
+        return len(self.pred)
+
+
+@torch.no_grad()
+def predictions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[int, int], in_channels: int,
+                batch_size: int, precision: str = "fp32", channels_last: bool = False,
+                stop: threading.Event | None = None) -> Predictions | None:
+    """Every image's predicted class and probability, ``model`` in eval mode, on uint8 images
+    ``x`` and labels ``y``; None when ``stop`` cut it short.
+
+    The one evaluation path: ``evaluate`` (the loop's test accuracy) counts what this returns,
+    and so do a run's results (``cnnviz.train.evaluate``), so the two cannot disagree. Batches
+    in order; the per-batch results stay on the device until the end (one sync); the model's
+    train/eval mode is restored.
     """
     was_training = model.training
     model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=y.device)
+    preds, probs = [], []
     loss_sum = torch.zeros((), device=y.device)
-    seen = 0
     try:
         for xb, yb in batches(x, y, batch_size, 0, 0, shuffle=False):
             if stop is not None and stop.is_set():
-                break
+                return None
             with autocast_for(y.device, precision):
-                logits = model(prepare(xb, hw, in_channels, channels_last=channels_last))
-            loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum")
-            correct += (logits.argmax(1) == yb).sum()
-            seen += len(yb)
+                logits = model(prepare(xb, hw, in_channels, channels_last=channels_last))  # [B, classes]
+            logits = logits.float()
+            loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+            c = logits.argmax(1)  # [B]: the class the accuracy counts
+            preds.append(c)
+            probs.append(F.softmax(logits, dim=1).gather(1, c[:, None])[:, 0])  # [B]: its probability
     finally:
         model.train(was_training)
-    if seen == 0:
+    if not preds:
+        return Predictions(torch.zeros(0, dtype=torch.int64), torch.zeros(0), 0.0)
+    return Predictions(torch.cat(preds).cpu(), torch.cat(probs).cpu(), float(loss_sum))
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[int, int], in_channels: int,
+             batch_size: int, precision: str = "fp32", channels_last: bool = False,
+             stop: threading.Event | None = None) -> tuple[float, float]:
+    """(accuracy, mean loss) of ``model`` in eval mode on uint8 images ``x`` and labels ``y``
+    (``predictions``, counted); NaN for both when there were no images or ``stop`` cut it short."""
+    return counted(predictions(model, x, y, hw, in_channels, batch_size, precision, channels_last, stop), y)
+
+
+def counted(p: Predictions | None, y: torch.Tensor) -> tuple[float, float]:
+    """(accuracy, mean loss) of predictions ``p`` against labels ``y``; NaN for none."""
+    if p is None or p.n == 0:
         return float("nan"), float("nan")
-    acc, loss = torch.stack([correct.float(), loss_sum]).tolist()
-    return acc / seen, loss / seen
+    correct = int((p.pred == y.cpu()).sum())
+    return correct / p.n, p.loss_sum / p.n
 
 
 @dataclass

@@ -1,0 +1,200 @@
+"""A finished training run's trained network, for people: its results and its predictions.
+
+``load_run(store, weights, run_id)`` gives the run's network with its kept weights (CPU, eval
+mode), or one clear error saying why it cannot: no such run (``UnknownRun``), a lab job's id
+(``NotTrainRun``), a run that is not completed or stopped (``NotFinished``), weights that are
+gone (``WeightsGone``: evicted past the total cap, or never kept because they were over the
+per-run cap; the message names the cap and its setting). ``stored_results(events)`` is the
+"results" event the run recorded as it ended; ``evaluate(run)`` recomputes the same from the
+weights. ``fit_image`` turns an upload into what the network sees (letterboxed or cropped to
+its shape, inverted when it is dark on light, as the training images are light on dark) with
+``decode_upload``'s safety rules, and ``predict`` gives the top-k classes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnviz.errors import CnnvizError
+from cnnviz.i18n import t
+from cnnviz.labs.featuremaps import image_tensor, open_upload, to_model_input
+from cnnviz.runs.store import RunInfo, RunStore
+from cnnviz.runs.weights import MB, WeightStore
+from cnnviz.train.config import TrainConfig
+from cnnviz.train.data import CLASSES, DATASETS, Data
+from cnnviz.train.evaluate import MAX_MISTAKES, Results, evaluate_model
+
+CLASS_KEYS: dict[str, tuple[str, ...]] = {d: tuple(f"res.class.{d}.{i}" for i in range(CLASSES)) for d in DATASETS}
+FITS = ("letterbox", "crop")
+BORDER_DARK = 128  # a border brighter than this (mean of 0..255) is a light background: the image is inverted
+
+
+def class_names(dataset: str, lang: str = "en") -> list[str]:
+    """The 10 class names of ``dataset`` in ``lang``."""
+    return [t(k, lang) for k in CLASS_KEYS[dataset]]
+
+
+class WeightsGone(CnnvizError):
+    """A finished run whose weights are not kept: evicted past the total cap, or never kept (too big)."""
+
+
+class NotTrainRun(CnnvizError):
+    """A lab job's id given where a training run was expected."""
+
+
+class NotFinished(CnnvizError):
+    """A run that is queued, running, failed, diverged or interrupted: no trained weights."""
+
+
+class UnknownRun(CnnvizError):
+    """No run with this id in the store."""
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished training run with its trained network."""
+
+    info: RunInfo
+    cfg: TrainConfig
+    model: nn.Module  # CPU, eval mode, the run's weights loaded
+
+
+def load_run(store: RunStore, weights: WeightStore, run_id: str) -> TrainedRun:
+    """The finished training run ``run_id`` with its kept weights loaded (see the module docstring)."""
+    from cnnviz.models.registry import create_model
+
+    info = store.get(run_id)
+    if info is None:
+        raise UnknownRun("res.err.unknown_run", run_id=run_id, db=str(store.path))
+    if info.kind != "train":
+        raise NotTrainRun("res.err.not_train", run_id=run_id, kind=info.kind)
+    if info.status not in ("completed", "stopped"):
+        raise NotFinished("res.err.not_finished", run_id=run_id, status=info.status)
+    if info.started is None:
+        raise NotFinished("res.err.never_ran", run_id=run_id)
+    cfg = TrainConfig.from_dict(info.config)
+    try:
+        state = torch.load(weights.path(run_id), map_location="cpu", weights_only=True)  # tensors only, no code
+    except FileNotFoundError:
+        raise _gone(info, weights) from None
+    except Exception as err:  # a torn or foreign file
+        raise WeightsGone("res.err.weights_broken", run_id=run_id, error=f"{type(err).__name__}: {err}") from None
+    model = create_model(cfg.model)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError) as err:  # a file that is not this network's
+        raise WeightsGone("res.err.weights_broken", run_id=run_id, error=str(err).splitlines()[0][:200]) from None
+    return TrainedRun(info, cfg, model.eval())
+
+
+def _gone(info: RunInfo, weights: WeightStore) -> WeightsGone:
+    """Why a finished run's weights file is missing, from what the worker recorded."""
+    outcome = info.summary.get("weights")
+    if outcome == "too_big":
+        return WeightsGone("res.err.too_big", run_id=info.id, mb=_mb(info.summary.get("weights_bytes", 0)),
+                           run_mb=_mb(weights.max_run_bytes))
+    if outcome == "kept":
+        return WeightsGone("res.err.evicted", run_id=info.id, total_mb=_mb(weights.max_total_bytes))
+    return WeightsGone("res.err.no_weights", run_id=info.id)
+
+
+def _mb(n: Any) -> str:
+    return f"{int(n or 0) / MB:.3g}"  # 0.182, 25.6, 300
+
+
+def stored_results(events: Iterable[Mapping[str, Any]]) -> Results | None:
+    """The run's "results" event (recorded as it ended), decoded; None for a run without one."""
+    for e in events:
+        if e.get("kind") == "results":
+            return Results.from_dict(dict(e["results"]))
+    return None
+
+
+def evaluate(run: TrainedRun, data: Data | None = None, max_mistakes: int = MAX_MISTAKES, *,
+             stop: threading.Event | None = None) -> Results | None:
+    """The run's results recomputed from its weights on its test split (None: ``stop`` cut it short)."""
+    return evaluate_model(run.model, run.cfg, data, run_id=run.info.id, max_mistakes=max_mistakes, stop=stop)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """An upload as the network sees it."""
+
+    x: torch.Tensor  # 1 x C x H x W float in [0, 1], what the model sees
+    shape: str  # "square" | "letterboxed" | "cropped"  (a non-square upload is one of the last two)
+    inverted: bool  # dark strokes on a light background were inverted (the datasets are light on dark)
+
+    def notes(self, lang: str = "en") -> list[str]:
+        """What was done to it, in words."""
+        return [t(f"res.fit.{self.shape}", lang)] + ([t("res.fit.inverted", lang)] if self.inverted else [])
+
+
+def fit_image(data: bytes, size: tuple[int, int], mode: str = "L", fit: str = "letterbox") -> Fitted:
+    """An uploaded PNG/JPEG as a network input of ``size`` (H, W) and ``mode`` ("L"/"RGB").
+
+    ``open_upload``'s checks first (its ``UploadError``s). Dark on light (the border, the
+    outermost ring of pixels, averages brighter than ``BORDER_DARK``) is inverted, since every
+    dataset here is light on dark. A picture of another shape than ``size`` is ``"letterbox"``ed
+    (centred on a canvas of its background level, the border's median, so the padding does not
+    draw a frame) or ``"crop"``ped to its centre; then resized (bilinear, antialiased).
+    """
+    from PIL import Image, ImageOps
+
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {FITS}, got {fit!r}")  # a programming error
+    img = open_upload(data, mode)
+    inverted = _border(np.asarray(img.convert("L"))).mean() > BORDER_DARK
+    if inverted:
+        img = ImageOps.invert(img)
+    h, w = int(size[0]), int(size[1])
+    iw, ih = img.size
+    if iw * h == ih * w:
+        shape = "square"
+    elif fit == "crop":
+        shape = "cropped"
+        scale = max(w / iw, h / ih)  # the smallest scale that covers the target: the rest is cut
+        cw, ch = round(w / scale), round(h / scale)
+        left, top = (iw - cw) // 2, (ih - ch) // 2
+        img = img.crop((left, top, left + cw, top + ch))
+    else:
+        shape = "letterboxed"
+        scale = min(w / iw, h / ih)  # the largest scale that fits: the rest is padding
+        cw, ch = max(iw, round(w / scale)), max(ih, round(h / scale))
+        border = _border(np.asarray(img))  # K (L) or K x 3 (RGB) border pixels
+        fill = np.median(border, axis=0).round().astype(np.uint8)
+        canvas = Image.new(img.mode, (cw, ch), int(fill) if fill.ndim == 0 else tuple(int(v) for v in fill))
+        canvas.paste(img, ((cw - iw) // 2, (ch - ih) // 2))
+        img = canvas
+    img = img.resize((w, h), Image.Resampling.BILINEAR)  # PIL takes (W, H)
+    return Fitted(image_tensor(img), shape, bool(inverted))
+
+
+def _border(arr: np.ndarray) -> np.ndarray:
+    """The outermost ring of pixels of ``H x W`` (or ``H x W x C``) as ``K`` (or ``K x C``)."""
+    if arr.shape[0] <= 2 or arr.shape[1] <= 2:
+        return arr.reshape(-1, *arr.shape[2:])
+    ring = [arr[0], arr[-1], arr[1:-1, 0], arr[1:-1, -1]]
+    return np.concatenate(ring, axis=0).astype(np.float64)
+
+
+@torch.no_grad()
+def predict(run: TrainedRun, x: torch.Tensor, k: int = 3) -> list[tuple[int, float]]:
+    """The ``k`` most probable classes of image ``x`` (``1 x C x H x W`` in [0, 1]) with their
+    softmax probabilities, most probable first."""
+    m = run.cfg.model
+    x = to_model_input(x.float(), m.in_channels, m.input_hw)  # 1 x C x H x W, the model's shape
+    was_training = run.model.training
+    run.model.eval()
+    try:
+        probs = torch.softmax(run.model(x).float(), dim=1)[0]  # [classes]
+    finally:
+        run.model.train(was_training)
+    top = torch.topk(probs, max(1, min(int(k), len(probs))))
+    return [(int(c), float(p)) for p, c in zip(top.values.tolist(), top.indices.tolist())]
