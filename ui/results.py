@@ -26,10 +26,12 @@ traceback.
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitPageNotFoundError
 
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import featuremaps as fm
@@ -158,7 +160,7 @@ def view(rid: str, key_prefix: str) -> None:
         return
     res = stored(rid)
     if res is None:
-        st.info(tr("resv.no_results"), icon=":material/info:")
+        st.info(tr("res.no_results"), icon=":material/info:")
         return
     st.subheader(tr("resv.title"))
     c = st.columns(3)
@@ -207,6 +209,16 @@ def _input_figure(x: torch.Tensor, title: str) -> go.Figure:
     return lc.feature_grid(fm.tile(x[0].numpy(), cols=x.shape[1], normalise=False), title, height=260)
 
 
+def lab_link(rid: str, img: int) -> None:
+    """The feature-map lab on this run and image (the teacher's shareable link)."""
+    params = {"weights": "run", "run": rid, "img": str(img)}
+    label = tr("resv.maps.open_lab")
+    try:
+        st.page_link("pages/featuremaps.py", label=label, icon=":material/open_in_new:", query_params=params)
+    except StreamlitPageNotFoundError:  # the page run on its own, outside app.py's navigation: the same address
+        st.markdown(f"[{label}](/featuremaps?{urlencode(params)})")
+
+
 def maps_tab(rid: str, res: lr.Results, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
     """The trained network's feature maps for a test image (by its number) or an upload."""
     cfg = run.cfg
@@ -226,8 +238,7 @@ def maps_tab(rid: str, res: lr.Results, run: lr.TrainedRun, lock: threading.Lock
                 st.caption(notice.render(lang()))
             x = prepare(tx[i: i + 1], hw, cin)  # 1 x C x H x W, as the run trained
             st.caption(tr("resv.maps.label", name=names[int(ty[i])]))
-            st.page_link("pages/featuremaps.py", label=tr("resv.maps.open_lab"), icon=":material/open_in_new:",
-                         query_params={"weights": "run", "run": rid, "img": str(i)})
+            lab_link(rid, i)
         else:
             up = st.file_uploader(tr("resv.try.upload"), type=["png", "jpg", "jpeg"], key=f"{key_prefix}.maps_up",
                                   max_upload_size=fm.MAX_UPLOAD_BYTES // 2**20)
@@ -277,9 +288,8 @@ def try_tab(res: lr.Results, run: lr.TrainedRun, lock: threading.Lock, key_prefi
     except CnnvizError as err:
         show_error(err)
         return
-    st.info(tr(f"resv.try.{fitted.shape}"), icon=":material/crop:")
-    if fitted.inverted:
-        st.info(tr("resv.try.inverted"), icon=":material/invert_colors:")
+    for note in fitted.notes(lang()):  # square / letterboxed / cropped, and inverted
+        st.info(note, icon=":material/crop:")
     preds = predict(run, lock, fitted.x, TOP_K)
     c = st.columns([1, 2])
     c[0].plotly_chart(_input_figure(fitted.x, tr("resv.try.seen", h=hw[0], w=hw[1])), config=PLOT,

@@ -35,10 +35,6 @@ STRINGS = {
         "The results appear here once the run has completed or been stopped.",
         "运行完成或停止后，这里会显示结果。",
     ),
-    "resv.no_results": (
-        "No results recorded for this run (it finished before runs kept their results).",
-        "这次运行没有记录结果（它在运行保存结果之前就已结束）。",
-    ),
     "resv.mis.note": (
         "The {n} wrong answers the network was surest of, from the test images it never trained on.",
         "网络最有把握却答错的 {n} 张测试图像（训练时从未见过）。",
@@ -87,19 +83,6 @@ STRINGS = {
     "resv.try.fit.crop": ("cropped (centre square)", "裁剪（取中间的正方形）"),
     "resv.try.upload": ("PNG or JPEG, at most 5 MB", "PNG 或 JPEG，最大 5 MB"),
     "resv.try.first": ("Upload an image to see what the network makes of it.", "上传一张图片，看看网络怎么判断。"),
-    "resv.try.square": ("The image was square: only resized.", "图片是正方形的：只缩放了大小。"),
-    "resv.try.letterboxed": (
-        "The image was not square: it was letterboxed (shrunk whole and padded to a square).",
-        "图片不是正方形的：已加边框（整张缩小后补成正方形）。",
-    ),
-    "resv.try.cropped": (
-        "The image was not square: it was cropped to its centre square.",
-        "图片不是正方形的：已裁剪为中间的正方形。",
-    ),
-    "resv.try.inverted": (
-        "Its colours were inverted: it had dark strokes on a light background, and the datasets are light on dark.",
-        "颜色已反转：它是亮背景上的深色笔画，而数据集是暗背景上的亮物体。",
-    ),
     "resv.try.seen": ("What the network sees ({h}×{w})", "网络看到的（{h}×{w}）"),
     "resv.try.canvas": (
         "No drawing canvas: no well-kept Streamlit drawing component exists (streamlit-drawable-canvas is unmaintained "
