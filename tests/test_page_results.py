@@ -13,12 +13,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.worker import run_job
-from conftest import SHARED_DATA
+
 from training_helpers import tiny
 
 TIMEOUT = 120
