@@ -31,6 +31,18 @@ def sid(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
+def train_runs(s: Scheduler, student: str, seeds=(0,)) -> list[str]:
+    """Finished runs (LeNet, one epoch on 1,024 Fashion-MNIST images, 300 test images), one per
+    seed, trained here by the worker's own ``run_job``: the store gets every event and the weights."""
+    ids = []
+    for seed in seeds:
+        cfg = tiny(dataset="fashion-mnist", subset=1024, test_subset=300, batch_size=64, lr=0.9, seed=seed,
+                   log_every=4)
+        ids.append(s.submit("train", cfg.to_dict(), student).run_id)
+        assert run_job(s.store, s.store.claim("test:1"), s.weights) == "completed"
+    return ids
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(scheduler, a finished run id, another finished run id whose weights are then deleted)."""
@@ -46,12 +58,7 @@ def runs(tmp_path_factory):
     sched._scheduler.clear()
     sched.teacher_key.clear()
     s = Scheduler(db, pool="external")
-    ids = []
-    for seed in (0, 1):
-        cfg = tiny(dataset="fashion-mnist", subset=1024, test_subset=300, batch_size=64, lr=0.9, seed=seed,
-                   log_every=4)
-        ids.append(s.submit("train", cfg.to_dict(), sid(ME)).run_id)
-        assert run_job(s.store, s.store.claim("test:1"), s.weights) == "completed"
+    ids = train_runs(s, sid(ME), seeds=(0, 1))
     s.weights.delete(ids[1])  # as if evicted past the total cap
     try:
         yield s, ids[0], ids[1]

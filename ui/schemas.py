@@ -230,8 +230,8 @@ class RunIdField(TextField):
 
     def parse(self, raw: str, default: Any) -> tuple[Any, urlstate.Problem | None]:
         value = raw.strip()
-        if 0 < len(value) <= self.max_len and value.isascii() and value.isalnum():
-            return value, None
+        if not value or (len(value) <= self.max_len and value.isascii() and value.isalnum()):
+            return value, None  # empty: no run chosen
         return default, urlstate.Problem("resv.url.bad_run", dict(name=self.name, raw=raw[:24]))
 
 

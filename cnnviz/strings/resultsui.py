@@ -85,10 +85,8 @@ STRINGS = {
     "resv.try.first": ("Upload an image to see what the network makes of it.", "上传一张图片，看看网络怎么判断。"),
     "resv.try.seen": ("What the network sees ({h}×{w})", "网络看到的（{h}×{w}）"),
     "resv.try.canvas": (
-        "No drawing canvas: no well-kept Streamlit drawing component exists (streamlit-drawable-canvas is unmaintained "
-        "since 2021); draw on paper or in any paint program and upload a photo or a PNG.",
-        "没有画布：目前没有维护良好的 Streamlit 绘图组件（streamlit-drawable-canvas 自 2021 年起无人维护）；"
-        "请在纸上或任意绘图软件中画好，再上传照片或 PNG。",
+        "No drawing canvas here: draw on paper or in any paint program and upload a photo or a PNG.",
+        "这里没有画布：请在纸上或任意绘图软件中画好，再上传照片或 PNG。",
     ),
     # pickers (class board, teacher's page)
     "resv.pick": ("Results of a finished run", "已完成运行的结果"),
