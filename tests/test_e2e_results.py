@@ -16,18 +16,19 @@ from __future__ import annotations
 import io
 import os
 import pathlib
+import re
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from PIL import Image
+from test_e2e_browser import ARGS, _chromium, _no_exception, _settle
+from test_page_results import train_runs
 
 from classroom.procs import serve_app
 from cnnviz.i18n import t
 from cnnviz.runs.scheduler import Scheduler
-from conftest import SHARED_DATA
-from test_e2e_browser import ARGS, _chromium, _no_exception, _settle
-from test_page_results import train_runs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -82,6 +83,8 @@ def _png(w: int, h: int) -> bytes:
 
 
 def test_results_view_try_your_own_and_the_lab_link(finished, browser):
+    from playwright.sync_api import expect
+
     server, rid = finished
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
@@ -97,7 +100,7 @@ def test_results_view_try_your_own_and_the_lab_link(finished, browser):
     assert cm.locator(".textpoint, text").filter(has_text="T-shirt/top").count() >= 1  # class names on the axes
     _no_exception(page)
 
-    page.get_by_role("tab", name=t("resv.tab.mistakes", "en")).click()
+    page.get_by_role("tab", name=t("resv.tab.mistakes", "en")).click()  # reruns the page: only the open tab runs
     mistakes = page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text="Misclassified"))
     mistakes.wait_for()
     assert mistakes.locator(".annotation-text").filter(has_text="→").count() >= 1
@@ -120,8 +123,8 @@ def test_results_view_try_your_own_and_the_lab_link(finished, browser):
     box.fill("3")
     box.press("Enter")
     _settle(page)
-    link = page.get_by_role("link", name=t("resv.maps.open_lab", "en"))
-    link.wait_for()
+    link = page.get_by_role("link", name=t("resv.maps.open_lab", "en")).and_(page.locator('a[href*="img=3"]'))
+    link.wait_for()  # the rerun of the new number has reached the browser
     href = urljoin(server + "/", link.get_attribute("href"))
     q = parse_qs(urlparse(href).query)
     assert q == {"weights": ["run"], "run": [rid], "img": ["3"]}
@@ -136,9 +139,9 @@ def test_results_view_try_your_own_and_the_lab_link(finished, browser):
         p2.get_by_role("heading", name=t("lab.fm.title", "en")).wait_for()
         _settle(p2)
         p2.get_by_text("come from the run").wait_for()
-        assert p2.get_by_role("spinbutton", name=t("lab.fm.index", "en"), exact=True).input_value() == "3"
-        assert rid[:6] in p2.locator('[data-testid="stSelectbox"]').filter(
-            has_text=t("resv.fm.run", "en")).inner_text()
+        # the number input mounts before the session's value reaches it: wait for the value, not a moment
+        expect(p2.get_by_role("spinbutton", name=t("lab.fm.index", "en"), exact=True)).to_have_value("3")
+        expect(p2.get_by_role("combobox", name=t("resv.fm.run", "en"))).to_have_value(re.compile(rf"\({rid[:6]}\)"))
         p2.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3")  # input + 2 convs
         assert p2.locator('[data-testid="stAlertContentWarning"]').count() == 0
         q2 = parse_qs(urlparse(p2.url).query)

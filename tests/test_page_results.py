@@ -91,6 +91,12 @@ def heatmap(at) -> dict:
     return next(d for s in specs(at) for d in s["data"] if d["type"] == "heatmap" and "texttemplate" in d)
 
 
+def tab(at, label: str, prefix: str = "tr.res") -> AppTest:
+    """The view with its tab ``label`` open (the tabs keep the open one in session state)."""
+    at.session_state[f"{prefix}.tab"] = label
+    return at.run()
+
+
 def uploader(at):
     """The view's "try your own" uploader (its key ends in ``try_up``)."""
     return next(u for u in at.get("file_uploader") if u.id.endswith("try_up"))
@@ -120,11 +126,14 @@ def test_training_page_shows_the_results_of_its_finished_run(runs):
     assert hm["x"][0] == "T-shirt/top" and hm["y"][9] == "Ankle boot"  # Fashion-MNIST's classes on both axes
     wrong = 300 - int(np.trace(z))
     assert values["Misclassified"] == f"{wrong:,}"
+    tab(at, "Mistakes")
+    assert not at.exception, at.exception
     grid = next(s for s in specs(at) if any(d["type"] == "image" for d in s["data"]))
     captions = [a["text"] for a in grid["layout"]["annotations"]]
     assert len(captions) == min(32, wrong) and all("→" in c and "%" in c for c in captions)
     assert "kept on the server" in texts(at) and "oldest are evicted first" in texts(at)
     # the view's own toggle: each row as a share of its true class, the counts still in the cells
+    tab(at, "Confusion matrix")
     at.toggle(key="tr.res.norm").set_value(True).run()
     assert not at.exception
     hm = heatmap(at)
@@ -133,7 +142,8 @@ def test_training_page_shows_the_results_of_its_finished_run(runs):
 
 def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
     _, rid, _ = runs
-    at = page("training", run=rid).run()
+    at = tab(page("training", run=rid), "Try your own")
+    assert "No drawing canvas" in texts(at)
     uploader(at).set_value(("wide.png", png(60, 30), "image/png")).run()
     assert not at.exception, at.exception
     assert "letterboxed" in texts(at) and "inverted" not in texts(at)
@@ -152,8 +162,9 @@ def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
 def test_feature_maps_of_the_trained_network(runs):
     _, rid, _ = runs
     at = page("training", run=rid).run()
-    before = len(at.get("plotly_chart"))
-    assert before >= 3 + 3 + 1 + 2  # curves, grads; confusion, per class, mistakes; input; LeNet's 2 convs
+    assert len(at.get("plotly_chart")) == 3 + 2  # curves, grads (two tabs); confusion, per class: hidden tabs run nothing
+    tab(at, "Feature maps")
+    assert len(at.get("plotly_chart")) == 3 + 1 + 2  # ...; the input, LeNet's two convs
     at.number_input(key="tr.res.img").set_value(5).run()
     assert not at.exception and "true class:" in texts(at) and "the network says:" in texts(at)
     # the lab's link (a markdown link here: AppTest runs the page outside app.py's navigation)
@@ -166,7 +177,9 @@ def test_an_evicted_run_says_so_and_still_shows_its_confusion(runs):
     assert not at.exception, at.exception
     assert "were evicted" in texts(at) and "oldest first" in texts(at)
     assert np.array(heatmap(at)["z"]).sum() == 300  # recorded with the run: no weights needed
-    assert not any("try_up" in u.id for u in at.get("file_uploader"))  # try-your-own needs the weights
+    for label in ("Try your own", "Feature maps"):  # these need the weights
+        tab(at, label)
+        assert not at.exception and not at.get("file_uploader") and "were evicted" in at.info[0].value
 
 
 def test_the_class_board_picks_a_run_and_shows_its_results(runs):

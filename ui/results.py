@@ -170,32 +170,37 @@ def view(rid: str, key_prefix: str) -> None:
     state = weights_state(info)
     weights_line(info, state)
     figs = figures(rid, lang())
-    tabs = st.tabs([tr("resv.tab.confusion"), tr("resv.tab.mistakes"), tr("resv.tab.maps"), tr("resv.tab.try")])
-    with tabs[0]:
-        norm = st.toggle(tr("resv.normalise"), key=f"{key_prefix}.norm")
-        st.plotly_chart(figs["cm_norm" if norm else "cm"], config=PLOT, key=f"{key_prefix}.cm")
-        st.plotly_chart(figs["per_class"], config=PLOT, key=f"{key_prefix}.per_class")
-    with tabs[1]:
-        st.caption(tr("resv.mis.note", n=len(res.mistakes)))
-        st.plotly_chart(figs["mistakes"], config=PLOT, key=f"{key_prefix}.mistakes")
-    model = None
-    if state == "kept":
-        try:
-            model = trained(rid)
-        except CnnvizError as err:  # evicted between the check and the load
-            show_error(err)
-    with tabs[2]:
-        if model is None:
-            st.info(tr("resv.w.none") if state == "kept" else tr(f"resv.w.{state}", **_caps(info)),
-                    icon=":material/info:")
-        else:
-            maps_tab(rid, res, *model, key_prefix)
-    with tabs[3]:
-        if model is None:
-            st.info(tr("resv.w.none") if state == "kept" else tr(f"resv.w.{state}", **_caps(info)),
-                    icon=":material/info:")
-        else:
-            try_tab(res, *model, key_prefix)
+    labels = [tr("resv.tab.confusion"), tr("resv.tab.mistakes"), tr("resv.tab.maps"), tr("resv.tab.try")]
+    tab_key = f"{key_prefix}.tab"
+    if st.session_state.get(tab_key) not in (None, *labels):  # the language changed: the labels with it
+        del st.session_state[tab_key]
+    # the open tab is the session's (an upload reruns the page and stays on its tab), and only its
+    # content runs: a hidden tab computes no feature maps and loads no model
+    tabs = st.tabs(labels, key=tab_key, on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            norm = st.toggle(tr("resv.normalise"), key=f"{key_prefix}.norm")
+            st.plotly_chart(figs["cm_norm" if norm else "cm"], config=PLOT, key=f"{key_prefix}.cm")
+            st.plotly_chart(figs["per_class"], config=PLOT, key=f"{key_prefix}.per_class")
+    if tabs[1].open:
+        with tabs[1]:
+            st.caption(tr("resv.mis.note", n=len(res.mistakes)))
+            st.plotly_chart(figs["mistakes"], config=PLOT, key=f"{key_prefix}.mistakes")
+    for tab, draw in ((tabs[2], maps_tab), (tabs[3], try_tab)):
+        if not tab.open:
+            continue
+        with tab:
+            model = None
+            if state == "kept":
+                try:
+                    model = trained(rid)
+                except CnnvizError as err:  # evicted between the check and the load
+                    show_error(err)
+                    continue
+            if model is None:
+                st.info(tr(f"resv.w.{state}", **_caps(info)), icon=":material/info:")
+                continue
+            draw(rid, res, *model, key_prefix)
 
 
 def _caps(info: RunInfo) -> dict:
@@ -265,7 +270,7 @@ def maps_tab(rid: str, res: lr.Results, run: lr.TrainedRun, lock: threading.Lock
                                      key=f"{key_prefix}.map.{lm.name}")
 
 
-def try_tab(res: lr.Results, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
+def try_tab(rid: str, res: lr.Results, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
     """An upload → what the network sees → its top-3 guesses; says letterboxed/cropped and inverted."""
     cfg = run.cfg
     hw, cin = cfg.model.input_hw, cfg.model.in_channels
