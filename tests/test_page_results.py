@@ -162,7 +162,7 @@ def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
 def test_feature_maps_of_the_trained_network(runs):
     _, rid, _ = runs
     at = page("training", run=rid).run()
-    assert len(at.get("plotly_chart")) == 3 + 2  # curves, grads (two tabs); confusion, per class: hidden tabs run nothing
+    assert len(at.get("plotly_chart")) == 3 + 2  # curves, grads; confusion, per class (hidden tabs run nothing)
     tab(at, "Feature maps")
     assert len(at.get("plotly_chart")) == 3 + 1 + 2  # ...; the input, LeNet's two convs
     at.number_input(key="tr.res.img").set_value(5).run()
