@@ -214,3 +214,19 @@ def test_chinese_results(runs):
     assert "训练好的网络的结果" in texts(at)
     hm = heatmap(at)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in "".join(hm["x"]))  # class names in Chinese
+
+
+def test_weights_state_reads_the_summary_and_the_file(runs):
+    """kept (the file is there), evicted (kept, and gone), too big or none (never kept)."""
+    import dataclasses
+
+    from ui import results as ur
+
+    s, rid, gone = runs
+    assert ur.weights_state(s.get(rid)) == "kept" and ur.weights_state(s.get(gone)) == "evicted"
+    info = s.get(gone)
+    too_big = dataclasses.replace(info, summary={**info.summary, "weights": "too_big"})
+    assert ur.weights_state(too_big) == "too_big"
+    assert ur.weights_state(dataclasses.replace(info, summary={})) == "none"
+    assert [r.id for r in ur.kept_runs(s.runs(None))] == [rid]
+    assert {r.id for r in ur.finished_runs(s.runs(None))} == {rid, gone}

@@ -127,23 +127,22 @@ def choice_label(info: RunInfo) -> str:
 
 def weights_line(info: RunInfo, state: str) -> None:
     """This run's weights against the store's caps, or why there are none."""
-    w = scheduler().weights
-    u = w.usage()
-    size = info.summary.get("weights_bytes")
-    if state == "kept" and not size:
-        try:
-            size = w.path(info.id).stat().st_size
-        except OSError:
-            size = 0
-    caps = dict(cap=fmt_bytes(u.max_total_bytes), run_cap=fmt_bytes(u.max_run_bytes), size=fmt_bytes(size or 0))
     if state == "kept":
-        st.caption(tr("resv.w.kept", files=u.files, total=fmt_bytes(u.total_bytes), **caps))
-    elif state == "evicted":
-        st.warning(tr("resv.w.evicted", **caps), icon=":material/delete_history:")
-    elif state == "too_big":
-        st.warning(tr("resv.w.too_big", **caps), icon=":material/scale:")
+        u = scheduler().weights.usage()
+        st.caption(tr("resv.w.kept", files=u.files, total=fmt_bytes(u.total_bytes), **_caps(info)))
+    elif state in ("evicted", "too_big"):
+        st.warning(tr(f"resv.w.{state}", **_caps(info)), icon=":material/delete_history:")
     else:
         st.info(tr("resv.w.none"), icon=":material/info:")
+
+
+def _caps(info: RunInfo) -> dict:
+    """The caps and this run's weights size, as the messages show them."""
+    w = scheduler().weights
+    size = info.summary.get("weights_bytes")
+    if not size and w.exists(info.id):  # a run from before the summary recorded it
+        size = w.path(info.id).stat().st_size
+    return dict(cap=fmt_bytes(w.max_total_bytes), run_cap=fmt_bytes(w.max_run_bytes), size=fmt_bytes(size or 0))
 
 
 # --- the view -------------------------------------------------------------------------------------------
@@ -201,12 +200,6 @@ def view(rid: str, key_prefix: str) -> None:
                 st.info(tr(f"resv.w.{state}", **_caps(info)), icon=":material/info:")
                 continue
             draw(rid, res, *model, key_prefix)
-
-
-def _caps(info: RunInfo) -> dict:
-    u = scheduler().weights.usage()
-    return dict(cap=fmt_bytes(u.max_total_bytes), run_cap=fmt_bytes(u.max_run_bytes),
-                size=fmt_bytes(info.summary.get("weights_bytes") or 0))
 
 
 def _input_figure(x: torch.Tensor, title: str) -> go.Figure:

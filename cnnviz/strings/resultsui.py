@@ -41,9 +41,9 @@ STRINGS = {
     ),
     # weights
     "resv.w.kept": (
-        "Weights of this run: {size}, kept on the server. All kept weights: {files} runs, {total} of {cap} "
+        "Weights of this run: {size}, kept on the server. All kept weights: {total} of {cap} in {files} file(s) "
         "(at most {run_cap} a run); past that the oldest are evicted first.",
-        "本次运行的权重：{size}，保存在服务器上。全部已保存的权重：{files} 次运行，共 {total} / {cap}"
+        "本次运行的权重：{size}，保存在服务器上。全部已保存的权重：{total} / {cap}，共 {files} 个文件"
         "（每次运行最多 {run_cap}）；超过上限时最早的先被删除。",
     ),
     "resv.w.evicted": (
