@@ -23,8 +23,9 @@ def test_json_lines(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     events = [json.loads(line) for line in lines]  # one JSON object per line, nothing else on stdout
     kinds = [e["kind"] for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("step") == 3
+    assert kinds[0] == "start" and kinds[-2:] == ["results", "end"] and kinds.count("step") == 3
     assert events[0]["n_train"] == 128 and events[-1]["status"] == "completed"
+    assert events[-1]["run_id"] and events[-2]["results"]["n"] == 64  # recorded in the run store, with its results
     assert set(events[1]["grad_norms"]) == set(events[0]["layers"])
 
 
@@ -91,8 +92,10 @@ def test_a_dataset_named_but_missing_is_one_line_saying_where_it_goes(tmp_path, 
     from cnnviz.train import data
 
     monkeypatch.setattr(data, "_online", lambda host, timeout=2.0: False)  # never reach for the network
+    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path / "runs.sqlite"))
     line = error_line(*run_cli("train", "lenet", "--dataset", "mnist", "--data-dir", str(tmp_path), "--max-steps", "2"))
     assert "MNIST" in line and str(tmp_path / "MNIST" / "raw") in line and "--dataset synthetic" in line
+    assert not (tmp_path / "runs.sqlite").exists()  # refused before anything was recorded
 
 
 def test_no_dataset_named_falls_back_to_the_synthetic_shapes_and_says_so(tmp_path, monkeypatch):

@@ -140,6 +140,35 @@ def test_a_stopped_run_carries_the_results_of_the_network_as_it_stopped(env):
     assert R.evaluate(R.load_run(store, weights, "run0000stop1")) == res
 
 
+def test_a_run_that_fell_back_to_the_synthetic_set_is_evaluated_on_it(env, tmp_path, monkeypatch):
+    from cnnviz.train import data
+
+    monkeypatch.setattr(data, "_online", lambda host, timeout=2.0: False)  # never reach for the network
+    store = RunStore(tmp_path / "runs.sqlite")
+    weights = WeightStore.beside(store.path)
+    events = _run(store, weights, "run0000fall1", _cfg(data_dir=str(tmp_path / "nothing"), epochs=1, subset=64))
+    res = R.stored_results(events)
+    assert events[0]["dataset"] == res.dataset == "synthetic" and res.n == TEST_N
+    run = R.load_run(store, weights, "run0000fall1")
+    assert run.cfg.data.dataset == "fashion-mnist"  # what was asked for; the images were the shapes
+    assert R.evaluate(run) == res and R.run_data(run).dataset == "synthetic"
+
+
+def test_test_images_gone_from_this_machine_say_so(env, tmp_path, monkeypatch):
+    import dataclasses
+
+    from cnnviz.train import data
+
+    monkeypatch.setattr(data, "_online", lambda host, timeout=2.0: False)
+    store, weights, _ = env
+    run = R.load_run(store, weights, "run0000done1")
+    moved = dataclasses.replace(run, cfg=run.cfg.replace(data=dataclasses.replace(run.cfg.data,
+                                                                                  data_dir=str(tmp_path))))
+    with pytest.raises(data.DataError) as err:  # never the synthetic shapes' numbers in their place
+        R.evaluate(moved)
+    assert err.value.code == "res.err.data_missing" and str(tmp_path) in str(err.value)
+
+
 def test_evicted_weights_say_so(env, tmp_path):
     store = RunStore(tmp_path / "runs.sqlite")
     weights = WeightStore(tmp_path / "w", max_total_bytes=1)  # every file is over the total cap: evicted at once

@@ -4,6 +4,12 @@ Starts from the arch's own config, or from a training recipe (``--recipe book|cl
 option overrides it. Bad arguments (an unknown field, an input too small for the network,
 a device this machine lacks) are one line on stderr and exit status 2, before any
 training. Exit status: 0 completed, 1 diverged or failed, 130 interrupted (Ctrl-C).
+
+The run is recorded in the app's run store (``--db``, else ``$CNNVIZ_DB`` or the data folder's,
+``cnnviz.runs.store.db_path``) as the pool's workers record theirs (``cnnviz.runs.worker.run_job``,
+owner "cli"): its events, its results and its trained weights, so the pages list it, a Stop
+there stops it, and ``evaluate``/``predict`` can use it; the end event printed carries its
+``run_id``. ``--no-store`` trains without recording anything.
 """
 
 from __future__ import annotations
@@ -61,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", help="the Ray cluster for --backend ray (default $CNNVIZ_RAY_ADDRESS, else auto)")
     p.add_argument("--threads", type=int,
                    help="torch threads (on Ray: the task's CPUs); default: all cores here, 1 on Ray")
+    p.add_argument("--no-store", action="store_true",
+                   help="do not record the run (events, results, weights) in the app's run store")
+    p.add_argument("--db", default=None, help="run store to record in (default: $CNNVIZ_DB or the data folder's)")
 
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
@@ -107,29 +116,42 @@ def require_dataset(data: DataConfig) -> None:
                         raw=str(raw_folder(data.dataset, root))) from None
 
 
+OWNER = "cli"  # the run store's owner of the runs this command records
+
+
+def _executor(args: argparse.Namespace):
+    """The Ray executor for ``--backend ray`` (``TrainingError`` when the cluster is out of reach)."""
+    from cnnviz.runs.rayexec import RayDown, RayExecutor
+    from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
+
+    address = args.ray_address or os.environ.get("CNNVIZ_RAY_ADDRESS") or "auto"
+    try:
+        return RayExecutor(address, args.threads or 1, plugins=("cnnviz.labs.jobkinds",))
+    except RayDown as err:
+        raise TrainingError("train.err.ray", error=str(err)) from None
+
+
 def _events(cfg: TrainConfig, args: argparse.Namespace, stop: threading.Event):
-    """The run's event dicts: trained here, or (``--backend ray``) as a task on a Ray cluster."""
+    """The run's event dicts, not recorded: trained here, or (``--backend ray``) as a task on a Ray cluster."""
     if args.backend == "ray":
         import uuid
 
-        from cnnviz.runs.rayexec import RayDown, RayExecutor
-        from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
-
-        address = args.ray_address or os.environ.get("CNNVIZ_RAY_ADDRESS") or "auto"
-        try:
-            ex = RayExecutor(address, args.threads or 1, plugins=("cnnviz.labs.jobkinds",))
-        except RayDown as err:
-            raise TrainingError("train.err.ray", error=str(err)) from None
-        return ex.stream("train", cfg.to_dict(), uuid.uuid4().hex[:12], stop)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+        return _executor(args).stream("train", cfg.to_dict(), uuid.uuid4().hex[:12], stop)
     return (ev.to_dict() for ev in train(cfg, stop=stop))
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
+    if args.threads and args.backend != "ray":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.no_store:
+        return _run_unrecorded(cfg, args)
+    return _run_recorded(cfg, args)
+
+
+def _run_unrecorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
     stop = threading.Event()
     status = "failed"
     progress = _Progress(sys.stderr) if not args.json_lines else None
@@ -148,6 +170,110 @@ def run(args: argparse.Namespace) -> int:
         print("\ncnnviz: interrupted", file=sys.stderr)
         return 130
     return 0 if status in ("completed", "stopped") else 1
+
+
+def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
+    """Train as a recorded run: created "running" in the store, then the worker's own ``run_job``."""
+    import uuid
+
+    from cnnviz.i18n import t
+    from cnnviz.runs.kinds import content_key
+    from cnnviz.runs.store import RunStore, db_path
+    from cnnviz.runs.trainjob import TRAIN
+    from cnnviz.runs.weights import WeightStore
+    from cnnviz.runs.worker import local_source, run_job, worker_name
+    from cnnviz.train.config import messages
+
+    source = _executor(args).source if args.backend == "ray" else local_source  # Ray: before anything is written
+    store = RunStore(args.db or db_path())
+    weights = WeightStore.beside(store.path)
+    params = json.loads(json.dumps(cfg.to_dict()))  # canonical: what the store gives back
+    arch, label = TRAIN.describe(params)
+    rid = uuid.uuid4().hex[:12]
+    info = store.create(rid, arch, label, params, OWNER, device=TRAIN.device(params), status="running",
+                        key=content_key("train", params), worker=worker_name(), started=time.time())
+    progress = _Progress(sys.stderr) if not args.json_lines else None
+    seen = {"end": False, "broken": False}
+
+    def show(d: dict) -> None:
+        if d["kind"] == "end" and "name" not in d:
+            d, seen["end"] = {**d, "run_id": rid}, True
+        if seen["broken"]:
+            return
+        try:
+            if args.json_lines:
+                print(json.dumps(d), flush=True)
+            else:
+                progress.show(d)
+        except BrokenPipeError:  # `... --json-lines | head`: the reader left; the run stops within a step
+            seen["broken"] = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            store.request_stop(rid)
+
+    ctrl_c = _CtrlC()
+    try:
+        with ctrl_c:
+            status = run_job(store, info, weights, source, on_event=show)
+    except KeyboardInterrupt:  # a second Ctrl-C: out now, whatever was being written
+        weights.discard(rid)
+        try:
+            store.append(rid, store.count_events(rid), [], status="interrupted", code="train.runs.interrupted",
+                         message=messages("train.runs.interrupted"))
+        except Exception:  # sqlite3.Error mid-transaction: the row stays "running", as after a kill
+            pass
+        print("\ncnnviz: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        final = store.get(rid)
+        store.close()
+    if ctrl_c.pressed:
+        print("\ncnnviz: interrupted", file=sys.stderr)
+        return 130
+    if seen["broken"]:
+        return 141
+    if not seen["end"] and final is not None:  # the job broke before its own end (a Ray worker died...)
+        print(f"cnnviz: {final.status}: {final.text()}", file=sys.stderr)
+    if not args.json_lines and final is not None:
+        print(t("cli.train.recorded", run_id=rid, db=str(store.path)), file=sys.stderr)
+        outcome = final.summary.get("weights")
+        if outcome in ("kept", "too_big"):
+            print(t(f"cli.train.weights.{outcome}", run_id=rid,
+                    mb=f"{final.summary.get('weights_bytes', 0) / 2**20:.3g}"), file=sys.stderr)
+    return 0 if status in ("completed", "stopped") else 1
+
+
+class _CtrlC:
+    """While a recorded run trains: the first Ctrl-C ends it within a step as the pool's SIGTERM
+    does (``worker.mark_exiting``: it is recorded "interrupted", its weights dropped); a second
+    one raises ``KeyboardInterrupt``. Only in the main thread (where signals arrive)."""
+
+    def __init__(self):
+        self.pressed, self._prev = False, None
+
+    def _on_int(self, signum, frame) -> None:
+        from cnnviz.runs.worker import mark_exiting
+
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+        mark_exiting(True)
+
+    def __enter__(self) -> _CtrlC:
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            self._prev = signal.signal(signal.SIGINT, self._on_int)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        from cnnviz.runs.worker import mark_exiting
+
+        if self._prev is not None:
+            signal.signal(signal.SIGINT, self._prev)
+        if self.pressed:
+            mark_exiting(False)
 
 
 class _Progress:

@@ -119,8 +119,27 @@ def stored_results(events: Iterable[Mapping[str, Any]]) -> Results | None:
 
 def evaluate(run: TrainedRun, data: Data | None = None, max_mistakes: int = MAX_MISTAKES, *,
              stop: threading.Event | None = None) -> Results | None:
-    """The run's results recomputed from its weights on its test split (None: ``stop`` cut it short)."""
-    return evaluate_model(run.model, run.cfg, data, run_id=run.info.id, max_mistakes=max_mistakes, stop=stop)
+    """The run's results recomputed from its weights on its test split (``run_data`` unless
+    ``data`` is given); None when ``stop`` cut it short."""
+    return evaluate_model(run.model, run.cfg, data or run_data(run), run_id=run.info.id, max_mistakes=max_mistakes,
+                          stop=stop)
+
+
+def run_data(run: TrainedRun) -> Data:
+    """The images the run was trained and tested on: its config's, or the synthetic set where
+    the run itself fell back to it. ``DataError`` when they are not on this machine now (never
+    another dataset's numbers in their place)."""
+    import dataclasses
+
+    from cnnviz.train.data import DISPLAY, DataError, load_data
+
+    used = run.info.summary.get("dataset") or run.cfg.data.dataset  # what its start event said it used
+    dc = run.cfg.data if used == run.cfg.data.dataset else dataclasses.replace(run.cfg.data, dataset=used)
+    data = load_data(dc)
+    if data.dataset != used:
+        raise DataError("res.err.data_missing", run_id=run.info.id, dataset=DISPLAY.get(used, used),
+                        folder=str(dc.root()))
+    return data
 
 
 @dataclass(frozen=True)

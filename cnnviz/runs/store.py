@@ -204,17 +204,23 @@ class RunStore:
     # --- creating, attaching, detaching -----------------------------------------------------
     def create(self, run_id: str, arch: str, label: str, config: Mapping[str, Any], owner: str,
                device: str = "", status: str = "queued", kind: str = "train", key: str = "",
-               est_s: float | None = None) -> None:
-        """A new job and its first request (``owner``'s), in one transaction."""
-        with self._lock, self._tx():
-            self._insert(run_id, arch, label, config, owner, device, status, kind, key, est_s)
+               est_s: float | None = None, *, worker: str = "", started: float | None = None) -> RunInfo:
+        """A new job and its first request (``owner``'s), in one transaction; its row.
 
-    def _insert(self, run_id, arch, label, config, owner, device, status, kind, key, est_s) -> None:
+        ``status="running"`` with ``worker`` and ``started``: a job that a process outside the
+        pool runs itself (``python -m cnnviz train`` records its run so, then ``run_job``)."""
+        with self._lock, self._tx():
+            self._insert(run_id, arch, label, config, owner, device, status, kind, key, est_s, worker, started)
+        return self.get(run_id)
+
+    def _insert(self, run_id, arch, label, config, owner, device, status, kind, key, est_s, worker="",
+                started=None) -> None:
         now = time.time()
         self._conn.execute(
-            "INSERT INTO runs (id, created, status, arch, label, config, device, owner, kind, key, est_s) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, now, status, arch, label, json.dumps(dict(config)), device, owner, kind, key, est_s),
+            "INSERT INTO runs (id, created, status, arch, label, config, device, owner, kind, key, est_s, worker, "
+            "started) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, now, status, arch, label, json.dumps(dict(config)), device, owner, kind, key, est_s, worker,
+             started),
         )
         if owner:
             self._conn.execute("INSERT OR IGNORE INTO requests (run_id, student, created) VALUES (?,?,?)",

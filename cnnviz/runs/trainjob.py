@@ -11,6 +11,8 @@ the code version (``cnnviz.runs.kinds.content_key``).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,12 +32,10 @@ class _Deadline:
     """A stop flag that sets itself ``seconds`` after it was made, or with ``also``."""
 
     def __init__(self, seconds: float, also: Stop | None = None):
-        import time
-
-        self._until, self._also, self._clock = time.monotonic() + seconds, also, time.monotonic
+        self._until, self._also = time.monotonic() + seconds, also
 
     def is_set(self) -> bool:
-        return self._clock() >= self._until or (self._also is not None and self._also.is_set())
+        return time.monotonic() >= self._until or (self._also is not None and self._also.is_set())
 
 
 def _run(params: Mapping[str, Any], stop: Stop, ctx: JobContext) -> Iterator[dict]:
@@ -64,20 +64,19 @@ def _run(params: Mapping[str, Any], stop: Stop, ctx: JobContext) -> Iterator[dic
 
 
 def _results(loop: Any, status: str, ctx: JobContext):
-    """The run's ``Results``: a completed run's from the loop's last evaluation (the end event's
-    test accuracy, counted image by image); a stopped run's from a fresh pass over the test split
-    of the model as it stopped, if that takes no longer than ``STOPPED_RESULTS_S`` (a Ray task is
-    cancelled a few seconds after its Stop); None otherwise, or if it fails (the run stands)."""
+    """The run's ``Results``: from the loop's last evaluation of the whole test split when no step
+    came after it (a completed run: the end event's test accuracy, counted image by image);
+    else (a run stopped mid-epoch) from a fresh pass over the test split of the model as it
+    stopped, if that takes no longer than ``STOPPED_RESULTS_S`` (a Ray task is cancelled a few
+    seconds after its Stop); None otherwise, or if it fails (the run stands without them)."""
     from cnnviz.train.evaluate import evaluate_model, results_from
 
     try:
-        if status == "completed" and loop.predictions is not None and loop.predictions_step == loop.step:
+        if loop.predictions is not None and loop.predictions_step == loop.step:
             return results_from(loop.predictions, loop.data, run_id=ctx.run_id)
         return evaluate_model(loop.model, loop.cfg, loop.data, run_id=ctx.run_id,
                               stop=_Deadline(STOPPED_RESULTS_S if status == "stopped" else 1e9, ctx.exiting))
     except Exception:  # out of memory at the very end...: the run and its weights stand without results
-        import logging
-
         logging.getLogger(__name__).exception("results of run %s", ctx.run_id)
         return None
 

@@ -10,7 +10,9 @@ reads them from the store. Stop is a flag in the job's row, read before every st
 (``StoreStop``; one indexed read, ~20 µs): a Stop pressed on any replica ends the job within
 one step. A missing row (the job was deleted) also means stop. SIGTERM (the pool going away)
 ends the current job as "interrupted" and the worker with it. A job that raises ends as
-"failed" with its message; the worker carries on with the next one.
+"failed" with its message; the worker carries on with the next one. A job that keeps weights
+gets their fate in its summary: ``weights`` ("kept", "too_big", "none") and ``weights_bytes``.
+``python -m cnnviz train`` records its own run through ``run_job`` too (``on_event`` prints it).
 """
 
 from __future__ import annotations
@@ -71,12 +73,15 @@ def local_source(info: RunInfo, stop: StoreStop, ctx: JobContext) -> Iterator[Ma
     return get_kind(info.kind).run(info.config, stop, ctx)
 
 
-def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source) -> str:
-    """Run one claimed job to its end; returns its final status. Never raises.
+def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source,
+            on_event: Callable[[dict], None] | None = None) -> str:
+    """Run one claimed job to its end; returns its final status. Never raises (but lets a
+    ``KeyboardInterrupt`` through: the CLI's Ctrl-C).
 
     ``source`` yields the job's events: computed in this process (``local_source``), or
     streamed back from a Ray task (``cnnviz.runs.rayexec``); either way they are recorded
-    here, the same way.
+    here, the same way. ``on_event(d)`` sees every event as it arrives (the CLI prints them
+    while they are recorded); an exception it raises fails the job.
     """
     kind = None
     written, pending, last_flush = 0, [], time.monotonic()
@@ -102,6 +107,8 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
             if frac is not None:
                 progress = min(1.0, max(progress, frac) if d.get("kind") != "end" else frac)
             pending.append(d)
+            if on_event is not None:
+                on_event(d)
             if d.get("kind") == "end" and "name" not in d:  # the job's own end: committed below, with its status
                 status, code, message = d["status"], d["code"], d["message"]
                 ended = True

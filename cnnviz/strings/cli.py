@@ -1,4 +1,4 @@
-"""Strings of the command line's text output (``python -m cnnviz summary``)."""
+"""Strings of the command line's text output (``python -m cnnviz summary``, ``train``, ``evaluate``, ``predict``)."""
 
 STRINGS = {
     "cli.sum.title": (
@@ -23,4 +23,24 @@ STRINGS = {
         "一个训练步            约 {size}（权重、梯度、动量、激活值）",
     ),
     "cli.sum.t.min": ("smallest input        {side}x{side}", "最小输入              {side}x{side}"),
+    "cli.train.recorded": ("recorded as run {run_id} in {db}", "已记录为运行 {run_id}，位于 {db}"),
+    "cli.train.weights.kept": (
+        "its trained weights are kept: python -m cnnviz evaluate {run_id}; python -m cnnviz predict {run_id} IMAGE",
+        "其训练好的权重已保存：python -m cnnviz evaluate {run_id}；python -m cnnviz predict {run_id} IMAGE",
+    ),
+    "cli.train.weights.too_big": (
+        "its trained weights ({mb} MB) are over the per-run cap and were not kept (CNNVIZ_WEIGHTS_MAX_RUN_MB)",
+        "其训练好的权重（{mb} MB）超过每次运行的上限，未被保存（CNNVIZ_WEIGHTS_MAX_RUN_MB）",
+    ),
+    "cli.eval.title": (
+        "run {run_id}: {arch} on {dataset}, {n} test images, accuracy {acc:.2%}",
+        "运行 {run_id}：{arch}，数据集 {dataset}，{n} 张测试图像，准确率 {acc:.2%}",
+    ),
+    "cli.eval.recorded": ("(the run recorded {acc:.2%} as it ended)", "（运行结束时记录的准确率为 {acc:.2%}）"),
+    "cli.eval.per_class": ("per-class accuracy (recall):", "各类准确率（召回率）："),
+    "cli.eval.none": ("no test image", "无测试图像"),
+    "cli.eval.confusion": ("confusion matrix (rows: true class, columns: predicted):",
+                           "混淆矩阵（行：真实类别，列：预测类别）："),
+    "cli.pred.title": ("run {run_id} ({arch}, {dataset}) on {image}:", "运行 {run_id}（{arch}，{dataset}）对 {image} 的预测："),
+    "cli.err.image_unreadable": ("cannot read the image {path}: {error}", "无法读取图像 {path}：{error}"),
 }

@@ -51,6 +51,10 @@ STRINGS = {
         "the weights file of run {run_id} cannot be read ({error})",
         "无法读取运行 {run_id} 的权重文件（{error}）",
     ),
+    "res.err.data_missing": (
+        "the test images of run {run_id} ({dataset}) are not in {folder} now: its results cannot be recomputed here",
+        "运行 {run_id} 的测试图像（{dataset}）现在不在 {folder} 中：无法在此重新计算其结果",
+    ),
     "res.no_results": ("no results recorded for this run", "此运行没有记录结果"),
     "res.fit.square": ("square: resized as it is", "正方形：直接缩放"),
     "res.fit.letterboxed": (
