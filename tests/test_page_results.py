@@ -18,7 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.runs.scheduler import Scheduler
-from cnnviz.runs.worker import run_job
+from cnnviz.runs.worker import local_source, run_job
 
 from training_helpers import tiny
 
@@ -31,15 +31,19 @@ def sid(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
-def train_runs(s: Scheduler, student: str, seeds=(0,)) -> list[str]:
+def train_runs(s: Scheduler, student: str, seeds=(0,), results: bool = True) -> list[str]:
     """Finished runs (LeNet, one epoch on 1,024 Fashion-MNIST images, 300 test images), one per
-    seed, trained here by the worker's own ``run_job``: the store gets every event and the weights."""
+    seed, trained here by the worker's own ``run_job``: the store gets every event and the weights
+    (without ``results``: every event but the results one, as a run from before they were kept)."""
+    def source(info, stop, ctx):
+        return (d for d in local_source(info, stop, ctx) if results or d["kind"] != "results")
+
     ids = []
     for seed in seeds:
         cfg = tiny(dataset="fashion-mnist", subset=1024, test_subset=300, batch_size=64, lr=0.9, seed=seed,
                    log_every=4)
         ids.append(s.submit("train", cfg.to_dict(), student).run_id)
-        assert run_job(s.store, s.store.claim("test:1"), s.weights) == "completed"
+        assert run_job(s.store, s.store.claim("test:1"), s.weights, source=source) == "completed"
     return ids
 
 
@@ -230,3 +234,15 @@ def test_weights_state_reads_the_summary_and_the_file(runs):
     assert ur.weights_state(dataclasses.replace(info, summary={})) == "none"
     assert [r.id for r in ur.kept_runs(s.runs(None))] == [rid]
     assert {r.id for r in ur.finished_runs(s.runs(None))} == {rid, gone}
+
+
+def test_a_run_without_results_says_so_and_still_answers_an_upload(runs):
+    s, _, _ = runs
+    rid = train_runs(s, sid(ME), seeds=(2,), results=False)[0]
+    at = page("training", run=rid).run()
+    assert not at.exception, at.exception
+    assert "no results recorded for this run" in texts(at) and "kept on the server" in texts(at)
+    assert [t.label for t in at.tabs][-2:] == ["Feature maps", "Try your own"]
+    at = tab(at, "Try your own")
+    uploader(at).set_value(("tall.png", png(20, 50), "image/png")).run()
+    assert not at.exception and "letterboxed" in texts(at)

@@ -158,48 +158,51 @@ def view(rid: str, key_prefix: str) -> None:
         st.caption(tr("resv.not_finished"))
         return
     res = stored(rid)
-    if res is None:
-        st.info(tr("res.no_results"), icon=":material/info:")
-        return
     st.subheader(tr("resv.title"))
-    c = st.columns(3)
-    c[0].metric(tr("resv.acc"), vr.pct(res.accuracy, 1))
-    c[1].metric(tr("resv.n"), f"{res.n:,}", help=tr("resv.n.help", dataset=tr(f"train.data.{res.dataset}")))
-    c[2].metric(tr("resv.wrong"), f"{res.n - sum(res.confusion[i][i] for i in range(len(res.confusion))):,}")
+    if res is None:  # e.g. stopped before its results pass was done: the weights may still be there
+        st.info(tr("res.no_results"), icon=":material/info:")
+        dataset = info.summary.get("dataset") or info.config["data"]["dataset"]  # the one actually used
+    else:
+        dataset = res.dataset
+        c = st.columns(3)
+        c[0].metric(tr("resv.acc"), vr.pct(res.accuracy, 1))
+        c[1].metric(tr("resv.n"), f"{res.n:,}", help=tr("resv.n.help", dataset=tr(f"train.data.{res.dataset}")))
+        c[2].metric(tr("resv.wrong"), f"{res.n - sum(res.confusion[i][i] for i in range(len(res.confusion))):,}")
     state = weights_state(info)
     weights_line(info, state)
-    figs = figures(rid, lang())
-    labels = [tr("resv.tab.confusion"), tr("resv.tab.mistakes"), tr("resv.tab.maps"), tr("resv.tab.try")]
+    names = ["confusion", "mistakes"] if res is not None else []
+    names += ["maps", "try"]
+    labels = [tr(f"resv.tab.{n}") for n in names]
     tab_key = f"{key_prefix}.tab"
     if st.session_state.get(tab_key) not in (None, *labels):  # the language changed: the labels with it
         del st.session_state[tab_key]
     # the open tab is the session's (an upload reruns the page and stays on its tab), and only its
     # content runs: a hidden tab computes no feature maps and loads no model
-    tabs = st.tabs(labels, key=tab_key, on_change="rerun")
-    if tabs[0].open:
-        with tabs[0]:
-            norm = st.toggle(tr("resv.normalise"), key=f"{key_prefix}.norm")
-            st.plotly_chart(figs["cm_norm" if norm else "cm"], config=PLOT, key=f"{key_prefix}.cm")
-            st.plotly_chart(figs["per_class"], config=PLOT, key=f"{key_prefix}.per_class")
-    if tabs[1].open:
-        with tabs[1]:
-            st.caption(tr("resv.mis.note", n=len(res.mistakes)))
-            st.plotly_chart(figs["mistakes"], config=PLOT, key=f"{key_prefix}.mistakes")
-    for tab, draw in ((tabs[2], maps_tab), (tabs[3], try_tab)):
-        if not tab.open:
+    tabs = dict(zip(names, st.tabs(labels, key=tab_key, on_change="rerun")))
+    if res is not None:
+        figs = figures(rid, lang())
+        if tabs["confusion"].open:
+            with tabs["confusion"]:
+                norm = st.toggle(tr("resv.normalise"), key=f"{key_prefix}.norm")
+                st.plotly_chart(figs["cm_norm" if norm else "cm"], config=PLOT, key=f"{key_prefix}.cm")
+                st.plotly_chart(figs["per_class"], config=PLOT, key=f"{key_prefix}.per_class")
+        if tabs["mistakes"].open:
+            with tabs["mistakes"]:
+                st.caption(tr("resv.mis.note", n=len(res.mistakes)))
+                st.plotly_chart(figs["mistakes"], config=PLOT, key=f"{key_prefix}.mistakes")
+    for name, draw in (("maps", maps_tab), ("try", try_tab)):
+        if not tabs[name].open:
             continue
-        with tab:
-            model = None
-            if state == "kept":
-                try:
-                    model = trained(rid)
-                except CnnvizError as err:  # evicted between the check and the load
-                    show_error(err)
-                    continue
-            if model is None:
+        with tabs[name]:
+            if state != "kept":
                 st.info(tr(f"resv.w.{state}", **_caps(info)), icon=":material/info:")
                 continue
-            draw(rid, res, *model, key_prefix)
+            try:
+                model = trained(rid)
+            except CnnvizError as err:  # evicted between the check and the load
+                show_error(err)
+                continue
+            draw(rid, dataset, *model, key_prefix)
 
 
 def _input_figure(x: torch.Tensor, title: str) -> go.Figure:
@@ -217,11 +220,11 @@ def lab_link(rid: str, img: int) -> None:
         st.markdown(f"[{label}](/featuremaps?{urlencode(params)})")
 
 
-def maps_tab(rid: str, res: lr.Results, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
+def maps_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
     """The trained network's feature maps for a test image (by its number) or an upload."""
     cfg = run.cfg
     hw, cin = cfg.model.input_hw, cfg.model.in_channels
-    names = lr.class_names(res.dataset, lang())
+    names = lr.class_names(dataset, lang())
     left, right = st.columns([1, 3], gap="large")
     with left:
         src = st.radio(tr("resv.maps.source"), ("test", "upload"), horizontal=True, key=f"{key_prefix}.src",
@@ -263,11 +266,11 @@ def maps_tab(rid: str, res: lr.Results, run: lr.TrainedRun, lock: threading.Lock
                                      key=f"{key_prefix}.map.{lm.name}")
 
 
-def try_tab(rid: str, res: lr.Results, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
+def try_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
     """An upload → what the network sees → its top-3 guesses; says letterboxed/cropped and inverted."""
     cfg = run.cfg
     hw, cin = cfg.model.input_hw, cfg.model.in_channels
-    names = lr.class_names(res.dataset, lang())
+    names = lr.class_names(dataset, lang())
     st.caption(tr("resv.try.intro", h=hw[0], w=hw[1], c=cin))
     c = st.columns([2, 1])
     with c[0]:
