@@ -13,18 +13,15 @@ Chromium: ``/usr/bin/chromium`` (never ``playwright install``); skipped without 
 
 from __future__ import annotations
 
-import io
 import os
 import pathlib
 import re
 from urllib.parse import parse_qs, urljoin, urlparse
 
-import numpy as np
 import pytest
 from conftest import SHARED_DATA
-from PIL import Image
-from test_e2e_browser import ARGS, _chromium, _no_exception, _settle
-from test_page_results import train_runs
+from test_e2e_browser import _chromium, _no_exception, _settle, browser  # noqa: F401 (the fixture, on our server)
+from test_page_results import png, train_runs
 
 from classroom.procs import serve_app
 from cnnviz.i18n import t
@@ -37,36 +34,29 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """(the server's base URL, the finished run's id)."""
+def stored_run(tmp_path_factory) -> tuple[pathlib.Path, str]:
+    """A temporary store holding one finished run: (its folder, the run id)."""
     _chromium()
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not beside this checkout")
     folder = tmp_path_factory.mktemp("e2e-results")
-    db = folder / "runs.sqlite"
-    s = Scheduler(db, pool="external")
+    s = Scheduler(folder / "runs.sqlite", pool="external")
     try:
-        rid = train_runs(s, "e2e-student-" + "0" * 12)[0]
+        return folder, train_runs(s, "e2e-student-" + "0" * 12)[0]
     finally:
         s.close()
-    env = dict(os.environ, CNNVIZ_DB=str(db), CNNVIZ_POOL="external")  # the run is done: no pool needed
-    try:
-        with serve_app(folder, env=env) as url:
-            yield url, rid
-    except RuntimeError as err:
-        pytest.fail(f"streamlit did not start: {err}")
 
 
 @pytest.fixture(scope="module")
-def browser(finished):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=_chromium(), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+def server(stored_run):
+    """The app on that store (the browser fixture's server); the run is done: no pool needed."""
+    folder, _ = stored_run
+    env = dict(os.environ, CNNVIZ_DB=str(folder / "runs.sqlite"), CNNVIZ_POOL="external")
+    try:
+        with serve_app(folder, env=env) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(f"streamlit did not start: {err}")
 
 
 def _plot(page, title: str):
@@ -74,18 +64,10 @@ def _plot(page, title: str):
     return page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text=title))
 
 
-def _png(w: int, h: int) -> bytes:
-    a = np.zeros((h, w), dtype=np.uint8)
-    a[h // 4: 3 * h // 4, w // 3: 2 * w // 3] = 230
-    buf = io.BytesIO()
-    Image.fromarray(a).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def test_results_view_try_your_own_and_the_lab_link(finished, browser):
+def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser):  # noqa: F811 (the fixture)
     from playwright.sync_api import expect
 
-    server, rid = finished
+    rid = stored_run[1]
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = ctx.new_page()
@@ -108,7 +90,7 @@ def test_results_view_try_your_own_and_the_lab_link(finished, browser):
 
     page.get_by_role("tab", name=t("resv.tab.try", "en")).click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(
-        files=[{"name": "wide.png", "mimeType": "image/png", "buffer": _png(60, 30)}])
+        files=[{"name": "wide.png", "mimeType": "image/png", "buffer": png(60, 30)}])
     page.get_by_text("letterboxed", exact=False).first.wait_for()
     top = _plot(page, t("resv.top.title", "en", k=3))
     top.wait_for()
