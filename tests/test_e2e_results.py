@@ -78,6 +78,7 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
     _settle(page)
     cm = _plot(page, t("resv.cm.title", "en"))
     cm.wait_for()
+    cm.screenshot(path=str(SHOTS / "results_confusion.png"))
     assert cm.locator(".hm image, .heatmaplayer image").count() >= 1  # the heatmap is drawn
     assert cm.locator(".textpoint, text").filter(has_text="T-shirt/top").count() >= 1  # class names on the axes
     _no_exception(page)
@@ -87,6 +88,7 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
     mistakes.wait_for()
     assert mistakes.locator(".annotation-text").filter(has_text="→").count() >= 1
     assert mistakes.locator("image").count() >= 1  # the tiled images
+    mistakes.screenshot(path=str(SHOTS / "results_mistakes.png"))
 
     page.get_by_role("tab", name=t("resv.tab.try", "en")).click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(
