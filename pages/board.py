@@ -3,7 +3,8 @@
 Layout only: the scheduler (``ui.sched``) → rows and figures (``ui.board``). No button here
 acts on a run: a student stops or deletes their own on the training page, the teacher any
 on the teacher's page. The table and the overlay sit in a fragment that reruns every
-couple of seconds while a job of the class is live (``ui.board.poll``).
+couple of seconds while a job of the class is live (``ui.board.poll``). Below it, any finished
+run's Results view (``ui.results``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import board as ub
+from ui import results
 from ui.common import tr
 from ui.sched import page_scheduler
 
@@ -41,3 +43,8 @@ def draw() -> None:
 
 
 ub.poll("board._live", lambda: ub.any_live(sch), draw)
+# a finished run's results, outside the polling fragment (its widgets rerun the page, not a timer)
+st.divider()
+pick = ub.results_picker(sch.runs(None), key="board.res_pick")
+if pick:
+    results.view(pick, "board.res")

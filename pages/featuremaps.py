@@ -3,8 +3,15 @@
 Layout only: widgets → an image (``cnnviz.train.data`` or an upload decoded by
 ``cnnviz.labs.featuremaps.decode_upload``) and a model (untrained, or trained briefly by a
 "featuremaps" job on the scheduler: a worker of the shared pool trains it for a fixed number
-of steps and keeps its weights; identical requests share one job) → ``featuremaps.capture``
-→ tiled figures (``cnnviz.viz.labs.feature_grid``).
+of steps and keeps its weights; identical requests share one job; or a finished training run
+of the class, whose weights are kept) → ``featuremaps.capture`` → tiled figures
+(``cnnviz.viz.labs.feature_grid``).
+
+A finished run is in the link (``?weights=run&run=<id>&img=3``), so a teacher's link reopens
+the same view; its own config decides the network, the input size and channels and the data
+(the network and data pickers follow it, locked), and the image number is into its test split.
+A link naming a run that is unknown, not finished or whose weights are gone gets a warning
+and the untrained network.
 
 Shared objects are guarded: the untrained models (one per config) and the trained ones (one
 per run id, loaded from the run's weights file) live in ``st.cache_resource`` for every
@@ -23,9 +30,12 @@ import torch
 from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import featuremaps as fm
+from cnnviz.labs import results as lr
+from cnnviz.runs.trainjob import run_title
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
 from ui import jobs
+from ui import results as ur
 from ui.common import arch_label, dataset_label, lang, show_error, tr
 from ui.sched import scheduler
 from ui.schemas import featuremaps_schema
@@ -64,13 +74,39 @@ def dataset_images(dataset: str):
     return data.test_x, data.test_y, data.notice
 
 
-def pick_image(cfg) -> torch.Tensor | None:
-    """The input tensor ``1 x C x H x W`` the reader chose, or ``None`` (message shown)."""
+def finished_run() -> tuple[lr.TrainedRun, threading.Lock] | None:
+    """With the weights of "a finished run": that run's network, shared (``ui.results.trained``);
+    else None. No run named yet: the newest of the class's runs with kept weights. A run that is
+    unknown, a lab job's, not finished or whose weights are gone: the library's reason as a
+    warning, and the page falls back to the untrained network."""
+    if state.get("weights") != "run":
+        return None
+    sch = scheduler()
+    kept = ur.kept_runs(sch.runs(None))
+    rid = state.get("run") or ""
+    if not rid:
+        if not kept:
+            return None  # the picker says there is none yet
+        rid = kept[0].id
+        state.set({"run": rid})
+    try:
+        if rid not in {r.id for r in kept}:
+            lr.load_run(sch.store, sch.weights, rid)  # raises the reason
+        return ur.trained(rid)
+    except CnnvizError as err:
+        st.warning(tr("resv.fm.bad_run", error=err.render(lang())), icon=":material/link_off:")
+        state.set({"weights": "untrained", "run": ""})  # before the radio is drawn
+        return None
+
+
+def pick_image(cfg, from_run: bool = False) -> torch.Tensor | None:
+    """The input tensor ``1 x C x H x W`` the reader chose, or ``None`` (message shown). ``from_run``:
+    the image number is into the run's own test split (its test subset)."""
     model_cfg = cfg.model
     hw, cin = model_cfg.input_hw, model_cfg.in_channels
     source = state.radio("src", tr("lab.fm.source"), format_func=lambda s: tr(f"lab.fm.source.{s}"))
     if source == "dataset":
-        x, y, notice = dataset_images(cfg.data.dataset)
+        x, y, notice = ur.test_split(cfg.data) if from_run else dataset_images(cfg.data.dataset)
         last = len(y) - 1  # the schema allows MNIST's 10,000 images; the synthetic test split has 1,000
         if state.get("img", 0) > last:
             raw = state.get("img")
@@ -97,11 +133,27 @@ def pick_image(cfg) -> torch.Tensor | None:
         return None
 
 
-def weights(cfg) -> tuple[torch.nn.Module, threading.Lock] | None:
-    """The model to run: untrained (shared), or the quick training's (shared by run id)."""
-    kind = state.radio("weights", tr("lab.fm.weights"), format_func=lambda k: tr(f"lab.fm.weights.{k}"))
+def weights_label(kind: str) -> str:
+    return tr("resv.fm.weights.run") if kind == "run" else tr(f"lab.fm.weights.{kind}")
+
+
+def weights(cfg, run: tuple[lr.TrainedRun, threading.Lock] | None) -> tuple[torch.nn.Module, threading.Lock] | None:
+    """The model to run: untrained (shared), the quick training's (shared by run id), or a finished
+    run's (``run``, resolved before the widgets: it decides the network)."""
+    kind = state.radio("weights", tr("lab.fm.weights"), format_func=weights_label)
     if kind == "untrained":
         return untrained(cfg.arch, cfg.data.dataset)
+    if kind == "run":
+        kept = ur.kept_runs(scheduler().runs(None))
+        if not kept or run is None:
+            st.info(tr("resv.fm.no_runs"), icon=":material/info:")
+            return None
+        labels = {r.id: ur.choice_label(r) for r in kept}
+        state.selectbox("run", tr("resv.fm.run"), options=list(labels), format_func=labels.get)
+        m = run[0].cfg.model
+        st.caption(tr("resv.fm.from_run", h=m.input_hw[0], w=m.input_hw[1], c=m.in_channels,
+                      title=run_title(run[0].info, lang())))
+        return run[0].model, run[1]
     quick = fm.quick_config(cfg.arch, cfg.data.dataset)
     steps = quick.total_steps
     st.caption(tr("lab.fm.no_stored_weights", steps=steps))
@@ -153,21 +205,40 @@ def progress(rid: str, total: int) -> bool:
 st.title(tr("lab.fm.title"))
 st.markdown(tr("lab.fm.intro"))
 state.start()  # the link (or the last visit) → the widgets, with a warning about bad values
-arch, dataset, n_show = state.row(field("selectbox", "arch", tr("lab.fm.model"), format_func=arch_label),
-                                  field("selectbox", "data", tr("lab.dataset"), format_func=dataset_label),
-                                  field("select_slider", "maps", tr("lab.fm.channels")), widths=(2, 2, 1))
+run = finished_run()  # before the pickers: a finished run decides the network and the data
+archs = list(fm.FM_ARCHS)
+if run is not None:
+    archs += [] if run[0].cfg.arch in archs else [run[0].cfg.arch]
+    state.set({"arch": run[0].cfg.arch, "data": run[0].cfg.data.dataset})
+arch, dataset, n_show = state.row(
+    field("selectbox", "arch", tr("lab.fm.model"), format_func=arch_label, options=archs, disabled=run is not None),
+    field("selectbox", "data", tr("lab.dataset"), format_func=dataset_label, disabled=run is not None),
+    field("select_slider", "maps", tr("lab.fm.channels")), widths=(2, 2, 1))
+
+
+def sync() -> None:
+    """The settings to the URL; with a finished run, its id (the network and data are the run's,
+    so they stay out of the link), else no run id."""
+    values = state.values()
+    if run is not None:
+        values.update(arch=state.schema.field("arch").default, data=state.schema.field("data").default)
+    else:
+        values["run"] = ""
+    state.sync(values)
+
+
 try:
-    cfg = fm.lab_train_config(arch, dataset)
+    cfg = run[0].cfg if run is not None else fm.lab_train_config(arch, dataset)
 except CnnvizError as err:
     show_error(err)
-    state.sync()
+    sync()
     st.stop()
 side = cfg.model.input_hw[0]
 st.caption(tr("lab.fm.speed_note", side=side))
 left, right = st.columns([1, 3], gap="large")
 with left:
-    x = pick_image(cfg)
-    model_lock = weights(cfg)
+    x = pick_image(cfg, from_run=run is not None)
+    model_lock = weights(cfg, run)
     if x is not None:
         st.plotly_chart(lc.feature_grid(fm.tile(x[0].numpy(), cols=x.shape[1], normalise=False),
                                         tr("lab.fm.input", h=x.shape[-2], w=x.shape[-1], c=x.shape[1]), height=260),
@@ -185,4 +256,4 @@ with right:
             h, w = lm.maps.shape[-2:]
             title = tr("lab.fm.layer_title", name=lm.name, shown=lm.shown, channels=lm.channels, h=h, w=w)
             cols[i % 2].plotly_chart(lc.feature_grid(fm.tile(lm.maps), title), config=PLOT, key=f"fm.map.{lm.name}")
-state.sync()
+sync()

@@ -7,9 +7,9 @@ checks again anyway).
 
 Unlocked, it shows, live (``ui.board.poll``): the pool, the connected students, the queue in
 claim order with its ETAs, the running jobs, every run and lab job, a leaderboard and an
-overlay; and it acts: stop or delete any job, clear the class (after a confirmation), and
-pre-warm the class-period recipes (``cnnviz.train.recipes.CLASS``) so that the students'
-identical first runs attach to jobs already done or under way.
+overlay, and any finished run's Results view (``ui.results``); and it acts: stop or delete any
+job, clear the class (after a confirmation), and pre-warm the class-period recipes
+(``cnnviz.train.recipes.CLASS``) so that the students' identical first runs attach to jobs already done or under way.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.runs.store import TEACHER
 from cnnviz.train.recipes import CLASS
 from ui import board as ub
+from ui import results
 from ui.common import arch_label, lang, show_error, tr
 from ui.sched import TEACHER_KEY, check_teacher_key, is_teacher, page_scheduler, scheduler, student
 
@@ -252,3 +253,7 @@ show_said()
 actions(sch, me)
 st.divider()
 ub.poll("teacher._live", lambda: ub.any_live(sch), lambda: dashboard(sch, me))
+st.divider()
+pick = ub.results_picker(sch.runs(None), key="teacher.res_pick")
+if pick:
+    results.view(pick, "teacher.res")

@@ -5,7 +5,8 @@ processes train it; a fragment polls the store once a second and draws the figur
 ``cnnviz.viz.training``. The current run's id is in the URL (``?run=``), so a reload (or a
 restarted server) reattaches to it. The URL carries no identity: a shared link shows the run
 read-only; only the student who asked for it (or the teacher) can stop or delete it. A request
-identical to an existing run attaches to it (the whole class shares one computation).
+identical to an existing run attaches to it (the whole class shares one computation). Once
+the run has completed or been stopped, its Results view (``ui.results``) follows the curves.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from cnnviz.train.data import DATASETS, available
 from cnnviz.train.loop import check
 from cnnviz.train.steps import resolve_device
 from cnnviz.viz.training import curves_figure, progress
-from ui import figures, jobs
+from ui import figures, jobs, results
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui.sched import page_scheduler, scheduler, student
@@ -213,8 +214,15 @@ def current_run(rid: str) -> None:
         elif info.live:
             st.caption(tr("train.run.waiting"))
 
-    # a live run that ends redraws the whole page once (history, buttons)
+    # a live run that ends redraws the whole page once (history, buttons, its results)
     jobs.live("tr._live", rid, running, panel)
+    try:
+        finished = sch.get(rid).status in results.FINISHED
+    except RunError:  # deleted meanwhile: the panel said so
+        finished = False
+    if finished:  # outside the polling fragment: the view's widgets rerun the page, not a timer
+        st.divider()
+        results.view(rid, "tr.res")
 
 
 # --- history -------------------------------------------------------------------------------------

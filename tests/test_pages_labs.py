@@ -255,3 +255,77 @@ def test_lab_pages_are_in_the_navigation():
     for path, *_ in labs:
         at.switch_page(path).run()
         assert not at.exception, (path, at.exception)
+
+
+# --- the feature-map lab on a finished training run (``?weights=run&run=<id>``) --------------------------
+@pytest.fixture(scope="module")
+def train_runs(sched):
+    """Two finished tiny training runs of the class; the second's weights deleted (as if evicted)."""
+    from training_helpers import tiny
+
+    ids = []
+    for seed in (11, 12):
+        rid = sched.submit("train", tiny(seed=seed, max_steps=6).to_dict(), "fm-run-student-" + "0" * 12).run_id
+        assert sched.wait(rid, TIMEOUT).status == "completed"
+        ids.append(rid)
+    sched.weights.delete(ids[1])
+    return ids
+
+
+def _fm_link(**query: str) -> AppTest:
+    at = _page("featuremaps")
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _maps(at: AppTest) -> list:
+    import json
+
+    return [json.loads(c.proto.spec)["data"][0]["z"] for c in at.get("plotly_chart")]
+
+
+def test_featuremaps_link_to_a_finished_run_reopens_it(sched, train_runs):
+    rid = train_runs[0]
+    at = _fm_link(weights="run", run=rid, img="3")
+    assert not at.exception, at.exception
+    assert at.radio(key="featuremaps.weights").value == "run"
+    assert at.selectbox(key="featuremaps.run").value == rid
+    assert at.selectbox(key="featuremaps.run").options == [at.selectbox(key="featuremaps.run").format_func(rid)]
+    arch = at.selectbox(key="featuremaps.arch")
+    assert arch.value == "lenet" and arch.disabled  # the run decides the network
+    assert at.number_input(key="featuremaps.img").value == 3
+    assert "come from the run" in _text(at) and not at.warning
+    assert len(at.get("plotly_chart")) == 1 + 2  # the input, LeNet's two convs
+    assert {k: at.query_params[k] for k in ("weights", "run", "img")} == {"weights": "run", "run": rid, "img": "3"}
+    assert "arch" not in at.query_params and "data" not in at.query_params
+    # the trained weights, not the untrained ones: the same image gives other maps
+    untrained = _fm_link(img="3")
+    assert _maps(untrained)[0] == _maps(at)[0]  # the same input image (the run's test split starts the same)
+    assert _maps(untrained)[1] != _maps(at)[1]
+    # the run mode picked from the radio, with no run in the link: the newest run whose weights are kept
+    other = _fm_link()
+    other.radio(key="featuremaps.weights").set_value("run").run()
+    assert not other.exception and other.selectbox(key="featuremaps.run").value == rid
+    assert other.query_params["run"] == rid
+
+
+@pytest.mark.parametrize("case", ["unknown", "evicted", "garbled", "lab job"])
+def test_featuremaps_link_to_a_bad_run_warns_and_shows_the_untrained_network(sched, train_runs, case):
+    if case == "lab job":
+        from cnnviz.labs import featuremaps as fm
+
+        rid = sched.submit("featuremaps", fm.QuickTrainConfig("lenet", "synthetic", steps=5, seed=5).to_dict(),
+                           "fm-lab-student-" + "0" * 12).run_id
+    else:
+        rid = {"unknown": "deadbeef0000", "evicted": train_runs[1], "garbled": "<script>"}[case]
+    at = _fm_link(weights="run", run=rid, img="3")
+    assert not at.exception, at.exception
+    words = {"unknown": "no run 'deadbeef0000'", "evicted": "no longer kept", "garbled": "is not a run id",
+             "lab job": "not a training run"}[case]
+    assert words in "\n".join(w.value for w in at.warning)
+    if case != "garbled":
+        assert "showing the untrained network instead" in at.warning[0].value
+        assert at.radio(key="featuremaps.weights").value == "untrained"
+        assert "run" not in at.query_params and "weights" not in at.query_params
+        assert len(at.get("plotly_chart")) == 1 + 2  # the untrained network's maps

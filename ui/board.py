@@ -1,5 +1,6 @@
 """What the class board and the teacher's page share: the class's runs as a table, the overlay
-of their curves, the pool's status line, the student's name box, and the polling fragment.
+of their curves, the picker of a finished run's results, the pool's status line, the student's
+name box, and the polling fragment.
 
 Read-only by design: nothing here stops or deletes a run (the teacher's page adds its own
 actions, behind the key; a student acts on their own runs on the training page).
@@ -20,6 +21,7 @@ from cnnviz.runs.store import RunInfo
 from cnnviz.runs.trainjob import run_title
 from cnnviz.viz.training import curves_figure
 from ui.common import arch_short, lang, tr
+from ui.results import choice_label, finished_runs
 from ui.sched import student_label
 
 POLL_LIVE_S = 2.0  # a run of the class is queued or running: its row and curves move
@@ -138,6 +140,18 @@ def overlay(sch: Scheduler, runs: Sequence[RunInfo], me: str | None, key: str,
         legend = {r: f"{who(sch, by_id[r].owner, me, names)} · {arch_short(by_id[r].arch)} ({r[:6]})" for r in chosen}
         st.plotly_chart(curves_figure([(legend[r], sch.events(r)) for r in chosen], lang()), config=PLOT_CONFIG,
                         key=key + "_chart")
+
+
+def results_picker(runs: Sequence[RunInfo], key: str) -> str | None:
+    """A picker of the finished training runs among ``runs`` (title · status · test accuracy);
+    the chosen run id, or None (there is none yet: said so)."""
+    done = finished_runs(list(runs))
+    if not done:
+        st.caption(tr("resv.pick.none"))
+        return None
+    labels = {r.id: choice_label(r) for r in done}
+    keep_choices(key, labels, multi=False)
+    return st.selectbox(tr("resv.pick"), list(labels), format_func=labels.get, key=key)
 
 
 # --- the pool ----------------------------------------------------------------------------------------

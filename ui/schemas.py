@@ -219,10 +219,25 @@ def costlab_schema() -> urlstate.Schema:
 # Feature maps: the image index is capped by the largest test split (MNIST's 10,000); the page
 # lowers it to the chosen dataset's own size.
 FM_MAX_INDEX = 9_999
+FM_WEIGHTS = ("untrained", "trained", "run")  # "run": a finished training run of the class (``?run=<id>``)
+
+
+class RunIdField(TextField):
+    """A run id (``secrets.token_hex``: letters and digits); whether it names a finished run with
+    kept weights is the page's check, against the store."""
+
+    max_len: int = 64
+
+    def parse(self, raw: str, default: Any) -> tuple[Any, urlstate.Problem | None]:
+        value = raw.strip()
+        if not value or (len(value) <= self.max_len and value.isascii() and value.isalnum()):
+            return value, None  # empty: no run chosen
+        return default, urlstate.Problem("resv.url.bad_run", dict(name=self.name, raw=raw[:24]))
 
 
 def featuremaps_schema() -> urlstate.Schema:
-    """The feature-maps lab: network, data, channels per layer, image source and index, weights."""
+    """The feature-maps lab: network, data, channels per layer, image source and index, weights,
+    and the finished run whose weights are shown (``?weights=run&run=<id>&img=3``)."""
     from cnnviz.labs.featuremaps import FM_ARCHS
 
     data = _datasets()
@@ -232,5 +247,6 @@ def featuremaps_schema() -> urlstate.Schema:
         IntChoiceField("maps", 16, choices=(4, 8, 16, 32)),
         ChoiceField("src", "dataset", choices=("dataset", "upload")),
         IntField("img", 0, lo=0, hi=FM_MAX_INDEX),
-        ChoiceField("weights", "untrained", choices=("untrained", "trained")),
+        ChoiceField("weights", "untrained", choices=FM_WEIGHTS),
+        RunIdField("run", ""),
     ))
