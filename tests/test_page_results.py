@@ -3,7 +3,9 @@ teacher's page, for a real finished run: LeNet, one epoch on a Fashion-MNIST sub
 real images), trained by ``cnnviz.runs.worker.run_job`` in this process into a temporary store
 (no pool: nothing else runs). Checks: the accuracy and n, a heatmap whose cells sum to n, the
 mistakes, "try your own" with a non-square PNG (letterboxed, then cropped; three predictions), a
-broken upload (the error, no traceback), an evicted run (said so; the confusion still shows)."""
+broken upload (the error, no traceback), an evicted run (said so; the confusion still shows), the
+test split of a run that fell back to the synthetic set, and the feature-map lab on a run's own test
+images."""
 
 from __future__ import annotations
 
@@ -163,6 +165,33 @@ def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
         assert any(words in e.value for e in at.error)
 
 
+def test_the_test_split_is_the_one_the_run_used(runs):
+    """A run that fell back to the synthetic set is shown the synthetic test split (with a note), not
+    its config's dataset; a run on real images gets those, without a note."""
+    import dataclasses
+
+    from cnnviz.labs import results as lr
+    from cnnviz.train.data import DataConfig, load_data
+    from ui import results as ur
+
+    s, rid, _ = runs
+    real = lr.load_run(s.store, s.weights, rid)
+    x, y, notice = ur.test_split(real)
+    assert notice is None and len(y) == 300
+    assert real.cfg.data.dataset == "fashion-mnist"
+    fell = dataclasses.replace(real, info=dataclasses.replace(real.info, summary={**real.info.summary,
+                                                                                  "dataset": "synthetic"}))
+    sx, sy, snote = ur.test_split(fell)
+    synth = load_data(dataclasses.replace(real.cfg.data, dataset="synthetic"))
+    assert isinstance(real.cfg.data, DataConfig) and len(sy) == 300
+    assert torch_equal(sx, synth.test_x) and not torch_equal(sx, x)
+    assert "synthetic set" in snote.render("en") and "Fashion-MNIST" in snote.render("en")
+
+
+def torch_equal(a, b) -> bool:
+    return a.shape == b.shape and bool((a == b).all())
+
+
 def test_feature_maps_of_the_trained_network(runs):
     _, rid, _ = runs
     at = page("training", run=rid).run()
@@ -173,6 +202,16 @@ def test_feature_maps_of_the_trained_network(runs):
     assert not at.exception and "true class:" in texts(at) and "the network says:" in texts(at)
     # the lab's link (a markdown link here: AppTest runs the page outside app.py's navigation)
     assert f"/featuremaps?weights=run&run={rid}&img=5" in texts(at)
+
+
+def test_the_feature_map_lab_on_a_run_uses_its_test_split(runs):
+    """``?weights=run&run=<id>&img=3``: the lab's image numbers are into the run's own 300 test images."""
+    _, rid, _ = runs
+    at = page("featuremaps", weights="run", run=rid, img="3").run()
+    assert not at.exception, at.exception
+    box = at.number_input(key="featuremaps.img")
+    assert box.value == 3 and box.max == 299
+    assert len(at.get("plotly_chart")) >= 3  # the input and LeNet's two convs
 
 
 def test_an_evicted_run_says_so_and_still_shows_its_confusion(runs):

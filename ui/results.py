@@ -17,7 +17,9 @@ What is shared, and why:
 * the trained model is loaded once per process per run id (``trained``), shared by every
   session with a ``threading.Lock``: ``capture`` hooks the model and flips it to eval mode,
   so one forward pass at a time;
-* the run's test split (its ``DataConfig``, test subset honoured) is loaded once per config.
+* the run's test split is the one it was evaluated on (``cnnviz.labs.results.run_data``: its
+  config's, or the synthetic set where the run itself fell back to it), loaded once per
+  (data config, dataset actually used).
 
 Every ``CnnvizError`` (an evicted file, a broken upload) goes through ``show_error``: never a
 traceback.
@@ -25,6 +27,7 @@ traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from urllib.parse import urlencode
 
@@ -38,7 +41,7 @@ from cnnviz.labs import featuremaps as fm
 from cnnviz.labs import results as lr
 from cnnviz.runs.store import RunInfo
 from cnnviz.runs.trainjob import run_title
-from cnnviz.train.data import DataConfig, load_data, prepare
+from cnnviz.train.data import DISPLAY, DataConfig, prepare
 from cnnviz.viz import labs as lc
 from cnnviz.viz import results as vr
 from ui.common import fmt_bytes, lang, show_error, tr
@@ -80,11 +83,22 @@ def trained(rid: str) -> tuple[lr.TrainedRun, threading.Lock]:
     return lr.load_run(sch.store, sch.weights, rid), threading.Lock()
 
 
+def test_split(run: lr.TrainedRun) -> tuple[torch.Tensor, torch.Tensor, CnnvizError | None]:
+    """The test split ``run`` was evaluated on (uint8 N x 28 x 28, labels, a notice or None), shared
+    read-only: its config's dataset, or the synthetic set where the run fell back to it (the notice
+    says so). ``DataError`` when those images are not on this machine now (never another set's)."""
+    used = run.info.summary.get("dataset") or run.cfg.data.dataset  # what its start event said it used
+    return _split(dataclasses.replace(run.cfg.data, dataset=used), run.cfg.data.dataset, run)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def test_split(data: DataConfig) -> tuple[torch.Tensor, torch.Tensor, CnnvizError | None]:
-    """The test split a run was evaluated on (uint8 N x 28 x 28, labels, the fallback notice), shared read-only."""
-    d = load_data(data)
-    return d.test_x, d.test_y, d.notice
+def _split(used: DataConfig, asked: str, _run: lr.TrainedRun) -> tuple[torch.Tensor, torch.Tensor, CnnvizError | None]:
+    # keyed by the data config with the dataset actually used (and the one asked for, for the notice):
+    # every run on the same images shares one copy; ``_run`` is not hashed, any run with this key
+    # loads the same split
+    d = lr.run_data(_run)  # DataError (not cached) when the images are gone
+    notice = CnnvizError("resv.data.fell_back", dataset=DISPLAY.get(asked, asked)) if d.dataset != asked else None
+    return d.test_x, d.test_y, notice
 
 
 def predict(run: lr.TrainedRun, lock: threading.Lock, x: torch.Tensor, k: int = TOP_K) -> list[tuple[int, float]]:
@@ -231,7 +245,11 @@ def maps_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, k
                        format_func=lambda s: tr(f"resv.maps.source.{s}"))
         x = None
         if src == "test":
-            tx, ty, notice = test_split(cfg.data)
+            try:
+                tx, ty, notice = test_split(run)
+            except CnnvizError as err:  # the run's dataset is gone from this machine
+                show_error(err)
+                return
             last = len(ty) - 1
             i = int(st.number_input(tr("resv.maps.index", last=last), min_value=0, max_value=last, step=1,
                                     key=f"{key_prefix}.img"))

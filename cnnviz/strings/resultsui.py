@@ -70,6 +70,10 @@ STRINGS = {
     "resv.maps.index": ("Test image number (0–{last})", "测试图像编号（0–{last}）"),
     "resv.maps.label": ("true class: {name}", "真实类别：{name}"),
     "resv.maps.pred": ("the network says: {caption}", "网络的判断：{caption}"),
+    "resv.data.fell_back": (
+        "This run trained and was tested on the built-in synthetic set: {dataset} was not on the server when it ran.",
+        "这次运行是在内置的合成数据集上训练和测试的：运行时服务器上没有 {dataset}。",
+    ),
     "resv.maps.open_lab": ("Open in the feature-map lab", "在特征图实验中打开"),
     # try your own
     "resv.try.intro": (
