@@ -6,7 +6,12 @@ here by the worker's ``run_job``); the server reads it (``CNNVIZ_DB``) and start
 the training page with ``?run=<id>`` draws the Results view (the confusion heatmap, the mistakes)
 without an exception box; an upload in "try your own" gives three predictions; the lab link the
 view offers (``/featuremaps?weights=run&run=<id>&img=3``), opened in a fresh browser context (another
-student, no session), reopens the same view: the same run, the same image, the maps drawn.
+student, no session), reopens the same view: the same run, the same image, the maps drawn. The
+drawing canvas (streamlit-drawable-canvas): three strokes with the mouse give three predictions;
+another tab and back keeps "draw" and gives a blank canvas without guesses; one stroke gives them
+again and the toolbar's bin clears it ("draw something first" again); every request the page made,
+the component's script included, went to the server on 127.0.0.1 (the classroom has no internet),
+but for the browser tab's icon (see ``_material_favicon``).
 
 Chromium: ``/usr/bin/chromium`` (never ``playwright install``); skipped without it, failed in CI.
 """
@@ -135,3 +140,83 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
     finally:
         other.close()
         ctx.close()
+
+
+def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(server, stored_run, browser):  # noqa: F811
+    rid = stored_run[1]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    urls: list[str] = []
+    ctx.on("request", lambda r: urls.append(r.url))
+    page = ctx.new_page()
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{server}/training?run={rid}")
+        page.get_by_text(t("resv.title", "en")).wait_for()
+        _settle(page)
+        page.get_by_role("tab", name=t("resv.tab.try", "en")).click()
+        _settle(page)
+        page.get_by_role("radiogroup", name=t("resv.try.source", "en")).get_by_text(
+            t("resv.try.source.draw", "en"), exact=True).click()
+        page.get_by_text(t("resv.try.draw_first", "en")).wait_for()
+        canvas = page.locator(".canvas-root canvas.upper-canvas")  # fabric's top layer takes the mouse
+        canvas.wait_for()
+        box = canvas.bounding_box()
+        assert round(box["width"]) == 280 and round(box["height"]) == 280
+        # a "7" and its bar: three strokes (each stroke's end reruns the page)
+        for start, end in (((70, 60), (210, 60)), ((210, 60), (120, 230)), ((110, 150), (200, 150))):
+            _stroke(page, canvas, start, end)
+        top = _plot(page, t("resv.top.title", "en", k=3))
+        top.wait_for()
+        _settle(page)
+        assert top.locator(".bars .point").count() == 3
+        assert page.get_by_text(t("resv.try.draw_first", "en")).count() == 0
+        assert page.get_by_text(t("res.fit.inverted", "en")).count() == 0  # white on black: as trained
+        _no_exception(page)
+        page.screenshot(path=str(SHOTS / "results_draw.png"))
+        # another tab and back: the radio keeps "draw", the canvas comes back blank and so do the guesses
+        page.get_by_role("tab", name=t("resv.tab.maps", "en")).click()
+        _settle(page)
+        page.get_by_role("tab", name=t("resv.tab.try", "en")).click()
+        page.get_by_text(t("resv.try.draw_first", "en")).wait_for()
+        _settle(page)
+        assert top.count() == 0
+        _stroke(page, canvas, (140, 40), (140, 240))  # a "1"
+        top.wait_for()
+        _settle(page)
+        assert top.locator(".bars .point").count() == 3
+        # the component's own toolbar: the bin clears the canvas, and the guesses go with the drawing
+        page.get_by_role("button", name="Reset canvas & history").click()
+        page.get_by_text(t("resv.try.draw_first", "en")).wait_for()
+        _settle(page)
+        assert top.count() == 0
+        _no_exception(page)
+    finally:
+        ctx.close()
+    assert any("bidi-components/streamlit-drawable-canvas" in u for u in urls)  # its frontend, from our server
+    away = [u for u in urls if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname != "127.0.0.1"
+            and not _material_favicon(u)]
+    assert not away, away
+
+
+def _stroke(page, canvas, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """One stroke on ``canvas`` from ``start`` to ``end`` (canvas pixels): down, ten moves, up; then
+    the rerun it causes."""
+    canvas.scroll_into_view_if_needed()  # the mouse draws only inside the viewport
+    box = canvas.bounding_box()
+    (x0, y0), (x1, y1) = start, end
+    page.mouse.move(box["x"] + x0, box["y"] + y0)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(box["x"] + x0 + (x1 - x0) * k / 10, box["y"] + y0 + (y1 - y0) * k / 10)
+    page.mouse.up()
+    _settle(page)
+
+
+def _material_favicon(url: str) -> bool:
+    """Streamlit's tab icon for app.py's ``page_icon=":material/layers:"``: the browser fetches it from
+    Google's font server (offline: no icon, nothing else lost). Not the canvas's; an emoji page icon
+    (a data: URL) would end it, and then this exemption can go."""
+    u = urlparse(url)
+    return u.hostname == "fonts.gstatic.com" and "/materialsymbolsrounded/" in u.path and u.path.endswith("/24px.svg")

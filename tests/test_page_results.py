@@ -3,7 +3,10 @@ teacher's page, for a real finished run: LeNet, one epoch on a Fashion-MNIST sub
 real images), trained by ``cnnviz.runs.worker.run_job`` in this process into a temporary store
 (no pool: nothing else runs). Checks: the accuracy and n, a heatmap whose cells sum to n, the
 mistakes, "try your own" with a non-square PNG (letterboxed, then cropped; three predictions), a
-broken upload (the error, no traceback), an evicted run (said so; the confusion still shows)."""
+broken upload (the error, no traceback), the drawing source (AppTest cannot draw on the canvas: it
+says to draw first; the drawing's conversion is checked on arrays), an evicted run (said so; the
+confusion still shows), the test split of a run that fell back to the synthetic set, and the
+feature-map lab on a run's own test images."""
 
 from __future__ import annotations
 
@@ -147,7 +150,8 @@ def test_training_page_shows_the_results_of_its_finished_run(runs):
 def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
     _, rid, _ = runs
     at = tab(page("training", run=rid), "Try your own")
-    assert "No drawing canvas" in texts(at)
+    src = at.radio(key="tr.res.try_src")
+    assert src.options == ["upload", "draw"] and src.value == "upload"  # the canvas is the other source
     uploader(at).set_value(("wide.png", png(60, 30), "image/png")).run()
     assert not at.exception, at.exception
     assert "letterboxed" in texts(at) and "inverted" not in texts(at)
@@ -163,6 +167,70 @@ def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
         assert any(words in e.value for e in at.error)
 
 
+def test_draw_says_draw_first_and_is_remembered_by_the_view(runs):
+    _, rid, _ = runs
+    at = tab(page("training", run=rid), "Try your own")
+    at.radio(key="tr.res.try_src").set_value("draw").run()
+    assert not at.exception, at.exception
+    assert "Draw something first" in texts(at) and "the toolbar above it" in texts(at)
+    assert not at.get("file_uploader") and at.radio(key="tr.res.try_src").value == "draw"
+    assert not [s for s in specs(at) if s["data"][0].get("orientation") == "h"]  # no guesses for a blank canvas
+    tab(at, "Feature maps")  # the tab closes: its widgets go; the choice is the view's
+    tab(at, "Try your own")
+    assert not at.exception and at.radio(key="tr.res.try_src").value == "draw" and "Draw something first" in texts(at)
+
+
+def test_a_drawing_becomes_a_light_on_dark_png_and_a_blank_one_none(runs):
+    """What the canvas gives (H x W x 4 RGBA) → a grey PNG through ``fit_image``: white strokes on
+    black stay light on dark (no inversion), a square needs no fitting; blank (all zero, opaque
+    black, or strokes of zero opacity) is None, never a prediction."""
+    from cnnviz.labs import results as lr
+    from ui import results as ur
+
+    rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+    assert ur.drawing_png(rgba) is None and ur.drawing_png(None) is None
+    rgba[..., 3] = 255  # the component's black background, opaque
+    assert ur.drawing_png(rgba) is None
+    ghost = rgba.copy()
+    ghost[100:180, 130:150] = (255, 255, 255, 0)  # white of zero opacity: nothing drawn
+    assert ur.drawing_png(ghost) is None
+    rgba[40:240, 130:152, :3] = 255  # a white vertical stroke, 22 px wide: a "1"
+    data = ur.drawing_png(rgba)
+    img = np.asarray(Image.open(io.BytesIO(data)))
+    assert img.shape == (280, 280) and img[50, 140] == 255 and img[10, 10] == 0
+    fitted = lr.fit_image(data, (28, 28), "L")
+    assert fitted.shape == "square" and not fitted.inverted
+    x = fitted.x[0, 0]  # 28 x 28 in [0, 1]
+    assert x[14, 14] > 0.9 and x[1, 1] == 0 and x[14, 3] == 0  # the stroke in the middle, black around it
+
+
+def test_the_test_split_is_the_one_the_run_used(runs):
+    """A run that fell back to the synthetic set is shown the synthetic test split (with a note), not
+    its config's dataset; a run on real images gets those, without a note."""
+    import dataclasses
+
+    from cnnviz.labs import results as lr
+    from cnnviz.train.data import DataConfig, load_data
+    from ui import results as ur
+
+    s, rid, _ = runs
+    real = lr.load_run(s.store, s.weights, rid)
+    x, y, notice = ur.test_split(real)
+    assert notice is None and len(y) == 300
+    assert real.cfg.data.dataset == "fashion-mnist"
+    fell = dataclasses.replace(real, info=dataclasses.replace(real.info, summary={**real.info.summary,
+                                                                                  "dataset": "synthetic"}))
+    sx, sy, snote = ur.test_split(fell)
+    synth = load_data(dataclasses.replace(real.cfg.data, dataset="synthetic"))
+    assert isinstance(real.cfg.data, DataConfig) and len(sy) == 300
+    assert torch_equal(sx, synth.test_x) and not torch_equal(sx, x)
+    assert "synthetic set" in snote.render("en") and "Fashion-MNIST" in snote.render("en")
+
+
+def torch_equal(a, b) -> bool:
+    return a.shape == b.shape and bool((a == b).all())
+
+
 def test_feature_maps_of_the_trained_network(runs):
     _, rid, _ = runs
     at = page("training", run=rid).run()
@@ -173,6 +241,16 @@ def test_feature_maps_of_the_trained_network(runs):
     assert not at.exception and "true class:" in texts(at) and "the network says:" in texts(at)
     # the lab's link (a markdown link here: AppTest runs the page outside app.py's navigation)
     assert f"/featuremaps?weights=run&run={rid}&img=5" in texts(at)
+
+
+def test_the_feature_map_lab_on_a_run_uses_its_test_split(runs):
+    """``?weights=run&run=<id>&img=3``: the lab's image numbers are into the run's own 300 test images."""
+    _, rid, _ = runs
+    at = page("featuremaps", weights="run", run=rid, img="3").run()
+    assert not at.exception, at.exception
+    box = at.number_input(key="featuremaps.img")
+    assert box.value == 3 and box.max == 299
+    assert len(at.get("plotly_chart")) >= 3  # the input and LeNet's two convs
 
 
 def test_an_evicted_run_says_so_and_still_shows_its_confusion(runs):

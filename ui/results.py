@@ -4,7 +4,7 @@
 completed or been stopped), the class board and the teacher's page (a run picker, then this).
 It shows the test accuracy and its n, then four tabs: the confusion matrix with per-class
 accuracy, the grid of mistakes, the feature maps of the trained network for a test image or an
-upload, and "try your own" (an upload → the top-3 predictions, saying whether it was
+upload, and "try your own" (an upload or a drawing → the top-3 predictions, saying whether it was
 letterboxed or cropped and whether it was inverted). A line says what the run's weights take
 against the store's caps (oldest evicted first).
 
@@ -17,7 +17,12 @@ What is shared, and why:
 * the trained model is loaded once per process per run id (``trained``), shared by every
   session with a ``threading.Lock``: ``capture`` hooks the model and flips it to eval mode,
   so one forward pass at a time;
-* the run's test split (its ``DataConfig``, test subset honoured) is loaded once per config.
+* the run's test split is the one it was evaluated on (``cnnviz.labs.results.run_data``: its
+  config's, or the synthetic set where the run itself fell back to it), loaded once per
+  (data config, dataset actually used);
+* the drawing canvas is streamlit-drawable-canvas (a Components v2 component whose frontend is
+  bundled in its wheel: no request leaves the server); its RGBA drawing becomes a PNG and goes
+  through ``fit_image`` like an upload.
 
 Every ``CnnvizError`` (an evicted file, a broken upload) goes through ``show_error``: never a
 traceback.
@@ -25,20 +30,24 @@ traceback.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import threading
 from urllib.parse import urlencode
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 from streamlit.errors import StreamlitPageNotFoundError
+from streamlit_drawable_canvas import st_canvas
 
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import featuremaps as fm
 from cnnviz.labs import results as lr
 from cnnviz.runs.store import RunInfo
 from cnnviz.runs.trainjob import run_title
-from cnnviz.train.data import DataConfig, load_data, prepare
+from cnnviz.train.data import DISPLAY, DataConfig, prepare
 from cnnviz.viz import labs as lc
 from cnnviz.viz import results as vr
 from ui.common import fmt_bytes, lang, show_error, tr
@@ -48,6 +57,9 @@ FINISHED = ("completed", "stopped")  # the statuses whose runs have trained weig
 PLOT = {"displaylogo": False}
 FITS = ("letterbox", "crop")
 TOP_K = 3
+SOURCES = ("upload", "draw")  # "try your own": an uploaded picture or one drawn on the canvas
+CANVAS_PX = 280  # the drawing square, 10 x a 28 x 28 input
+STROKE_PX = 22  # about 2 px once shrunk to 28 x 28, as the datasets' strokes
 
 
 # --- shared, cached objects ------------------------------------------------------------------------
@@ -80,11 +92,44 @@ def trained(rid: str) -> tuple[lr.TrainedRun, threading.Lock]:
     return lr.load_run(sch.store, sch.weights, rid), threading.Lock()
 
 
+def test_split(run: lr.TrainedRun) -> tuple[torch.Tensor, torch.Tensor, CnnvizError | None]:
+    """The test split ``run`` was evaluated on (uint8 N x 28 x 28, labels, a notice or None), shared
+    read-only: its config's dataset, or the synthetic set where the run fell back to it (the notice
+    says so). ``DataError`` when those images are not on this machine now (never another set's)."""
+    used = run.info.summary.get("dataset") or run.cfg.data.dataset  # what its start event said it used
+    return _split(dataclasses.replace(run.cfg.data, dataset=used), run.cfg.data.dataset, run)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def test_split(data: DataConfig) -> tuple[torch.Tensor, torch.Tensor, CnnvizError | None]:
-    """The test split a run was evaluated on (uint8 N x 28 x 28, labels, the fallback notice), shared read-only."""
-    d = load_data(data)
-    return d.test_x, d.test_y, d.notice
+def _split(used: DataConfig, asked: str, _run: lr.TrainedRun) -> tuple[torch.Tensor, torch.Tensor, CnnvizError | None]:
+    # keyed by the data config with the dataset actually used (and the one asked for, for the notice):
+    # every run on the same images shares one copy; ``_run`` is not hashed, any run with this key
+    # loads the same split
+    d = lr.run_data(_run)  # DataError (not cached) when the images are gone
+    notice = CnnvizError("resv.data.fell_back", dataset=DISPLAY.get(asked, asked)) if d.dataset != asked else None
+    return d.test_x, d.test_y, notice
+
+
+def drawing_png(rgba: np.ndarray | None) -> bytes | None:
+    """The canvas's ``H x W x 4`` RGBA drawing as a grey PNG, or None when nothing is drawn.
+
+    Only the strokes' brightness times their opacity counts (white strokes on black or on a
+    transparent background both give light on dark, as the datasets are): a blank canvas is all
+    zero, whatever the component puts in its colour channels."""
+    if rgba is None:
+        return None
+    a = np.asarray(rgba, dtype=np.float64)  # H x W x 4 (or H x W x 3 without alpha)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        return None
+    grey = a[..., :3].mean(axis=2) * (a[..., 3] / 255.0 if a.shape[2] == 4 else 1.0)  # H x W in [0, 255]
+    grey = grey.round().clip(0, 255).astype(np.uint8)
+    if not grey.any():
+        return None
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(grey, "L").save(buf, "PNG")
+    return buf.getvalue()
 
 
 def predict(run: lr.TrainedRun, lock: threading.Lock, x: torch.Tensor, k: int = TOP_K) -> list[tuple[int, float]]:
@@ -231,7 +276,11 @@ def maps_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, k
                        format_func=lambda s: tr(f"resv.maps.source.{s}"))
         x = None
         if src == "test":
-            tx, ty, notice = test_split(cfg.data)
+            try:
+                tx, ty, notice = test_split(run)
+            except CnnvizError as err:  # the run's dataset is gone from this machine
+                show_error(err)
+                return
             last = len(ty) - 1
             i = int(st.number_input(tr("resv.maps.index", last=last), min_value=0, max_value=last, step=1,
                                     key=f"{key_prefix}.img"))
@@ -267,32 +316,57 @@ def maps_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, k
 
 
 def try_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, key_prefix: str) -> None:
-    """An upload → what the network sees → its top-3 guesses; says letterboxed/cropped and inverted."""
+    """An upload or a drawing → what the network sees → its top-3 guesses; says letterboxed/cropped and inverted."""
     cfg = run.cfg
     hw, cin = cfg.model.input_hw, cfg.model.in_channels
     names = lr.class_names(dataset, lang())
     st.caption(tr("resv.try.intro", h=hw[0], w=hw[1], c=cin))
-    c = st.columns([2, 1])
-    with c[0]:
-        fit = st.radio(tr("resv.try.fit"), FITS, horizontal=True, key=f"{key_prefix}.fit",
-                       format_func=lambda f: tr(f"resv.try.fit.{f}"))
-        # the widget's cap stops a big file before it reaches the server's memory; fit_image checks
-        # again (bytes, format, pixel count from the header, integrity), as the feature-map lab does
-        up = st.file_uploader(tr("resv.try.upload"), type=["png", "jpg", "jpeg"], key=f"{key_prefix}.try_up",
-                              max_upload_size=fm.MAX_UPLOAD_BYTES // 2**20)
-        st.caption(tr("resv.try.canvas"))
-    if up is None:
-        st.caption(tr("resv.try.first"))
-        return
-    try:
-        fitted = lr.fit_image(up.getvalue(), hw, "L" if cin == 1 else "RGB", fit)
-    except CnnvizError as err:
-        show_error(err)
-        return
-    for note in fitted.notes(lang()):  # square / letterboxed / cropped, and inverted
-        st.info(note, icon=":material/crop:")
-    preds = predict(run, lock, fitted.x, TOP_K)
-    c = st.columns([1, 2])
-    c[0].plotly_chart(_input_figure(fitted.x, tr("resv.try.seen", h=hw[0], w=hw[1])), config=PLOT,
-                      key=f"{key_prefix}.try_input")
-    c[1].plotly_chart(vr.topk_figure(preds, names, lang()), config=PLOT, key=f"{key_prefix}.top")
+    left, right = st.columns([3, 5], gap="large")  # the picture on the left, the guesses beside it
+    with left:
+        src = _source(key_prefix)
+        if src == "upload":
+            fit = st.radio(tr("resv.try.fit"), FITS, horizontal=True, key=f"{key_prefix}.fit",
+                           format_func=lambda f: tr(f"resv.try.fit.{f}"))
+            # the widget's cap stops a big file before it reaches the server's memory; fit_image checks
+            # again (bytes, format, pixel count from the header, integrity), as the feature-map lab does
+            up = st.file_uploader(tr("resv.try.upload"), type=["png", "jpg", "jpeg"], key=f"{key_prefix}.try_up",
+                                  max_upload_size=fm.MAX_UPLOAD_BYTES // 2**20)
+            data, first = (None if up is None else up.getvalue()), "resv.try.first"
+        else:
+            fit = FITS[0]  # the canvas is square: nothing to letterbox or crop
+            st.caption(tr("resv.try.canvas"))
+            st.space("medium")  # room for the toolbar, which shows above the canvas on hover
+            # white strokes on black, as the datasets are (no inversion); the component's toolbar undoes
+            # and clears; a finished stroke sends the drawing back (one rerun per stroke)
+            drawing = st_canvas(stroke_width=STROKE_PX, stroke_color="#ffffff", background_color="#000000",
+                                width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
+                                key=f"{key_prefix}.canvas")
+            data, first = drawing_png(drawing.image_data), "resv.try.draw_first"
+    with right:
+        if data is None:
+            st.caption(tr(first))
+            return
+        try:
+            fitted = lr.fit_image(data, hw, "L" if cin == 1 else "RGB", fit)
+        except CnnvizError as err:
+            show_error(err)
+            return
+        for note in fitted.notes(lang()):  # square / letterboxed / cropped, and inverted
+            st.info(note, icon=":material/crop:")
+        preds = predict(run, lock, fitted.x, TOP_K)
+        c = st.columns([2, 3])
+        c[0].plotly_chart(_input_figure(fitted.x, tr("resv.try.seen", h=hw[0], w=hw[1])), config=PLOT,
+                          key=f"{key_prefix}.try_input")
+        c[1].plotly_chart(vr.topk_figure(preds, names, lang()), config=PLOT, key=f"{key_prefix}.top")
+
+
+def _source(key_prefix: str) -> str:
+    """Upload or draw, remembered by the view: a closed tab drops its widgets' state, so the choice
+    is also kept under a key of its own and given back to the radio when the tab reopens."""
+    kept, widget = f"{key_prefix}.try_source", f"{key_prefix}.try_src"
+    if widget not in st.session_state:
+        st.session_state[widget] = st.session_state.get(kept, SOURCES[0])
+    src = st.radio(tr("resv.try.source"), SOURCES, horizontal=True, key=widget,
+                   format_func=lambda s: tr(f"resv.try.source.{s}"))
+    st.session_state[kept] = src
+    return src

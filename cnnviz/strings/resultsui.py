@@ -70,23 +70,35 @@ STRINGS = {
     "resv.maps.index": ("Test image number (0–{last})", "测试图像编号（0–{last}）"),
     "resv.maps.label": ("true class: {name}", "真实类别：{name}"),
     "resv.maps.pred": ("the network says: {caption}", "网络的判断：{caption}"),
+    "resv.data.fell_back": (
+        "This run trained and was tested on the built-in synthetic set: {dataset} was not on the server when it ran.",
+        "这次运行是在内置的合成数据集上训练和测试的：运行时服务器上没有 {dataset}。",
+    ),
     "resv.maps.open_lab": ("Open in the feature-map lab", "在特征图实验中打开"),
     # try your own
     "resv.try.intro": (
-        "Upload a PNG or JPEG: it is turned into what the network was trained on ({h}×{w}, {c} channel(s), a light "
-        "object on a dark background) and the network gives its three best guesses.",
-        "上传一张 PNG 或 JPEG：它会被转换成网络训练时的样子（{h}×{w}，{c} 个通道，暗背景上的亮物体），然后网络给出"
-        "它最有把握的三个猜测。",
+        "Upload a PNG or JPEG, or draw: it is turned into what the network was trained on ({h}×{w}, {c} channel(s), "
+        "a light object on a dark background) and the network gives its three best guesses.",
+        "上传一张 PNG 或 JPEG，或者自己画一张：它会被转换成网络训练时的样子（{h}×{w}，{c} 个通道，暗背景上的亮物体），"
+        "然后网络给出它最有把握的三个猜测。",
     ),
+    "resv.try.source": ("Your image", "你的图片"),
+    "resv.try.source.upload": ("upload", "上传"),
+    "resv.try.source.draw": ("draw", "画一张"),
     "resv.try.fit": ("A non-square image is", "非正方形的图片会被"),
     "resv.try.fit.letterbox": ("letterboxed (whole image, padded)", "加边框（保留整张图，补边）"),
     "resv.try.fit.crop": ("cropped (centre square)", "裁剪（取中间的正方形）"),
     "resv.try.upload": ("PNG or JPEG, at most 5 MB", "PNG 或 JPEG，最大 5 MB"),
     "resv.try.first": ("Upload an image to see what the network makes of it.", "上传一张图片，看看网络怎么判断。"),
+    "resv.try.draw_first": (
+        "Draw something first: white on black, like the training images; the guesses follow each stroke.",
+        "请先画点东西：黑底白字，和训练图像一样；每画完一笔，网络就重新猜一次。",
+    ),
     "resv.try.seen": ("What the network sees ({h}×{w})", "网络看到的（{h}×{w}）"),
     "resv.try.canvas": (
-        "No drawing canvas here: draw on paper or in any paint program and upload a photo or a PNG.",
-        "这里没有画布：请在纸上或任意绘图软件中画好，再上传照片或 PNG。",
+        "Draw with the mouse (or a finger) in the square; the toolbar above it undoes, redoes and clears "
+        "(the bin). The drawing is shrunk to the network's input.",
+        "在方框里用鼠标（或手指）画；上方的工具栏可以撤销、重做和清空（垃圾桶）。画好的图会缩小到网络的输入大小。",
     ),
     # pickers (class board, teacher's page)
     "resv.pick": ("Results of a finished run", "已完成运行的结果"),
