@@ -13,7 +13,7 @@ from ui.common import freeze_startup_objects, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
 from ui.sched import scheduler, teacher_key
 
-st.set_page_config(page_title="cnnviz", page_icon=":material/layers:", layout="wide")
+st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
 freeze_startup_objects()  # once per process: see its docstring (why a click no longer pays a full GC)
 teacher_key()  # once per process: the teacher key, printed in the console unless CNNVIZ_TEACHER_KEY set it
 try:

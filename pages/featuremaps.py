@@ -106,7 +106,11 @@ def pick_image(cfg, from_run: bool = False) -> torch.Tensor | None:
     hw, cin = model_cfg.input_hw, model_cfg.in_channels
     source = state.radio("src", tr("lab.fm.source"), format_func=lambda s: tr(f"lab.fm.source.{s}"))
     if source == "dataset":
-        x, y, notice = ur.test_split(run[0]) if from_run else dataset_images(cfg.data.dataset)
+        try:
+            x, y, notice = ur.test_split(run[0]) if from_run else dataset_images(cfg.data.dataset)
+        except CnnvizError as err:  # the run's dataset is not on this machine now
+            show_error(err)
+            return None
         last = len(y) - 1  # the schema allows MNIST's 10,000 images; the synthetic test split has 1,000
         if state.get("img", 0) > last:
             raw = state.get("img")

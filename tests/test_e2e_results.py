@@ -10,8 +10,8 @@ student, no session), reopens the same view: the same run, the same image, the m
 drawing canvas (streamlit-drawable-canvas): three strokes with the mouse give three predictions;
 another tab and back keeps "draw" and gives a blank canvas without guesses; one stroke gives them
 again and the toolbar's bin clears it ("draw something first" again); every request the page made,
-the component's script included, went to the server on 127.0.0.1 (the classroom has no internet),
-but for the browser tab's icon (see ``_material_favicon``).
+the component's script and the tab's icon included, went to the server on 127.0.0.1 (the classroom
+has no internet).
 
 Chromium: ``/usr/bin/chromium`` (never ``playwright install``); skipped without it, failed in CI.
 """
@@ -195,8 +195,7 @@ def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(se
     finally:
         ctx.close()
     assert any("bidi-components/streamlit-drawable-canvas" in u for u in urls)  # its frontend, from our server
-    away = [u for u in urls if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname != "127.0.0.1"
-            and not _material_favicon(u)]
+    away = [u for u in urls if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname != "127.0.0.1"]
     assert not away, away
 
 
@@ -213,10 +212,3 @@ def _stroke(page, canvas, start: tuple[int, int], end: tuple[int, int]) -> None:
     page.mouse.up()
     _settle(page)
 
-
-def _material_favicon(url: str) -> bool:
-    """Streamlit's tab icon for app.py's ``page_icon=":material/layers:"``: the browser fetches it from
-    Google's font server (offline: no icon, nothing else lost). Not the canvas's; an emoji page icon
-    (a data: URL) would end it, and then this exemption can go."""
-    u = urlparse(url)
-    return u.hostname == "fonts.gstatic.com" and "/materialsymbolsrounded/" in u.path and u.path.endswith("/24px.svg")
