@@ -11,7 +11,7 @@ import streamlit as st
 from cnnviz.errors import CnnvizError
 from ui.common import freeze_startup_objects, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
-from ui.sched import scheduler, teacher_key
+from ui.sched import keep_cookie, scheduler, teacher_key
 
 st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
 freeze_startup_objects()  # once per process: see its docstring (why a click no longer pays a full GC)
@@ -21,6 +21,7 @@ try:
 except (CnnvizError, OSError):  # a store that cannot be opened: the pages that need it say so, the others work
     pass
 language_selector()
+keep_cookie()  # the student's cookie, set from the sidebar on every run of a new session (see its docstring)
 sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):
     sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), icon=icon, default=(i == 0)))

@@ -219,3 +219,33 @@ def test_architecture_change_applies_its_recipe_and_bad_values_are_refused(db):
     assert not at.exception
     assert any("65" in e.value for e in at.error)
     assert not any(b.label == "Start training" for b in at.button)
+
+
+def _layout(at) -> list[tuple[tuple[int, ...], str]]:
+    """Every element's place in the page (its path of child indices) and its type."""
+    out = []
+
+    def walk(node, path):
+        for i, child in enumerate(getattr(node, "children", {}).values()):
+            out.append((path + (i,), child.type))
+            walk(child, path + (i,))
+
+    walk(at._tree, ())
+    return out
+
+
+def test_a_new_students_cookie_setter_keeps_its_place_so_the_page_layout_never_shifts(db):
+    """A browser without the cookie gets the script that sets it (in the sidebar) on every run of
+    its session, not only the first: an element drawn once would shift all those after it, and
+    the browser's cache (which knows elements by their place) would be sent the page again."""
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).run()
+    first = _layout(at)
+    setters = [h for h in at.sidebar.get("html") if "document.cookie" in h.proto.body]
+    assert len(setters) == 1 and "cnnviz_student=" in setters[0].proto.body
+    token = at.session_state["_student_token"]
+    assert token in setters[0].proto.body
+    at.run()
+    assert not at.exception
+    assert _layout(at) == first  # the same elements in the same places
+    assert [h.proto.body for h in at.sidebar.get("html") if "document.cookie" in h.proto.body] == [
+        setters[0].proto.body]  # the same token: one student for the whole session

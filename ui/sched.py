@@ -9,7 +9,8 @@ whether this session is the teacher's.
   (``secrets.token_urlsafe``, 192 bits) kept in a cookie, so it survives a reload and a
   restarted server, and is never part of a URL (a shared link carries no identity). The
   cookie is read with ``st.context.cookies``; a browser without one gets a fresh token, which
-  a one-line script (``st.html``) stores in the cookie. The store only ever sees a hash of it.
+  a one-line script (``st.sidebar.html``, drawn by ``keep_cookie`` on every run of that
+  session) stores in the cookie. The store only ever sees a hash of it.
 * ``teacher_key()`` / ``is_teacher()``: the key is ``$CNNVIZ_TEACHER_KEY``, else one generated
   when the server process starts and printed in its console (the classroom launcher generates
   one for all replicas and passes it in that variable). A session becomes the teacher's by
@@ -32,6 +33,7 @@ from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import db_path
 
 COOKIE = "cnnviz_student"
+_NEW_TOKEN = "_student_token_new"  # session state: the token was made here, not read from a cookie
 TOKEN_KEY = "_student_token"  # session state: this session's raw token
 TEACHER_KEY = "_teacher"  # session state: True once the key was typed
 TOUCH_EVERY_S = 15.0  # how often a session's "last seen" is written
@@ -64,18 +66,35 @@ def page_scheduler() -> tuple[Scheduler, str]:
         raise  # st.stop() ends the script run; never reached
 
 
-def student() -> str:
-    """This browser's student id: a hash of its cookie token (see the module docstring)."""
+def _token() -> str:
+    """This session's token: from the browser's cookie, or (none, or a forged/garbled one) a new one."""
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
         try:
             token = st.context.cookies.get(COOKIE)
         except Exception:  # no browser context (a bare script run)
             token = None
-        if not isinstance(token, str) or not _TOKEN_RE.match(token):  # none, or a forged/garbled one
+        if not isinstance(token, str) or not _TOKEN_RE.match(token):
             token = secrets.token_urlsafe(24)
-            _remember(token)
+            st.session_state[_NEW_TOKEN] = True  # keep_cookie() gives it to the browser
         st.session_state[TOKEN_KEY] = token
+    return token
+
+
+def keep_cookie() -> None:
+    """Called by app.py on every run, at one place in the sidebar: a session whose browser brought
+    no valid cookie gets the script that sets it, on every run of the session. Drawn on its first
+    run only, that element would shift every element after it on the next run, and Streamlit,
+    whose browser cache knows elements by their place, would then send the whole page again
+    (measured by bench/bench_results.py: ~98 kB on each student's first click)."""
+    token = _token()
+    if st.session_state.get(_NEW_TOKEN):
+        _remember(token)
+
+
+def student() -> str:
+    """This browser's student id: a hash of its cookie token (see the module docstring)."""
+    token = _token()
     sid = hashlib.sha256(token.encode()).hexdigest()[:24]
     last = st.session_state.get("_student_seen", 0.0)
     if time.time() - last > TOUCH_EVERY_S:
@@ -89,8 +108,8 @@ def student() -> str:
 
 def _remember(token: str) -> None:
     # a year; Strict: never sent by another site's request; the value is URL-safe base64
-    st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age=31536000; SameSite=Strict';</script>",
-            unsafe_allow_javascript=True, width="content")
+    script = f"document.cookie = '{COOKIE}={token}; path=/; max-age=31536000; SameSite=Strict';"
+    st.sidebar.html(f"<script>{script}</script>", unsafe_allow_javascript=True, width="content")
 
 
 def student_label(sid: str, names: dict[str, str], lang: str, me: str | None = None) -> str:
