@@ -82,7 +82,7 @@ from classroom.wsclient import Student, StudentError  # noqa: E402
 from machine import usable_cores  # noqa: E402
 
 PAGE = "training"
-PREFIX = "tr.res"  # the training page's key prefix for its Results view (pages/training.py)
+PREFIX = "tr.results"  # the training page's key prefix for its Results view (pages/training.py)
 TAB_NAMES = ("confusion", "mistakes", "maps", "try")  # ui.results.view's tabs, in order, for a run with results
 TRAIN_CMD = ("-m", "cnnviz", "train", "lenet", "--recipe", "class", "--dataset", "fashion-mnist", "--json-lines")
 TARGET_CHANGE_P95_S = 1.0

@@ -222,7 +222,7 @@ def current_run(rid: str) -> None:
         finished = False
     if finished:  # outside the polling fragment: the view's widgets rerun the page, not a timer
         st.divider()
-        results.view(rid, "tr.res")
+        results.view(rid, "tr.results")
 
 
 # --- history -------------------------------------------------------------------------------------

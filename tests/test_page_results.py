@@ -98,7 +98,7 @@ def heatmap(at) -> dict:
     return next(d for s in specs(at) for d in s["data"] if d["type"] == "heatmap" and "texttemplate" in d)
 
 
-def tab(at, label: str, prefix: str = "tr.res") -> AppTest:
+def tab(at, label: str, prefix: str = "tr.results") -> AppTest:
     """The view with its tab ``label`` open (the tabs keep the open one in session state)."""
     at.session_state[f"{prefix}.tab"] = label
     return at.run()
@@ -141,7 +141,7 @@ def test_training_page_shows_the_results_of_its_finished_run(runs):
     assert "kept on the server" in texts(at) and "oldest are evicted first" in texts(at)
     # the view's own toggle: each row as a share of its true class, the counts still in the cells
     tab(at, "Confusion matrix")
-    at.toggle(key="tr.res.norm").set_value(True).run()
+    at.toggle(key="tr.results.norm").set_value(True).run()
     assert not at.exception
     hm = heatmap(at)
     assert np.array(hm["text"]).sum() == 300 and max(max(r) for r in hm["z"] if r) <= 1.0
@@ -150,14 +150,14 @@ def test_training_page_shows_the_results_of_its_finished_run(runs):
 def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
     _, rid, _ = runs
     at = tab(page("training", run=rid), "Try your own")
-    src = at.radio(key="tr.res.try_src")
+    src = at.radio(key="tr.results.try_src")
     assert src.options == ["upload", "draw"] and src.value == "upload"  # the canvas is the other source
     uploader(at).set_value(("wide.png", png(60, 30), "image/png")).run()
     assert not at.exception, at.exception
     assert "letterboxed" in texts(at) and "inverted" not in texts(at)
     top = next(s for s in specs(at) if s["data"][0]["type"] == "bar" and s["data"][0].get("orientation") == "h")
     assert len(top["data"][0]["y"]) == 3 and sum(top["data"][0]["x"]) <= 1.0 + 1e-6
-    at.radio(key="tr.res.fit").set_value("crop").run()
+    at.radio(key="tr.results.fit").set_value("crop").run()
     assert not at.exception and "cropped" in texts(at) and "letterboxed" not in texts(at)
     uploader(at).set_value(("dark.png", png(30, 30, dark_on_light=True), "image/png")).run()
     assert "square" in texts(at) and "inverted" in texts(at)
@@ -170,14 +170,15 @@ def test_try_your_own_letterboxed_then_cropped_and_a_broken_upload(runs):
 def test_draw_says_draw_first_and_is_remembered_by_the_view(runs):
     _, rid, _ = runs
     at = tab(page("training", run=rid), "Try your own")
-    at.radio(key="tr.res.try_src").set_value("draw").run()
+    at.radio(key="tr.results.try_src").set_value("draw").run()
     assert not at.exception, at.exception
     assert "Draw something first" in texts(at) and "the toolbar above it" in texts(at)
-    assert not at.get("file_uploader") and at.radio(key="tr.res.try_src").value == "draw"
+    assert not at.get("file_uploader") and at.radio(key="tr.results.try_src").value == "draw"
     assert not [s for s in specs(at) if s["data"][0].get("orientation") == "h"]  # no guesses for a blank canvas
     tab(at, "Feature maps")  # the tab closes: its widgets go; the choice is the view's
     tab(at, "Try your own")
-    assert not at.exception and at.radio(key="tr.res.try_src").value == "draw" and "Draw something first" in texts(at)
+    assert not at.exception and at.radio(key="tr.results.try_src").value == "draw"
+    assert "Draw something first" in texts(at)
 
 
 def test_a_drawing_becomes_a_light_on_dark_png_and_a_blank_one_none(runs):
@@ -237,7 +238,7 @@ def test_feature_maps_of_the_trained_network(runs):
     assert len(at.get("plotly_chart")) == 3 + 2  # curves, grads; confusion, per class (hidden tabs run nothing)
     tab(at, "Feature maps")
     assert len(at.get("plotly_chart")) == 3 + 1 + 2  # ...; the input, LeNet's two convs
-    at.number_input(key="tr.res.img").set_value(5).run()
+    at.number_input(key="tr.results.img").set_value(5).run()
     assert not at.exception and "true class:" in texts(at) and "the network says:" in texts(at)
     # the lab's link (a markdown link here: AppTest runs the page outside app.py's navigation)
     assert f"/featuremaps?weights=run&run={rid}&img=5" in texts(at)
