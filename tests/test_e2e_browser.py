@@ -71,6 +71,22 @@ def _settle(page, timeout: float = 20.0) -> None:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
 
 
+def _student(browser, height: int = 1000):
+    """A new browser context (another student: no cookie, no session) and its page; close the context."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": height})
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    return ctx, page
+
+
+def _fill_number(page, label: str, value: str) -> None:
+    """Type ``value`` into the number input ``label`` and wait for the rerun it causes."""
+    box = page.get_by_role("spinbutton", name=label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    _settle(page)
+
+
 def _no_exception(page) -> None:
     boxes = page.locator('[data-testid="stException"]')
     assert boxes.count() == 0, boxes.first.inner_text()
@@ -163,17 +179,12 @@ def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_st
     """``streamlit run app.py`` alone starts its worker pool: a run started in the browser is
     trained by a worker process and finishes; the student's cookie survives a reload (the run
     is still in their list), and another browser (another student) sees it read-only."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    ctx, page = _student(browser)
     page.goto(f"{server}/training")
     page.get_by_role("heading", name=t("train.title", "en")).wait_for()
     _settle(page)
     for label, value in ((t("train.f.subset", "en"), "300"), (t("train.f.epochs", "en"), "1")):
-        box = page.get_by_role("spinbutton", name=label, exact=True)
-        box.fill(value)
-        box.press("Enter")
-        _settle(page)
+        _fill_number(page, label, value)
     page.get_by_role("button", name=t("train.start", "en")).click()
     page.wait_for_url("**run=**")
     page.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=90_000)  # completed
@@ -185,10 +196,8 @@ def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_st
     pick.wait_for()
     _no_exception(page)
 
-    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other, p2 = _student(browser)
     try:
-        p2 = other.new_page()
-        p2.set_default_timeout(30_000)
         p2.goto(url)
         p2.get_by_text(t("sched.not_yours", "en")).wait_for()
         assert p2.get_by_role("button", name=t("train.stop", "en")).count() == 0

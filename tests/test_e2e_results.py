@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
 from conftest import SHARED_DATA
-from test_e2e_browser import _chromium, _no_exception, _settle, browser  # noqa: F401 (the fixture, on our server)
+from test_e2e_browser import _chromium, _fill_number, _no_exception, _settle, _student, browser  # noqa: F401
 from test_page_results import png, train_runs
 
 from classroom.procs import serve_app
@@ -74,9 +74,7 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
 
     rid = stored_run[1]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    ctx, page = _student(browser, height=1100)
     page.goto(f"{server}/training?run={rid}")
     page.get_by_role("heading", name=t("train.title", "en")).wait_for()
     page.get_by_text(t("resv.title", "en")).wait_for()
@@ -108,10 +106,7 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
 
     # the feature maps of the trained network, then the lab link for image 3
     page.get_by_role("tab", name=t("resv.tab.maps", "en")).click()
-    box = page.get_by_role("spinbutton", name=t("resv.maps.index", "en", last=299), exact=True)
-    box.fill("3")
-    box.press("Enter")
-    _settle(page)
+    _fill_number(page, t("resv.maps.index", "en", last=299), "3")
     link = page.get_by_role("link", name=t("resv.maps.open_lab", "en")).and_(page.locator('a[href*="img=3"]'))
     link.wait_for()  # the rerun of the new number has reached the browser
     href = urljoin(server + "/", link.get_attribute("href"))
@@ -120,10 +115,8 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
     _no_exception(page)
 
     # a fresh browser (another student, no session) opens the shared link: the same view
-    other = browser.new_context(viewport={"width": 1400, "height": 1100})
+    other, p2 = _student(browser, height=1100)
     try:
-        p2 = other.new_page()
-        p2.set_default_timeout(30_000)
         p2.goto(href)
         p2.get_by_role("heading", name=t("lab.fm.title", "en")).wait_for()
         _settle(p2)
