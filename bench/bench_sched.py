@@ -63,7 +63,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from cnnviz.runs.kinds import kinds  # noqa: E402
 from cnnviz.runs.scheduler import Scheduler  # noqa: E402
 from cnnviz.runs.store import RunStore  # noqa: E402
-from cnnviz.train.data import available, data_dir  # noqa: E402
+from cnnviz.settings import data_dir  # noqa: E402
+from cnnviz.train.data import available  # noqa: E402
 from cnnviz.train.recipes import recipe_config  # noqa: E402
 
 from machine import cpu_model, table, usable_cores  # noqa: E402

@@ -42,8 +42,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from cnnviz.settings import data_dir  # noqa: E402
 from cnnviz.train.config import StepEvent, TrainConfig
-from cnnviz.train.data import batches, data_dir, load_data, prepare  # noqa: E402
+from cnnviz.train.data import batches, load_data, prepare  # noqa: E402
 from cnnviz.train.loop import train  # noqa: E402
 from cnnviz.train.recipes import BOOK, CLASS  # noqa: E402
 from cnnviz.train.steps import build_model, make_optimizer

@@ -14,14 +14,17 @@ import argparse
 import os
 import sys
 
+from cnnviz import settings
 from cnnviz.i18n import LANGS, t
 
 from .launcher import START_TIMEOUT_S, Classroom, LaunchError
 
 
 def _env_lang() -> str:
-    lang = os.environ.get("CNNVIZ_LANG", "").strip().lower()
-    return lang if lang in LANGS else "en"
+    try:
+        return settings.console_lang()
+    except settings.SettingError:
+        return "en"  # --lang is read after --help; argparse names a bad value there
 
 
 def _int_env(name: str, default: int, lang: str) -> int:

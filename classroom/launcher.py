@@ -6,7 +6,7 @@ is stopped, exit status 1):
 
 1. finds ``haproxy`` (else: the apt-get command that installs it), checks that the
    public host:port is free, makes a run dir (config, logs, HAProxy's stats socket), and
-   settles the run store: ``$CNNVIZ_DB`` made absolute, else ``cnnviz.runs.store.db_path()``
+   settles the run store: ``cnnviz.settings.db_path()``, made absolute
    (asked of a child ``python``, see ``store_path``); takes the teacher key from
    ``$CNNVIZ_TEACHER_KEY`` or generates one, and prints it;
 2. starts ONE worker pool for that store (``python -m cnnviz pool --db STORE``, log
@@ -60,6 +60,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cnnviz import settings
 from cnnviz.i18n import t
 
 from . import haproxy as hx
@@ -229,26 +230,15 @@ def proxy_get(host: str, port: int, path: str = HEALTH, cookie: str | None = Non
 
 
 def store_path(env: dict[str, str], cwd: pathlib.Path, lang: str = "en") -> pathlib.Path:
-    """The run store the pool and every replica share: ``$CNNVIZ_DB`` (absolute), else
-    ``cnnviz.runs.store.db_path()``.
-
-    The default is asked of a child ``python`` rather than imported: ``cnnviz.runs.store``
-    imports torch, and importing torch starts a thread, while this process must stay
-    single-threaded (``preexec_fn``, and ``PR_SET_PDEATHSIG`` follows the forking thread).
-    """
-    if env.get("CNNVIZ_DB"):
-        return pathlib.Path(env["CNNVIZ_DB"]).expanduser().absolute()
-    code = "from cnnviz.runs.store import db_path; print(db_path().expanduser().absolute())"
+    """The run store the pool and every replica share, absolute: ``cnnviz.settings.db_path`` of
+    the children's environment ``env`` (relative paths taken from ``cwd``). ``cnnviz.settings``
+    is torch-free, so this process stays single-threaded (``preexec_fn``, and
+    ``PR_SET_PDEATHSIG`` follows the forking thread)."""
     try:
-        res = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
-                             timeout=STORE_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise LaunchError(t("room.no_store", lang, err=err)) from None
-    lines = res.stdout.strip().splitlines()
-    if res.returncode != 0 or not lines:
-        last = (res.stderr.strip().splitlines() or [_describe_exit(res.returncode, lang)])[-1]
-        raise LaunchError(t("room.no_store", lang, err=last), res.stderr)
-    return pathlib.Path(lines[-1])
+        path = settings.db_path(env).expanduser()
+    except settings.SettingError as err:
+        raise LaunchError(t("room.no_store", lang, err=err.render(lang))) from None
+    return path if path.is_absolute() else (cwd / path).absolute()
 
 
 def read_pool_row(db: pathlib.Path) -> tuple[int, float, int, int] | None:
@@ -437,10 +427,13 @@ class Classroom:
         problem = hx.check(self.exe, str(self.cfg), lang=self.lang)
         if problem:
             raise LaunchError(t("room.cfg_rejected", self.lang, cfg=self.cfg, problem=problem.splitlines()[0]), problem)
+        bad = settings.check(self._env())  # every CNNVIZ_* value that cannot work, before anything starts
+        if bad:
+            raise LaunchError("; ".join(err.render(self.lang) for err in bad))
         self.db = store_path(self._env(), self.cwd, self.lang)
         logs = "r1.log" if self.k == 1 else f"r1..r{self.k}.log"
         self.say(t("room.run_dir", self.lang, run_dir=self.run_dir, logs=logs, store=self.db))
-        self.teacher_key = os.environ.get("CNNVIZ_TEACHER_KEY", "").strip()
+        self.teacher_key = settings.teacher_key()
         if self.teacher_key:
             self.say(t("room.teacher_key_env", self.lang))
         else:

@@ -437,18 +437,23 @@ def test_a_store_another_pool_serves_is_one_clear_line(tmp_path, monkeypatch):
     assert room.pool.proc is None and all(r.proc is None for r in room.replicas)
 
 
-def test_the_default_store_is_named_by_a_child_python(tmp_path):
-    """Without ``$CNNVIZ_DB`` the launcher asks ``db_path()`` of a child python (importing the store
-    here would load torch and its thread into the launcher): the data folder's store."""
-    from classroom.launcher import store_path
-    from cnnviz.runs.store import DB_NAME
-
-    env = {k: v for k, v in os.environ.items() if k != "CNNVIZ_DB"}
-    env["CNNVIZ_DATA_DIR"] = str(tmp_path / "data")
-    assert store_path(env, ROOT) == tmp_path / "data" / DB_NAME
-    assert store_path(dict(env, CNNVIZ_DB="rel/runs.sqlite"), ROOT) == pathlib.Path("rel/runs.sqlite").absolute()
-    with pytest.raises(LaunchError, match=r"cannot name the run store .*set CNNVIZ_DB"):
-        store_path(dict(env, PYTHONPATH="", PYTHONHOME=str(tmp_path / "nowhere")), ROOT)
+def test_the_default_store_is_named_without_loading_torch(tmp_path):
+    """Without ``$CNNVIZ_DB`` the launcher names the data folder's store from ``cnnviz.settings``,
+    which is torch-free (torch's thread must never start in the single-threaded launcher)."""
+    code = (
+        "import os, pathlib, sys\n"
+        "from classroom.launcher import store_path\n"
+        "from cnnviz.settings import DB_NAME\n"
+        f"env = {{k: v for k, v in os.environ.items() if k != 'CNNVIZ_DB'}}\n"
+        f"env['CNNVIZ_DATA_DIR'] = {str(tmp_path / 'data')!r}\n"
+        f"here = pathlib.Path({str(tmp_path)!r})\n"
+        f"assert store_path(env, here) == pathlib.Path({str(tmp_path / 'data')!r}) / DB_NAME\n"
+        f"assert store_path(dict(env, CNNVIZ_DB='rel/runs.sqlite'), here) == "
+        f"pathlib.Path({str(tmp_path / 'rel' / 'runs.sqlite')!r})\n"
+        "assert 'torch' not in sys.modules, 'the launcher loaded torch'\n"
+        "print('ok')\n")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
 # --- the running classroom ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from conftest import ROOT, start_pool, stop_pool, until, wait_pool
 from cnnviz.runs.pool import plan
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunStore
+from cnnviz.settings import SettingError
 
 from training_helpers import tiny
 
@@ -143,12 +144,18 @@ def test_plan_never_exceeds_the_cores(monkeypatch):
                 got = plan(w, t, cores)
                 assert got[0] >= 1 and got[1] >= 1 and got[0] * got[1] <= cores, (w, t, cores, got)
         assert plan(cores=cores)[0] * plan(cores=cores)[1] == cores  # the default uses every core
-    for env_w, env_t in (("8", "8"), ("0", "0"), ("-2", "x"), ("1", "64"), ("", "3"), ("300", "")):
+    for env_w, env_t in (("8", "8"), ("1", "64"), ("", "3"), ("300", "")):
         monkeypatch.setenv("CNNVIZ_WORKERS", env_w)
         monkeypatch.setenv("CNNVIZ_WORKER_THREADS", env_t)
         for cores in (1, 2, 4, 16):
             w, t = plan(cores=cores)
             assert w >= 1 and t >= 1 and w * t <= cores, (env_w, env_t, cores, (w, t))
+    for env_w, env_t, bad in (("0", "", "CNNVIZ_WORKERS"), ("2", "x", "CNNVIZ_WORKER_THREADS"),
+                              ("-2", "1", "CNNVIZ_WORKERS")):
+        monkeypatch.setenv("CNNVIZ_WORKERS", env_w)
+        monkeypatch.setenv("CNNVIZ_WORKER_THREADS", env_t)
+        with pytest.raises(SettingError, match=bad):  # a value that cannot work says so, never a silent default
+            plan(cores=2)
     monkeypatch.setenv("CNNVIZ_WORKERS", "1")
     monkeypatch.setenv("CNNVIZ_WORKER_THREADS", "64")
     assert plan(cores=2) == (1, 2)  # clamped, never honoured

@@ -157,7 +157,7 @@ def measured_runs() -> tuple[dict[str, Any], Any]:
     from cnnviz.errors import CnnvizError
     from cnnviz.runs.measured import device_type
     from cnnviz.runs.scheduler import RunError
-    from cnnviz.runs.store import db_path
+    from cnnviz.settings import db_path
 
     try:
         return _measured(str(db_path()), device_type()), None

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
 
 import streamlit as st
 
+from cnnviz import settings
 from cnnviz.i18n import t
 from cnnviz.runs.scheduler import Scheduler
-from cnnviz.runs.store import db_path
+from cnnviz.settings import db_path
 
 COOKIE = "cnnviz_student"
 _NEW_TOKEN = "_student_token_new"  # session state: the token was made here, not read from a cookie
@@ -125,7 +125,7 @@ def student_label(sid: str, names: dict[str, str], lang: str, me: str | None = N
 @st.cache_resource(show_spinner=False)
 def teacher_key() -> str:
     """``$CNNVIZ_TEACHER_KEY``, else a key generated once for this server process and printed."""
-    key = os.environ.get("CNNVIZ_TEACHER_KEY", "").strip()
+    key = settings.teacher_key()
     if not key:
         key = secrets.token_urlsafe(9)
         print(t("teacher.key_printed", "en", key=key), flush=True)

@@ -28,8 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def open_run(run_id: str, db: str | None):
     """The recorded run ``run_id`` with its weights loaded, and its events (``cnnviz.labs.results`` errors)."""
     from cnnviz.labs.results import load_run
-    from cnnviz.runs.store import RunStore, db_path
+    from cnnviz.runs.store import RunStore
     from cnnviz.runs.weights import WeightStore
+    from cnnviz.settings import db_path
 
     store = RunStore(db or db_path())
     try:

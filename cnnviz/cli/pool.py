@@ -16,9 +16,9 @@ import sys
 
 import cnnviz.labs.jobkinds  # noqa: F401  (registers the labs' job kinds in this process)
 from cnnviz.runs.pool import Pool
-from cnnviz.runs.store import db_path
 from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
 from cnnviz.runs.worker import worker_loop
+from cnnviz.settings import db_path
 
 PLUGINS = ("cnnviz.labs.jobkinds",)  # imported by a Ray task on its node (local workers import them here)
 COMMAND = "pool"

@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from cnnviz import settings
 from cnnviz.cli import apply_settings
 from cnnviz.models.registry import get_config
 from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig, TrainingError
@@ -124,7 +125,7 @@ def _executor(args: argparse.Namespace):
     from cnnviz.runs.rayexec import RayDown, RayExecutor
     from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
 
-    address = args.ray_address or os.environ.get("CNNVIZ_RAY_ADDRESS") or "auto"
+    address = args.ray_address or settings.ray_address() or "auto"
     try:
         return RayExecutor(address, args.threads or 1, plugins=("cnnviz.labs.jobkinds",))
     except RayDown as err:
@@ -178,10 +179,11 @@ def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
 
     from cnnviz.i18n import t
     from cnnviz.runs.kinds import content_key
-    from cnnviz.runs.store import RunStore, db_path
+    from cnnviz.runs.store import RunStore
     from cnnviz.runs.trainjob import TRAIN
     from cnnviz.runs.weights import WeightStore
     from cnnviz.runs.worker import local_source, run_job, worker_name
+    from cnnviz.settings import db_path
     from cnnviz.train.config import messages
 
     source = _executor(args).source if args.backend == "ray" else local_source  # Ray: before anything is written

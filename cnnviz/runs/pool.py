@@ -33,6 +33,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cnnviz import settings
 from cnnviz.runs.store import RunStore
 from cnnviz.runs.worker import describe_exit, worker_name
 from cnnviz.train.config import messages
@@ -68,9 +69,8 @@ def plan(workers: int | None = None, threads: int | None = None, cores: int | No
     asking for more than the cores is clamped, never honoured.
     """
     cores = cores or cpu_cores()
-    env_w, env_t = os.environ.get("CNNVIZ_WORKERS"), os.environ.get("CNNVIZ_WORKER_THREADS")
-    w = workers or (int(env_w) if env_w and env_w.isdigit() and int(env_w) > 0 else None)
-    t = threads or (int(env_t) if env_t and env_t.isdigit() and int(env_t) > 0 else None)
+    env_w, env_t = settings.worker_plan_overrides()
+    w, t = workers or env_w, threads or env_t
     if w is None:
         # small class-period nets scale poorly past 2 threads: on a big machine, more workers
         # of 2 threads each; on 2 cores, two workers of one thread (throughput for a queue)
@@ -150,7 +150,7 @@ class Pool:
         self.plugins = tuple(plugins)  # modules registering job kinds, for Ray tasks (the local workers import them)
         self.exit_with_parent = exit_with_parent
         # a Ray cluster instead of local workers ($CNNVIZ_RAY_ADDRESS); local when it is unreachable
-        self.ray_address = ray_address if ray_address is not None else os.environ.get("CNNVIZ_RAY_ADDRESS") or None
+        self.ray_address = ray_address if ray_address is not None else settings.ray_address()
         self._ray = None  # the RayExecutor while the cluster serves
         self._drivers: list = []
         self._drivers_stop = None

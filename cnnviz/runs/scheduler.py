@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cnnviz import settings
 from cnnviz.errors import CnnvizError
 from cnnviz.runs.export import events_csv
 from cnnviz.runs.kinds import content_key, get_kind
@@ -78,13 +79,6 @@ class Place:
     end_s: float | None
 
 
-def max_live_default() -> int:
-    try:
-        return max(1, int(os.environ.get("CNNVIZ_MAX_LIVE", "1")))
-    except ValueError:
-        return 1
-
-
 class Scheduler:
     """See the module docstring. Thread-safe; one per process and store is enough."""
 
@@ -95,11 +89,10 @@ class Scheduler:
         self.weights = WeightStore.beside(self.store.path)
         # "auto": start a pool when none serves this store (``streamlit run app.py`` alone);
         # "external": the classroom launcher runs it; "none": never (tests that drive workers)
-        self.pool_mode = pool or os.environ.get("CNNVIZ_POOL", "auto")
+        self.pool_mode = pool or settings.pool_mode()
         self.pool_argv = list(pool_argv or [sys.executable, "-m", "cnnviz", "pool"])
-        self.pool_log = pool_log or os.environ.get("CNNVIZ_POOL_LOG") or self.store.path.with_name(
-            self.store.path.stem + ".pool.log")
-        self.max_live = max_live or max_live_default()
+        self.pool_log = pool_log or settings.pool_log(self.store.path)
+        self.max_live = max_live or settings.max_live()
         self._lock = threading.RLock()
         self._events: collections.OrderedDict[str, list] = collections.OrderedDict()
         self._final: set[str] = set()

@@ -2,8 +2,8 @@
 worker pool's heartbeat, in one SQLite file. It is also the scheduler's queue: replicas write
 requests into it, worker processes claim jobs from it, and every page reads events out of it.
 
-Where: ``$CNNVIZ_DB``, else ``<data dir>/cnnviz-runs.sqlite`` (``cnnviz.train.data.data_dir()``),
-else, when that folder is read-only (a shared dataset folder), the per-user cache folder.
+Where: ``cnnviz.settings.db_path()`` (``$CNNVIZ_DB``, else ``<data dir>/cnnviz-runs.sqlite``, else,
+when that folder is read-only, the per-user cache folder).
 
 Why it cannot be left corrupt: WAL journal mode, and every write (a job's creation with its
 first request, a batch of events together with the job's status, a claim) is one
@@ -29,7 +29,6 @@ Tables::
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import sqlite3
 import threading
@@ -39,13 +38,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnviz.errors import CnnvizError
-from cnnviz.train.data import data_dir
+from cnnviz.settings import db_path
 
 
 class StoreError(CnnvizError):
     """The run store cannot be opened: not a database, a folder, no permission..."""
 
-DB_NAME = "cnnviz-runs.sqlite"
 SCHEMA_VERSION = 2
 LIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
@@ -82,22 +80,6 @@ _V2_COLUMNS = (("kind", "TEXT NOT NULL DEFAULT 'train'"), ("key", "TEXT NOT NULL
                ("worker", "TEXT NOT NULL DEFAULT ''"), ("stop", "INTEGER NOT NULL DEFAULT 0"),
                ("est_s", "REAL"))
 _POOL_COLUMNS = (("executor", "TEXT NOT NULL DEFAULT 'local'"), ("detail", "TEXT NOT NULL DEFAULT '{}'"))
-
-
-def db_path() -> pathlib.Path:
-    """``$CNNVIZ_DB``, else the data folder's store, else the user cache's (read-only data folder)."""
-    env = os.environ.get("CNNVIZ_DB")
-    if env:
-        return pathlib.Path(env).expanduser()
-    folder = data_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if os.access(folder, os.W_OK):
-            return folder / DB_NAME
-    except OSError:
-        pass
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(cache) / "cnnviz" / DB_NAME
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ The worker records the outcome in the run's summary: ``summary["weights"]`` is "
 says "kept" but whose file is gone was evicted. ``usage()`` is the folder's files, bytes and
 caps. A deleted run's file goes with it (``delete``).
 
-Caps: ``$CNNVIZ_WEIGHTS_MAX_RUN_MB`` (default 256) and ``$CNNVIZ_WEIGHTS_MAX_MB`` (default 2048).
+Caps: ``$CNNVIZ_WEIGHTS_MAX_RUN_MB`` (default 256) and ``$CNNVIZ_WEIGHTS_MAX_MB`` (default 2048), read by
+``cnnviz.settings``.
 """
 
 from __future__ import annotations
@@ -19,16 +20,9 @@ import pathlib
 import threading
 from dataclasses import dataclass
 
-MB = 1 << 20
-DEFAULT_RUN_MB = 256
-DEFAULT_TOTAL_MB = 2048
+from cnnviz import settings
 
-
-def _cap(env: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(env, default))) * MB
-    except ValueError:
-        return default * MB
+MB = settings.MB
 
 
 @dataclass(frozen=True)
@@ -47,8 +41,9 @@ class WeightStore:
     def __init__(self, folder: pathlib.Path | str, max_run_bytes: int | None = None,
                  max_total_bytes: int | None = None):
         self.folder = pathlib.Path(folder)
-        self.max_run_bytes = max_run_bytes or _cap("CNNVIZ_WEIGHTS_MAX_RUN_MB", DEFAULT_RUN_MB)
-        self.max_total_bytes = max_total_bytes or _cap("CNNVIZ_WEIGHTS_MAX_MB", DEFAULT_TOTAL_MB)
+        run_cap, total_cap = settings.weights_caps()
+        self.max_run_bytes = max_run_bytes or run_cap
+        self.max_total_bytes = max_total_bytes or total_cap
         self._lock = threading.Lock()
 
     @classmethod

@@ -65,8 +65,8 @@ STRINGS = {
     "room.exited": ("exited with code {code}", "已退出，退出码 {code}"),
     # --- start-up lines ----------------------------------------------------------------------------------
     "room.no_store": (
-        "cannot name the run store (cnnviz.runs.store.db_path()): {err}; set CNNVIZ_DB to a file path",
-        "无法确定运行记录库（cnnviz.runs.store.db_path()）：{err}；请把 CNNVIZ_DB 设为一个文件路径",
+        "cannot name the run store (cnnviz.settings.db_path()): {err}; set CNNVIZ_DB to a file path",
+        "无法确定运行记录库（cnnviz.settings.db_path()）：{err}；请把 CNNVIZ_DB 设为一个文件路径",
     ),
     "room.teacher_key": (
         "teacher key: {key} (type it on the Teacher page; set CNNVIZ_TEACHER_KEY to choose your own)",

@@ -34,6 +34,7 @@ STRINGS = {
         "输入的高和宽必须为正数，收到的是 {h}×{w}",
     ),
     "err.side_cap": ("input side {side} is over the cap of {cap} pixels", "输入边长 {side} 超过了上限 {cap} 像素"),
+    "err.setting": ("the setting {name}={raw!r} cannot work: expected {expected}", "设置 {name}={raw!r} 无法使用：应为 {expected}"),
     "err.range": ("{field} must be between {lo} and {hi}, got {value}", "{field} 必须在 {lo} 到 {hi} 之间，收到的是 {value}"),
     "err.dropout": ("dropout must be in [0, 1), got {value}", "丢弃概率必须在 [0, 1) 之内，收到的是 {value}"),
     "err.choice": ("{field} must be one of {choices}, got {value!r}", "{field} 必须是 {choices} 之一，收到的是 {value!r}"),

@@ -27,7 +27,6 @@ Public API::
 from __future__ import annotations
 
 import math
-import os
 import pathlib
 import socket
 import threading
@@ -39,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnviz.errors import CnnvizError, ConfigError
+from cnnviz.settings import data_dir
 
 DATASETS = ("synthetic", "fashion-mnist", "mnist")
 CLASSES = 10
@@ -75,13 +75,6 @@ class DataFallback(CnnvizError):
                 "reason": {"code": self.reason.code, "params": self.reason.params}}
 
 
-def data_dir() -> pathlib.Path:
-    """The data folder: ``$CNNVIZ_DATA_DIR``, else ``$XDG_CACHE_HOME/cnnviz``, else ``~/.cache/cnnviz``."""
-    env = os.environ.get("CNNVIZ_DATA_DIR")
-    if env:
-        return pathlib.Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(cache) / "cnnviz"
 
 
 @dataclass(frozen=True)
