@@ -31,6 +31,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import cnnviz.jobs  # noqa: E402, F401  (registers every job kind for this benchmark's submissions)
 from cnnviz.runs.scheduler import Scheduler  # noqa: E402
 from cnnviz.train.recipes import recipe_config  # noqa: E402
 
@@ -77,7 +78,7 @@ def measure(s: Scheduler, seed: int) -> dict:
             break
         time.sleep(0.01)
     wall = time.monotonic() - t0
-    rates = [e["examples_per_s"] for e in s.events(rid) if e["kind"] == "step"][5:]
+    rates = [e.examples_per_s for e in s.events(rid) if e.kind == "step"][5:]
     assert info.status == "completed", info.message
     return {"startup": first if first is not None else wall, "rate": statistics.median(rates), "wall": wall,
             "acc": info.summary.get("test_acc")}

@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     if not available("fashion-mnist"):
         print("bench_sched: Fashion-MNIST is not in the data folder (set CNNVIZ_DATA_DIR)", file=sys.stderr)
         return 1
-    import cnnviz.labs.jobkinds  # noqa: F401  (the labs' kinds, when they register any)
+    import cnnviz.jobs  # noqa: F401  (every job kind, registered for this benchmark's own submissions)
 
     load1 = os.getloadavg()[0]
     print(f"machine: {platform.node()} · {cpu_model()} · {os.cpu_count()} cores (usable {usable_cores()}) · "

@@ -43,8 +43,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from cnnviz.settings import data_dir  # noqa: E402
-from cnnviz.train.config import StepEvent, TrainConfig
+from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import batches, load_data, prepare  # noqa: E402
+from cnnviz.train.events import StepEvent
 from cnnviz.train.loop import train  # noqa: E402
 from cnnviz.train.recipes import BOOK, CLASS  # noqa: E402
 from cnnviz.train.steps import build_model, make_optimizer

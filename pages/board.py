@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnnviz.status import Status
 from ui import board as ub
 from ui import results
 from ui.common import tr
@@ -29,7 +30,7 @@ def draw() -> None:
     if not runs:
         st.caption(tr("board.empty"))
         return
-    if any(r.status == "queued" for r in runs):
+    if any(r.status == Status.QUEUED for r in runs):
         ub.pool_status(sch, quiet=True)  # queued jobs and no pool: say why nothing moves
     watchers = {r.id: sch.watchers(r.id) for r in runs}
     shown = [r for r in runs if me in watchers[r.id]] if only_mine else runs

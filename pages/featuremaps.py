@@ -29,9 +29,10 @@ import torch
 
 from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
+from cnnviz.jobs import finished as lr
+from cnnviz.jobs.finished import run_title
 from cnnviz.labs import featuremaps as fm
-from cnnviz.labs import results as lr
-from cnnviz.runs.trainjob import run_title
+from cnnviz.status import FINISHED
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
 from ui import jobs
@@ -53,18 +54,12 @@ def untrained(arch: str, dataset: str) -> tuple[torch.nn.Module, threading.Lock]
     return fm.untrained_model(fm.lab_train_config(arch, dataset)), threading.Lock()
 
 
-class WeightsGone(CnnvizError):
-    """A finished quick training whose weights file is no longer kept (evicted past the cap)."""
-
-
 @st.cache_resource(show_spinner=False, max_entries=8)
 def trained(rid: str, params: str) -> tuple[torch.nn.Module, threading.Lock]:
-    """The network a "featuremaps" job trained (its weights file, loaded once per process), shared;
-    hold the lock to run it."""
-    path = scheduler().weights.path(rid)
-    if not path.is_file():
-        raise WeightsGone("lab.fm.weights_gone")  # an exception is not cached: a later call looks again
-    return fm.load_trained(fm.QuickTrainConfig.from_dict(json.loads(params)), path), threading.Lock()
+    """The network a "featuremaps" job trained (loaded once per process), shared; hold the lock to
+    run it. ``WeightsGone`` (not cached: a later call looks again) once its weights are evicted."""
+    cfg = fm.QuickTrainConfig.from_dict(json.loads(params))
+    return lr.load_quick_trained(scheduler().weights, rid, cfg), threading.Lock()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -192,17 +187,14 @@ def progress(rid: str, total: int) -> bool:
     if info is None or st.session_state.get(JOB) != rid:  # deleted, or left: the app reruns at once
         return False
     jobs.notes(JOB)
-    evs = jobs.events(rid)
-    steps = [e for e in evs if e["kind"] in ("step", "epoch", "end")]
-    step = steps[-1]["step"] if steps else 0
+    step = int(info.summary.get("step", 0))  # the job kind's own fold (cnnviz.jobs.featuremaps)
     if not jobs.status(JOB, info, step, total, stop_key="fm.stop"):
         return False
     if info.live:
         return False
-    end = evs[-1] if evs and evs[-1]["kind"] == "end" else {}
-    acc = f"{end['test_acc']:.1%}" if end.get("test_acc") is not None else "—"
-    st.caption(tr("lab.fm.trained", steps=step, acc=acc))
-    return info.status in ("completed", "stopped")
+    acc = info.summary.get("test_acc")
+    st.caption(tr("lab.fm.trained", steps=step, acc=f"{acc:.1%}" if acc is not None else "—"))
+    return info.status in FINISHED
 
 
 # --- page --------------------------------------------------------------------------------------------------

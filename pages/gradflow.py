@@ -13,6 +13,7 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.labs.gradflow import VARIANTS, GradFlowConfig, norm_matrix, path_layers, summary_rows
+from cnnviz.status import FINISHED, Status
 from cnnviz.viz import labs as lc
 from ui import jobs
 from ui.common import dataset_label, lang, show_error, tr
@@ -91,7 +92,7 @@ def render(rid: str, show: list[str]) -> None:
     if not jobs.status(JOB, info, step, cfg.steps, stop_key="gf.stop"):
         return
     for name, s in series.items():
-        if s.status not in ("running", "completed", "stopped") and s.message:
+        if s.status not in (Status.RUNNING, *FINISHED) and s.message:
             st.warning(tr("lab.variant_ended", variant=lc.variant_name(name, lang()),
                           message=s.message.get(lang()) or s.message.get("en", "")))
     if step == 0:

@@ -20,6 +20,7 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.runs.store import TEACHER
+from cnnviz.status import Status
 from cnnviz.train.recipes import CLASS
 from ui import board as ub
 from ui import results
@@ -181,7 +182,7 @@ def runs_view(sch, me: str, train, labs, watchers) -> None:
             "id": r.id,
         } for r in labs], hide_index=True, key="teacher.labs_table")
     st.subheader(tr("teacher.leaderboard"))
-    done = sorted((r for r in train if r.status == "completed" and r.summary.get("test_acc") is not None),
+    done = sorted((r for r in train if r.status == Status.COMPLETED and r.summary.get("test_acc") is not None),
                   key=lambda r: -r.summary["test_acc"])
     if not done:
         st.caption(tr("teacher.leaderboard_empty"))

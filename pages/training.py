@@ -17,14 +17,16 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.inspect.render import human
+from cnnviz.jobs.finished import run_title
+from cnnviz.jobs.train import TrainProgress
 from cnnviz.models.registry import list_models
-from cnnviz.runs.scheduler import RunError
-from cnnviz.runs.trainjob import run_title
+from cnnviz.runs.scheduler import LEFT, RunError
+from cnnviz.status import FINISHED, Status
 from cnnviz.train.config import OPTIMIZERS
 from cnnviz.train.data import DATASETS, available
 from cnnviz.train.loop import check
 from cnnviz.train.steps import resolve_device
-from cnnviz.viz.training import curves_figure, progress
+from cnnviz.viz.training import curves_figure
 from ui import figures, jobs, results
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
@@ -32,8 +34,8 @@ from ui.sched import page_scheduler, scheduler, student
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
-STATUS_ICON = {"queued": "⏳", "running": "▶️", "completed": "✅", "stopped": "⏹️", "diverged": "💥", "failed": "❌",
-               "interrupted": "⚠️"}
+STATUS_ICON = {Status.QUEUED: "⏳", Status.RUNNING: "▶️", Status.COMPLETED: "✅", Status.STOPPED: "⏹️",
+               Status.DIVERGED: "💥", Status.FAILED: "❌", Status.INTERRUPTED: "⚠️"}
 
 
 def start_run(cfg) -> None:
@@ -51,7 +53,7 @@ def start_run(cfg) -> None:
 def stop_run(rid: str) -> None:
     """This student's Stop: the run stops, or (others still watch it) they leave it."""
     try:
-        if scheduler().stop(rid, student()) == "left":
+        if scheduler().stop(rid, student()) == LEFT:
             st.session_state["tr._note"] = tr("sched.left", n=len(scheduler().watchers(rid)))
     except CnnvizError as err:
         st.session_state["tr._error"] = err
@@ -168,7 +170,7 @@ def current_run(rid: str) -> None:
             notes.append(tr("sched.not_yours"))
         if notes:
             st.caption(" · ".join(notes))
-        if info.status == "queued":
+        if info.status == Status.QUEUED:
             place = sch.place(rid)
             total = len(sch.queue())
             c = st.columns([4, 1], vertical_alignment="center")
@@ -180,25 +182,25 @@ def current_run(rid: str) -> None:
             if not sch.pool_alive():
                 st.warning(tr("sched.pool_down"), icon="⚠️")
             return
-        prog = progress(events)
+        prog = TrainProgress.of(info)
         eta = _duration(prog.eta_s) if prog.eta_s is not None else "—"
         bar_text = tr("train.run.progress", status=tr(f"train.status.{info.status}"), step=prog.step,
                       total=prog.total_steps, epoch=prog.epoch, eta=eta)
         st.progress(prog.fraction, text=bar_text)
         c = st.columns([1, 1, 1, 1, 1])
-        steps = [e for e in events if e["kind"] == "step"]
-        tests = [e for e in events if e["kind"] in ("eval", "epoch")]
+        steps = prog.epoch_loss is not None  # a step has been measured: curves to draw
         c[0].metric(tr("train.run.rate"), human(prog.examples_per_s) if prog.examples_per_s else "—")
-        c[1].metric(tr("train.run.loss"), f"{steps[-1]['epoch_loss']:.4f}" if steps else "—")
-        c[2].metric(tr("train.run.train_acc"), f"{steps[-1]['train_acc']:.1%}" if steps else "—")
-        c[3].metric(tr("train.run.test_acc"), f"{tests[-1]['test_acc']:.1%}" if tests else "—")
+        c[1].metric(tr("train.run.loss"), f"{prog.epoch_loss:.4f}" if prog.epoch_loss is not None else "—")
+        c[2].metric(tr("train.run.train_acc"), f"{prog.train_acc:.1%}" if prog.train_acc is not None else "—")
+        c[3].metric(tr("train.run.test_acc"), f"{prog.test_acc:.1%}" if prog.test_acc is not None else "—")
         if info.live and mine:
             c[4].button(tr("train.stop"), on_click=stop_run, args=(rid,), icon=":material/stop:", key="tr.stop")
-        start = next((e for e in events if e["kind"] == "start"), None)
-        if start and start.get("notice"):
-            st.warning(start["notice"].get(lang()) or start["notice"]["en"], icon="ℹ️")
+        notice = info.summary.get("notice")
+        if notice:
+            st.warning(notice.get(lang()) or notice["en"], icon="ℹ️")
         if not info.live and info.message:
-            show = {"completed": st.success, "stopped": st.info, "interrupted": st.warning}.get(info.status, st.error)
+            show = {Status.COMPLETED: st.success, Status.STOPPED: st.info,
+                    Status.INTERRUPTED: st.warning}.get(info.status, st.error)
             show(ut.run_message(info))
         if steps:
             curves, bars, heat = figures.run_figures(rid, len(events), run_title(info, lang()), lang())
@@ -217,7 +219,7 @@ def current_run(rid: str) -> None:
     # a live run that ends redraws the whole page once (history, buttons, its results)
     jobs.live("tr._live", rid, running, panel)
     try:
-        finished = sch.get(rid).status in results.FINISHED
+        finished = sch.get(rid).status in FINISHED
     except RunError:  # deleted meanwhile: the panel said so
         finished = False
     if finished:  # outside the polling fragment: the view's widgets rerun the page, not a timer

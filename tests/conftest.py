@@ -15,6 +15,8 @@ import tempfile
 import pytest
 import torch
 
+from cnnviz.jobs import KINDS
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -27,6 +29,7 @@ _RUN_STORE = tempfile.mkdtemp(prefix="cnnviz-test-runs-")
 os.environ["CNNVIZ_DB"] = os.path.join(_RUN_STORE, "runs.sqlite")
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+JOB_KINDS = tuple(KINDS)  # every test process knows every job kind, as the app's and the CLI's do
 
 
 @pytest.fixture

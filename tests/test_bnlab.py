@@ -10,11 +10,12 @@ import torch
 from torch import nn
 
 from cnnviz.errors import ConfigError
-from cnnviz.labs import bnlab, jobkinds  # noqa: F401  (jobkinds: the lab kinds, for submit)
+from cnnviz.labs import bnlab
 from cnnviz.labs.bnlab import ActivationRecorder, BNPairConfig, batch_noise, batch_vs_running, compare_batchnorm
 from cnnviz.labs.gradflow import PairHistory, series_from_events
 from cnnviz.models.layers import BatchNorm
 from cnnviz.train.data import DataConfig, load_data, prepare
+from cnnviz.train.events import event_from_dict
 
 
 @pytest.mark.parametrize("shape", [(16, 4, 8, 8), (2, 1, 1, 1), (64, 16, 4, 4), (3, 8, 5, 7)])
@@ -132,10 +133,11 @@ def _direct(cfg: BNPairConfig) -> dict:
 
 
 def test_stats_events_carry_what_the_recorders_saw():
-    """The "bnpair" job's stream: its "stats" events (deltas every 10 steps and before each
+    """The "bnpair" job's stream: its ``StatsEvent``s (deltas every 10 steps and before each
     variant's end) fold back to the recorders' own snapshots, labels and bin edges."""
     cfg = BNPairConfig(steps=25, batch_size=32, hist_every=10)
-    dicts = json.loads(json.dumps(list(bnlab.bn_pair_dicts(cfg, stats_every=10))))  # as the store gives them back
+    stream = [e.to_dict() for e in bnlab.bn_pair_stream(cfg, stats_every=10)]
+    dicts = [event_from_dict(d) for d in json.loads(json.dumps(stream))]  # as the store gives them back
     recs = _direct(cfg)
     snaps, labels, edges = bnlab.stats_from_events(dicts)
     assert labels == bnlab.act_labels(recs["bn"].model) and edges == recs["bn"].bin_edges()
@@ -145,11 +147,11 @@ def test_stats_events_carry_what_the_recorders_saw():
         for layer, ls in snaps[v].items():
             assert ls.mean == pytest.approx(want[layer].mean) and ls.std == pytest.approx(want[layer].std)
             assert ls.hist_steps == want[layer].hist_steps == [0, 10, 20] and ls.hists == want[layer].hists
-        mine = [d for d in dicts if d.get("name") == v]
-        stats = [d for d in mine if d["kind"] == "stats"]
-        assert [d["step"] for d in stats] == [10, 20, 25]
-        assert mine[-2]["kind"] == "stats" and mine[-1]["kind"] == "end"  # the last statistics before the end
-        assert ("labels" in stats[0]) and not any("labels" in d for d in stats[1:])
+        mine = [d for d in dicts if d.name == v]
+        stats = [d for d in mine if d.kind == "stats"]
+        assert [d.step for d in stats] == [10, 20, 25]
+        assert mine[-2].kind == "stats" and mine[-1].kind == "end"  # the last statistics before the end
+        assert stats[0].labels is not None and not any(d.labels is not None for d in stats[1:])
     series = series_from_events(dicts, bnlab.BN_VARIANTS)
     assert all(len(s.steps) == 25 and s.status == "completed" for s in series.values())
 

@@ -48,8 +48,8 @@ def test_train_records_its_run_and_says_its_id(recorded):
         assert info.status == "completed" and info.owner == "cli" and info.worker == worker_name()
         assert info.summary["weights"] == "kept" and info.summary["test_acc"] == end["test_acc"]
         stored = store.events(end["run_id"])
-        assert stored == [*events[:-1], {k: v for k, v in end.items() if k != "run_id"}]  # what it printed
-        assert [e["kind"] for e in stored][-2:] == ["results", "end"]
+        assert [e.to_dict() for e in stored] == [*events[:-1], {k: v for k, v in end.items() if k != "run_id"}]
+        assert [e.kind for e in stored][-2:] == ["results", "end"]
         assert WeightStore.beside(db).exists(end["run_id"])
     finally:
         store.close()
@@ -85,7 +85,7 @@ def test_evaluate_json_agrees_with_the_run(recorded, monkeypatch):
     assert rep["classes"][0] == "T-shirt/top" and rep["per_class"][9]["name"] == "Ankle boot"
     for i, c in enumerate(rep["per_class"]):
         assert c["n"] == conf[i].sum() and c["accuracy"] == (conf[i, i] / conf[i].sum() if conf[i].sum() else None)
-    stored = next(e for e in events if e["kind"] == "results")["results"]
+    stored = next(e for e in events if e["kind"] == "results")["results"]  # as printed by train --json-lines
     assert stored["confusion"] == rep["confusion"]  # recomputed from the weights: what the run recorded
 
 
@@ -213,6 +213,6 @@ def test_ctrl_c_records_the_run_as_interrupted(recorded, tmp_path):
     try:
         (info,) = store.list()
         assert info.status == "interrupted" and info.ended is not None and not WeightStore.beside(db).files()
-        assert store.events(info.id)[-1]["kind"] == "end"  # ended within a step, as the pool's SIGTERM ends a job
+        assert store.events(info.id)[-1].kind == "end"  # ended within a step, as the pool's SIGTERM ends a job
     finally:
         store.close()

@@ -1,4 +1,4 @@
-"""Export to plain PyTorch (``cnnviz.labs.export``, ``python -m cnnviz export``, the pages' buttons).
+"""Export to plain PyTorch (``cnnviz.export.code``, ``python -m cnnviz export``, the pages' buttons).
 
 Every exported script runs in a fresh interpreter that cannot import cnnviz (cwd outside the
 repository, no PYTHONPATH) and must print, layer by layer, the shapes of ``summary --json`` at
@@ -23,8 +23,8 @@ from nbclient import NotebookClient
 from streamlit.testing.v1 import AppTest, app_test
 
 from cnnviz.cli import apply_settings, parse_input
+from cnnviz.export import code as export
 from cnnviz.i18n import t
-from cnnviz.labs import export
 from cnnviz.models.registry import create_model, get_config
 
 from cli_helpers import error_line, run_cli

@@ -153,7 +153,7 @@ def test_quick_training_is_fixed_in_steps_not_wall_time():
 
 
 def test_quick_training_job_keeps_the_trained_weights(module_sched_db, tmp_path):
-    import cnnviz.labs.jobkinds  # noqa: F401  (the lab kinds, for submit)
+
     from cnnviz.runs.scheduler import Scheduler
 
     cfg = fm.QuickTrainConfig(arch="lenet", steps=15, seed=4)
@@ -163,13 +163,13 @@ def test_quick_training_job_keeps_the_trained_weights(module_sched_db, tmp_path)
         info = sch.wait(t.run_id, 120)
         assert info.status == "completed" and info.progress == 1.0, info
         evs = sch.events(t.run_id)
-        assert evs[-1]["kind"] == "end" and evs[-1]["step"] == 15 and "name" not in evs[-1]
+        assert evs[-1].kind == "end" and evs[-1].step == 15 and evs[-1].own
         path = sch.weights.path(t.run_id)
         assert path.is_file()
         trained = fm.load_trained(cfg, path)
         # the same training here, in this process: the same weights (another process, one thread: to rounding)
         local = tmp_path / "w.pt"
-        assert [d["kind"] for d in fm.quick_train_dicts(cfg, weights_path=local)][-1] == "end"
+        assert [e.kind for e in fm.quick_train_stream(cfg, weights_path=local)][-1] == "end"
         want = torch.load(local, weights_only=True)
         untrained = fm.untrained_model(cfg.train_config()).state_dict()
         moved = False

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from cnnviz.errors import ConfigError
-from cnnviz.labs import jobkinds
+from cnnviz.jobs import LAB_KINDS
 from cnnviz.labs.bnlab import BNPairConfig
 from cnnviz.labs.featuremaps import QuickTrainConfig
 from cnnviz.labs.gradflow import (
@@ -27,7 +27,6 @@ from cnnviz.labs.gradflow import (
     build_pair,
     copy_matching,
     first_last_ratio,
-    named_dicts,
     norm_matrix,
     paired_events,
     path_layers,
@@ -37,7 +36,7 @@ from cnnviz.labs.gradflow import (
 )
 from cnnviz.runs.kinds import content_key, get_kind
 from cnnviz.runs.scheduler import Scheduler
-from cnnviz.train.config import StepEvent
+from cnnviz.train.events import StepEvent, event_from_dict
 
 from cli_helpers import error_line, run_cli
 
@@ -148,21 +147,21 @@ def test_pairing_gives_identical_runs_for_identical_variants():
     assert order == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3), ("b", 3), ("a", 4), ("b", 4)]
 
 
-def test_stored_dicts_fold_to_the_same_series_as_the_events():
-    """What a worker stores (dicts with the variant as "name", NaN as null) folds back to the
-    series the event objects give, NaN included."""
+def test_stored_events_fold_to_the_same_series_as_the_events():
+    """What a worker stores (each event with its variant as ``name``, NaN as null) and the store
+    gives back folds to the series the live events give, NaN included."""
     cfg = GradFlowConfig(depth=5, steps=2, width=8)
     h = PairHistory(VARIANTS)
     dicts = []
     for name, ev in run_gradflow(cfg):
         h.add(name, ev)
-        dicts.extend(named_dicts([(name, ev)]))
-    dicts = json.loads(json.dumps(dicts))  # as the store gives them back
-    assert all(d["name"] in VARIANTS for d in dicts)
-    assert series_from_events(dicts, VARIANTS) == h.snapshot()
+        dicts.append(ev.named(name).to_dict())
+    stored = [event_from_dict(d) for d in json.loads(json.dumps(dicts))]  # as the store gives them back
+    assert all(e.name in VARIANTS for e in stored)
+    assert series_from_events(stored, VARIANTS) == h.snapshot()
     step = next(d for d in dicts if d["kind"] == "step")
     step = {**step, "loss": None, "grad_norms": {**step["grad_norms"], "stem.0": None}}  # a diverged step
-    s = series_from_events([step], VARIANTS)[step["name"]]
+    s = series_from_events([event_from_dict(step)], VARIANTS)[step["name"]]
     assert math.isnan(s.loss[0]) and math.isnan(s.grad_norms[0]["stem.0"])
 
 
@@ -174,19 +173,20 @@ CONFIGS = [("gradflow", GradFlowConfig(depth=15, batch_norm=True, lr=0.01, init=
 
 @pytest.mark.parametrize("kind, cfg", CONFIGS, ids=[k for k, _ in CONFIGS])
 def test_lab_kinds_round_trip_their_params(kind, cfg):
-    assert kind in jobkinds.LAB_KINDS and get_kind(kind).name == kind
+    assert kind in LAB_KINDS and get_kind(kind).name == kind
     params = json.loads(json.dumps(cfg.to_dict()))  # what the store keeps
     assert type(cfg).from_dict(params) == cfg
     assert type(cfg).from_dict({}) == type(cfg)()  # every field has its default
     k = get_kind(kind)
-    arch, label = k.describe(params)
+    assert k.parse(params) == cfg  # the kind's config, parsed once
+    arch, label = k.describe(cfg)
     assert arch and kind in label
-    fp = k.fingerprint(params)
+    fp = k.fingerprint(cfg)
     assert fp and not fp.startswith("missing:") or fp == f"missing:{cfg.dataset}"
     assert content_key(kind, params) == content_key(kind, dict(reversed(list(params.items()))))  # order-free
     other = dict(params, seed=params["seed"] + 1)
     assert content_key(kind, other) != content_key(kind, params)  # another seed, another job
-    assert k.estimate_s(params) > 0
+    assert k.estimate_s(cfg) > 0
 
 
 @pytest.mark.parametrize("kind, cfg", CONFIGS, ids=[k for k, _ in CONFIGS])
@@ -198,7 +198,7 @@ def test_lab_kinds_refuse_bad_params(kind, cfg, bad):
         type(cfg).from_dict(params)
     assert info.value.render("zh") != info.value.render("en")
     with pytest.raises(ConfigError):
-        get_kind(kind).describe(params)  # what Scheduler.submit calls before writing anything
+        get_kind(kind).parse(params)  # what Scheduler.submit calls before writing anything
 
 
 def test_an_int_is_a_float_but_a_bool_is_not_an_int():
@@ -247,7 +247,7 @@ def test_two_students_asking_the_same_lab_share_one_job(sched):
     assert sorted(sched.watchers(a.run_id)) == [ALICE, BOB]
     assert sched.wait(a.run_id, 120).status == "completed"
     evs = sched.events(a.run_id)
-    assert sum(d["kind"] == "start" for d in evs) == 2  # one computation: each variant started once
+    assert sum(d.kind == "start" for d in evs) == 2  # one computation: each variant started once
     key = sched.get(a.run_id).key
     assert key and [r.id for r in sched.runs(kinds=("gradflow",)) if r.key == key] == [a.run_id]
     # a third request after the end attaches to the finished job: the same numbers, nothing recomputed
@@ -266,7 +266,7 @@ def test_a_new_lab_request_replaces_the_students_previous_one(sched):
 def test_stopping_a_lab_job_ends_it_within_a_step(sched):
     t = sched.submit("gradflow", TINY.replace(steps=2000, seed=31).to_dict(), BOB, replace=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(d["kind"] == "step" for d in sched.events(t.run_id)):
+    while time.monotonic() < deadline and not any(d.kind == "step" for d in sched.events(t.run_id)):
         time.sleep(0.1)
     assert sched.get(t.run_id).status == "running"
     assert sched.stop(t.run_id, BOB) == "stopped"

@@ -14,7 +14,8 @@ from cnnviz import CnnvizError, create_model, get_config
 from cnnviz.inspect.tracing import trace
 from cnnviz.labs.featuremaps import decode_upload
 from cnnviz.runs.store import RunStore
-from cnnviz.train.config import StepEvent, TrainConfig
+from cnnviz.train.config import TrainConfig
+from cnnviz.train.events import StepEvent
 
 
 @pytest.mark.parametrize("field, value", [

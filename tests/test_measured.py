@@ -21,6 +21,8 @@ from cnnviz.models.registry import list_models
 from cnnviz.runs.measured import Measured, comparable, counts, label, measured
 from cnnviz.runs.store import TEACHER, RunStore
 from cnnviz.runs.worker import run_job
+from cnnviz.status import Status
+from cnnviz.train.events import EndEvent, EpochEvent, Event, StartEvent
 from cnnviz.train.recipes import CLASS, recipe_config
 
 _ids = itertools.count()
@@ -49,12 +51,12 @@ def finished_run(store: RunStore, config: dict, *, status: str = "completed", ra
     claimed = store.claim(worker)
     assert claimed is not None and claimed.id == rid  # the only queued job
     used = dataset or config["data"]["dataset"]
-    events = [{"kind": "start", "device": device, "dataset": used, "time_budget_s": config["time_budget_s"]}]
-    events += [{"kind": "epoch", "step": 10 * (i + 1), "epoch": float(i + 1), "test_acc": acc, "examples_per_s": r}
-               for i, r in enumerate(rates)]
-    events.append({"kind": "end", "status": status, "code": "", "message": {}, "step": 10 * len(rates),
-                   "epoch": float(len(rates)), "elapsed_s": 1.0, "test_acc": acc, "train_loss": 0.5})
-    store.append(rid, 0, events, status=status, progress=1.0, device=device.split(":")[0],
+    events: list[Event] = [StartEvent(device, "fp32", False, used, config["data"]["dataset"], "built-in", 100, 10, 10,
+                                      10 * len(rates), len(rates), 64, 1000, 1000, ("f.0",),
+                                      config["time_budget_s"], None, 0.0)]
+    events += [EpochEvent(10 * (i + 1), float(i + 1), 0.5, acc, acc, 0.5, r, 1.0) for i, r in enumerate(rates)]
+    events.append(EndEvent(Status(status), "", {}, 10 * len(rates), float(len(rates)), 1.0, acc, 0.5))
+    store.append(rid, 0, events, status=Status(status), progress=1.0, device=device.split(":")[0],
                  summary={"dataset": used, "device": device, "test_acc": acc, "time_budget_s": config["time_budget_s"]})
     return rid
 
@@ -171,7 +173,7 @@ def prewarmed(tmp_path_factory, shared_data_module):
             if info.arch == "lenet":
                 statuses[info.id] = run_job(store, info)  # the whole class recipe, for real
             else:
-                store.append(info.id, 0, [{"kind": "epoch", "examples_per_s": 50.0}],
+                store.append(info.id, 0, [EpochEvent(10, 1.0, 0.5, 0.4, 0.4, 0.5, 50.0, 1.0)],
                              status="completed", summary={"dataset": "fashion-mnist", "device": "cpu", "test_acc": 0.4})
         yield store, statuses
         store.close()
@@ -203,9 +205,9 @@ def test_the_real_lenet_run_gives_its_own_figures(prewarmed):
     (rid,) = statuses
     m = measured(store, prefer="cpu")["lenet"]
     events = store.events(rid)
-    rates = [e["examples_per_s"] for e in events if e["kind"] == "epoch"]
-    end = next(e for e in events if e["kind"] == "end")
+    rates = [e.examples_per_s for e in events if e.kind == "epoch"]
+    end = next(e for e in events if e.kind == "end")
     assert len(rates) == recipe_config("lenet", "class").epochs
     assert m.run_id == rid and m.examples_per_s == pytest.approx(sum(rates) / len(rates)) and m.examples_per_s > 0
-    assert m.test_acc == end["test_acc"] and m.test_acc > 0.5  # well above chance on real Fashion-MNIST
+    assert m.test_acc == end.test_acc and m.test_acc > 0.5  # well above chance on real Fashion-MNIST
     assert (m.dataset, m.device) == ("fashion-mnist", "cpu")

@@ -20,6 +20,7 @@ from conftest import SHARED_DATA
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from cnnviz.labs import featuremaps as fm
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.worker import local_source, run_job
 
@@ -39,7 +40,7 @@ def train_runs(s: Scheduler, student: str, seeds=(0,), results: bool = True) -> 
     seed, trained here by the worker's own ``run_job``: the store gets every event and the weights
     (without ``results``: every event but the results one, as a run from before they were kept)."""
     def source(info, stop, ctx):
-        return (d for d in local_source(info, stop, ctx) if results or d["kind"] != "results")
+        return (d for d in local_source(info, stop, ctx) if results or d.kind != "results")
 
     ids = []
     for seed in seeds:
@@ -185,18 +186,17 @@ def test_a_drawing_becomes_a_light_on_dark_png_and_a_blank_one_none(runs):
     """What the canvas gives (H x W x 4 RGBA) → a grey PNG through ``fit_image``: white strokes on
     black stay light on dark (no inversion), a square needs no fitting; blank (all zero, opaque
     black, or strokes of zero opacity) is None, never a prediction."""
-    from cnnviz.labs import results as lr
-    from ui import results as ur
+    from cnnviz.jobs import finished as lr
 
     rgba = np.zeros((280, 280, 4), dtype=np.uint8)
-    assert ur.drawing_png(rgba) is None and ur.drawing_png(None) is None
+    assert fm.drawing_png(rgba) is None and fm.drawing_png(None) is None
     rgba[..., 3] = 255  # the component's black background, opaque
-    assert ur.drawing_png(rgba) is None
+    assert fm.drawing_png(rgba) is None
     ghost = rgba.copy()
     ghost[100:180, 130:150] = (255, 255, 255, 0)  # white of zero opacity: nothing drawn
-    assert ur.drawing_png(ghost) is None
+    assert fm.drawing_png(ghost) is None
     rgba[40:240, 130:152, :3] = 255  # a white vertical stroke, 22 px wide: a "1"
-    data = ur.drawing_png(rgba)
+    data = fm.drawing_png(rgba)
     img = np.asarray(Image.open(io.BytesIO(data)))
     assert img.shape == (280, 280) and img[50, 140] == 255 and img[10, 10] == 0
     fitted = lr.fit_image(data, (28, 28), "L")
@@ -210,7 +210,7 @@ def test_the_test_split_is_the_one_the_run_used(runs):
     its config's dataset; a run on real images gets those, without a note."""
     import dataclasses
 
-    from cnnviz.labs import results as lr
+    from cnnviz.jobs import finished as lr
     from cnnviz.train.data import DataConfig, load_data
     from ui import results as ur
 

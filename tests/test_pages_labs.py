@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import cnnviz.labs.jobkinds  # noqa: F401  (the lab kinds, for the tests' own submissions)
 from cnnviz.runs.scheduler import Scheduler
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -125,7 +125,7 @@ def test_a_killed_worker_fails_its_job_and_is_replaced(pool2):
     info = sch.wait(rid, timeout=15)
     assert info.status == "failed" and info.code == "train.runs.worker_died"
     assert "SIGKILL" in info.text("en") and "SIGKILL" in info.text("zh")
-    assert sch.events(rid)[0]["kind"] == "start"  # what it committed before it died stays readable
+    assert sch.events(rid)[0].kind == "start"  # what it committed before it died stays readable
     _workers(pool.pid, 2, without=victim)  # replaced
 
     after = sch.submit("train", tiny(seed=7).to_dict(), "student-kill").run_id  # the failed run is not live
@@ -253,6 +253,7 @@ def test_a_killed_pool_leaves_its_job_to_the_next_pool_as_interrupted(tmp_path):
 # --- a stop from a second replica ------------------------------------------------------------------
 _REPLICA_A = """
 import json, sys
+import cnnviz.jobs  # the job kinds, as every process that submits imports them
 from cnnviz.runs.scheduler import Scheduler
 sch = Scheduler(sys.argv[1], pool="external")
 ticket = sch.submit("train", json.loads(sys.argv[2]), "student-S")
@@ -264,6 +265,7 @@ print(json.dumps({"status": info.status, "ended": info.ended, "step": info.summa
 
 _REPLICA_B = """
 import json, sys, time
+import cnnviz.jobs  # the job kinds, as every process that submits imports them
 from cnnviz.runs.scheduler import NotYours, Scheduler
 sch = Scheduler(sys.argv[1], pool="external")
 rid = sys.argv[2]

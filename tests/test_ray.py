@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT, start_pool, stop_pool, wait_pool
 
 from cnnviz.runs.scheduler import Scheduler
-from cnnviz.train.config import TIMING_FIELDS
+from cnnviz.train.events import TIMING_FIELDS
 from cnnviz.train.recipes import recipe_config
 
 from training_helpers import tiny
@@ -112,7 +112,7 @@ def test_a_class_period_job_on_ray_gives_the_local_executors_numbers(ray_pool, c
         assert a.worker.startswith("ray:") and not b.worker.startswith("ray:")
         ea, eb = ray_pool.events(on_ray.run_id), local.events(here.run_id)
         assert _numbers(ea) == _numbers(eb)  # identical metrics, step by step
-        assert [e["kind"] for e in ea][-2:] == ["results", "end"]  # the results came back from the task too
+        assert [e.kind for e in ea][-2:] == ["results", "end"]  # the results came back from the task too
         assert ray_pool.weights.exists(on_ray.run_id)  # the weights came back from the task
     finally:
         local.close()
@@ -129,7 +129,7 @@ def test_a_job_on_ray_stops_within_a_step(ray_pool):
     t0 = time.monotonic()
     info = ray_pool.wait(t.run_id, 30)
     assert info.status == "stopped" and time.monotonic() - t0 < 10
-    assert [e["kind"] for e in ray_pool.events(t.run_id)][-1] == "end"  # the engine ended it: its numbers kept
+    assert [e.kind for e in ray_pool.events(t.run_id)][-1] == "end"  # the engine ended it: its numbers kept
 
 
 def _task_pids() -> list[int]:

@@ -1,4 +1,4 @@
-"""A finished run's results (``cnnviz.train.evaluate``, ``cnnviz.labs.results``): real tiny LeNet
+"""A finished run's results (``cnnviz.train.evaluate``, ``cnnviz.jobs.finished``): real tiny LeNet
 runs on real Fashion-MNIST, recorded by the worker's ``run_job`` into a temporary store, checked
 against an independent count; the kept weights' outcomes; fitting an upload; top-k predictions."""
 
@@ -15,10 +15,9 @@ import torch
 from conftest import SHARED_DATA
 from PIL import Image
 
-from cnnviz.labs import results as R
+from cnnviz.jobs import finished as R
 from cnnviz.labs.featuremaps import UploadError
 from cnnviz.runs.store import RunStore
-from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
 from cnnviz.runs.weights import WeightStore
 from cnnviz.runs.worker import run_job
 from cnnviz.train.config import TrainConfig
@@ -75,15 +74,15 @@ def _independent(weights: WeightStore, rid: str, cfg: TrainConfig):
 
 def test_a_completed_run_records_its_results_just_before_its_end(env):
     store, weights, events = env
-    kinds = [e["kind"] for e in events]
+    kinds = [e.kind for e in events]
     assert kinds[-2:] == ["results", "end"] and kinds.count("results") == 1
     end = events[-1]
     res = R.stored_results(events)
-    assert end["status"] == "completed" and res.run_id == "run0000done1" and res.dataset == "fashion-mnist"
-    assert res.n == TEST_N == events[0]["n_test"]
+    assert end.status == "completed" and res.run_id == "run0000done1" and res.dataset == "fashion-mnist"
+    assert res.n == TEST_N == events[0].n_test
     assert sum(map(sum, res.confusion)) == TEST_N
-    assert sum(res.confusion[i][i] for i in range(10)) / sum(map(sum, res.confusion)) == end["test_acc"]
-    assert res.accuracy == end["test_acc"]
+    assert sum(res.confusion[i][i] for i in range(10)) / sum(map(sum, res.confusion)) == end.test_acc
+    assert res.accuracy == end.test_acc
     assert store.get("run0000done1").summary["weights"] == "kept"
     assert store.get("run0000done1").summary["weights_bytes"] == weights.path("run0000done1").stat().st_size
 
@@ -134,7 +133,7 @@ def test_results_round_trip_through_json(env):
 def test_a_stopped_run_carries_the_results_of_the_network_as_it_stopped(env):
     store, weights, _ = env
     events = _run(store, weights, "run0000stop1", _cfg(), stop_first=True)
-    assert events[-1]["status"] == "stopped" and events[-2]["kind"] == "results"
+    assert events[-1].status == "stopped" and events[-2].kind == "results"
     res = R.stored_results(events)
     assert res.n == TEST_N and sum(map(sum, res.confusion)) == TEST_N
     assert R.evaluate(R.load_run(store, weights, "run0000stop1")) == res
@@ -148,7 +147,7 @@ def test_a_run_that_fell_back_to_the_synthetic_set_is_evaluated_on_it(env, tmp_p
     weights = WeightStore.beside(store.path)
     events = _run(store, weights, "run0000fall1", _cfg(data_dir=str(tmp_path / "nothing"), epochs=1, subset=64))
     res = R.stored_results(events)
-    assert events[0]["dataset"] == res.dataset == "synthetic" and res.n == TEST_N
+    assert events[0].dataset == res.dataset == "synthetic" and res.n == TEST_N
     run = R.load_run(store, weights, "run0000fall1")
     assert run.cfg.data.dataset == "fashion-mnist"  # what was asked for; the images were the shapes
     assert R.evaluate(run) == res and R.run_data(run).dataset == "synthetic"

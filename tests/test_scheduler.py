@@ -38,7 +38,7 @@ def test_a_job_runs_in_a_worker_process_and_is_stored(sch):
     assert info.status == "completed", info.message
     assert info.worker.split(":")[1].isdigit() and int(info.worker.split(":")[1]) != __import__("os").getpid()
     assert info.progress == 1.0 and info.summary["test_acc"] is not None
-    kinds = [e["kind"] for e in sch.events(t.run_id)]
+    kinds = [e.kind for e in sch.events(t.run_id)]
     assert kinds[0] == "start" and kinds[-1] == "end" and "step" in kinds
     assert sch.weights.exists(t.run_id)  # the trained weights are kept for the run
     rows = list(csv.DictReader(io.StringIO(sch.csv(t.run_id))))
@@ -55,7 +55,7 @@ def test_identical_requests_share_one_computation(sch):
     info = sch.wait(tickets[0].run_id, 60)
     assert info.status == "completed"
     assert sorted(sch.watchers(info.id)) == sorted([A, B, C])
-    assert sum(1 for e in sch.events(info.id) if e["kind"] == "start") == 1  # trained once
+    assert sum(1 for e in sch.events(info.id) if e.kind == "start") == 1  # trained once
     late = sch.submit("train", cfg.to_dict(), "dave" * 6)  # a finished identical run opens at once
     assert late.attached and late.run_id == info.id
     other = sch.submit("train", cfg.replace(seed=13).to_dict(), A)  # another seed is another run

@@ -13,17 +13,9 @@ from torch import nn
 from cnnviz.errors import ConfigError
 from cnnviz.models.registry import create_model, get_config
 from cnnviz.train import estimate
-from cnnviz.train.config import (
-    EndEvent,
-    EpochEvent,
-    EvalEvent,
-    StartEvent,
-    StepEvent,
-    TrainConfig,
-    TrainingError,
-    event_from_dict,
-)
+from cnnviz.train.config import TrainConfig, TrainingError
 from cnnviz.train.data import DataConfig
+from cnnviz.train.events import EndEvent, EpochEvent, EvalEvent, StartEvent, StepEvent, event_from_dict
 from cnnviz.train.loop import check, run_to_end, train
 from cnnviz.train.steps import grad_norms, init_weights, resolve_device, weight_params
 

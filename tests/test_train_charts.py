@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from cnnviz.jobs.train import KIND, TrainProgress
+from cnnviz.runs.store import RunInfo
+from cnnviz.status import Status
 from cnnviz.train import estimate
 from cnnviz.train.loop import run_to_end
 from cnnviz.train.recipes import BOOK, CLASS, recipe, recipe_config
-from cnnviz.viz.training import MAX_HEAT_COLS, curves_figure, grad_bar_figure, grad_heatmap_figure, progress
+from cnnviz.viz.training import MAX_HEAT_COLS, curves_figure, grad_bar_figure, grad_heatmap_figure
 
 from training_helpers import tiny
 
 
 @pytest.fixture(scope="module")
 def events():
-    return [e.to_dict() for e in run_to_end(tiny(epochs=2, eval_every=5, subset=320))]
+    return run_to_end(tiny(epochs=2, eval_every=5, subset=320))
 
 
 def test_curves_like_the_books_animator(events):
@@ -22,7 +27,7 @@ def test_curves_like_the_books_animator(events):
     names = [tr.name for tr in fig.data]
     assert names == ["train loss", "train acc", "test acc (subset)", "test acc"]
     loss = fig.data[0]
-    assert list(loss.x) == [e["epoch"] for e in events if e["kind"] == "step"]
+    assert list(loss.x) == [e.epoch for e in events if e.kind == "step"]
     assert list(fig.data[3].x) == [1.0, 2.0]  # test accuracy at each epoch's end
     two = curves_figure([("a", events), ("b", events)], "zh")
     assert len(two.data) == 8 and two.data[4].name.startswith("b: ") and "训练损失" in two.data[0].name
@@ -32,22 +37,33 @@ def test_curves_like_the_books_animator(events):
 def test_gradient_panels(events):
     bar = grad_bar_figure(events)
     start = events[0]
-    assert list(bar.data[0].x) == start["layers"]
+    assert list(bar.data[0].x) == list(start.layers)
     heat = grad_heatmap_figure(events)
-    steps = [e for e in events if e["kind"] == "step"]
-    assert len(heat.data[0].z) == len(start["layers"]) and len(heat.data[0].z[0]) == len(steps)
-    long = events[:1] + [dict(steps[0], step=i) for i in range(1, 2000)]
+    steps = [e for e in events if e.kind == "step"]
+    assert len(heat.data[0].z) == len(start.layers) and len(heat.data[0].z[0]) == len(steps)
+    long = events[:1] + [dataclasses.replace(steps[0], step=i) for i in range(1, 2000)]
     assert len(grad_heatmap_figure(long).data[0].x) <= MAX_HEAT_COLS + 1
     assert grad_bar_figure(events[:1]) is None and grad_heatmap_figure(events[:1]) is None
 
 
+def _folded(events, status) -> RunInfo:
+    """A run's row after the worker folded ``events`` into it with the kind's own ``progress``."""
+    summary, frac = {}, 0.0
+    for ev in events:
+        got = KIND.progress(summary, ev)
+        frac = got if got is not None else frac
+    return RunInfo("r", 0.0, status, "lenet", "", {}, progress=frac, summary=summary)
+
+
 def test_progress_and_eta(events):
-    done = progress(events)
+    done = TrainProgress.of(_folded(events, Status.COMPLETED))
     assert done.fraction == 1.0 and done.eta_s == 0.0 and done.step == 20
-    steps = [i for i, e in enumerate(events) if e["kind"] == "step"]
-    half = progress(events[: steps[9] + 1])
+    assert done.test_acc == events[-1].test_acc and done.epoch_loss is not None
+    steps = [i for i, e in enumerate(events) if e.kind == "step"]
+    half = TrainProgress.of(_folded(events[: steps[9] + 1], Status.RUNNING))
     assert half.fraction == pytest.approx(0.5) and half.eta_s is not None and half.eta_s >= 0
-    assert progress(events[:1]).fraction == 0.0
+    start = TrainProgress.of(_folded(events[:1], Status.RUNNING))
+    assert start.fraction == 0.0 and start.eta_s is None and start.examples_per_s is None
 
 
 def test_memory_estimate_counts_optimizer_states_and_data():

@@ -42,6 +42,6 @@ def tiny(**fields) -> TrainConfig:
 
 def strip_timing(d: dict) -> dict:
     """An event dict without the fields that measure time."""
-    from cnnviz.train.config import TIMING_FIELDS
+    from cnnviz.train.events import TIMING_FIELDS
 
     return {k: v for k, v in d.items() if k not in TIMING_FIELDS}

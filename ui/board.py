@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 import streamlit as st
 
 from cnnviz.i18n import TABLE
+from cnnviz.jobs.finished import finished_runs, run_title
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunInfo
-from cnnviz.runs.trainjob import run_title
 from cnnviz.viz.training import curves_figure
 from ui.common import arch_short, lang, tr
-from ui.results import choice_label, finished_runs
+from ui.results import choice_label
 from ui.sched import student_label
 
 POLL_LIVE_S = 2.0  # a run of the class is queued or running: its row and curves move

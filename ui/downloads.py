@@ -1,12 +1,12 @@
 """The export buttons of the explorer and the designer: the configuration on the page as plain
-PyTorch (``cnnviz.labs.export``), a script or a notebook."""
+PyTorch (``cnnviz.export.code``), a script or a notebook."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from cnnviz.config import ConvNetConfig
-from cnnviz.labs import export
+from cnnviz.export import code as export
 from ui.common import lang, tr
 
 

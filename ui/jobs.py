@@ -18,11 +18,12 @@ from typing import Any
 
 import streamlit as st
 
-import cnnviz.labs.jobkinds  # noqa: F401  (the labs' kinds: submit() describes and keys their params here)
 from cnnviz.errors import CnnvizError
 from cnnviz.labs.gradflow import VariantSeries, series_from_events
-from cnnviz.runs.scheduler import RunError, Ticket
+from cnnviz.runs.scheduler import LEFT, RunError, Ticket
 from cnnviz.runs.store import RunInfo
+from cnnviz.status import Status
+from cnnviz.train.events import Event
 from ui.common import lang, show_error, tr
 from ui.sched import scheduler, student
 
@@ -77,7 +78,7 @@ def watching(key: str, run_id: str) -> bool:
     return st.session_state.get(key) == run_id and is_live(run_id)
 
 
-def events(run_id: str) -> list[dict]:
+def events(run_id: str) -> list[Event]:
     """Every event of the job so far (the scheduler's process-wide cache; do not modify them)."""
     return scheduler().events(run_id)
 
@@ -127,7 +128,7 @@ def _stop(key: str, run_id: str) -> None:
     """The Stop button's callback: stop the job (or leave it, when others still watch it)."""
     sch = scheduler()
     try:
-        if sch.stop(run_id, student()) == "left":
+        if sch.stop(run_id, student()) == LEFT:
             st.session_state.pop(key, None)  # no longer this session's job: the page forgets it
             _note(key, "sched.left", n=len(sch.watchers(run_id)))
     except CnnvizError as err:
@@ -149,34 +150,34 @@ def status(key: str, info: RunInfo, step: int, total: int, stop_key: str) -> boo
     the ETAs, a progress bar with a Stop button, or how it ended (its own message, translated).
     False when it failed or was interrupted (there is nothing else to draw)."""
     sch = scheduler()
-    if info.status == "queued":
+    if info.status == Status.QUEUED:
         place = sch.place(info.id)
         st.info(tr("sched.place", place=max(1, place.position), total=max(1, len(sch.queue())),
                    start=_duration(place.start_s), end=_duration(place.end_s)), icon=":material/hourglass_top:")
         if not sch.pool_alive():
             st.warning(tr("sched.pool_down"), icon=":material/cloud_off:")
-    elif info.status == "running":
+    elif info.status == Status.RUNNING:
         frac = min(1.0, step / max(total, 1))
         st.progress(frac, text=tr("lab.status.running", step=step, total=total))
     if info.live:
         n = len(sch.watchers(info.id))
         c = st.columns([1, 3], vertical_alignment="center")
-        c[0].button(tr("sched.cancel") if info.status == "queued" else tr("lab.stop"), on_click=_stop,
+        c[0].button(tr("sched.cancel") if info.status == Status.QUEUED else tr("lab.stop"), on_click=_stop,
                     args=(key, info.id), key=stop_key, icon=":material/stop:")
         if n > 1:
             c[1].caption(tr("sched.shared", n=n))
         return True
-    # the worker's own message, translated, unless it is the bare word ("completed", "stopped")
+    # the worker's own message, translated, unless it is the bare word (completed, stopped)
     extra = "" if info.code.startswith("lab.job.") or not info.text(lang()) else f" · {info.text(lang())}"
-    if info.status == "completed":
+    if info.status == Status.COMPLETED:
         took = (info.ended or 0.0) - (info.started or info.ended or 0.0)
         st.caption(tr("lab.status.done", steps=step, seconds=took) + extra)
         return True
-    if info.status == "stopped":
+    if info.status == Status.STOPPED:
         # cancelled in the queue: its own message ("stopped before it started") says it all
         st.caption(info.text(lang()) if step == 0 and extra else tr("lab.status.stopped", steps=step) + extra)
         return True
-    if info.status == "interrupted":
+    if info.status == Status.INTERRUPTED:
         st.warning(tr("lab.status.interrupted", message=info.text(lang())), icon=":material/restart_alt:")
         return False
     # failed, or a training-style end (diverged): the worker's translated message, never a traceback

@@ -11,13 +11,13 @@ against the store's caps (oldest evicted first).
 What is shared, and why:
 
 * the confusion, per-class and mistakes come from the run's stored "results" event
-  (``cnnviz.labs.results.stored_results``): they need no weights, so an evicted run still
+  (``cnnviz.jobs.finished.stored_results``): they need no weights, so an evicted run still
   shows them; their figures are built once per run and language (``st.cache_resource``,
   as ``ui.figures``), since a finished run's events never change;
 * the trained model is loaded once per process per run id (``trained``), shared by every
   session with a ``threading.Lock``: ``capture`` hooks the model and flips it to eval mode,
   so one forward pass at a time;
-* the run's test split is the one it was evaluated on (``cnnviz.labs.results.run_data``: its
+* the run's test split is the one it was evaluated on (``cnnviz.jobs.finished.run_data``: its
   config's, or the synthetic set where the run itself fell back to it), loaded once per
   (data config, dataset actually used);
 * the drawing canvas is streamlit-drawable-canvas (a Components v2 component whose frontend is
@@ -31,11 +31,9 @@ traceback.
 from __future__ import annotations
 
 import dataclasses
-import io
 import threading
 from urllib.parse import urlencode
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -43,17 +41,17 @@ from streamlit.errors import StreamlitPageNotFoundError
 from streamlit_drawable_canvas import st_canvas
 
 from cnnviz.errors import CnnvizError
+from cnnviz.jobs import finished as lr
+from cnnviz.jobs.finished import run_title
 from cnnviz.labs import featuremaps as fm
-from cnnviz.labs import results as lr
 from cnnviz.runs.store import RunInfo
-from cnnviz.runs.trainjob import run_title
+from cnnviz.status import FINISHED
 from cnnviz.train.data import DISPLAY, DataConfig, prepare
 from cnnviz.viz import labs as lc
 from cnnviz.viz import results as vr
 from ui.common import fmt_bytes, lang, show_error, tr
 from ui.sched import scheduler
 
-FINISHED = ("completed", "stopped")  # the statuses whose runs have trained weights and results
 PLOT = {"displaylogo": False}
 FITS = ("letterbox", "crop")
 TOP_K = 3
@@ -110,28 +108,6 @@ def _split(used: DataConfig, asked: str, _run: lr.TrainedRun) -> tuple[torch.Ten
     return d.test_x, d.test_y, notice
 
 
-def drawing_png(rgba: np.ndarray | None) -> bytes | None:
-    """The canvas's ``H x W x 4`` RGBA drawing as a grey PNG, or None when nothing is drawn.
-
-    Only the strokes' brightness times their opacity counts (white strokes on black or on a
-    transparent background both give light on dark, as the datasets are): a blank canvas is all
-    zero, whatever the component puts in its colour channels."""
-    if rgba is None:
-        return None
-    a = np.asarray(rgba, dtype=np.float64)  # H x W x 4 (or H x W x 3 without alpha)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        return None
-    grey = a[..., :3].mean(axis=2) * (a[..., 3] / 255.0 if a.shape[2] == 4 else 1.0)  # H x W in [0, 255]
-    grey = grey.round().clip(0, 255).astype(np.uint8)
-    if not grey.any():
-        return None
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(grey, "L").save(buf, "PNG")
-    return buf.getvalue()
-
-
 def predict(run: lr.TrainedRun, lock: threading.Lock, x: torch.Tensor, k: int = TOP_K) -> list[tuple[int, float]]:
     with lock:
         return lr.predict(run, x, k)
@@ -144,23 +120,13 @@ def capture(run: lr.TrainedRun, lock: threading.Lock, x: torch.Tensor, max_chann
 
 # --- runs and their weights ---------------------------------------------------------------------------
 def weights_state(info: RunInfo) -> str:
-    """"kept" (the file is there), "evicted" (it was kept, and is gone), "too_big" or "none"."""
-    said = info.summary.get("weights")
-    there = scheduler().weights.exists(info.id)
-    if there:
-        return "kept"
-    if said in ("too_big", "none"):
-        return said
-    return "evicted" if said == "kept" else "none"
+    """What became of the run's weights (``cnnviz.jobs.finished.weights_state``) in this server's store."""
+    return lr.weights_state(info, scheduler().weights)
 
 
 def kept_runs(runs: list[RunInfo]) -> list[RunInfo]:
     """The finished training runs among ``runs`` whose weights file is there (newest first, as given)."""
-    return [r for r in runs if r.kind == "train" and r.status in FINISHED and weights_state(r) == "kept"]
-
-
-def finished_runs(runs: list[RunInfo]) -> list[RunInfo]:
-    return [r for r in runs if r.kind == "train" and r.status in FINISHED]
+    return lr.kept_runs(runs, scheduler().weights)
 
 
 def choice_label(info: RunInfo) -> str:
@@ -341,7 +307,7 @@ def try_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, ke
             drawing = st_canvas(stroke_width=STROKE_PX, stroke_color="#ffffff", background_color="#000000",
                                 width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
                                 key=f"{key_prefix}.canvas")
-            data, first = drawing_png(drawing.image_data), "resv.try.draw_first"
+            data, first = fm.drawing_png(drawing.image_data), "resv.try.draw_first"
     with right:
         if data is None:
             st.caption(tr(first))

@@ -29,6 +29,7 @@ import streamlit as st
 
 from cnnviz import settings
 from cnnviz.i18n import t
+from cnnviz.jobs import KINDS
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.settings import db_path
 
@@ -42,6 +43,7 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 
 @st.cache_resource(show_spinner=False)
 def _scheduler(db: str) -> Scheduler:
+    assert KINDS, "cnnviz.jobs registers every job kind this scheduler submits"
     return Scheduler(db)
 
 

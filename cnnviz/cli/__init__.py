@@ -18,6 +18,9 @@ from typing import Any
 
 from cnnviz.config import ConvNetConfig, parse_value
 from cnnviz.errors import CnnvizError, ConfigError
+from cnnviz.jobs import KINDS
+
+JOB_KINDS = tuple(KINDS)  # every command's process knows every job kind (the pool's workers, train, evaluate)
 
 
 class _Parser(argparse.ArgumentParser):

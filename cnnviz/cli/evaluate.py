@@ -14,6 +14,7 @@ import sys
 
 from cnnviz.i18n import t
 from cnnviz.train.evaluate import Results
+from cnnviz.train.events import last_end
 
 COMMAND = "evaluate"
 HELP = "a recorded training run's confusion matrix and per-class accuracy on its test split, from its weights"
@@ -26,8 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def open_run(run_id: str, db: str | None):
-    """The recorded run ``run_id`` with its weights loaded, and its events (``cnnviz.labs.results`` errors)."""
-    from cnnviz.labs.results import load_run
+    """The recorded run ``run_id`` with its weights loaded, and its events (``cnnviz.jobs.finished`` errors)."""
+    from cnnviz.jobs.finished import load_run
     from cnnviz.runs.store import RunStore
     from cnnviz.runs.weights import WeightStore
     from cnnviz.settings import db_path
@@ -51,12 +52,12 @@ def report(res: Results, names: list[str], recorded: float | None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.labs.results import class_names, evaluate
+    from cnnviz.jobs.finished import class_names, evaluate
 
     run_, events = open_run(args.run_id, args.db)
     res = evaluate(run_)
-    end = next((e for e in reversed(events) if e["kind"] == "end" and "name" not in e), {})
-    recorded = end.get("test_acc")
+    end = last_end(events)
+    recorded = end.test_acc if end is not None else None
     names = class_names(res.dataset)
     if args.json:
         print(json.dumps(report(res, names, recorded)))

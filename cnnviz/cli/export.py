@@ -7,7 +7,7 @@ import pathlib
 
 from cnnviz.cli import add_config_arguments, config_from_args
 from cnnviz.errors import ConfigError
-from cnnviz.labs.export import DEFAULT_DATA_DIR, DEFAULT_STEPS, FORMATS, export
+from cnnviz.export.code import DEFAULT_DATA_DIR, DEFAULT_STEPS, FORMATS, export
 from cnnviz.models.registry import get_config
 
 COMMAND = "export"

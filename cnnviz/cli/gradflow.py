@@ -27,7 +27,8 @@ from cnnviz.labs.gradflow import (
     run_gradflow,
     summary_rows,
 )
-from cnnviz.train.config import StepEvent
+from cnnviz.status import Status
+from cnnviz.train.events import StepEvent
 
 COMMAND = "gradflow"
 HELP = "train a plain and a residual net side by side (same weights, same batches) and print per-layer gradient norms"
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             first, last, ratio = first_last_ratio(s, main_path(s.layers))
             print(f"{ev.step:>5} {name:<9} {ev.loss:>8.4f} {first:>11.3e} {last:>11.3e} {ratio:>11.3e}", flush=True)
     series = hist.snapshot()
-    failed = [n for n, s in series.items() if s.status == "failed"]
+    failed = [n for n, s in series.items() if s.status == Status.FAILED]
     if args.json:
         print(json.dumps({
             "depth": cfg.conv_depth, "config": cfg.to_dict(), "layers": path_layers(series),

@@ -14,13 +14,13 @@ import argparse
 import logging
 import sys
 
-import cnnviz.labs.jobkinds  # noqa: F401  (registers the labs' job kinds in this process)
+from cnnviz.jobs import KINDS
 from cnnviz.runs.pool import Pool
-from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
 from cnnviz.runs.worker import worker_loop
 from cnnviz.settings import db_path
 
-PLUGINS = ("cnnviz.labs.jobkinds",)  # imported by a Ray task on its node (local workers import them here)
+PLUGINS = ("cnnviz.jobs",)  # imported by a Ray task on its node, where it registers KINDS as it does here
+WORKER_KINDS = tuple(KINDS)  # the kinds this pool's workers run: importing cnnviz.jobs registered them
 COMMAND = "pool"
 HELP = "run the worker pool that executes training runs and lab jobs (the app starts one itself)"
 

@@ -1,7 +1,7 @@
 """``predict RUN_ID IMAGE``: a recorded training run's top-k classes for a PNG/JPEG, with their
 probabilities (text, or ``--json``).
 
-The image goes through the upload rules of the app (``cnnviz.labs.results.fit_image``: PNG or
+The image goes through the upload rules of the app (``cnnviz.jobs.finished.fit_image``: PNG or
 JPEG only, size and pixel caps, an intact file); a picture of another shape than the network's
 input is letterboxed (``--fit letterbox``, the default) or cropped (``--fit crop``), and dark on
 light is inverted, each said in the output. Errors (an unknown run, evicted weights, an
@@ -42,7 +42,7 @@ def read_image(path: str) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.labs.results import class_names, fit_image, predict
+    from cnnviz.jobs.finished import class_names, fit_image, predict
 
     run_, _ = open_run(args.run_id, args.db)
     m = run_.cfg.model

@@ -20,13 +20,16 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from cnnviz import settings
 from cnnviz.cli import apply_settings
 from cnnviz.models.registry import get_config
+from cnnviz.status import FINISHED, Status
 from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig, TrainingError
 from cnnviz.train.data import DATASETS, DISPLAY, DataConfig, DataError, load_split, raw_folder
+from cnnviz.train.events import EndEvent, EpochEvent, EvalEvent, Event, StartEvent, StepEvent
 from cnnviz.train.loop import check, train
 from cnnviz.train.recipes import RECIPES, recipe_config
 
@@ -123,22 +126,21 @@ OWNER = "cli"  # the run store's owner of the runs this command records
 def _executor(args: argparse.Namespace):
     """The Ray executor for ``--backend ray`` (``TrainingError`` when the cluster is out of reach)."""
     from cnnviz.runs.rayexec import RayDown, RayExecutor
-    from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers "train")
 
     address = args.ray_address or settings.ray_address() or "auto"
     try:
-        return RayExecutor(address, args.threads or 1, plugins=("cnnviz.labs.jobkinds",))
+        return RayExecutor(address, args.threads or 1, plugins=("cnnviz.jobs",))
     except RayDown as err:
         raise TrainingError("train.err.ray", error=str(err)) from None
 
 
-def _events(cfg: TrainConfig, args: argparse.Namespace, stop: threading.Event):
-    """The run's event dicts, not recorded: trained here, or (``--backend ray``) as a task on a Ray cluster."""
+def _events(cfg: TrainConfig, args: argparse.Namespace, stop: threading.Event) -> Iterator[Event]:
+    """The run's events, not recorded: trained here, or (``--backend ray``) as a task on a Ray cluster."""
     if args.backend == "ray":
         import uuid
 
         return _executor(args).stream("train", cfg.to_dict(), uuid.uuid4().hex[:12], stop)
-    return (ev.to_dict() for ev in train(cfg, stop=stop))
+    return train(cfg, stop=stop)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,59 +156,52 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_unrecorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
     stop = threading.Event()
-    status = "failed"
-    progress = _Progress(sys.stderr) if not args.json_lines else None
+    status = Status.FAILED
+    progress = _Progress(sys.stderr)
     events = _events(cfg, args, stop)
     try:
-        for d in events:
+        for ev in events:
             if args.json_lines:
-                print(json.dumps(d), flush=True)
+                print(json.dumps(ev.to_dict()), flush=True)
             else:
-                progress.show(d)
-            if d["kind"] == "end":
-                status = d["status"]
+                progress.show(ev)
+            if isinstance(ev, EndEvent):
+                status = ev.status
     except KeyboardInterrupt:
         stop.set()
-        events.close()
+        events.close()  # type: ignore[attr-defined]
         print("\ncnnviz: interrupted", file=sys.stderr)
         return 130
-    return 0 if status in ("completed", "stopped") else 1
+    return 0 if status in FINISHED else 1
 
 
 def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
-    """Train as a recorded run: created "running" in the store, then the worker's own ``run_job``."""
-    import uuid
-
+    """Train as a recorded run: made running in the store by the scheduler's own ``run_here`` (the
+    same canonical params, key and estimate as a page's Start), then the worker's own ``run_job``."""
     from cnnviz.i18n import t
-    from cnnviz.runs.kinds import content_key
-    from cnnviz.runs.store import RunStore
-    from cnnviz.runs.trainjob import TRAIN
-    from cnnviz.runs.weights import WeightStore
+    from cnnviz.runs.scheduler import Scheduler
     from cnnviz.runs.worker import local_source, run_job, worker_name
-    from cnnviz.settings import db_path
     from cnnviz.train.config import messages
 
     source = _executor(args).source if args.backend == "ray" else local_source  # Ray: before anything is written
-    store = RunStore(args.db or db_path())
-    weights = WeightStore.beside(store.path)
-    params = json.loads(json.dumps(cfg.to_dict()))  # canonical: what the store gives back
-    arch, label = TRAIN.describe(params)
-    rid = uuid.uuid4().hex[:12]
-    info = store.create(rid, arch, label, params, OWNER, device=TRAIN.device(params), status="running",
-                        key=content_key("train", params), worker=worker_name(), started=time.time())
-    progress = _Progress(sys.stderr) if not args.json_lines else None
+    sch = Scheduler(args.db, pool="none")  # this process runs the job itself: no pool is asked for
+    store, weights = sch.store, sch.weights
+    info = sch.run_here("train", cfg.to_dict(), OWNER, worker=worker_name())
+    rid = info.id
+    progress = _Progress(sys.stderr)
     seen = {"end": False, "broken": False}
 
-    def show(d: dict) -> None:
-        if d["kind"] == "end" and "name" not in d:
-            d, seen["end"] = {**d, "run_id": rid}, True
+    def show(ev: Event) -> None:
+        d = ev.to_dict()
+        if isinstance(ev, EndEvent) and ev.own:
+            d["run_id"], seen["end"] = rid, True
         if seen["broken"]:
             return
         try:
             if args.json_lines:
                 print(json.dumps(d), flush=True)
             else:
-                progress.show(d)
+                progress.show(ev)
         except BrokenPipeError:  # `... --json-lines | head`: the reader left; the run stops within a step
             seen["broken"] = True
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -219,15 +214,15 @@ def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C: out now, whatever was being written
         weights.discard(rid)
         try:
-            store.append(rid, store.count_events(rid), [], status="interrupted", code="train.runs.interrupted",
-                         message=messages("train.runs.interrupted"))
-        except Exception:  # sqlite3.Error mid-transaction: the row stays "running", as after a kill
+            store.append(rid, store.count_events(rid), [], status=Status.INTERRUPTED,
+                         code="train.runs.interrupted", message=messages("train.runs.interrupted"))
+        except Exception:  # sqlite3.Error mid-transaction: the row stays running, as after a kill
             pass
         print("\ncnnviz: interrupted", file=sys.stderr)
         return 130
     finally:
         final = store.get(rid)
-        store.close()
+        sch.close()
     if ctrl_c.pressed:
         print("\ncnnviz: interrupted", file=sys.stderr)
         return 130
@@ -241,12 +236,12 @@ def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
         if outcome in ("kept", "too_big"):
             print(t(f"cli.train.weights.{outcome}", run_id=rid,
                     mb=f"{final.summary.get('weights_bytes', 0) / 2**20:.3g}"), file=sys.stderr)
-    return 0 if status in ("completed", "stopped") else 1
+    return 0 if status in FINISHED else 1
 
 
 class _CtrlC:
     """While a recorded run trains: the first Ctrl-C ends it within a step as the pool's SIGTERM
-    does (``worker.mark_exiting``: it is recorded "interrupted", its weights dropped); a second
+    does (``worker.mark_exiting``: it is recorded interrupted, its weights dropped); a second
     one raises ``KeyboardInterrupt``. Only in the main thread (where signals arrive)."""
 
     def __init__(self):
@@ -284,32 +279,32 @@ class _Progress:
     def __init__(self, out: TextIO):
         self.out, self.total, self.test, self.shown = out, 1, None, 0.0
 
-    def show(self, d: dict) -> None:
-        kind = d["kind"]
-        if kind == "start":
-            self.total = max(1, d["total_steps"])
-            if d.get("notice"):
-                print(f"note: {d['notice']['en']}", file=self.out)
-            print(f"{d['dataset']}: {d['n_train']} train / {d['n_test']} test images, {d['n_params']:,} parameters, "
-                  f"{d['device']} ({d['precision']}), {d['total_steps']} steps", file=self.out)
-        elif kind == "step":
+    def show(self, ev: Event) -> None:
+        if isinstance(ev, StartEvent):
+            self.total = max(1, ev.total_steps)
+            if ev.notice:
+                print(f"note: {ev.notice['en']}", file=self.out)
+            print(f"{ev.dataset}: {ev.n_train} train / {ev.n_test} test images, {ev.n_params:,} parameters, "
+                  f"{ev.device} ({ev.precision}), {ev.total_steps} steps", file=self.out)
+        elif isinstance(ev, StepEvent):
             now = time.monotonic()
-            if now - self.shown < REFRESH_S and d["step"] < self.total:
+            if now - self.shown < REFRESH_S and ev.step < self.total:
                 return
             self.shown = now
-            frac = min(1.0, d["step"] / self.total)
+            frac = min(1.0, ev.step / self.total)
             bar = "#" * int(frac * BAR) + "." * (BAR - int(frac * BAR))
-            eta = (self.total - d["step"]) * d["elapsed_s"] / max(1, d["step"])
+            eta = (self.total - ev.step) * ev.elapsed_s / max(1, ev.step)
             test = f" test {self.test:.1%}" if self.test is not None else ""
-            print(f"\r[{bar}] {frac:4.0%} epoch {d['epoch']:.2f} loss {d['epoch_loss']:.4f} "
-                  f"train {d['train_acc']:.1%}{test} {d['examples_per_s']:,.0f} ex/s ETA {eta:.0f}s ",
+            print(f"\r[{bar}] {frac:4.0%} epoch {ev.epoch:.2f} loss {ev.epoch_loss:.4f} "
+                  f"train {ev.train_acc:.1%}{test} {ev.examples_per_s:,.0f} ex/s ETA {eta:.0f}s ",
                   end="", file=self.out, flush=True)
-        elif kind in ("eval", "epoch"):
-            self.test = d["test_acc"]
-            if kind == "epoch":
-                print(f"\repoch {d['epoch']:.2f}: train loss {d['train_loss']:.4f}, train acc {d['train_acc']:.1%}, "
-                      f"test acc {d['test_acc']:.1%}, {d['examples_per_s']:,.0f} ex/s" + " " * 20, file=self.out)
-        elif kind == "end":
-            msg = d["message"].get("en", "")
+        elif isinstance(ev, EvalEvent):
+            self.test = ev.test_acc
+        elif isinstance(ev, EpochEvent):
+            self.test = ev.test_acc
+            print(f"\repoch {ev.epoch:.2f}: train loss {ev.train_loss:.4f}, train acc {ev.train_acc:.1%}, "
+                  f"test acc {ev.test_acc:.1%}, {ev.examples_per_s:,.0f} ex/s" + " " * 20, file=self.out)
+        elif isinstance(ev, EndEvent):
+            msg = ev.message.get("en", "")
             # a completed run's message already says so; the others are prefixed by their status
-            print("\n" + (msg if d["status"] == "completed" else f"{d['status']}: {msg}"), file=self.out)
+            print("\n" + (msg if ev.status == Status.COMPLETED else f"{ev.status.value}: {msg}"), file=self.out)

@@ -13,8 +13,8 @@ Four experiments, each a plain function returning plain data (the page draws it)
 * ``ActivationRecorder``: forward hooks that record per-layer pre-activation statistics
   (mean, std, histograms) during training; used by the paired LeNet run with and without
   BatchNorm (``bn_pair_events``, on ``cnnviz.labs.gradflow``'s paired-run machinery). As a
-  scheduler job ("bnpair", ``cnnviz.labs.jobkinds``) the worker runs ``bn_pair_dicts``: the
-  paired events plus "stats" events carrying the recorders' new statistics, which the page
+  scheduler job ("bnpair", ``cnnviz.jobs.bnpair``) the worker runs ``bn_pair_stream``: the
+  paired events plus ``StatsEvent``s carrying the recorders' new statistics, which the page
   folds back with ``stats_from_events``.
 """
 
@@ -33,6 +33,7 @@ from cnnviz.config import BN_IMPLS
 from cnnviz.errors import ConfigError
 from cnnviz.models.layers import BatchNorm
 from cnnviz.train.data import DATASETS
+from cnnviz.train.events import EndEvent, Event, StatsEvent, StepEvent
 
 LAB_MAX_BATCH = 512  # the lab's own cap, below cnnviz.config.MAX_BATCH: a lab step must stay quick on a CPU
 MAX_FEATURES = 64
@@ -433,14 +434,12 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None  # JSON has no NaN: a diverged mean is stored as null
 
 
-def stats_delta(name: str, rec: ActivationRecorder, sent: dict[str, tuple[int, int]], first: bool) -> dict[str, Any]:
-    """A "stats" event: what ``rec`` recorded since the last one (``sent``: per layer, how many
-    means and histograms went out already; updated here).
-
-    ``{"kind": "stats", "name": variant, "step": recorder steps so far, "layers": {layer:
-    {"mean": [...], "std": [...], "hist_steps": [...], "hists": [[counts]...]}}}``, only the new
-    entries; the first event of a variant also carries ``"labels"`` (``act_labels``) and
-    ``"edges"`` (the histogram's bin edges). ``stats_from_events`` concatenates them back.
+def stats_delta(name: str, rec: ActivationRecorder, sent: dict[str, tuple[int, int]], first: bool) -> StatsEvent:
+    """What ``rec`` recorded since the entries counted in ``sent`` (updated), as a ``StatsEvent``
+    of variant ``name``: per layer ``{"mean": [...], "std": [...], "hist_steps": [...],
+    "hists": [[counts]...]}``, only the new entries; the first event of a variant also carries
+    ``labels`` (``act_labels``) and ``edges`` (the histogram's bin edges). ``stats_from_events``
+    concatenates them back.
     """
     layers = {}
     for layer, ls in rec.snapshot().items():
@@ -448,52 +447,49 @@ def stats_delta(name: str, rec: ActivationRecorder, sent: dict[str, tuple[int, i
         layers[layer] = {"mean": [_finite(v) for v in ls.mean[n_mean:]], "std": [_finite(v) for v in ls.std[n_mean:]],
                          "hist_steps": ls.hist_steps[n_hist:], "hists": ls.hists[n_hist:]}
         sent[layer] = (len(ls.mean), len(ls.hists))
-    ev: dict[str, Any] = {"kind": "stats", "name": name, "step": rec.step, "layers": layers}
     if first:
-        ev["labels"], ev["edges"] = act_labels(rec.model), rec.bin_edges()
-    return ev
+        return StatsEvent(step=rec.step, layers=layers, labels=act_labels(rec.model), edges=rec.bin_edges(), name=name)
+    return StatsEvent(step=rec.step, layers=layers, name=name)
 
 
-def bn_pair_dicts(cfg: BNPairConfig, stop=None, stats_every: int = STATS_EVERY) -> Iterator[dict[str, Any]]:
-    """The "bnpair" job's stream: the paired events as dicts (``"name"`` = variant) and, per
-    variant, a "stats" event (``stats_delta``) every ``stats_every`` steps and just before its
+def bn_pair_stream(cfg: BNPairConfig, stop=None, stats_every: int = STATS_EVERY) -> Iterator[Event]:
+    """The "bnpair" job's stream: the paired events (each with its variant in ``name``) and, per
+    variant, a ``StatsEvent`` (``stats_delta``) every ``stats_every`` steps and just before its
     end event, so that the page can draw the recorders' statistics from the stored events."""
     recs: dict[str, ActivationRecorder] = {}
     sent: dict[str, dict[str, tuple[int, int]]] = {n: {} for n in BN_VARIANTS}
     last = dict.fromkeys(BN_VARIANTS, 0)  # recorder step of the variant's last stats event
     first = dict.fromkeys(BN_VARIANTS, True)
 
-    def stats(name: str) -> dict[str, Any]:
+    def stats(name: str) -> StatsEvent:
         ev = stats_delta(name, recs[name], sent[name], first[name])
         first[name], last[name] = False, recs[name].step
         return ev
 
     for name, ev in bn_pair_events(cfg, stop, recs):
-        d = ev.to_dict()
-        d["name"] = name
-        if d["kind"] == "end":
+        if isinstance(ev, EndEvent):
             yield stats(name)  # the rest of its statistics, before the variant's end
-            yield d
+            yield ev.named(name)
             continue
-        yield d
-        if d["kind"] == "step" and recs[name].step - last[name] >= stats_every:
+        yield ev.named(name)
+        if isinstance(ev, StepEvent) and recs[name].step - last[name] >= stats_every:
             yield stats(name)
 
 
-def stats_from_events(events: Iterable[Mapping[str, Any]]) -> tuple[dict[str, dict[str, LayerStats]],
-                                                                     dict[str, str], list[float]]:
+def stats_from_events(events: Iterable[Event]) -> tuple[dict[str, dict[str, LayerStats]], dict[str, str],
+                                                        list[float]]:
     """``({variant: {layer: LayerStats}}, labels, bin edges)`` from a "bnpair" job's stored events:
     what the recorders' ``snapshot()``, ``act_labels`` and ``bin_edges()`` gave in the worker."""
     snaps: dict[str, dict[str, LayerStats]] = {}
     labels: dict[str, str] = {}
     edges: list[float] = []
-    for d in events:
-        if d.get("kind") != "stats":
+    for ev in events:
+        if not isinstance(ev, StatsEvent):
             continue
-        if "labels" in d:
-            labels, edges = dict(d["labels"]), list(d["edges"])
-        snap = snaps.setdefault(d["name"], {})
-        for layer, part in d["layers"].items():
+        if ev.labels is not None:
+            labels, edges = dict(ev.labels), list(ev.edges or ())
+        snap = snaps.setdefault(ev.name, {})
+        for layer, part in ev.layers.items():
             ls = snap.setdefault(layer, LayerStats(layer))
             ls.mean.extend(math.nan if v is None else v for v in part["mean"])
             ls.std.extend(math.nan if v is None else v for v in part["std"])

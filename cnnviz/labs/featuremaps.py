@@ -3,12 +3,12 @@
 Two halves. ``decode_upload`` turns the bytes a user uploads into a model input, refusing
 anything that is not a small, intact PNG or JPEG with one translated message (an
 ``UploadError``) and never letting Pillow decode a decompression bomb (the checks are
-``open_upload``'s, which ``cnnviz.labs.results.fit_image`` shares). ``capture`` runs one
+``open_upload``'s, which ``cnnviz.jobs.finished.fit_image`` shares). ``capture`` runs one
 forward pass with forward hooks on every conv layer (removed in ``finally``) and returns the
 first channels of each output; ``tile`` lays one layer's channels out as one image.
 
 Trained weights come from a "featuremaps" job (``QuickTrainConfig``, run by a worker of the
-scheduler, ``cnnviz.labs.jobkinds``): a short, fixed number of steps of the network's class
+scheduler, ``cnnviz.jobs.featuremaps``): a short, fixed number of steps of the network's class
 recipe; the worker keeps the ``state_dict`` and the page loads it (``load_trained``).
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,8 @@ import torch
 from torch import nn
 
 from cnnviz.errors import CnnvizError, ConfigError
+from cnnviz.status import FINISHED
+from cnnviz.train.events import EndEvent, Event
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # 5 MiB: a 28×28 to 224×224 input never needs more
 MAX_UPLOAD_PIXELS = 4096 * 4096  # checked from the header, before a single pixel is decoded
@@ -293,10 +296,10 @@ def untrained_model(cfg) -> nn.Module:
     return build_model(cfg)
 
 
-def quick_train_dicts(cfg: QuickTrainConfig, stop=None, weights_path=None):
-    """The "featuremaps" job's stream: the engine's events of ``cfg.train_config()`` as dicts.
+def quick_train_stream(cfg: QuickTrainConfig, stop=None, weights_path=None) -> Iterator[Event]:
+    """The "featuremaps" job's stream: the engine's events of ``cfg.train_config()``.
 
-    No ``"name"``: the engine's own end event ends the job with its status (as a training
+    No variant name: the engine's own end event ends the job with its status (as a training
     run's). When it ends completed or stopped, the trained ``state_dict`` (CPU tensors) is
     saved to ``weights_path`` first and fsynced; the worker then commits that file as the
     run's weights (``cnnviz.runs.weights``), which the page loads into ``untrained_model``.
@@ -308,12 +311,33 @@ def quick_train_dicts(cfg: QuickTrainConfig, stop=None, weights_path=None):
     tcfg = cfg.train_config()
     model = untrained_model(tcfg)
     for ev in train(tcfg, stop=stop, model=model):
-        d = ev.to_dict()
-        if d["kind"] == "end" and weights_path is not None and d["status"] in ("completed", "stopped"):
+        if isinstance(ev, EndEvent) and weights_path is not None and ev.status in FINISHED:
             torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights_path)
             with open(weights_path, "rb+") as f:  # on disk before the worker's rename makes it the run's
                 os.fsync(f.fileno())
-        yield d
+        yield ev
+
+
+def drawing_png(rgba: np.ndarray | None) -> bytes | None:
+    """The canvas's ``H x W x 4`` RGBA drawing as a grey PNG, or None when nothing is drawn.
+
+    Only the strokes' brightness times their opacity counts (white strokes on black or on a
+    transparent background both give light on dark, as the datasets are): a blank canvas is all
+    zero, whatever the component puts in its colour channels."""
+    if rgba is None:
+        return None
+    a = np.asarray(rgba, dtype=np.float64)  # H x W x 4 (or H x W x 3 without alpha)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        return None
+    grey = a[..., :3].mean(axis=2) * (a[..., 3] / 255.0 if a.shape[2] == 4 else 1.0)  # H x W in [0, 255]
+    grey = grey.round().clip(0, 255).astype(np.uint8)
+    if not grey.any():
+        return None
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(grey, "L").save(buf, "PNG")
+    return buf.getvalue()
 
 
 def load_trained(cfg: QuickTrainConfig, path) -> nn.Module:

@@ -12,10 +12,9 @@ A *paired run* trains two variants side by side on the training engine (``cnnviz
 
 The stream is the engine's own events tagged with the variant: ``(variant, event)``. The
 CLI (``python -m cnnviz gradflow``) and the tests consume it directly; the page submits a
-"gradflow" job to the scheduler (``cnnviz.labs.jobkinds``), whose worker stores the same
-events as dicts with ``"name"`` = the variant. ``PairHistory`` folds either form into
-per-variant series (``add`` for event objects, ``add_dict`` / ``series_from_events`` for the
-stored dicts).
+"gradflow" job to the scheduler (``cnnviz.jobs.gradflow``), whose worker stores the same
+events, each with its variant in ``name``. ``PairHistory`` (as they come) and
+``series_from_events`` (as the store gives them back) fold them into per-variant series.
 
 The nets are ``ResNetConfig(stages=((n, width),), residual=...)``: a stem conv and n
 residual blocks of two 3×3 convs at constant width, 2n + 1 convs in all (``depth``). The
@@ -38,8 +37,10 @@ from cnnviz.config import ACTIVATIONS
 from cnnviz.errors import ConfigError
 from cnnviz.models.registry import create_model
 from cnnviz.runs.kinds import Stop
-from cnnviz.train.config import EndEvent, StartEvent, StepEvent, TrainConfig
+from cnnviz.status import Status
+from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import DATASETS, Data, load_data
+from cnnviz.train.events import EndEvent, EpochEvent, Event, StartEvent, StepEvent
 from cnnviz.train.loop import train
 from cnnviz.train.steps import StepCallback, init_weights
 
@@ -238,7 +239,7 @@ class VariantSeries:
     grad_norms: list[dict[str, float]] = field(default_factory=list)
     extra: list[dict[str, float]] = field(default_factory=list)
     test_acc: float | None = None
-    status: str = "running"  # then an EndEvent status: completed, stopped, diverged, failed
+    status: Status = Status.RUNNING  # then its EndEvent's status: completed, stopped, diverged, failed
     message: dict[str, str] = field(default_factory=dict)  # {lang: text} of the EndEvent
     n_params: int = 0
 
@@ -251,9 +252,9 @@ class VariantSeries:
 class PairHistory:
     """Per-variant series built from a paired event stream; ``add`` from one thread, ``snapshot`` from any.
 
-    ``add(name, event)`` takes the engine's event objects (the CLI, the tests); ``add_dict(d)``
-    takes the stored dicts of a job (``{"kind", ..., "name": variant}``, see
-    ``series_from_events``). Events of other names (or without one) are ignored.
+    ``add(name, event)`` takes the engine's events as they come (the CLI, the tests);
+    ``series_from_events`` folds a job's stored events (each with its variant in ``name``).
+    Events of other names are ignored.
     """
 
     def __init__(self, names: Sequence[str]):
@@ -261,28 +262,12 @@ class PairHistory:
         self._series = {n: VariantSeries() for n in names}
         self._lock = threading.Lock()
 
-    def add(self, name: str, ev: Any) -> None:
-        with self._lock:
-            s = self._series[name]
-            if isinstance(ev, StartEvent):
-                s.layers, s.n_params = list(ev.layers), ev.n_params
-            elif isinstance(ev, StepEvent):
-                s.steps.append(ev.step)
-                s.loss.append(ev.loss)
-                s.train_acc.append(ev.train_acc)
-                s.grad_norms.append(dict(ev.grad_norms))
-                s.extra.append(dict(ev.extra))
-            elif isinstance(ev, EndEvent):
-                s.status, s.message, s.test_acc = ev.status, dict(ev.message), ev.test_acc
-            elif getattr(ev, "kind", "") == "epoch":
-                s.test_acc = ev.test_acc
-
-    def add_dict(self, d: Mapping[str, Any]) -> None:
-        s = self._series.get(d.get("name"))  # type: ignore[arg-type]
+    def add(self, name: str, ev: Event) -> None:
+        s = self._series.get(name)
         if s is None:
             return
         with self._lock:
-            _fold(s, d)
+            _fold(s, ev)
 
     def snapshot(self) -> dict[str, VariantSeries]:
         """A deep copy of every series."""
@@ -290,48 +275,39 @@ class PairHistory:
             return {n: s.copy() for n, s in self._series.items()}
 
 
-def _num(v: Any) -> float:
+def _num(v: float | None) -> float:
     # the stored events carry None where the engine measured NaN/inf (JSON has neither)
     return math.nan if v is None else float(v)
 
 
-def _fold(s: VariantSeries, d: Mapping[str, Any]) -> None:
-    """One stored event dict (``StartEvent.to_dict()`` and so on) into ``s``."""
-    kind = d.get("kind")
-    if kind == "start":
-        s.layers, s.n_params = list(d["layers"]), int(d["n_params"])
-    elif kind == "step":
-        s.steps.append(int(d["step"]))
-        s.loss.append(_num(d["loss"]))
-        s.train_acc.append(_num(d["train_acc"]))
-        s.grad_norms.append({k: _num(v) for k, v in (d.get("grad_norms") or {}).items()})
-        s.extra.append({k: _num(v) for k, v in (d.get("extra") or {}).items()})
-    elif kind == "end":
-        s.status, s.message, s.test_acc = d["status"], dict(d.get("message") or {}), d.get("test_acc")
-    elif kind == "epoch":
-        s.test_acc = d.get("test_acc")
+def _fold(s: VariantSeries, ev: Event) -> None:
+    """One event of the variant into its series."""
+    if isinstance(ev, StartEvent):
+        s.layers, s.n_params = list(ev.layers), int(ev.n_params)
+    elif isinstance(ev, StepEvent):
+        s.steps.append(int(ev.step))
+        s.loss.append(_num(ev.loss))
+        s.train_acc.append(_num(ev.train_acc))
+        s.grad_norms.append({k: _num(v) for k, v in (ev.grad_norms or {}).items()})
+        s.extra.append({k: _num(v) for k, v in (ev.extra or {}).items()})
+    elif isinstance(ev, EndEvent):
+        s.status, s.message, s.test_acc = ev.status, dict(ev.message or {}), ev.test_acc
+    elif isinstance(ev, EpochEvent):
+        s.test_acc = ev.test_acc
 
 
-def series_from_events(events: Iterable[Mapping[str, Any]], names: Sequence[str]) -> dict[str, VariantSeries]:
+def series_from_events(events: Iterable[Event], names: Sequence[str]) -> dict[str, VariantSeries]:
     """The per-variant series of a paired job's stored events (``Scheduler.events(run_id)``).
 
     One pass, no copies: what ``PairHistory(names)`` fed the same stream would hold. Events
-    of other kinds (a BatchNorm job's ``"stats"``) or names are skipped.
+    of other kinds (a BatchNorm job's ``StatsEvent``) or names are skipped.
     """
     out = {n: VariantSeries() for n in names}
-    for d in events:
-        s = out.get(d.get("name"))  # type: ignore[arg-type]
+    for ev in events:
+        s = out.get(ev.name)
         if s is not None:
-            _fold(s, d)
+            _fold(s, ev)
     return out
-
-
-def named_dicts(stream: Iterable[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
-    """A paired stream ``(name, event)`` as the dicts a job stores: ``{**event.to_dict(), "name": name}``."""
-    for name, ev in stream:
-        d = ev.to_dict()
-        d["name"] = name
-        yield d
 
 
 # --- what the lab reads off the history ----------------------------------------------------------

@@ -1,11 +1,15 @@
 """Job kinds: what a worker process can run, registered by name, and how a job is keyed.
 
-A job is data: a kind's name and its parameters (JSON). A worker looks the kind up here and
-runs ``kind.run(params, stop)``, an iterator of event dicts (each with a ``"kind"``; a paired
-lab adds ``"name"``, its variant). The registry fails loudly: an unknown kind is an error,
-never a silent no-op. ``train`` is registered here; the labs register theirs in
-``cnnviz.labs`` (above this package), and the worker process imports them (``python -m
-cnnviz worker``), so this package never imports the labs.
+A job is data: a kind's name and its parameters (JSON). ``kind.parse(params)`` turns them into
+the kind's frozen config once (a ``ConfigError`` when they cannot work); every other function
+of the kind takes that config. A worker looks the kind up here and runs
+``kind.run(cfg, stop, ctx)``, an iterator of typed events (``cnnviz.train.events``; a paired
+lab's carry their variant in ``name``).
+
+This package knows no kind: they live in ``cnnviz.jobs`` (one module each), and
+``cnnviz/jobs/__init__.py`` is the one place that registers them. Every process that submits
+or runs jobs imports ``cnnviz.jobs`` first (the app's scheduler, the CLI, the pool's workers,
+a Ray task); the registry fails loudly for a kind nobody registered, naming that module.
 
 The content key (``content_key``) makes identical requests share one computation: the kind,
 its parameters as canonical JSON, the dataset's fingerprint (``train.data.fingerprint``: a
@@ -23,9 +27,12 @@ import pathlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from cnnviz.errors import CnnvizError
+from cnnviz.train.events import Event
+
+P = TypeVar("P")  # a kind's parsed, frozen config
 
 
 class Stop(Protocol):
@@ -36,45 +43,57 @@ class Stop(Protocol):
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a running job may use besides its parameters: where its weights go."""
+    """What a running job may use besides its config: where its weights go."""
 
     run_id: str
     weights_path: pathlib.Path | None = None  # save the trained state_dict here (atomic), if the kind keeps weights
     exiting: Stop | None = None  # set when the process is going away: work after the job's own stop ends too
 
 
+def _unknown(cfg: Any) -> None:
+    return None
+
+
+def _cpu(cfg: Any) -> str:
+    return "cpu"
+
+
 @dataclass(frozen=True)
-class JobKind:
+class JobKind(Generic[P]):
     """One kind of background job.
 
-    ``run(params, stop, ctx)`` yields event dicts and must end (within a step) once
-    ``stop.is_set()``; ``describe(params)`` is ``(arch, label)`` for the run list;
-    ``fingerprint(params)`` is what besides the parameters decides the numbers (a dataset's
-    hash), or ``None`` when the job is not reproducible (never shared); ``estimate_s(params)`` is
-    a guess of its solo seconds (None: unknown); ``progress(summary, event)`` updates the
-    summary dict the run list shows and returns the fraction done (None: unchanged).
+    ``parse(params)`` is the kind's config (parsed once per use; a ``CnnvizError`` when the
+    params cannot work: ``Scheduler.submit`` calls it before anything is written).
+    ``run(cfg, stop, ctx)`` yields typed events and must end (within a step) once
+    ``stop.is_set()``; ``describe(cfg)`` is ``(arch, label)`` for the run list;
+    ``fingerprint(cfg)`` is what besides the parameters decides the numbers (a dataset's
+    hash), or ``None`` when the job is not reproducible (never shared); ``estimate_s(cfg)`` is
+    a guess of its solo seconds (None: unknown); ``progress(summary, event)`` folds one event
+    into the summary dict the run list and the pages show and returns the fraction done (None:
+    unchanged): the one place a kind's events become its progress.
     """
 
     name: str
-    run: Callable[[Mapping[str, Any], Stop, JobContext], Iterator[Mapping[str, Any]]]
-    describe: Callable[[Mapping[str, Any]], tuple[str, str]]
-    fingerprint: Callable[[Mapping[str, Any]], str | None]
-    estimate_s: Callable[[Mapping[str, Any]], float | None] = lambda params: None
-    progress: Callable[[dict, Mapping[str, Any]], float | None] = lambda summary, ev: None
-    device: Callable[[Mapping[str, Any]], str] = lambda params: "cpu"  # the device type it runs on
+    parse: Callable[[Mapping[str, Any]], P]
+    run: Callable[[P, Stop, JobContext], Iterator[Event]]
+    describe: Callable[[P], tuple[str, str]]
+    fingerprint: Callable[[P], str | None]
+    progress: Callable[[dict, Event], float | None]
+    estimate_s: Callable[[P], float | None] = _unknown
+    device: Callable[[P], str] = _cpu  # the device type it runs on
     keeps_weights: bool = False  # a finished job is worth sharing only while its weights are kept
-    title: Callable[[Mapping[str, Any], str], str] | None = None  # (params, lang) → its name for people
+    title: Callable[[P, str], str] | None = None  # (cfg, lang) → its name for people
 
 
 class UnknownKindError(CnnvizError):
-    """A job kind nobody registered (a worker without the labs imported, a typo)."""
+    """A job kind nobody registered (a process that did not import ``cnnviz.jobs``, a typo)."""
 
 
 _KINDS: dict[str, JobKind] = {}
 _LOCK = threading.Lock()
 
 
-def register_kind(kind: JobKind) -> JobKind:
+def register_kind(kind: JobKind[P]) -> JobKind[P]:
     """Add ``kind``; registering a second, different kind under the same name is an error."""
     with _LOCK:
         old = _KINDS.get(kind.name)
@@ -84,7 +103,7 @@ def register_kind(kind: JobKind) -> JobKind:
     return kind
 
 
-def get_kind(name: str) -> JobKind:
+def get_kind(name: str) -> JobKind[Any]:
     with _LOCK:
         kind = _KINDS.get(name)
         known = ", ".join(sorted(_KINDS))
@@ -99,7 +118,7 @@ def kinds() -> list[str]:
 
 
 # the sources whose change can change a job's numbers (not the strings, figures, pages or CLI)
-_CODE_PARTS = ("config.py", "models", "train", "labs", "inspect", "runs/kinds.py", "runs/worker.py")
+_CODE_PARTS = ("config.py", "models", "train", "labs", "inspect", "jobs", "runs/kinds.py", "runs/worker.py")
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,12 +135,14 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def content_key(kind: str, params: Mapping[str, Any]) -> str:
-    """The job's identity; "" when it is not reproducible (see the module docstring)."""
+def content_key(kind: str, params: Mapping[str, Any], cfg: Any = None) -> str:
+    """The job's identity; "" when it is not reproducible (see the module docstring). ``cfg``:
+    ``params`` already parsed (saves parsing them again)."""
     k = get_kind(kind)
-    fp = k.fingerprint(params)
+    cfg = k.parse(params) if cfg is None else cfg
+    fp = k.fingerprint(cfg)
     if fp is None:
         return ""
-    blob = json.dumps({"kind": kind, "params": params, "data": fp, "device": k.device(params),
+    blob = json.dumps({"kind": kind, "params": params, "data": fp, "device": k.device(cfg),
                        "code": code_version()}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:32]

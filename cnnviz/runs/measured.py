@@ -49,6 +49,8 @@ from cnnviz.errors import CnnvizError
 from cnnviz.i18n import TABLE, t
 from cnnviz.models.registry import list_models
 from cnnviz.runs.store import RunInfo, RunStore
+from cnnviz.status import Status
+from cnnviz.train.events import EpochEvent
 from cnnviz.train.recipes import recipe_config
 
 IGNORED_DATA = ("data_dir", "download")  # where the files are and whether they may be fetched
@@ -108,8 +110,8 @@ def _examples_per_s(store: RunStore, info: RunInfo) -> float | None:
     with _rates_lock:
         if key in _rates:
             return _rates[key]
-    rates = [e["examples_per_s"] for e in store.events(info.id)
-             if e.get("kind") == "epoch" and isinstance(e.get("examples_per_s"), (int, float))]
+    rates = [e.examples_per_s for e in store.events(info.id)
+             if isinstance(e, EpochEvent) and isinstance(e.examples_per_s, (int, float))]
     rate = sum(rates) / len(rates) if rates else info.summary.get("examples_per_s")
     with _rates_lock:
         if len(_rates) >= _RATE_CACHE_MAX:
@@ -125,7 +127,7 @@ def _used_device(info: RunInfo) -> str:
 def counts(info: RunInfo, arch: str | None = None) -> bool:
     """Whether ``info`` is a measurement of its (or ``arch``'s) class-period recipe."""
     arch = arch or info.arch
-    if info.kind != "train" or info.status != "completed" or info.arch != arch:
+    if info.kind != "train" or info.status != Status.COMPLETED or info.arch != arch:
         return False
     if info.config.get("time_budget_s") or info.summary.get("time_budget_s"):
         return False

@@ -39,12 +39,14 @@ from typing import Any
 from cnnviz.errors import CnnvizError
 from cnnviz.runs.kinds import JobContext
 from cnnviz.runs.store import RunInfo
+from cnnviz.train.events import EndEvent, Event, event_from_dict
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "cnnviz"
 STOP_POLL_S = 0.1  # how often a Ray task asks the board whether it should stop
 CANCEL_AFTER_S = 5.0  # a task that does not end this long after its stop flag is cancelled
+_WEIGHTS = "_weights"  # the pseudo-event that carries a task's weights file back (never stored)
 _PKG = pathlib.Path(__file__).resolve().parents[1]  # the cnnviz package, shipped to the cluster
 
 
@@ -138,17 +140,17 @@ class _RemoteStop:
 
 def _remote_job(kind: str, params: Mapping[str, Any], run_id: str, threads: int, board,
                 plugins: tuple[str, ...] = ()) -> Iterator[dict]:
-    """The Ray task: run the job's kind here and yield its event dicts (weights before the end).
+    """The Ray task: run the job's kind here and yield its events as dicts (``to_dict``: what
+    crosses the cluster is plain data), its weights before the end.
 
-    ``plugins``: modules that register job kinds (the labs' ``cnnviz.labs.jobkinds``), named by
-    the caller above this package (``python -m cnnviz pool``), imported on the node.
+    ``plugins``: the modules that register the job kinds (``cnnviz.jobs``), named by the caller
+    above this package (``python -m cnnviz pool``), imported on the node.
     """
     import importlib
 
     import torch
 
     from cnnviz.runs.kinds import get_kind
-    from cnnviz.runs.trainjob import TRAIN  # noqa: F401
 
     for mod in plugins:
         importlib.import_module(mod)
@@ -156,10 +158,11 @@ def _remote_job(kind: str, params: Mapping[str, Any], run_id: str, threads: int,
     stop = _RemoteStop(board, run_id)
     with tempfile.TemporaryDirectory(prefix="cnnviz-ray-") as tmp:
         weights = pathlib.Path(tmp) / "weights.pt"
-        for d in get_kind(kind).run(params, stop, JobContext(run_id, weights)):
-            if d.get("kind") == "end" and "name" not in d and weights.is_file():
-                yield {"kind": "_weights", "data": weights.read_bytes()}
-            yield dict(d)
+        k = get_kind(kind)
+        for ev in k.run(k.parse(params), stop, JobContext(run_id, weights)):
+            if isinstance(ev, EndEvent) and ev.own and weights.is_file():
+                yield {"kind": _WEIGHTS, "data": weights.read_bytes()}
+            yield ev.to_dict()
 
 
 class RayExecutor:
@@ -188,18 +191,19 @@ class RayExecutor:
         except Exception:
             return False
 
-    def source(self, info: RunInfo, stop, ctx: JobContext) -> Iterator[Mapping[str, Any]]:
+    def source(self, info: RunInfo, stop, ctx: JobContext) -> Iterator[Event]:
         """The job's events, streamed back from its Ray task (the ``run_job`` source)."""
         return self.stream(info.kind, info.config, info.id, stop, ctx.weights_path)
 
     def stream(self, kind: str, params: Mapping[str, Any], run_id: str, stop,
-               weights_path: pathlib.Path | None = None) -> Iterator[dict]:
-        """Run one job as a Ray task and yield its event dicts as they come (the CLI's
+               weights_path: pathlib.Path | None = None) -> Iterator[Event]:
+        """Run one job as a Ray task and yield its events as they come (the CLI's
         ``--backend ray`` too); its weights are written to ``weights_path`` if given."""
         ray = self._ray
         from cnnviz.runs.kinds import get_kind
 
-        device = get_kind(kind).device(params)
+        k = get_kind(kind)
+        device = k.device(k.parse(params))
         # no retries: a worker that died is reported (the job fails), never silently re-run
         opts: dict[str, Any] = {"num_cpus": self.threads, "max_retries": 0}
         if device == "cuda":
@@ -222,11 +226,11 @@ class RayExecutor:
                 except StopIteration:
                     return
                 d = ray.get(ref)
-                if d.get("kind") == "_weights":
+                if d.get("kind") == _WEIGHTS:
                     if weights_path is not None:
                         weights_path.write_bytes(d["data"])
                     continue
-                yield d
+                yield event_from_dict(d)
         except ray.exceptions.RayError as err:
             detail = (str(err).strip().splitlines() or [""])[0][:300]
             raise RayJobFailed("train.runs.ray_died", error=type(err).__name__, detail=detail) from None

@@ -13,6 +13,8 @@ process, not once per student).
     sch.place(t.run_id)                                  # queue position, ETA to start and to end
     sch.stop(t.run_id, student); sch.delete(t.run_id, student)
 
+The job kinds are ``cnnviz.jobs``'s: a process imports that package before it submits.
+
 Identity: a request is identified by its content (``cnnviz.runs.kinds.content_key``): a request
 identical to a queued, running or finished job attaches to it (20 students, one computation).
 Ownership: a student acts only on the jobs they asked for. Their Stop on a shared job only
@@ -28,7 +30,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import pathlib
 import statistics
 import sys
 import threading
@@ -40,17 +41,22 @@ from typing import Any
 
 from cnnviz import settings
 from cnnviz.errors import CnnvizError
-from cnnviz.runs.export import events_csv
-from cnnviz.runs.kinds import content_key, get_kind
+from cnnviz.export.runcsv import events_csv
+from cnnviz.runs.kinds import JobKind, content_key, get_kind
 from cnnviz.runs.pool import pool_running, spawn_pool
-from cnnviz.runs.store import LIVE_STATUSES, TEACHER, RunInfo, RunStore
-from cnnviz.runs.trainjob import TRAIN  # noqa: F401  (registers the "train" kind)
+from cnnviz.runs.store import TEACHER, RunInfo, RunStore
 from cnnviz.runs.weights import WeightStore
+from cnnviz.status import Status
+from cnnviz.train.events import Event
 
 EVENT_CACHE_RUNS = 64
 DEFAULT_EST_S = 20.0  # a job nothing is known about yet
 START_OVERHEAD_S = 0.6  # a job's set-up in a warm worker: data from the page cache, the model built
 POOL_START_S = 20.0  # how long a freshly started pool may take to beat before another is started
+
+
+# what a student's Stop or Delete did: stopped (for everyone), left (others still watch it), deleted
+STOPPED, LEFT, DELETED = Status.STOPPED.value, "left", "deleted"
 
 
 class RunError(CnnvizError):
@@ -66,6 +72,17 @@ class Ticket:
     run_id: str
     attached: bool  # joined an identical job that already existed
     replaced: tuple[str, ...] = ()  # this student's jobs the new one replaced (a lab page)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    kind: JobKind[Any]
+    params: dict[str, Any]  # canonical JSON
+    arch: str
+    label: str
+    key: str  # "" when never shared
+    device: str
+    est_s: float
 
 
 @dataclass(frozen=True)
@@ -136,57 +153,72 @@ class Scheduler:
         """
         if not student:
             raise NotYours("err.job.no_student")
-        k = get_kind(kind)  # UnknownKindError for a bad name
-        params = json.loads(json.dumps(dict(params)))  # canonical: what the store will give back
-        arch, auto_label = k.describe(params)  # a bad config fails here, before anything is written
-        key = content_key(kind, params)
-        if key and k.keeps_weights:
-            done = self.store.shareable(key)
-            if done is not None and done.status == "completed" and not self.weights.exists(done.id):
+        job = self._prepare(kind, params)
+        if job.key and job.kind.keeps_weights:
+            done = self.store.shareable(job.key)
+            if done is not None and done.status == Status.COMPLETED and not self.weights.exists(done.id):
                 self.store.unshare(done.id)  # its weights were evicted: a new request computes them again
-        est = self.estimate_s(kind, params)
-        rid = uuid.uuid4().hex[:12]
         got, attached, dropped = self.store.attach_or_create(
-            rid, key, student, arch=arch, label=label or auto_label, config=params, kind=kind,
-            device=k.device(params), est_s=est, max_live=None if kind != "train" else self.max_live,
+            uuid.uuid4().hex[:12], job.key, student, arch=job.arch, label=label or job.label, config=job.params,
+            kind=kind, device=job.device, est_s=job.est_s, max_live=None if kind != "train" else self.max_live,
             replace_kinds=(kind,) if replace else ())
         self.ensure_pool()
         return Ticket(got, attached, tuple(dropped))
+
+    def run_here(self, kind: str, params: Mapping[str, Any], owner: str, *, worker: str) -> RunInfo:
+        """Record a job that this process runs itself (``python -m cnnviz train``), already
+        running by ``worker``: the same canonical params, key and estimate as ``submit``'s, never
+        shared (it is not in the queue); then ``cnnviz.runs.worker.run_job``."""
+        job = self._prepare(kind, params)
+        return self.store.create(uuid.uuid4().hex[:12], job.arch, job.label, job.params, owner, device=job.device,
+                                 status=Status.RUNNING, kind=kind, key=job.key, est_s=job.est_s, worker=worker,
+                                 started=time.time())
+
+    def _prepare(self, kind: str, params: Mapping[str, Any]) -> _Prepared:
+        """A request's canonical form, before anything is written: the kind (``UnknownKindError``),
+        its params as the store will give them back, parsed once (a bad config fails here), its
+        description, content key, device and estimate."""
+        k = get_kind(kind)
+        canonical = json.loads(json.dumps(dict(params)))
+        cfg = k.parse(canonical)
+        arch, label = k.describe(cfg)
+        return _Prepared(k, canonical, arch, label, content_key(kind, canonical, cfg), k.device(cfg),
+                         self.estimate_s(kind, canonical, cfg))
 
     # --- acting on a job ----------------------------------------------------------------------
     def can_act(self, run_id: str, student: str, teacher: bool = False) -> bool:
         return teacher or (bool(student) and self.store.watching(run_id, student))
 
     def stop(self, run_id: str, student: str, teacher: bool = False) -> str:
-        """"stopped" (for everyone) or "left" (others still watch it); ``NotYours`` otherwise."""
+        """``STOPPED`` (for everyone) or ``LEFT`` (others still watch it); ``NotYours`` otherwise."""
         info = self.get(run_id)
         if teacher:
             self.store.request_stop(run_id)
-            return "stopped"
+            return STOPPED
         if not self.can_act(run_id, student):
             raise NotYours("err.job.not_yours", run_id=run_id)
         if not info.live:
-            return "stopped"
+            return STOPPED
         left = self.store.detach(run_id, student)
         if left == 0:
-            return "stopped"
-        return "left"
+            return STOPPED
+        return LEFT
 
     def delete(self, run_id: str, student: str, teacher: bool = False) -> str:
-        """"deleted", or "left" (removed from this student's list; others still watch it)."""
+        """``DELETED``, or ``LEFT`` (removed from this student's list; others still watch it)."""
         self.get(run_id)
         if not teacher:
             if not self.can_act(run_id, student):
                 raise NotYours("err.job.not_yours", run_id=run_id)
             if self.store.detach(run_id, student) > 0:
-                return "left"
+                return LEFT
         self.store.request_stop(run_id)
         self.store.delete(run_id)  # a running one: its worker sees the row gone and stops within a step
         self.weights.delete(run_id)
         with self._lock:
             self._events.pop(run_id, None)
             self._final.discard(run_id)
-        return "deleted"
+        return DELETED
 
     def clear(self) -> int:
         """Delete every job (the teacher's "clear the class"); running ones stop within a step."""
@@ -224,9 +256,10 @@ class Scheduler:
     def watchers(self, run_id: str) -> list[str]:
         return self.store.watchers(run_id)
 
-    def events(self, run_id: str, since: int = 0) -> list[dict]:
-        """The job's event dicts from index ``since``. A live job's new events are read from the
-        store once per process (every session shares the cache); a finished job's never change."""
+    def events(self, run_id: str, since: int = 0) -> list[Event]:
+        """The job's typed events from index ``since`` (shared: never modify them). A live job's new
+        events are read from the store once per process (every session shares the cache); a
+        finished job's never change."""
         with self._lock:
             cached = self._events.get(run_id)
             final = run_id in self._final
@@ -292,12 +325,12 @@ class Scheduler:
         return p if p is not None else Place(0, 0, None, None)
 
     # --- estimates ------------------------------------------------------------------------------
-    def estimate_s(self, kind: str, params: Mapping[str, Any]) -> float:
+    def estimate_s(self, kind: str, params: Mapping[str, Any], cfg: Any = None) -> float:
         """``known_estimate_s``, or ``DEFAULT_EST_S`` when this store has seen nothing like it."""
-        known = self.known_estimate_s(kind, params)
+        known = self.known_estimate_s(kind, params, cfg)
         return known if known is not None else DEFAULT_EST_S
 
-    def known_estimate_s(self, kind: str, params: Mapping[str, Any]) -> float | None:
+    def known_estimate_s(self, kind: str, params: Mapping[str, Any], cfg: Any = None) -> float | None:
         """Solo seconds of a job on one worker, from what this store has seen.
 
         Training: the wall time of finished runs of the same network, batch and data (median),
@@ -305,13 +338,16 @@ class Scheduler:
         multiply-accumulates per second over every finished run, scaled by this network's MACs;
         a lab job: the median of finished jobs of the same kind and parameters but the seed.
         """
-        done = [r for r in self.store.list(kinds=(kind,))[:400] if r.status == "completed" and r.started and r.ended]
+        done = [r for r in self.store.list(kinds=(kind,))[:400]
+                if r.status == Status.COMPLETED and r.started and r.ended]
+        k = get_kind(kind)
+        cfg = k.parse(params) if cfg is None else cfg
         if kind != "train":
             same = [r.ended - r.started for r in done if _sans_seed(r.config) == _sans_seed(params)]
             if same:
                 return statistics.median(same)
-            return get_kind(kind).estimate_s(params)
-        return _train_estimate(params, done)
+            return k.estimate_s(cfg)
+        return _train_estimate(cfg, params, done)
 
 
 def _sans_seed(params: Mapping[str, Any]) -> str:
@@ -324,12 +360,11 @@ def _model_key(p: Mapping[str, Any]) -> str:
                       sort_keys=True)
 
 
-def _train_estimate(params: Mapping[str, Any], done: list[RunInfo]) -> float | None:
-    from cnnviz.train.config import TrainConfig
+def _train_estimate(cfg: Any, params: Mapping[str, Any], done: list[RunInfo]) -> float | None:
+    """A training run's solo seconds (``cfg``: its ``TrainConfig``), from the finished runs ``done``."""
     from cnnviz.train.data import split_sizes
     from cnnviz.train.estimate import time_estimate
 
-    cfg = TrainConfig.from_dict(params)
     n_train, n_test = split_sizes(cfg.data)
     whole = [r.ended - r.started for r in done if _sans_seed(r.config) == _sans_seed(params)]
     if whole:
@@ -356,9 +391,4 @@ def _macs(cfg) -> int:
         return 0
 
 
-def scheduler_for(db: str | os.PathLike | None = None, **kwargs: Any) -> Scheduler:
-    """A scheduler over ``db`` (default ``db_path()``)."""
-    return Scheduler(pathlib.Path(db) if db else None, **kwargs)
-
-
-__all__ = ["LIVE_STATUSES", "TEACHER", "NotYours", "Place", "RunError", "Scheduler", "Ticket", "scheduler_for"]
+__all__ = ["DELETED", "LEFT", "STOPPED", "TEACHER", "NotYours", "Place", "RunError", "Scheduler", "Ticket"]

@@ -39,15 +39,15 @@ from typing import Any
 
 from cnnviz.errors import CnnvizError
 from cnnviz.settings import db_path
+from cnnviz.status import FINAL, LIVE, SHAREABLE, Status, sql_in
+from cnnviz.train.events import Event, event_from_dict
 
 
 class StoreError(CnnvizError):
     """The run store cannot be opened: not a database, a folder, no permission..."""
 
-SCHEMA_VERSION = 2
-LIVE_STATUSES = ("queued", "running")
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
-SHAREABLE = ("queued", "running", "completed", "diverged")  # an identical request attaches to these
+SCHEMA_VERSION = 2  # written as PRAGMA user_version; a store from a newer cnnviz is refused (StoreError)
+LIVE_SQL, SHAREABLE_SQL = sql_in(LIVE), sql_in(SHAREABLE)  # an identical request attaches to SHAREABLE
 TEACHER = "teacher"  # the student value of the teacher's own requests (pre-warm)
 
 _SCHEMA = """
@@ -88,7 +88,7 @@ class RunInfo:
 
     id: str
     created: float
-    status: str
+    status: Status
     arch: str
     label: str
     config: Mapping[str, Any]  # TrainConfig.to_dict(), or a lab job's parameters
@@ -108,7 +108,7 @@ class RunInfo:
 
     @property
     def live(self) -> bool:
-        return self.status in LIVE_STATUSES
+        return self.status in LIVE
 
     def text(self, lang: str = "en") -> str:
         """The status message in ``lang`` (English when that one is missing)."""
@@ -148,6 +148,10 @@ class RunStore:
             with self._lock:
                 self._conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
                 self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a process kill
+                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:  # written by a newer cnnviz: its columns mean what this one cannot know
+                    raise StoreError("train.runs.store_newer", path=str(self.path), version=version,
+                                     ours=SCHEMA_VERSION)
                 self._conn.executescript(_SCHEMA)  # IF NOT EXISTS: a no-op on an existing store
                 with self._tx():
                     have = {r[1] for r in self._conn.execute("PRAGMA table_info(runs)")}
@@ -185,11 +189,11 @@ class RunStore:
 
     # --- creating, attaching, detaching -----------------------------------------------------
     def create(self, run_id: str, arch: str, label: str, config: Mapping[str, Any], owner: str,
-               device: str = "", status: str = "queued", kind: str = "train", key: str = "",
+               device: str = "", status: Status = Status.QUEUED, kind: str = "train", key: str = "",
                est_s: float | None = None, *, worker: str = "", started: float | None = None) -> RunInfo:
         """A new job and its first request (``owner``'s), in one transaction; its row.
 
-        ``status="running"`` with ``worker`` and ``started``: a job that a process outside the
+        ``status=Status.RUNNING`` with ``worker`` and ``started``: a job that a process outside the
         pool runs itself (``python -m cnnviz train`` records its run so, then ``run_job``)."""
         with self._lock, self._tx():
             self._insert(run_id, arch, label, config, owner, device, status, kind, key, est_s, worker, started)
@@ -230,7 +234,7 @@ class RunStore:
                 marks = ",".join("?" * len(replace_kinds))
                 rows = self._conn.execute(
                     "SELECT r.id FROM runs r JOIN requests q ON q.run_id=r.id WHERE q.student=? "
-                    f"AND r.kind IN ({marks}) AND r.status IN ('queued','running') AND r.key != ?",
+                    f"AND r.kind IN ({marks}) AND r.status IN {LIVE_SQL} AND r.key != ?",
                     (student, *replace_kinds, key)).fetchall()
                 for (rid,) in rows:
                     self._detach(rid, student)
@@ -238,8 +242,8 @@ class RunStore:
             row = None
             if key:
                 row = self._conn.execute(
-                    f"SELECT id FROM runs WHERE key=? AND status IN ({','.join('?' * len(SHAREABLE))}) AND stop=0 "
-                    "ORDER BY created DESC LIMIT 1", (key, *SHAREABLE)).fetchone()
+                    f"SELECT id FROM runs WHERE key=? AND status IN {SHAREABLE_SQL} AND stop=0 "
+                    "ORDER BY created DESC LIMIT 1", (key,)).fetchone()
             if row is not None:
                 mine = self._conn.execute("SELECT 1 FROM requests WHERE run_id=? AND student=?",
                                           (row[0], student)).fetchone()
@@ -249,7 +253,7 @@ class RunStore:
                                        (row[0], student, time.time()))
                 return row[0], True, dropped
             self._check_limit(student, max_live, None)
-            self._insert(run_id, arch, label, config, student, device, "queued", kind, key, est_s)
+            self._insert(run_id, arch, label, config, student, device, Status.QUEUED, kind, key, est_s)
             return run_id, False, dropped
 
     def _check_limit(self, student: str, max_live: int | None, joining: str | None) -> None:
@@ -257,10 +261,10 @@ class RunStore:
             return
         rows = self._conn.execute(
             "SELECT r.id FROM runs r JOIN requests q ON q.run_id=r.id WHERE q.student=? AND r.kind='train' "
-            "AND r.status IN ('queued','running') ORDER BY r.created", (student,)).fetchall()
+            f"AND r.status IN {LIVE_SQL} ORDER BY r.created", (student,)).fetchall()
         if joining is not None:
             row = self._conn.execute("SELECT status FROM runs WHERE id=?", (joining,)).fetchone()
-            if row and row[0] not in LIVE_STATUSES:
+            if row and row[0] not in LIVE:
                 return  # a finished run costs nothing: always open to everyone
         if len(rows) >= max_live:
             raise LiveLimit("train.runs.limit", n=max_live, run_id=rows[0][0])
@@ -277,10 +281,11 @@ class RunStore:
     def _stop_now(self, run_id: str) -> None:
         from cnnviz.train.config import messages
 
-        self._conn.execute("UPDATE runs SET stop=1 WHERE id=? AND status IN ('queued','running')", (run_id,))
-        self._conn.execute("UPDATE runs SET status='stopped', code='train.runs.stopped_queued', message=?, "
-                           "ended=? WHERE id=? AND status='queued'",
-                           (json.dumps(messages("train.runs.stopped_queued")), time.time(), run_id))
+        self._conn.execute(f"UPDATE runs SET stop=1 WHERE id=? AND status IN {LIVE_SQL}", (run_id,))
+        self._conn.execute("UPDATE runs SET status=?, code='train.runs.stopped_queued', message=?, "
+                           "ended=? WHERE id=? AND status=?",
+                           (Status.STOPPED, json.dumps(messages("train.runs.stopped_queued")), time.time(), run_id,
+                            Status.QUEUED))
 
     def detach(self, run_id: str, student: str) -> int:
         """``student`` stops watching ``run_id`` (their Stop on a shared job); see ``_detach``."""
@@ -297,19 +302,14 @@ class RunStore:
         """The job an identical request would attach to now, if any."""
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_COLS} FROM runs WHERE key=? AND status IN ({','.join('?' * len(SHAREABLE))}) AND stop=0 "
-                "ORDER BY created DESC LIMIT 1", (key, *SHAREABLE)).fetchone()
+                f"SELECT {_COLS} FROM runs WHERE key=? AND status IN {SHAREABLE_SQL} AND stop=0 "
+                "ORDER BY created DESC LIMIT 1", (key,)).fetchone()
         return _info(row) if row else None
 
     def unshare(self, run_id: str) -> None:
         """Never attach another request to this job (its weights were evicted: recompute instead)."""
         with self._lock, self._tx():
             self._conn.execute("UPDATE runs SET key='' WHERE id=?", (run_id,))
-
-    def watch_counts(self) -> dict[str, int]:
-        """run id → how many students watch it, for every job (one query for a whole board)."""
-        with self._lock:
-            return dict(self._conn.execute("SELECT run_id, COUNT(*) FROM requests GROUP BY run_id").fetchall())
 
     def watchers(self, run_id: str) -> list[str]:
         with self._lock:
@@ -336,17 +336,17 @@ class RunStore:
         student's. One IMMEDIATE transaction: two workers never claim the same job.
         """
         with self._lock:  # an idle worker asks ten times a second: a plain read first, no write lock
-            if self._conn.execute("SELECT 1 FROM runs WHERE status='queued' LIMIT 1").fetchone() is None:
+            if self._conn.execute("SELECT 1 FROM runs WHERE status=? LIMIT 1", (Status.QUEUED,)).fetchone() is None:
                 return None
         with self._lock, self._tx():
             row = self._conn.execute(f"SELECT {_COLS_R} FROM runs r LEFT JOIN students s ON s.student=r.owner "
-                                     f"WHERE r.status='queued' ORDER BY {QUEUE_ORDER} LIMIT 1").fetchone()
+                                     f"WHERE r.status=? ORDER BY {QUEUE_ORDER} LIMIT 1", (Status.QUEUED,)).fetchone()
             if row is None:
                 return None
             info = _info(row)
             now = time.time()
-            self._conn.execute("UPDATE runs SET status='running', worker=?, started=? WHERE id=?",
-                               (worker, now, info.id))
+            self._conn.execute("UPDATE runs SET status=?, worker=?, started=? WHERE id=?",
+                               (Status.RUNNING, worker, now, info.id))
             self._conn.execute("INSERT INTO students (student, served) VALUES (?, ?) "
                                "ON CONFLICT(student) DO UPDATE SET served=excluded.served", (info.owner, now))
         return self.get(info.id)
@@ -357,7 +357,8 @@ class RunStore:
         per round, not three in a row)."""
         with self._lock:
             rows = self._conn.execute(f"SELECT {_COLS_R}, COALESCE(s.served, 0) FROM runs r LEFT JOIN students s "
-                                      "ON s.student=r.owner WHERE r.status='queued' ORDER BY r.created").fetchall()
+                                      "ON s.student=r.owner WHERE r.status=? ORDER BY r.created",
+                                      (Status.QUEUED,)).fetchall()
         served: dict[str, float] = {}
         left = []
         for row in rows:
@@ -375,29 +376,31 @@ class RunStore:
 
     def running(self) -> list[RunInfo]:
         with self._lock:
-            rows = self._conn.execute(f"SELECT {_COLS} FROM runs WHERE status='running' ORDER BY started").fetchall()
+            rows = self._conn.execute(f"SELECT {_COLS} FROM runs WHERE status=? ORDER BY started",
+                                      (Status.RUNNING,)).fetchall()
         return [_info(r) for r in rows]
 
-    def end_worker_jobs(self, worker: str, status: str, code: str, message: Mapping[str, str]) -> list[str]:
+    def end_worker_jobs(self, worker: str, status: Status, code: str, message: Mapping[str, str]) -> list[str]:
         """End every running job of ``worker`` (a process that died) with ``status``."""
         with self._lock, self._tx():
-            ids = [r[0] for r in self._conn.execute("SELECT id FROM runs WHERE status='running' AND worker=?",
-                                                    (worker,))]
+            ids = [r[0] for r in self._conn.execute("SELECT id FROM runs WHERE status=? AND worker=?",
+                                                    (Status.RUNNING, worker))]
             self._conn.executemany("UPDATE runs SET status=?, code=?, message=?, ended=? WHERE id=?",
                                    [(status, code, json.dumps(dict(message)), time.time(), rid) for rid in ids])
         return ids
 
     def interrupt_running(self, message: Mapping[str, str], code: str = "train.runs.interrupted",
                           keep: Callable[[str], bool] | None = None) -> list[str]:
-        """Mark every running job "interrupted" (a pool starting after a server that went away),
+        """Mark every running job interrupted (a pool starting after a server that went away),
         except those whose worker ``keep(worker)`` says is still at work (a CLI run in its own
         process)."""
         with self._lock, self._tx():
-            ids = [r[0] for r in self._conn.execute("SELECT id, worker FROM runs WHERE status='running'")
+            ids = [r[0] for r in self._conn.execute("SELECT id, worker FROM runs WHERE status=?", (Status.RUNNING,))
                    if keep is None or not keep(r[1] or "")]
-            self._conn.executemany("UPDATE runs SET status='interrupted', code=?, message=?, "
+            self._conn.executemany("UPDATE runs SET status=?, code=?, message=?, "
                                    "ended=COALESCE(ended, ?) WHERE id=?",
-                                   [(code, json.dumps(dict(message)), time.time(), rid) for rid in ids])
+                                   [(Status.INTERRUPTED, code, json.dumps(dict(message)), time.time(), rid)
+                                    for rid in ids])
         return ids
 
     def pool_beat(self, host: str, pid: int, started: float, workers: int, threads: int, executor: str = "local",
@@ -442,11 +445,11 @@ class RunStore:
             return dict(self._conn.execute("SELECT student, name FROM students WHERE name != ''").fetchall())
 
     # --- events and state ----------------------------------------------------------------------
-    def append(self, run_id: str, first_seq: int, events: Iterable[Mapping[str, Any]], *, status: str | None = None,
+    def append(self, run_id: str, first_seq: int, events: Iterable[Event], *, status: Status | None = None,
                progress: float | None = None, summary: Mapping[str, Any] | None = None, code: str | None = None,
                message: Mapping[str, str] | None = None, device: str | None = None) -> None:
         """Events ``first_seq, first_seq + 1, ...`` and the job's new state, in one transaction."""
-        rows = [(run_id, first_seq + i, e["kind"], int(e.get("step", 0) or 0), json.dumps(dict(e)))
+        rows = [(run_id, first_seq + i, e.kind, int(getattr(e, "step", 0) or 0), json.dumps(e.to_dict()))
                 for i, e in enumerate(events)]
         sets, args = [], []
         for col, val in (("status", status), ("progress", progress), ("code", code), ("device", device)):
@@ -457,10 +460,10 @@ class RunStore:
             if val is not None:
                 sets.append(f"{col}=?")
                 args.append(json.dumps(dict(val)))
-        if status == "running":
+        if status == Status.RUNNING:
             sets.append("started=COALESCE(started, ?)")
             args.append(time.time())
-        elif status in FINAL_STATUSES:
+        elif status in FINAL:
             sets.append("ended=?")
             args.append(time.time())
         with self._lock, self._tx():
@@ -509,12 +512,12 @@ class RunStore:
             rows = self._conn.execute(sql, args).fetchall()
         return [_info(r) for r in rows]
 
-    def events(self, run_id: str, since: int = 0) -> list[dict[str, Any]]:
-        """The job's events with ``seq >= since``, in order."""
+    def events(self, run_id: str, since: int = 0) -> list[Event]:
+        """The job's events with ``seq >= since``, in order, as the typed records the worker wrote."""
         with self._lock:
             rows = self._conn.execute("SELECT data FROM events WHERE run_id=? AND seq>=? ORDER BY seq",
                                       (run_id, since)).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [event_from_dict(json.loads(r[0])) for r in rows]
 
     def count_events(self, run_id: str) -> int:
         with self._lock:
@@ -536,7 +539,7 @@ QUEUE_ORDER = "COALESCE(s.served, 0), r.created"
 def _info(row: tuple) -> RunInfo:
     (rid, created, status, arch, label, config, device, started, ended, owner, code, message, progress, summary,
      kind, key, worker, stop, est_s) = row
-    return RunInfo(id=rid, created=created, status=status, arch=arch, label=label, config=json.loads(config),
+    return RunInfo(id=rid, created=created, status=Status(status), arch=arch, label=label, config=json.loads(config),
                    device=device, started=started, ended=ended, owner=owner, code=code, message=json.loads(message),
                    progress=float(progress), summary=json.loads(summary), kind=kind, key=key, worker=worker,
                    stop=bool(stop), est_s=est_s)

@@ -1,6 +1,6 @@
 """A worker process: claim the next job from the store, run it, commit its events, repeat.
 
-Each worker is its own process (``python -m cnnviz worker``, started by the pool), so a job
+Each worker is its own process (``python -m cnnviz pool --worker``, started by the pool), so a job
 never shares a GIL with the Streamlit servers, and ``torch.set_num_threads`` is set once per
 process: workers × threads never exceeds the cores (``cnnviz.runs.pool``).
 
@@ -28,7 +28,9 @@ from typing import Any
 from cnnviz.runs.kinds import JobContext, get_kind
 from cnnviz.runs.store import RunInfo, RunStore
 from cnnviz.runs.weights import WeightStore
+from cnnviz.status import FINISHED, Status
 from cnnviz.train.config import error_messages, messages
+from cnnviz.train.events import EndEvent, EpochEvent, Event, StartEvent
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +67,17 @@ class _Exiting:
         return _EXITING
 
 
-Source = Callable[[RunInfo, "StoreStop", JobContext], Iterator[Mapping[str, Any]]]
+Source = Callable[[RunInfo, "StoreStop", JobContext], Iterator[Event]]
 
 
-def local_source(info: RunInfo, stop: StoreStop, ctx: JobContext) -> Iterator[Mapping[str, Any]]:
+def local_source(info: RunInfo, stop: StoreStop, ctx: JobContext) -> Iterator[Event]:
     """The job's events computed here, in this process."""
-    return get_kind(info.kind).run(info.config, stop, ctx)
+    kind = get_kind(info.kind)
+    return kind.run(kind.parse(info.config), stop, ctx)
 
 
 def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, source: Source = local_source,
-            on_event: Callable[[dict], None] | None = None) -> str:
+            on_event: Callable[[Event], None] | None = None) -> Status:
     """Run one claimed job to its end; returns its final status. Never raises (but lets a
     ``KeyboardInterrupt`` through: the CLI's Ctrl-C).
 
@@ -84,8 +87,9 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
     while they are recorded); an exception it raises fails the job.
     """
     kind = None
-    written, pending, last_flush = 0, [], time.monotonic()
-    status, code, message = "failed", "train.runs.no_end", messages("train.runs.no_end")
+    written, last_flush = 0, time.monotonic()
+    pending: list[Event] = []
+    status, code, message = Status.FAILED, "train.runs.no_end", messages("train.runs.no_end")
     summary: dict[str, Any] = {}
     progress = 0.0
     stop = StoreStop(store, info.id)
@@ -101,38 +105,37 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
         kind = get_kind(info.kind)
         ctx = JobContext(info.id, weights.staging(info.id) if weights is not None else None, exiting=_Exiting())
         gen = source(info, stop, ctx)
-        for d in gen:
-            d = dict(d)
-            frac = kind.progress(summary, d)
+        for ev in gen:
+            frac = kind.progress(summary, ev)
             if frac is not None:
-                progress = min(1.0, max(progress, frac) if d.get("kind") != "end" else frac)
-            pending.append(d)
+                progress = min(1.0, max(progress, frac) if not isinstance(ev, EndEvent) else frac)
+            pending.append(ev)
             if on_event is not None:
-                on_event(d)
-            if d.get("kind") == "end" and "name" not in d:  # the job's own end: committed below, with its status
-                status, code, message = d["status"], d["code"], d["message"]
+                on_event(ev)
+            if isinstance(ev, EndEvent) and ev.own:  # the job's own end: committed below, with its status
+                status, code, message = ev.status, ev.code, dict(ev.message)
                 ended = True
                 break
-            if d.get("kind") in ("start", "epoch") or time.monotonic() - last_flush >= FLUSH_S:
+            if isinstance(ev, (StartEvent, EpochEvent)) or time.monotonic() - last_flush >= FLUSH_S:
                 flush()
         if not ended:  # a lab stream: it ends when it runs out
-            status = "stopped" if stop.is_set() else "completed"
-            code, message = f"lab.job.{status}", messages(f"lab.job.{status}")
+            status = Status.STOPPED if stop.is_set() else Status.COMPLETED
+            code, message = f"lab.job.{status.value}", messages(f"lab.job.{status.value}")
     except Exception as err:  # a broken job: it fails, the worker does not
         log.exception("job %s failed", info.id)
-        status = "failed"
+        status = Status.FAILED
         code, message = error_messages(err)
     finally:
         if gen is not None and hasattr(gen, "close"):
             gen.close()  # frees the model and the data now, not at garbage collection
-    if _EXITING and status == "stopped":  # cut off by the pool going away, not by a person
-        status, code, message = "interrupted", "train.runs.interrupted", messages("train.runs.interrupted")
-    if status == "completed":
+    if _EXITING and status == Status.STOPPED:  # cut off by the pool going away, not by a person
+        status, code, message = Status.INTERRUPTED, "train.runs.interrupted", messages("train.runs.interrupted")
+    if status == Status.COMPLETED:
         progress = 1.0
     try:
         if kind is not None and kind.keeps_weights:  # what became of its weights, for the pages to say
             summary["weights"], summary["weights_bytes"] = "none", 0
-        if weights is not None and status in ("completed", "stopped"):
+        if weights is not None and status in FINISHED:
             staged = weights.staging(info.id)
             size = staged.stat().st_size if staged.is_file() else 0
             # the staged file becomes the run's (atomic rename), within the caps: "kept", "too_big" or "none"

@@ -19,7 +19,8 @@ STRINGS = {
         "you already have {n} run(s) queued or running ({run_id}); stop it or wait for it to finish first",
         "你已有 {n} 个训练在排队或运行（{run_id}）；请先停止它或等它结束",
     ),
-    "err.job.kind": ("there is no job kind {kind!r} (known: {known})", "没有名为 {kind!r} 的任务类型（已知：{known}）"),
+    "train.runs.store_newer": ("the run store {path} was written by a newer cnnviz (schema {version}; this one knows {ours}): update cnnviz, or give it another store with CNNVIZ_DB", "运行记录库 {path} 由更新版本的 cnnviz 写入（结构版本 {version}；本版本支持 {ours}）：请更新 cnnviz，或用 CNNVIZ_DB 指定另一个记录库"),
+    "err.job.kind": ("there is no job kind {kind!r} (known: {known}; the kinds are registered by importing cnnviz.jobs)", "没有名为 {kind!r} 的任务类型（已知：{known}；任务类型在导入 cnnviz.jobs 时注册）"),
     "err.job.no_student": ("this request has no student identity", "该请求没有学生身份"),
     "err.job.not_yours": (
         "run {run_id} belongs to another student: you can look at it, but only its owner or the teacher can "

@@ -1,8 +1,8 @@
-"""What a training run is and what it says: the frozen ``TrainConfig`` (JSON round-trippable,
-so a run can be stored, shared and re-run), the event dataclasses the engine yields
-(``StartEvent``, ``StepEvent``, ``EvalEvent``, ``EpochEvent``, ``EndEvent``) and the
-messages they carry in every language. A leaf of ``cnnviz.train``: it imports no other
-module of the package except ``data`` (the dataset part of a config).
+"""What a training run is: the frozen ``TrainConfig`` (JSON round-trippable, so a run can be
+stored, shared and re-run) and the messages its events carry in every language
+(``messages``, ``error_messages``). The events themselves are ``cnnviz.train.events``. A leaf
+of ``cnnviz.train``: it imports no other module of the package except ``data`` (the dataset
+part of a config).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 from cnnviz.config import MAX_BATCH, ConvNetConfig, check_field_types
 from cnnviz.errors import CnnvizError, ConfigError
@@ -21,10 +21,8 @@ from cnnviz.train.data import DataConfig
 
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-STATUSES = ("completed", "stopped", "diverged", "failed")
 MAX_EPOCHS = 1000
 MAX_SEED = 2**32 - 1  # what NumPy and torch.manual_seed both accept
-TIMING_FIELDS = ("examples_per_s", "elapsed_s", "time")  # the only fields that differ between equal runs
 
 
 class TrainingError(CnnvizError):
@@ -135,116 +133,6 @@ class TrainConfig:
             return cls(model=model, data=data, **d)
         except (KeyError, TypeError) as err:  # a stored record from another version, or hand-edited
             raise ConfigError("err.bad_value", key="config", raw=str(err)[:40], type=cls.__name__) from None
-
-
-# --- events --------------------------------------------------------------------------------
-class _Event:
-    kind: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"kind": ..., field: value...}``, JSON-ready (dicts copied)."""
-        out: dict[str, Any] = {"kind": self.kind}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            v = getattr(self, f.name)
-            out[f.name] = _finite(v)
-        return out
-
-
-def _finite(v: Any) -> Any:
-    # NaN/inf are not JSON (jq and JSON.parse reject them): a missing measurement is None, at
-    # any depth, so an infinite gradient norm inside grad_norms is null too
-    if isinstance(v, Mapping):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, (tuple, list)):
-        return [_finite(x) for x in v]
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
-@dataclass(frozen=True)
-class StartEvent(_Event):
-    kind: ClassVar[str] = "start"
-    device: str
-    precision: str  # fp32, bf16 or fp16
-    channels_last: bool
-    dataset: str  # what is actually used
-    requested_dataset: str
-    data_source: str  # folder, or "built-in"
-    n_train: int
-    n_test: int
-    steps_per_epoch: int
-    total_steps: int  # planned; a time budget may end the run earlier
-    epochs: int
-    batch_size: int
-    n_params: int
-    macs: int  # per example, forward
-    layers: tuple[str, ...]  # the keys of StepEvent.grad_norms, in model order
-    time_budget_s: float | None
-    notice: Mapping[str, str] | None  # {lang: text} when the requested dataset was replaced
-    time: float  # unix time
-
-
-@dataclass(frozen=True)
-class StepEvent(_Event):
-    kind: ClassVar[str] = "step"
-    step: int  # optimiser steps so far
-    epoch: float  # step / steps_per_epoch
-    loss: float  # mean training loss over the steps since the previous StepEvent
-    epoch_loss: float  # running mean over the current epoch (the book's curve)
-    train_acc: float  # running accuracy over the current epoch
-    lr: float
-    examples_per_s: float  # training throughput since the previous StepEvent, evaluation excluded
-    elapsed_s: float
-    grad_norms: Mapping[str, float] = field(default_factory=dict)
-    extra: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class EvalEvent(_Event):
-    kind: ClassVar[str] = "eval"
-    step: int
-    epoch: float
-    test_acc: float
-    test_loss: float
-    n: int  # test examples evaluated
-
-
-@dataclass(frozen=True)
-class EpochEvent(_Event):
-    kind: ClassVar[str] = "epoch"
-    step: int
-    epoch: float  # whole epochs, or the fraction reached when a budget ended the run
-    train_loss: float
-    train_acc: float
-    test_acc: float
-    test_loss: float
-    examples_per_s: float  # over the epoch, evaluation excluded
-    elapsed_s: float
-
-
-@dataclass(frozen=True)
-class EndEvent(_Event):
-    kind: ClassVar[str] = "end"
-    status: str  # one of STATUSES
-    code: str  # string-table key of the message ("" when none)
-    message: Mapping[str, str]  # {lang: text}
-    step: int
-    epoch: float
-    elapsed_s: float
-    test_acc: float | None
-    train_loss: float | None
-
-
-Event = StartEvent | StepEvent | EvalEvent | EpochEvent | EndEvent
-EVENT_TYPES = {c.kind: c for c in (StartEvent, StepEvent, EvalEvent, EpochEvent, EndEvent)}
-
-
-def event_from_dict(d: Mapping[str, Any]) -> Event:
-    """Rebuild an event from its ``to_dict()`` (as stored by the run store)."""
-    d = dict(d)
-    cls = EVENT_TYPES[d.pop("kind")]
-    if "layers" in d:
-        d["layers"] = tuple(d["layers"])
-    return cls(**d)
 
 
 def messages(code: str, **params: Any) -> dict[str, str]:

@@ -64,18 +64,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.i18n import LANGS
-from cnnviz.train.config import (
-    EndEvent,
-    EpochEvent,
-    EvalEvent,
-    Event,
-    StartEvent,
-    StepEvent,
-    TrainConfig,
-    error_messages,
-    messages,
-)
+from cnnviz.status import Status
+from cnnviz.train.config import TrainConfig, error_messages, messages
 from cnnviz.train.data import Data, batches, load_data, prepare
+from cnnviz.train.events import EndEvent, EpochEvent, EvalEvent, Event, StartEvent, StepEvent
 from cnnviz.train.steps import (
     Predictions,
     StepCallback,
@@ -123,16 +115,16 @@ class Loop:
         except Exception as err:  # bad device, not enough memory, a shape that cannot work...
             if not _is_user_error(err):
                 log.exception("training set-up failed")
-            yield self._end("failed", *error_messages(err))
+            yield self._end(Status.FAILED, *error_messages(err))
             return
         yield start
         try:
             yield from self._epochs()
         except Exception as err:  # out of memory, a bug in a callback...: the run fails, the caller goes on
             log.exception("training failed")
-            yield self._end("failed", *error_messages(err))
+            yield self._end(Status.FAILED, *error_messages(err))
 
-    def _end(self, status: str, code: str = "", message: dict | None = None) -> EndEvent:
+    def _end(self, status: Status, code: str = "", message: dict | None = None) -> EndEvent:
         return EndEvent(status=status, code=code, message=message or {}, step=self.step, epoch=self.pos,
                         elapsed_s=time.perf_counter() - self.t0, test_acc=self.test_acc, train_loss=self.train_loss)
 
@@ -195,7 +187,7 @@ class Loop:
             mark = time.perf_counter()
             for i, (xb, yb) in enumerate(batches(self.train_x, self.train_y, cfg.batch_size, cfg.seed, epoch)):
                 if self.stop.is_set():
-                    yield self._end("stopped", "train.stopped", messages("train.stopped", step=self.step))
+                    yield self._end(Status.STOPPED, "train.stopped", messages("train.stopped", step=self.step))
                     return
                 self.step += 1
                 self.pos = epoch + (i + 1) / self.spe
@@ -232,7 +224,7 @@ class Loop:
                     win_time, ep_time = win_time + lap, ep_time + lap
                     loss_mean = loss_sum / win_n
                     if not math.isfinite(loss_mean) or loss_mean > self.diverge_at:
-                        yield self._end("diverged", "train.diverged",
+                        yield self._end(Status.DIVERGED, "train.diverged",
                                         messages("train.diverged", step=self.step, loss=loss_mean, lr=cfg.lr))
                         return
                     ep_loss, ep_correct, ep_n = ep_loss + loss_sum, ep_correct + correct, ep_n + win_n
@@ -260,11 +252,11 @@ class Loop:
                     break
             yield from self._epoch_end(ep_loss, ep_correct, ep_n, ep_time)
             if self.stop.is_set():
-                yield self._end("stopped", "train.stopped", messages("train.stopped", step=self.step))
+                yield self._end(Status.STOPPED, "train.stopped", messages("train.stopped", step=self.step))
                 return
             if self.step >= self.total or self._over_budget():
                 break
-        yield self._end("completed", *self._finish_message())
+        yield self._end(Status.COMPLETED, *self._finish_message())
 
     def _epoch_end(self, ep_loss: float, ep_correct: float, ep_n: int, ep_time: float) -> Iterator[Event]:
         """Evaluate on the whole test split; the epoch's sums are complete (its last step logged)."""

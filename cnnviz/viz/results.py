@@ -3,7 +3,7 @@
 The results dict is the "results" event of a training run (``cnnviz.train.evaluate``):
 ``confusion`` (10 x 10, [true][pred]), ``per_class`` (recall per true class, None where the
 split holds none of it), ``mistakes`` (dicts with ``true``, ``pred``, ``prob`` and the raw
-28 x 28 uint8 ``image``). Class names come from the caller (``cnnviz.labs.results.class_names``
+28 x 28 uint8 ``image``). Class names come from the caller (``cnnviz.jobs.finished.class_names``
 in the reader's language), every other label through the string table.
 
 * ``confusion_figure``: a heatmap with the class names on both axes and the count in every

@@ -4,20 +4,20 @@
 (left), training and test accuracy (right) against epochs, one colour per run.
 ``grad_bar_figure`` shows the latest gradient norm of every conv/linear weight;
 ``grad_heatmap_figure`` the whole history, steps × layers, on a log scale: vanishing
-gradients show as a dark band in the lower layers. ``progress`` turns the events into a
-fraction done, an ETA and the current throughput.
+gradients show as a dark band in the lower layers. They take a run's typed events
+(``cnnviz.train.events``); a run's progress is its kind's fold (``cnnviz.jobs.train.TrainProgress``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.i18n import t
+from cnnviz.train.events import EpochEvent, EvalEvent, Event, StartEvent, StepEvent
 from cnnviz.viz import theme
 
 DASHES = {"loss": "solid", "train_acc": "dash", "test_acc": "dashdot", "test_acc_subset": "dot"}
@@ -35,15 +35,15 @@ def _thin(rows: list, limit: int = MAX_POINTS) -> list:
     return out
 
 
-def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", height: int = 380) -> go.Figure:
+def curves_figure(runs: Sequence[tuple[str, Sequence[Event]]], lang: str = "en", height: int = 380) -> go.Figure:
     """Loss and accuracies against epochs for each ``(label, events)`` in ``runs``."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(t("train.chart.loss", lang), t("train.chart.accuracy", lang)),
                         horizontal_spacing=0.08)
     single = len(runs) == 1
     for i, (label, events) in enumerate(runs):
-        steps = _thin([e for e in events if e["kind"] == "step"])
-        evals = [e for e in events if e["kind"] == "eval"]
-        epochs = [e for e in events if e["kind"] == "epoch"]
+        steps: list[StepEvent] = _thin([e for e in events if isinstance(e, StepEvent)])
+        evals = [e for e in events if isinstance(e, EvalEvent)]
+        epochs = [e for e in events if isinstance(e, EpochEvent)]
 
         def style(metric: str, i: int = i) -> dict:
             # one run: the book's Animator (loss blue, train acc magenta dashed, test acc green dash-dot);
@@ -55,18 +55,18 @@ def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", 
             return t(key, lang) if single else f"{label}: {t(key, lang)}"
 
         group = f"run{i}"
-        fig.add_trace(go.Scatter(x=[e["epoch"] for e in steps], y=[e["epoch_loss"] for e in steps], mode="lines",
+        fig.add_trace(go.Scatter(x=[e.epoch for e in steps], y=[e.epoch_loss for e in steps], mode="lines",
                                  name=name("train.chart.train_loss"), legendgroup=group, line=style("loss")),
                       row=1, col=1)
-        fig.add_trace(go.Scatter(x=[e["epoch"] for e in steps], y=[e["train_acc"] for e in steps], mode="lines",
+        fig.add_trace(go.Scatter(x=[e.epoch for e in steps], y=[e.train_acc for e in steps], mode="lines",
                                  name=name("train.chart.train_acc"), legendgroup=group, line=style("train_acc")),
                       row=1, col=2)
         if evals:
-            fig.add_trace(go.Scatter(x=[e["epoch"] for e in evals], y=[e["test_acc"] for e in evals], mode="lines",
+            fig.add_trace(go.Scatter(x=[e.epoch for e in evals], y=[e.test_acc for e in evals], mode="lines",
                                      name=name("train.chart.test_acc_subset"), legendgroup=group,
                                      line=style("test_acc_subset"), opacity=0.7), row=1, col=2)
         if epochs:
-            fig.add_trace(go.Scatter(x=[e["epoch"] for e in epochs], y=[e["test_acc"] for e in epochs],
+            fig.add_trace(go.Scatter(x=[e.epoch for e in epochs], y=[e.test_acc for e in epochs],
                                      mode="lines+markers", name=name("train.chart.test_acc"), legendgroup=group,
                                      line=style("test_acc"), marker=dict(size=7)), row=1, col=2)
     fig.update_xaxes(title_text=t("train.chart.epoch", lang))
@@ -80,25 +80,25 @@ def curves_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str = "en", 
     return fig
 
 
-def _grad_steps(events: Sequence[dict]) -> tuple[list[str], list[dict]]:
+def _grad_steps(events: Sequence[Event]) -> tuple[list[str], list[StepEvent]]:
     layers: list[str] = []
     for e in events:
-        if e["kind"] == "start":
-            layers = list(e.get("layers") or [])
+        if isinstance(e, StartEvent):
+            layers = list(e.layers or [])
             break
-    steps = [e for e in events if e["kind"] == "step" and e.get("grad_norms")]
+    steps = [e for e in events if isinstance(e, StepEvent) and e.grad_norms]
     if not layers and steps:
-        layers = list(steps[0]["grad_norms"])
+        layers = list(steps[0].grad_norms)
     return layers, steps
 
 
-def grad_bar_figure(events: Sequence[dict], lang: str = "en", height: int = 320) -> go.Figure | None:
+def grad_bar_figure(events: Sequence[Event], lang: str = "en", height: int = 320) -> go.Figure | None:
     """The latest gradient norm per layer (input side left), log scale; None before the first step."""
     layers, steps = _grad_steps(events)
     if not steps:
         return None
     last = steps[-1]
-    vals = [last["grad_norms"].get(n) or 0.0 for n in layers]
+    vals = [last.grad_norms.get(n) or 0.0 for n in layers]
     fig = go.Figure(go.Bar(x=layers, y=[max(v, 1e-12) for v in vals], marker_color=theme.KIND["conv"][1],
                            hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
     # A log axis fitted to the data turns 0.3 vs 0.6 into an empty bar against a full one: in a
@@ -107,19 +107,19 @@ def grad_bar_figure(events: Sequence[dict], lang: str = "en", height: int = 320)
     top, bottom = math.log10(max(pos)), math.log10(min(pos))
     fig.update_yaxes(type="log", title_text=t("train.chart.grad_norm", lang),
                      range=[min(bottom, top - 2) - 0.1, top + 0.1])
-    theme.styled(fig, t("train.chart.grad_latest", lang, step=last["step"]), height)
+    theme.styled(fig, t("train.chart.grad_latest", lang, step=last.step), height)
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), uirevision="gradbar")
     return fig
 
 
-def grad_heatmap_figure(events: Sequence[dict], lang: str = "en", height: int = 360) -> go.Figure | None:
+def grad_heatmap_figure(events: Sequence[Event], lang: str = "en", height: int = 360) -> go.Figure | None:
     """log10 gradient norm, layers (rows, input at the bottom) × steps (columns); None before any step."""
     layers, steps = _grad_steps(events)
     if not steps:
         return None
     steps = _thin(steps, MAX_HEAT_COLS)
-    z = [[_log10(s["grad_norms"].get(n)) for s in steps] for n in layers]
-    fig = go.Figure(go.Heatmap(z=z, x=[s["step"] for s in steps], y=layers, colorscale="Viridis",
+    z = [[_log10(s.grad_norms.get(n)) for s in steps] for n in layers]
+    fig = go.Figure(go.Heatmap(z=z, x=[s.step for s in steps], y=layers, colorscale="Viridis",
                                colorbar=dict(title="log₁₀"),
                                hovertemplate=t("train.chart.grad_hover", lang) + "<extra></extra>"))
     fig.update_xaxes(title_text=t("train.chart.step", lang))
@@ -130,44 +130,3 @@ def grad_heatmap_figure(events: Sequence[dict], lang: str = "en", height: int = 
 
 def _log10(v: float | None) -> float | None:
     return math.log10(v) if v and v > 0 else None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a run stands, for the progress bar."""
-
-    fraction: float  # 0..1
-    step: int
-    total_steps: int
-    epoch: float
-    eta_s: float | None  # None until two steps are known
-    examples_per_s: float | None
-    elapsed_s: float
-
-
-def progress(events: Sequence[dict]) -> Progress:
-    """Fraction done, ETA (from the pace since the first step) and the latest throughput."""
-    start = next((e for e in events if e["kind"] == "start"), None)
-    steps = [e for e in events if e["kind"] == "step"]
-    end = next((e for e in reversed(events) if e["kind"] == "end"), None)
-    total = start["total_steps"] if start else 0
-    if not steps:
-        elapsed = end["elapsed_s"] if end else 0.0
-        return Progress(1.0 if end and end["status"] == "completed" else 0.0, 0, total, 0.0, None, None, elapsed)
-    last, first = steps[-1], steps[0]
-    elapsed = end["elapsed_s"] if end else last["elapsed_s"]
-    frac = last["step"] / total if total else 0.0
-    budget = start.get("time_budget_s") if start else None
-    if budget:
-        frac = max(frac, elapsed / budget)
-    eta = None
-    if last["step"] > first["step"]:
-        per_step = (last["elapsed_s"] - first["elapsed_s"]) / (last["step"] - first["step"])
-        eta = max(0.0, (total - last["step"]) * per_step)
-        if budget:
-            eta = min(eta, max(0.0, budget - elapsed))
-    if end is not None:
-        eta = 0.0
-        if end["status"] == "completed":
-            frac = 1.0
-    return Progress(min(1.0, frac), last["step"], total, last["epoch"], eta, last["examples_per_s"], elapsed)

@@ -6,30 +6,35 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Any
+
+from cnnviz.train.events import EpochEvent, EvalEvent, Event, StartEvent, StepEvent
 
 CSV_FIELDS = ("kind", "step", "epoch", "loss", "epoch_loss", "train_loss", "train_acc", "test_acc", "test_loss",
               "lr", "examples_per_s", "elapsed_s", "n")
 
 
-def events_csv(events: list[dict]) -> str:
+def events_csv(events: Sequence[Event]) -> str:
     """Metric events as CSV: the fields above, then one ``grad:<layer>`` column per layer and ``extra:<name>``."""
     layers: list[str] = []
     extras: list[str] = []
     for e in events:
-        if e["kind"] == "start":
-            layers = list(e.get("layers", []))
-        for k in e.get("extra", {}) or {}:
-            if k not in extras:
-                extras.append(k)
+        if isinstance(e, StartEvent):
+            layers = list(e.layers)
+        if isinstance(e, StepEvent):
+            for k in e.extra or {}:
+                if k not in extras:
+                    extras.append(k)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([*CSV_FIELDS, *(f"grad:{n}" for n in layers), *(f"extra:{n}" for n in extras)])
     for e in events:
-        if e["kind"] not in ("step", "eval", "epoch"):
+        if not isinstance(e, (StepEvent, EvalEvent, EpochEvent)):
             continue
-        g, x = e.get("grad_norms") or {}, e.get("extra") or {}
-        w.writerow([_cell(e.get(f)) for f in CSV_FIELDS] + [_cell(g.get(n)) for n in layers]
+        d = e.to_dict()  # the stored record: NaN as None, every field by name
+        g, x = d.get("grad_norms") or {}, d.get("extra") or {}
+        w.writerow([_cell(d.get(f)) for f in CSV_FIELDS] + [_cell(g.get(n)) for n in layers]
                    + [_cell(x.get(n)) for n in extras])
     return buf.getvalue()
 

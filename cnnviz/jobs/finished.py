@@ -1,4 +1,9 @@
-"""A finished training run's trained network, for people: its results and its predictions.
+"""A finished run, for people: its title, its trained network, its results and its predictions.
+
+``run_title(info, lang)`` is any job's name for people (``cnnviz.jobs.train.train_title`` for
+a training run, its kind's ``title`` for a lab job). ``weights_state(info, weights)`` is what
+became of a finished run's weights ("kept", "evicted", "too_big", "none"), and ``kept_runs`` /
+``finished_runs`` pick the runs a Results view can open.
 
 ``load_run(store, weights, run_id)`` gives the run's network with its kept weights (CPU, eval
 mode), or one clear error saying why it cannot: no such run (``UnknownRun``), a lab job's id
@@ -14,7 +19,7 @@ its shape, inverted when it is dark on light, as the training images are light o
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +29,16 @@ from torch import nn
 
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import t
-from cnnviz.labs.featuremaps import image_tensor, open_upload, to_model_input
+from cnnviz.jobs.train import train_title
+from cnnviz.labs.featuremaps import QuickTrainConfig, image_tensor, load_trained, open_upload, to_model_input
+from cnnviz.runs.kinds import UnknownKindError, get_kind
 from cnnviz.runs.store import RunInfo, RunStore
 from cnnviz.runs.weights import MB, WeightStore
+from cnnviz.status import FINISHED
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import CLASSES, DATASETS, Data
 from cnnviz.train.evaluate import MAX_MISTAKES, Results, evaluate_model
+from cnnviz.train.events import Event, ResultsEvent
 
 CLASS_KEYS: dict[str, tuple[str, ...]] = {d: tuple(f"res.class.{d}.{i}" for i in range(CLASSES)) for d in DATASETS}
 FITS = ("letterbox", "crop")
@@ -75,7 +84,7 @@ def load_run(store: RunStore, weights: WeightStore, run_id: str) -> TrainedRun:
         raise UnknownRun("res.err.unknown_run", run_id=run_id, db=str(store.path))
     if info.kind != "train":
         raise NotTrainRun("res.err.not_train", run_id=run_id, kind=info.kind)
-    if info.status not in ("completed", "stopped"):
+    if info.status not in FINISHED:
         raise NotFinished("res.err.not_finished", run_id=run_id, status=info.status)
     if info.started is None:
         raise NotFinished("res.err.never_ran", run_id=run_id)
@@ -94,6 +103,15 @@ def load_run(store: RunStore, weights: WeightStore, run_id: str) -> TrainedRun:
     return TrainedRun(info, cfg, model.eval())
 
 
+def load_quick_trained(weights: WeightStore, run_id: str, cfg: QuickTrainConfig) -> nn.Module:
+    """The network a "featuremaps" job ``run_id`` trained (``cfg``: its config), from its kept
+    weights; ``WeightsGone`` once they are evicted."""
+    path = weights.path(run_id)
+    if not path.is_file():
+        raise WeightsGone("lab.fm.weights_gone")
+    return load_trained(cfg, path)
+
+
 def _gone(info: RunInfo, weights: WeightStore) -> WeightsGone:
     """Why a finished run's weights file is missing, from what the worker recorded."""
     outcome = info.summary.get("weights")
@@ -109,12 +127,45 @@ def _mb(n: Any) -> str:
     return f"{int(n or 0) / MB:.3g}"  # 0.182, 25.6, 300
 
 
-def stored_results(events: Iterable[Mapping[str, Any]]) -> Results | None:
-    """The run's "results" event (recorded as it ended), decoded; None for a run without one."""
+def stored_results(events: Iterable[Event]) -> Results | None:
+    """The run's ``ResultsEvent`` (recorded as it ended), decoded; None for a run without one."""
     for e in events:
-        if e.get("kind") == "results":
-            return Results.from_dict(dict(e["results"]))
+        if isinstance(e, ResultsEvent):
+            return Results.from_dict(dict(e.results))
     return None
+
+
+# --- runs for people: titles, weights ----------------------------------------------------------------
+def run_title(info: RunInfo, lang: str = "en") -> str:
+    """A job's name for people, in ``lang`` (its label when its config cannot be read any more)."""
+    try:
+        kind = get_kind(info.kind)
+        cfg = kind.parse(info.config)
+    except (UnknownKindError, CnnvizError, KeyError, TypeError):
+        return info.label
+    if info.kind == "train":
+        return train_title(cfg, info.label, lang)
+    return kind.title(cfg, lang) if kind.title is not None else info.label
+
+
+def weights_state(info: RunInfo, weights: WeightStore) -> str:
+    """"kept" (the file is there), "evicted" (it was kept, and is gone), "too_big" or "none"."""
+    said = info.summary.get("weights")
+    if weights.exists(info.id):
+        return "kept"
+    if said in ("too_big", "none"):
+        return str(said)
+    return "evicted" if said == "kept" else "none"
+
+
+def finished_runs(runs: Iterable[RunInfo]) -> list[RunInfo]:
+    """The training runs among ``runs`` that ended with a trained network (newest first, as given)."""
+    return [r for r in runs if r.kind == "train" and r.status in FINISHED]
+
+
+def kept_runs(runs: Iterable[RunInfo], weights: WeightStore) -> list[RunInfo]:
+    """The finished training runs among ``runs`` whose weights file is there."""
+    return [r for r in finished_runs(runs) if weights_state(r, weights) == "kept"]
 
 
 def evaluate(run: TrainedRun, data: Data | None = None, max_mistakes: int = MAX_MISTAKES, *,
