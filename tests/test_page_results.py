@@ -303,16 +303,17 @@ def test_weights_state_reads_the_summary_and_the_file(runs):
     """kept (the file is there), evicted (kept, and gone), too big or none (never kept)."""
     import dataclasses
 
-    from ui import results as ur
+    from cnnviz.jobs import finished
 
     s, rid, gone = runs
-    assert ur.weights_state(s.get(rid)) == "kept" and ur.weights_state(s.get(gone)) == "evicted"
+    w = s.weights
+    assert finished.weights_state(s.get(rid), w) == "kept" and finished.weights_state(s.get(gone), w) == "evicted"
     info = s.get(gone)
     too_big = dataclasses.replace(info, summary={**info.summary, "weights": "too_big"})
-    assert ur.weights_state(too_big) == "too_big"
-    assert ur.weights_state(dataclasses.replace(info, summary={})) == "none"
-    assert [r.id for r in ur.kept_runs(s.runs(None))] == [rid]
-    assert {r.id for r in ur.finished_runs(s.runs(None))} == {rid, gone}
+    assert finished.weights_state(too_big, w) == "too_big"
+    assert finished.weights_state(dataclasses.replace(info, summary={}), w) == "none"
+    assert [r.id for r in finished.kept_runs(s.runs(None), w)] == [rid]
+    assert {r.id for r in finished.finished_runs(s.runs(None))} == {rid, gone}
 
 
 def test_a_run_without_results_says_so_and_still_answers_an_upload(runs):

@@ -3,6 +3,7 @@ and the README's settings table in step with it."""
 
 from __future__ import annotations
 
+import ast
 import pathlib
 import re
 import subprocess
@@ -95,3 +96,31 @@ def test_the_settings_module_loads_no_torch():
             "print('torch' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and res.stdout.strip() == "False", res.stderr
+
+
+def test_no_status_word_is_spelled_outside_the_status_module():
+    """Every status is ``cnnviz.status.Status``: a string literal that is a status word (or quotes one,
+    as SQL does) anywhere else in the product is a second vocabulary."""
+    import io
+    import tokenize
+
+    from cnnviz.status import Status
+
+    words = {s.value for s in Status}
+    offenders = []
+    for folder in ("cnnviz", "ui", "pages", "classroom"):
+        for path in (ROOT / folder).rglob("*.py"):
+            rel = path.relative_to(ROOT)
+            if str(rel) == "cnnviz/status.py" or rel.parts[:2] == ("cnnviz", "strings"):
+                continue
+            src = path.read_text(encoding="utf-8")
+            for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+                if tok.type != tokenize.STRING or tok.string.startswith(('"""', "'''", 'f"', "f'")):
+                    continue
+                try:
+                    value = ast.literal_eval(tok.string)
+                except (ValueError, SyntaxError):
+                    continue
+                if isinstance(value, str) and (value in words or any(f"'{w}'" in value for w in words)):
+                    offenders.append(f"{rel}:{tok.start[0]}: {tok.string}")
+    assert not offenders, "\n".join(offenders)
