@@ -7,7 +7,9 @@ real processes (small ``python -c`` children) and waits on conditions:
   the pool's "at once after a stable run";
 * terminate with grace: SIGTERM, then SIGKILL for a child that ignores SIGTERM (and only for
   it), and by process group, the child's own children included;
-* ``free_ports``: distinct ports, free on 127.0.0.1; ``describe_exit`` raw.
+* ``free_ports``: distinct ports, free on 127.0.0.1; ``describe_exit`` raw;
+* a pool started by an app (``spawn_pool``) exits by itself when that app is gone even before
+  the pool has read its parent (it imports torch first): the spawner passes its pid.
 """
 
 from __future__ import annotations
@@ -203,3 +205,63 @@ def test_describe_exit_is_raw():
     assert sv.describe_exit(3) == sv.Exit(status=3) and str(sv.describe_exit(3)) == "exit status 3"
     assert str(sv.describe_exit(0)) == "exit status 0"
 
+
+# --- the app's pool -------------------------------------------------------------------------------
+def test_an_apps_pool_exits_when_the_app_is_gone_before_the_pool_started(tmp_path):
+    """The app (here a python that calls ``spawn_pool`` and exits at once) is gone long before the
+    pool has imported torch: the pool must still see it, from the pid on its command line, and exit
+    by itself, before it even takes the store's pool lock."""
+    db, log = tmp_path / "runs.sqlite", tmp_path / "pool.log"
+    code = ("import os, sys\nfrom cnnviz.runs.pool import spawn_pool\n"
+            "p = spawn_pool(sys.argv[1], [sys.executable, '-m', 'cnnviz', 'pool', '--workers', '1'], sys.argv[2])\n"
+            "print(p.pid, os.getpid(), flush=True)\n")
+    app = subprocess.run([PY, "-c", code, str(db), str(log)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True)
+    pool, app_pid = map(int, app.stdout.split())
+    try:
+        until(lambda: not _alive(pool), 120, f"the orphaned pool {pool} to exit: {_text(log)[-2000:]}")
+        text = _text(log)
+        assert f"the process that started this pool (pid {app_pid}) is gone: exiting" in text, text
+        assert "Traceback" not in text
+        assert not db.exists() and not (tmp_path / "runs.sqlite.pool.lock").exists()  # it served nothing
+    finally:
+        _kill_if_alive(pool)
+
+
+def test_an_apps_pool_serves_while_the_app_lives_and_exits_after_it(tmp_path):
+    """The ordinary case: the pool beats while its app lives; the app SIGKILLed (no clean-up), the
+    pool notices within a tick, stops and leaves no worker behind."""
+    from cnnviz.runs.store import RunStore
+
+    db, log = tmp_path / "runs.sqlite", tmp_path / "pool.log"
+    code = ("import sys\nfrom cnnviz.runs.pool import spawn_pool\n"
+            "p = spawn_pool(sys.argv[1], [sys.executable, '-m', 'cnnviz', 'pool', '--workers', '1'], sys.argv[2])\n"
+            "print(p.pid, flush=True)\nsys.stdin.read()\n")  # and waits, until killed
+    app = subprocess.Popen([PY, "-c", code, str(db), str(log)], cwd=ROOT, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    pool, workers = None, []
+    try:
+        pool = int(app.stdout.readline())
+
+        def beating():
+            if not db.exists():
+                return None
+            store = RunStore(db)
+            try:
+                info = store.pool()
+                return info is not None and info.pid == pool and info.alive()
+            finally:
+                store.close()
+
+        until(beating, 120, f"the pool {pool} to beat: {_text(log)[-2000:]}")
+        workers = until(lambda: [int(p) for p in _text(pathlib.Path(f"/proc/{pool}/task/{pool}/children")).split()],
+                        60, "the pool's worker")
+        app.kill()
+        app.wait(10)
+        until(lambda: not _alive(pool) and not any(map(_alive, workers)), 60, "the pool and its workers to exit")
+        assert f"the process that started this pool (pid {app.pid}) is gone: exiting" in _text(log)
+    finally:
+        app.kill()
+        app.wait(10)
+        if pool:
+            _kill_if_alive(pool, *workers)

@@ -125,9 +125,10 @@ class Pool:
 
     def __init__(self, db: pathlib.Path | str, worker_argv: Sequence[str], workers: int | None = None,
                  threads: int | None = None, log_path: pathlib.Path | str | None = None,
-                 exit_with_parent: bool = False, ray_address: str | None = None, plugins: Sequence[str] = ()):
+                 parent: int | None = None, ray_address: str | None = None, plugins: Sequence[str] = ()):
         self.plugins = tuple(plugins)  # modules registering job kinds, for Ray tasks (the local workers import them)
-        self.exit_with_parent = exit_with_parent
+        # the pid of the app that started this pool: exit once it is no longer our parent (None: never)
+        self.parent = parent
         # a Ray cluster instead of local workers ($CNNVIZ_RAY_ADDRESS); local when it is unreachable
         self.ray_address = ray_address if ray_address is not None else settings.ray_address()
         self._ray = None  # the RayExecutor while the cluster serves
@@ -144,7 +145,10 @@ class Pool:
         self.started = time.time()
 
     def serve(self) -> int:
-        """Run until SIGTERM/SIGINT; 0, or 3 when another pool already serves this store."""
+        """Run until SIGTERM/SIGINT (or its parent is gone); 0, or 3 when another pool already serves
+        this store."""
+        if self._orphaned():
+            return 0
         lock = open(lock_path(self.db), "a+")  # noqa: SIM115 (held for the life of the pool)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -154,7 +158,6 @@ class Pool:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         store = RunStore(self.db)
-        parent = os.getppid()
         try:
             # a run whose own process still works on it (a CLI run) is not the old pool's: left alone
             cut = store.interrupt_running(messages("train.runs.interrupted"), keep=process_alive)
@@ -164,7 +167,7 @@ class Pool:
                 self._start_ray()
             last_beat = 0.0
             while not self._stopping:
-                if self.exit_with_parent and os.getppid() != parent:
+                if self._orphaned():
                     break  # the app that started this pool is gone (Streamlit stopped)
                 if time.monotonic() - last_beat >= BEAT_S:
                     if self._ray is not None and not self._ray.alive():
@@ -186,6 +189,13 @@ class Pool:
 
     def _on_signal(self, signum, frame) -> None:
         self._stopping = True
+
+    def _orphaned(self) -> bool:
+        """The process that started this pool (``parent``) is gone: this one has another parent."""
+        if self.parent is None or os.getppid() == self.parent:
+            return False
+        log.info("the process that started this pool (pid %d) is gone: exiting", self.parent)
+        return True
 
     def _beat(self, store: RunStore) -> None:
         if self._ray is not None:
@@ -292,8 +302,9 @@ class Pool:
 def spawn_pool(db: pathlib.Path | str, argv: Sequence[str],
                log_path: pathlib.Path | str | None = None) -> subprocess.Popen:
     """Start ``argv`` (a ``python -m cnnviz pool`` command line) as a child serving ``db`` that
-    exits when this process does (``--exit-with-parent``: it watches its parent pid, since
-    ``PR_SET_PDEATHSIG`` would fire when the *thread* that spawned it ends, and Streamlit spawns
-    it from a script thread)."""
-    return spawn([*argv, "--db", str(db), "--exit-with-parent"], log=log_path or os.devnull, new_session=True,
-                 die_with_parent=False)
+    exits when this process does: ``--exit-with-parent PID`` names this process, and the pool
+    watches its parent pid (not ``PR_SET_PDEATHSIG``, which would fire when the *thread* that
+    spawned it ends: Streamlit spawns it from a script thread). The pid is passed rather than
+    read by the pool, which imports torch first: an app gone by then would not be noticed."""
+    return spawn([*argv, "--db", str(db), "--exit-with-parent", str(os.getpid())], log=log_path or os.devnull,
+                 new_session=True, die_with_parent=False)
