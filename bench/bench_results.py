@@ -4,7 +4,7 @@ Set-up, before any server starts: a temporary run store (``CNNVIZ_DB``) gets ONE
 run, LeNet's class-period recipe on ``CNNVIZ_DATA_DIR``'s Fashion-MNIST, trained by the CLI
 (``python -m cnnviz train lenet --recipe class --dataset fashion-mnist --db STORE --json-lines``;
 its "end" event names the run). Then, for each class size N (``--students 1,10,20,40``), N
-students, each a ``classroom.wsclient.Student`` (one real Streamlit session over
+students, each a ``testkit.wsclient.Student`` (one real Streamlit session over
 ``/_stcore/stream``, ForwardMsg cache included):
 
 * arrive within ``--arrival`` s and open ``/training?run=<id>``: the run's curves, then its
@@ -76,8 +76,8 @@ from bench_class import (  # noqa: E402
 )
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
-from classroom.procs import stop_group  # noqa: E402
-from classroom.wsclient import Student, StudentError  # noqa: E402
+from testkit.procs import stop_group  # noqa: E402
+from testkit.wsclient import Student, StudentError  # noqa: E402
 
 from machine import usable_cores  # noqa: E402
 

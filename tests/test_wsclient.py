@@ -1,4 +1,4 @@
-"""``classroom.wsclient.Student`` against the real app, and its edge cases against tiny fake servers.
+"""``testkit.wsclient.Student`` against the real app, and its edge cases against tiny fake servers.
 
 One ``streamlit run app.py`` on a free loopback port for the module (stopped in a finally);
 three concurrent students on the explorer change the architecture and a toggle, and each
@@ -16,8 +16,9 @@ import pathlib
 import pytest
 from websockets.asyncio.server import serve
 
-from classroom.procs import free_port, serve_app
-from classroom.wsclient import Student, StudentError
+from cnnviz.supervisor import free_port
+from testkit.procs import serve_app
+from testkit.wsclient import Student, StudentError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ARCH, BN, RES = "explorer.arch", "explorer.bn", "explorer.res"
