@@ -25,10 +25,10 @@ START_TIMEOUT_S = 60.0  # the first start imports torch and plotly: 5–15 s her
 
 
 def start_app(port: int, log_path: pathlib.Path | str, env: Mapping[str, str] | None = None,
-              args: Sequence[str] = ()) -> subprocess.Popen:
-    """``streamlit run app.py`` on 127.0.0.1:``port``, headless, in a session of its own, output to
-    ``log_path``."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+              args: Sequence[str] = (), script: pathlib.Path | str = "app.py") -> subprocess.Popen:
+    """``streamlit run app.py`` (or another ``script``) on 127.0.0.1:``port``, headless, in the
+    project folder (its ``.streamlit/config.toml``), in a session of its own, output to ``log_path``."""
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            *args]
     # not dying with this process (PR_SET_PDEATHSIG): a test may start it from any thread; the
@@ -70,11 +70,12 @@ def stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
 
 @contextlib.contextmanager
 def serve_app(log_dir: pathlib.Path | str, env: Mapping[str, str] | None = None, args: Sequence[str] = (),
-              timeout: float = START_TIMEOUT_S) -> Iterator[str]:
-    """The app on a free port for the ``with`` block; yields its base URL; always stopped."""
+              timeout: float = START_TIMEOUT_S, script: pathlib.Path | str = "app.py") -> Iterator[str]:
+    """The app (or another ``script``) on a free port for the ``with`` block; yields its base URL;
+    always stopped."""
     port = free_port()
     log_path = pathlib.Path(log_dir) / f"streamlit-{port}.log"
-    proc = start_app(port, log_path, env, args)
+    proc = start_app(port, log_path, env, args, script)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(base, proc, timeout, log_path)
