@@ -1,6 +1,6 @@
 """The classroom benchmark: N students on the Architecture explorer at once, over real websockets.
 
-Each student is a ``classroom.wsclient.Student``: one real Streamlit browser session over
+Each student is a ``testkit.wsclient.Student``: one real Streamlit browser session over
 ``/_stcore/stream``, the same protocol the browser speaks (widget states, ForwardMsg cache,
 cookies). For each class size N (``--students 1,10,20,40``):
 
@@ -65,8 +65,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from classroom.procs import free_port, start_app, stop_group, wait_healthy  # noqa: E402
-from classroom.wsclient import Student, StudentError  # noqa: E402
+from cnnviz.supervisor import free_port  # noqa: E402
+from testkit.procs import start_app, stop_group, wait_healthy  # noqa: E402
+from testkit.wsclient import Student, StudentError  # noqa: E402
 
 from machine import cpu_model, usable_cores  # noqa: E402
 

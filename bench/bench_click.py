@@ -1,6 +1,6 @@
 """What one explorer click costs the server, in CPU, over the real websocket path.
 
-One student (``classroom.wsclient.Student``) on the explorer of a freshly started
+One student (``testkit.wsclient.Student``) on the explorer of a freshly started
 ``streamlit run app.py`` makes ``--clicks`` changes one after another, as in the classroom
 benchmark (``bench_class.pick_change``: architecture, side, BatchNorm, channels...). For each
 click the server's CPU time (``time.process_time_ns()`` inside the server: every thread,
@@ -54,8 +54,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_class import pick_change, server_env  # noqa: E402
 
-from classroom.procs import free_port, stop_group, wait_healthy  # noqa: E402
-from classroom.wsclient import Student  # noqa: E402
+from cnnviz.supervisor import free_port  # noqa: E402
+from testkit.procs import stop_group, wait_healthy  # noqa: E402
+from testkit.wsclient import Student  # noqa: E402
 
 from machine import cpu_model, usable_cores  # noqa: E402
 

@@ -4,7 +4,7 @@ Set-up, before any server starts: a temporary run store (``CNNVIZ_DB``) gets ONE
 run, LeNet's class-period recipe on ``CNNVIZ_DATA_DIR``'s Fashion-MNIST, trained by the CLI
 (``python -m cnnviz train lenet --recipe class --dataset fashion-mnist --db STORE --json-lines``;
 its "end" event names the run). Then, for each class size N (``--students 1,10,20,40``), N
-students, each a ``classroom.wsclient.Student`` (one real Streamlit session over
+students, each a ``testkit.wsclient.Student`` (one real Streamlit session over
 ``/_stcore/stream``, ForwardMsg cache included):
 
 * arrive within ``--arrival`` s and open ``/training?run=<id>``: the run's curves, then its
@@ -15,9 +15,9 @@ students, each a ``classroom.wsclient.Student`` (one real Streamlit session over
   matrix, mistakes, feature maps, try your own) or, on the confusion tab, its counts/row-shares
   toggle (``tr.res.norm``). A change is timed from sending the rerun to its ``script_finished``.
 
-The view's tabs are a stateful ``st.tabs`` (a block with a widget id, not an element), which
-``Student.widgets()`` does not list: this script sends the tab's state as the frontend does, a
-``WidgetState`` with the tab's label, kept and sent again with every later rerun.
+The view's tabs are a stateful ``st.tabs`` (a block with a widget id, not an element):
+``Student.tab_container`` reads it and ``Student.select_tab`` opens a tab as the frontend does,
+a ``WidgetState`` with the tab's label, kept and sent again with every later rerun.
 
 Both targets of ``bench_class`` (its server start-up is reused): ``single``, one ``streamlit
 run app.py``; ``classroom``, ``python -m classroom`` with ``--replicas`` (default 2) behind
@@ -74,10 +74,9 @@ from bench_class import (  # noqa: E402
     start_single,
     wait_quiet,
 )
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
-from classroom.procs import stop_group  # noqa: E402
-from classroom.wsclient import Student, StudentError  # noqa: E402
+from testkit.procs import stop_group  # noqa: E402
+from testkit.wsclient import Student, StudentError  # noqa: E402
 
 from machine import usable_cores  # noqa: E402
 
@@ -122,16 +121,11 @@ def _json(line: str) -> dict:
 
 
 # --- one student ------------------------------------------------------------------------------------
-def view_tabs(s: Student) -> tuple[str, list[str], int]:
-    """The Results view's tab container as the client holds it: (widget id, labels, open tab index).
-    Tab containers are blocks, which ``Student.widgets()`` skips: read the page's nodes."""
-    nodes = sorted(s._nodes.items())
-    for path, node in nodes:
-        if node.kind == "block:tab_container" and node.proto.tab_container.id.endswith(f"-{PREFIX}.tab"):
-            labels = [n.proto.tab.label for p, n in nodes
-                      if n.kind == "block:tab" and len(p) == len(path) + 1 and p[:len(path)] == path]
-            return node.proto.tab_container.id, labels, node.proto.tab_container.default_tab_index
-    raise StudentError(f"no Results view ({PREFIX}.tab) on the page")
+def view_tabs(s: Student) -> tuple[list[str], int]:
+    """The Results view's tabs as the client holds them: (labels, open tab index); a
+    ``StudentError`` when the page has no Results view."""
+    view = s.tab_container(f"{PREFIX}.tab")
+    return view.labels, view.index
 
 
 def tab_name(labels: list[str], i: int) -> str:
@@ -176,19 +170,18 @@ class Session:
 
     def __init__(self, base_url: str, rid: str, timeout: float):
         self.s = Student(base_url, page=PAGE, query=f"run={rid}", timeout=timeout, preflight=True)
-        self.tab: WidgetState | None = None  # the tab this session chose (None: the view's default)
         self.seen: set[str] = set()
         self.done = 0  # changes made
 
     async def open(self) -> float:
         t = await self.s.connect()
-        _, labels, i = view_tabs(self.s)
+        labels, i = view_tabs(self.s)
         self.seen = {f"tab → {tab_name(labels, i)}", "counts"}
         return t
 
     def options(self, tabs: set[str] | None) -> list[tuple[str, object]]:
         """What the view offers now: another tab (by label), or the counts/row-shares toggle."""
-        _, labels, now = view_tabs(self.s)
+        labels, now = view_tabs(self.s)
         opts: list[tuple[str, object]] = [("tab", label) for i, label in enumerate(labels)
                                           if i != now and (tabs is None or tab_name(labels, i) in tabs)]
         norm = next((w for w in self.s.widgets() if w.key == f"{PREFIX}.norm" and not w.disabled), None)
@@ -198,14 +191,10 @@ class Session:
 
     async def change(self, what: str, value: object) -> Change:
         s = self.s
-        if self.tab is not None:  # the frontend sends the open tab's state with every rerun
-            s._states[self.tab.id] = self.tab
-        if what == "tab":
-            wid, labels, _ = view_tabs(s)
-            self.tab = WidgetState(id=wid, string_value=str(value))
-            s._states[wid] = self.tab
+        if what == "tab":  # the Student sends the chosen tab again with every later rerun, as the frontend does
+            labels, _ = view_tabs(s)
             kind = f"tab → {tab_name(labels, labels.index(str(value)))}"
-            t = await s.rerun()
+            t = await s.select_tab(f"{PREFIX}.tab", str(value))
         else:
             kind = "row shares" if value else "counts"
             t = await s.set_widget(f"{PREFIX}.norm", value)

@@ -1,1 +1,1 @@
-"""Serving cnnviz to a class: the replica launcher behind HAProxy, and a websocket student for load tests."""
+"""Serving cnnviz to a class: the replica launcher behind HAProxy (``python -m classroom``)."""

@@ -24,26 +24,27 @@ is stopped, exit status 1):
    replica is reachable by its own cookie; then prints one line with ``ready``;
 5. supervises until SIGINT/SIGTERM/SIGHUP: a replica that exits, or stops answering its
    health check for ``HUNG_AFTER_S``, is restarted on the same port after a backoff of
-   1, 2, 4, ... 30 s (reset once it has stayed up ``STABLE_S``); HAProxy's own checks take
-   it out of rotation meanwhile and back when it answers. HAProxy itself is restarted the
-   same way if it dies, and so is the pool (when it exits, or its heartbeat is older than
-   ``HUNG_AFTER_S``); a restarted pool marks the jobs its predecessor was running
+   1, 2, 4, ... 30 s (``BACKOFF``: reset once it has stayed up and healthy 30 s); HAProxy's
+   own checks take it out of rotation meanwhile and back when it answers. HAProxy itself is
+   restarted the same way if it dies, and so is the pool (when it exits, or its heartbeat is
+   older than ``HUNG_AFTER_S``); a restarted pool marks the jobs its predecessor was running
    "interrupted" and takes the queue up where it was. Each event is one line on stdout;
 6. on a signal: SIGTERM to HAProxy's, every replica's and the pool's process group (its
    workers end their jobs "interrupted"), up to ``GRACE_S`` for them to exit, then SIGKILL;
    the port is free when it returns.
 
 If the launcher itself is killed (SIGKILL, an OOM kill) it cannot clean up, so every child
-is started with ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` (in ``preexec_fn``, via ctypes): the
-kernel sends the child SIGTERM when the launcher dies, and Streamlit and HAProxy exit on
-it. The launcher starts children from its main thread only and has no other threads (the
-death signal follows the thread that forked; ``preexec_fn`` is unsafe with threads): health
-probes are non-blocking sockets multiplexed with ``selectors``.
+is started with ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` (``cnnviz.supervisor.spawn``, the pool's
+too): the kernel sends the child SIGTERM when the launcher dies, and Streamlit and HAProxy
+exit on it. The launcher starts children from its main thread only and has no other threads
+(the death signal follows the thread that forked; ``preexec_fn`` is unsafe with threads):
+health probes are non-blocking sockets multiplexed with ``selectors``, and nothing it imports
+loads torch (``cnnviz.supervisor``, ``cnnviz.settings`` and ``cnnviz.i18n`` are standard
+library only).
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import http.client
 import os
@@ -53,14 +54,13 @@ import selectors
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cnnviz import settings
+from cnnviz import supervisor as sv
 from cnnviz.i18n import t
 
 from . import haproxy as hx
@@ -71,20 +71,18 @@ TICK_S = 0.25  # supervision loop period
 PROBE_EVERY_S = 2.0  # the launcher's own health probe of each replica
 PROBE_TIMEOUT_S = 2.0
 HUNG_AFTER_S = 15.0  # a replica that was healthy and fails every probe this long is restarted
-STABLE_S = 30.0  # up this long: its restart backoff starts again from the first step
-BACKOFF_S = (1, 2, 4, 8, 16, 30)
+# A replica, HAProxy or the pool that dies is restarted after 1, 2, 4, 8, 16, then 30 s, back to
+# 1 s once it has been up and healthy 30 s. Slower than the pool's backoff for its workers
+# (cnnviz.runs.pool.BACKOFF), and never at once: a replica takes 5-15 s to import Streamlit,
+# torch and plotly, then takes its students' reconnects, so a crash loop must not eat the cores
+# the other replicas serve the class with; and 30 s of health is well past a slow start.
+BACKOFF = sv.Backoff(steps=(1, 2, 4, 8, 16, 30), stable_s=30.0)
 GRACE_S = 10.0  # SIGTERM → SIGKILL
 START_TIMEOUT_S = 90.0  # each replica's first health answer, at start-up and after a restart
 PROXY_TIMEOUT_S = 20.0  # every replica reachable through HAProxy
 ENV_PATHS = ("CNNVIZ_DB", "CNNVIZ_DATA_DIR")  # made absolute: the replicas run in the project folder
 POOL_BEAT_S = 5.0  # a pool heartbeat (written every second) younger than this: the pool is alive
 STORE_TIMEOUT_S = 60.0  # the child python that names the default store (imports torch: 1–3 s)
-
-_PR_SET_PDEATHSIG = 1
-try:
-    _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-except OSError:  # pragma: no cover - no libc to load
-    _LIBC = None
 
 
 class LaunchError(Exception):
@@ -99,37 +97,14 @@ class _Interrupted(Exception):
     """A stop signal arrived during start-up."""
 
 
-def _child_setup(parent: int, cpus: set[int] | None) -> Callable[[], None]:
-    """The ``preexec_fn``: die with the launcher, and optionally stay on some CPUs."""
-
-    def setup() -> None:
-        if _LIBC is not None:
-            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-            if os.getppid() != parent:  # the launcher died between fork and prctl
-                os.kill(os.getpid(), signal.SIGTERM)
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-
-    return setup
-
-
-def _spawn(cmd: list[str], log: pathlib.Path, env: dict[str, str], cwd: pathlib.Path,
-           cpus: set[int] | None = None) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} classroom starts: {' '.join(cmd)}\n".encode())
-        out.flush()
-        return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True,
-                                preexec_fn=_child_setup(os.getpid(), cpus))  # noqa: PLW1509 (no threads here)
-
-
 def _describe_exit(code: int, lang: str = "en") -> str:
-    if code < 0:
-        try:
-            return t("room.killed_by", lang, signal=signal.Signals(-code).name)
-        except ValueError:
-            return t("room.killed_by_num", lang, num=-code)
-    return t("room.exited", lang, code=code)
+    """How a child ended, as the teacher reads it: "killed by SIGKILL", "exited with code 1"."""
+    how = sv.describe_exit(code)
+    if how.signal is None:
+        return t("room.exited", lang, code=how.status)
+    if how.name is None:
+        return t("room.killed_by_num", lang, num=how.signal)
+    return t("room.killed_by", lang, signal=how.name)
 
 
 def tail(path: pathlib.Path, lines: int = 20) -> str:
@@ -138,20 +113,6 @@ def tail(path: pathlib.Path, lines: int = 20) -> str:
     except OSError:
         return ""
     return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def free_loopback_ports(n: int) -> list[int]:
-    """``n`` distinct ports free on 127.0.0.1 (held together while picked, so no duplicates)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def check_port_free(host: str, port: int, lang: str = "en") -> None:
@@ -269,27 +230,18 @@ def _url_host(host: str) -> str:
     return f"[{h}]" if ":" in h else h
 
 
-@dataclass
-class Child:
-    """A supervised process: a replica (``port`` set), HAProxy, or the worker pool."""
+@dataclass(kw_only=True)
+class Child(sv.Child):
+    """A supervised process (``cnnviz.supervisor.Child``: its process, pids, restart backoff): a
+    replica (``port`` set), HAProxy, or the worker pool; plus its log and health."""
 
-    name: str
+    backoff: sv.Backoff = BACKOFF
     log: pathlib.Path
     port: int | None = None
     cpus: set[int] | None = None
-    proc: subprocess.Popen | None = None
-    started: float = 0.0
     healthy: bool = False  # answered a probe since its last start
     last_ok: float = 0.0
     next_probe: float = 0.0
-    restart_at: float | None = None  # a restart is due at this monotonic time
-    streak: int = 0  # restarts without a stable run in between (picks the backoff step)
-    restarts: int = 0
-    pids: list[int] = field(default_factory=list)  # every pid it had, oldest first
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
 
 
 class Classroom:
@@ -373,10 +325,13 @@ class Classroom:
         return [sys.executable, "-m", "streamlit", "run", self.app, "--server.address", "127.0.0.1",
                 "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
 
+    def _spawn(self, c: Child, cmd: list[str], env: dict[str, str], cwd: pathlib.Path) -> None:
+        """Start ``c``'s process: its own session, dying with the launcher, output to its log."""
+        c.attach(sv.spawn(cmd, log=c.log, env=env, cwd=cwd, cpus=c.cpus, new_session=True, banner="classroom starts"))
+        c.healthy = False
+
     def _start_replica(self, r: Child) -> None:
-        r.proc = _spawn(self._replica_cmd(r.port), r.log, self._replica_env(), self.cwd, r.cpus)
-        r.pids.append(r.proc.pid)
-        r.started, r.healthy, r.restart_at = time.monotonic(), False, None
+        self._spawn(r, self._replica_cmd(r.port), self._replica_env(), self.cwd)
         r.next_probe = r.started + 0.5
 
     def _pool_cmd(self) -> list[str]:
@@ -386,9 +341,7 @@ class Classroom:
     def _start_pool(self) -> None:
         """The store's one pool, on every core (not pinned: its plan shares the cores out itself)."""
         c = self.pool
-        c.proc = _spawn(self._pool_cmd(), c.log, self._pool_env(), self.cwd)
-        c.pids.append(c.proc.pid)
-        c.started, c.healthy, c.restart_at = time.monotonic(), False, None
+        self._spawn(c, self._pool_cmd(), self._pool_env(), self.cwd)
         c.next_probe = c.started + 0.5
 
     def _pool_beat(self) -> tuple[int, int] | None:
@@ -402,9 +355,7 @@ class Classroom:
         h = self.haproxy
         if self.sock and self.sock.exists():
             self.sock.unlink()  # a stale socket from a dead haproxy
-        h.proc = _spawn([self.exe, "-f", str(self.cfg), "-db"], h.log, dict(os.environ), self.run_dir)
-        h.pids.append(h.proc.pid)
-        h.started, h.healthy, h.restart_at = time.monotonic(), False, None
+        self._spawn(h, [self.exe, "-f", str(self.cfg), "-db"], dict(os.environ), self.run_dir)
 
     def start(self) -> None:
         """Everything up and checked, or ``LaunchError`` (the caller stops what was started)."""
@@ -418,10 +369,10 @@ class Classroom:
             self.run_dir = pathlib.Path(tempfile.mkdtemp(prefix="cnnviz-classroom-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.cfg, self.sock = self.run_dir / "haproxy.cfg", self.run_dir / "haproxy.sock"
-        ports = free_loopback_ports(self.k)
-        self.replicas = [Child(f"r{i + 1}", self.run_dir / f"r{i + 1}.log", port=p, cpus=c)
+        ports = sv.free_ports(self.k)
+        self.replicas = [Child(name=f"r{i + 1}", log=self.run_dir / f"r{i + 1}.log", port=p, cpus=c)
                          for i, (p, c) in enumerate(zip(ports, self._cpu_sets()))]
-        self.haproxy = Child("haproxy", self.run_dir / "haproxy.log")
+        self.haproxy = Child(name="haproxy", log=self.run_dir / "haproxy.log")
         servers = [hx.Server(r.name, "127.0.0.1", r.port) for r in self.replicas]
         self.cfg.write_text(hx.render(servers, self.host, self.port, stats_socket=str(self.sock)))
         problem = hx.check(self.exe, str(self.cfg), lang=self.lang)
@@ -440,7 +391,7 @@ class Classroom:
             self.teacher_key = secrets.token_urlsafe(9)  # 72 bits, 12 characters to type
             self.say(t("room.teacher_key", self.lang, key=self.teacher_key))
 
-        self.pool = Child("pool", self.run_dir / "pool.log")
+        self.pool = Child(name="pool", log=self.run_dir / "pool.log")
         self._start_pool()
         self.say(t("room.pool_starting", self.lang, pid=self.pool.pid, store=self.db, log=self.pool.log))
         for r in self.replicas:
@@ -557,13 +508,8 @@ class Classroom:
 
     # --- supervision ----------------------------------------------------------------------------
     def _schedule(self, c: Child, why: str) -> None:
-        now = time.monotonic()
-        if c.healthy and now - c.started >= STABLE_S:
-            c.streak = 0
-        delay = BACKOFF_S[min(c.streak, len(BACKOFF_S) - 1)]
-        c.streak += 1
-        c.restart_at = now + delay
-        c.proc, c.healthy = None, False
+        delay = c.ended(healthy=c.healthy)  # BACKOFF: a step further, unless its run was stable
+        c.healthy = False
         self.say(t("room.restarting", self.lang, why=why, name=c.name, delay=delay))
 
     def supervise_once(self) -> None:
@@ -572,7 +518,7 @@ class Classroom:
         if h.proc is not None and (code := h.proc.poll()) is not None:
             self._schedule(h, t("room.haproxy_died", self.lang, pid=h.pid, how=_describe_exit(code, self.lang),
                                 log=h.log))
-        elif h.proc is None and h.restart_at is not None and now >= h.restart_at:
+        elif h.due(now):
             self._start_haproxy()
             h.restarts += 1
             h.healthy = True
@@ -582,7 +528,7 @@ class Classroom:
         due = []
         for r in self.replicas:
             if r.proc is None:
-                if r.restart_at is not None and now >= r.restart_at:
+                if r.due(now):
                     old = r.pids[-1]
                     self._start_replica(r)
                     r.restarts += 1
@@ -625,7 +571,7 @@ class Classroom:
         if p is None:
             return
         if p.proc is None:
-            if p.restart_at is not None and now >= p.restart_at:
+            if p.due(now):
                 old = p.pids[-1]
                 self._start_pool()
                 p.restarts += 1
@@ -660,29 +606,12 @@ class Classroom:
     # --- stopping ----------------------------------------------------------------------------
     def _terminate(self, children: list[Child], grace: float = GRACE_S) -> None:
         """SIGTERM to each child's process group, wait up to ``grace``, SIGKILL what is left; reaps them."""
-        live = [c for c in children if c.proc is not None]
-        for c in live:
-            if c.proc.poll() is None:
-                try:
-                    os.killpg(c.proc.pid, signal.SIGTERM)
-                    os.killpg(c.proc.pid, signal.SIGCONT)  # a stopped process acts on SIGTERM once resumed
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + grace
-        for c in live:
-            try:
-                c.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.say(t("room.sigkill", self.lang, name=c.name, pid=c.proc.pid, secs=grace))
-                try:
-                    os.killpg(c.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                c.proc.wait()
-            try:  # anything the child left in its group
-                os.killpg(c.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        names = {c.proc.pid: c.name for c in children if c.proc is not None}
+
+        def killing(proc) -> None:
+            self.say(t("room.sigkill", self.lang, name=names[proc.pid], pid=proc.pid, secs=grace))
+
+        sv.terminate([c.proc for c in children if c.proc is not None], grace, group=True, on_kill=killing)
 
     def stop(self) -> None:
         # the proxy first (no new traffic); the pool with the rest: its workers end their jobs "interrupted"

@@ -1,7 +1,14 @@
 """``python -m cnnviz``: see ``cnnviz.cli``."""
 
-import sys
+import os
 
-from cnnviz.cli import main
+# First (only the light ``cnnviz/__init__`` ran before), not after the commands' imports (torch
+# and the labs: seconds), when the process that started this one may be gone already: a bare
+# ``pool --exit-with-parent`` watches it. A spawner that can die early passes its own pid.
+PARENT_PID = os.getppid()
 
-sys.exit(main())
+import sys  # noqa: E402
+
+from cnnviz.cli import main  # noqa: E402
+
+sys.exit(main(parent_pid=PARENT_PID))

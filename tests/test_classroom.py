@@ -36,7 +36,7 @@ from conftest import until
 
 from classroom import haproxy as hx
 from classroom.launcher import Classroom, LaunchError
-from classroom.procs import free_port
+from cnnviz.supervisor import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -526,7 +526,7 @@ def test_an_upload_through_the_proxy_reaches_the_session_replica(room, tabs, tmp
 
 
 def test_websocket_student_lands_on_the_replica_of_its_cookie(room, tabs):
-    from classroom.wsclient import Student
+    from testkit.wsclient import Student
 
     async def visit(replica: str | None):
         s = Student(room.base, page="",
@@ -670,7 +670,7 @@ def test_children_die_with_a_sigkilled_launcher(tmp_path):
     launcher = Launcher(1, free_port(), tmp_path / "run", tmp_path / "runs.sqlite")
     try:
         launcher.wait_ready()
-        from classroom.wsclient import Student
+        from testkit.wsclient import Student
 
         async def connected_then_kill():
             s = Student(launcher.base)

@@ -16,8 +16,8 @@ import pathlib
 
 import pytest
 
-from classroom.procs import serve_app
 from cnnviz.i18n import t
+from testkit.procs import serve_app
 from ui.nav import PAGES
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -28,9 +28,9 @@ from conftest import SHARED_DATA
 from test_e2e_browser import _chromium, _fill_number, _no_exception, _settle, _student, browser  # noqa: F401
 from test_page_results import png, train_runs
 
-from classroom.procs import serve_app
 from cnnviz.i18n import t
 from cnnviz.runs.scheduler import Scheduler
+from testkit.procs import serve_app
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"

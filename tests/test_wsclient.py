@@ -1,4 +1,4 @@
-"""``classroom.wsclient.Student`` against the real app, and its edge cases against tiny fake servers.
+"""``testkit.wsclient.Student`` against the real app, and its edge cases against tiny fake servers.
 
 One ``streamlit run app.py`` on a free loopback port for the module (stopped in a finally);
 three concurrent students on the explorer change the architecture and a toggle, and each
@@ -16,8 +16,9 @@ import pathlib
 import pytest
 from websockets.asyncio.server import serve
 
-from classroom.procs import free_port, serve_app
-from classroom.wsclient import Student, StudentError
+from cnnviz.supervisor import free_port
+from testkit.procs import serve_app
+from testkit.wsclient import Student, StudentError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ARCH, BN, RES = "explorer.arch", "explorer.bn", "explorer.res"
@@ -127,6 +128,49 @@ def test_bad_values_are_refused_before_sending(app_url):
             await s.close()
 
     _run(scenario())
+
+
+_TABS_APP = """
+import streamlit as st
+labels = ["One", "Two", "Three"]
+tabs = st.tabs(labels, key="box", on_change="rerun")
+st.markdown("open: " + ", ".join(label for label, tab in zip(labels, tabs) if tab.open))
+st.tabs(["Plain", "Tabs"])  # no key: no state, not listed
+st.checkbox("a checkbox", key="tick")
+"""
+
+
+def test_a_stateful_tab_is_chosen_and_kept_across_reruns(tmp_path):
+    """``tabs()`` lists a keyed ``st.tabs`` (a block, not a widget) with its labels; ``select_tab``
+    opens a tab as a click does, and the choice survives later reruns (another widget's too)."""
+    script = tmp_path / "tabs_app.py"
+    script.write_text(_TABS_APP)
+
+    async def scenario(url):
+        s = Student(url, timeout=60)
+        try:
+            await s.connect()
+            (box,) = s.tabs()
+            assert (box.key, box.labels, box.index) == ("box", ["One", "Two", "Three"], 0)
+            assert s.tab_container(box.id) == box and "open: One" in s.page_text()
+            await s.select_tab("box", "Two")
+            assert "open: Two" in s.page_text()
+            await s.set_widget("tick", True)
+            await s.rerun()
+            assert "open: Two" in s.page_text() and s.widget("tick").value is True
+            with pytest.raises(StudentError, match="no tab 'Four'"):
+                await s.select_tab("box", "Four")
+            with pytest.raises(StudentError, match="no tab container 'nope'"):
+                s.tab_container("nope")
+            assert s.exceptions == []
+        finally:
+            await s.close()
+
+    try:
+        with serve_app(tmp_path, script=script) as url:
+            _run(scenario(url))
+    except RuntimeError as err:
+        pytest.fail(str(err))
 
 
 # --- fake servers ------------------------------------------------------------------------------

@@ -51,9 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+def main(argv: Sequence[str] | None = None, parent_pid: int | None = None) -> int:
+    """Run the CLI; returns the exit status.
+
+    ``parent_pid``: this process's parent as ``python -m cnnviz`` read it first thing, before the
+    commands' imports (torch: seconds), else read now; the commands find it in
+    ``args.parent_pid`` (``pool --exit-with-parent`` watches it)."""
+    parent_pid = os.getppid() if parent_pid is None else parent_pid
     args = build_parser().parse_args(argv)
+    args.parent_pid = parent_pid
     try:
         return int(args._run(args) or 0)
     except CnnvizError as err:

@@ -6,6 +6,12 @@ worker``), each with ``--threads`` torch threads, never more than the cores in a
 (``cnnviz.runs.pool``). The app starts one by itself when none serves its store; ``make
 classroom`` starts one for all its replicas. ``worker`` is the pool's child: it imports the
 labs (so their job kinds are registered) and claims jobs until the pool goes away.
+
+``--exit-with-parent PID``: the pool exits once process PID is no longer its parent (the app
+that started it is gone). The spawner names itself, since this module imports torch and the
+labs before the pool runs: an app that died meanwhile would not be seen by a pool that only
+then read its parent's pid. A bare ``--exit-with-parent`` watches the parent that ``python -m
+cnnviz`` read first thing (``cnnviz.__main__``), before any of these imports.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None,
                    help="run the jobs on this Ray cluster (default $CNNVIZ_RAY_ADDRESS; local workers when unset "
                         "or unreachable)")
-    p.add_argument("--exit-with-parent", action="store_true", help="exit when the process that started it does")
+    p.add_argument("--exit-with-parent", nargs="?", type=int, const=0, default=None, metavar="PID",
+                   help="exit when the process that started it does: PID (the spawner's own pid), else the parent "
+                        "this process had when it started")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a pool's child process
 
 
@@ -42,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if args.worker:
         worker_loop(db, args.threads or 1)
         return 0
+    parent = None if args.exit_with_parent is None else (args.exit_with_parent or args.parent_pid)
     pool = Pool(db, [sys.executable, "-m", "cnnviz", "pool", "--worker"], args.workers, args.threads,
-                exit_with_parent=args.exit_with_parent, ray_address=args.ray_address, plugins=PLUGINS)
+                parent=parent, ray_address=args.ray_address, plugins=PLUGINS)
     logging.info("pool for %s: %d worker(s) x %d thread(s)", db, pool.workers, pool.threads)
     code = pool.serve()
     if code == 3:  # a distinct status, so that a supervisor can tell (the app's races are harmless)

@@ -14,13 +14,13 @@ store has one pool however many replicas ask for one; a second pool exits at onc
 * on SIGTERM or SIGINT: stops its workers (their jobs end "interrupted") and exits.
 
 Workers die with the pool (``PR_SET_PDEATHSIG``), so a killed pool leaves no orphan
-computing, and the next pool marks their jobs "interrupted".
+computing, and the next pool marks their jobs "interrupted". Spawning, the restart backoff and
+stopping with a grace period are ``cnnviz.supervisor``'s, shared with the classroom launcher.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import logging
 import os
@@ -28,29 +28,26 @@ import pathlib
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cnnviz import settings
 from cnnviz.runs.store import RunStore
-from cnnviz.runs.worker import describe_exit, worker_name
+from cnnviz.runs.worker import worker_name
+from cnnviz.supervisor import Backoff, Child, describe_exit, spawn, terminate
 from cnnviz.train.config import messages
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.2  # how often dead workers are noticed
 BEAT_S = 1.0  # how often the heartbeat is written (a pool is "down" after 5 s without one)
-BACKOFF_S = (0.5, 1, 2, 4, 8, 15)
-STABLE_S = 20.0  # a worker up this long restarts its backoff from the first step
+# A worker that ran 20 s and died (kill -9, out of memory: its job failed) is replaced at once,
+# since the queue is waiting for it; one that keeps dying at start (an import error, a bad
+# store) waits 0.5, 1, 2... 15 s. Shorter than the launcher's (classroom.launcher.BACKOFF):
+# a worker starts in ~2 s and serves nobody's page, so it is cheap to retry, and a ceiling of
+# 15 s keeps a queue from idling long once the cause is gone.
+BACKOFF = Backoff(steps=(0.5, 1, 2, 4, 8, 15), stable_s=20.0, after_stable=0.0)
 GRACE_S = 8.0  # SIGTERM → SIGKILL for a worker that does not end its step
-
-_PR_SET_PDEATHSIG = 1
-try:
-    _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-except OSError:  # pragma: no cover
-    _LIBC = None
 
 
 def cpu_cores() -> int:
@@ -123,32 +120,15 @@ def pool_running(db: pathlib.Path | str) -> bool:
         return False
 
 
-def _die_with_parent(parent: int):
-    def setup() -> None:
-        if _LIBC is not None:
-            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-            if os.getppid() != parent:
-                os.kill(os.getpid(), signal.SIGTERM)
-
-    return setup
-
-
-@dataclass
-class _Slot:
-    proc: subprocess.Popen | None = None
-    started: float = 0.0
-    failures: int = 0
-    next_start: float = 0.0
-
-
 class Pool:
     """The supervisor: see the module docstring. ``serve()`` blocks until a stop signal."""
 
     def __init__(self, db: pathlib.Path | str, worker_argv: Sequence[str], workers: int | None = None,
                  threads: int | None = None, log_path: pathlib.Path | str | None = None,
-                 exit_with_parent: bool = False, ray_address: str | None = None, plugins: Sequence[str] = ()):
+                 parent: int | None = None, ray_address: str | None = None, plugins: Sequence[str] = ()):
         self.plugins = tuple(plugins)  # modules registering job kinds, for Ray tasks (the local workers import them)
-        self.exit_with_parent = exit_with_parent
+        # the pid of the app that started this pool: exit once it is no longer our parent (None: never)
+        self.parent = parent
         # a Ray cluster instead of local workers ($CNNVIZ_RAY_ADDRESS); local when it is unreachable
         self.ray_address = ray_address if ray_address is not None else settings.ray_address()
         self._ray = None  # the RayExecutor while the cluster serves
@@ -160,12 +140,15 @@ class Pool:
         self.workers, self.threads = plan(workers, threads)
         self.worker_argv = list(worker_argv)
         self.log_path = pathlib.Path(log_path) if log_path else None
-        self._slots = [_Slot() for _ in range(self.workers)]
+        self._slots = [Child(f"worker {i + 1}", BACKOFF) for i in range(self.workers)]
         self._stopping = False
         self.started = time.time()
 
     def serve(self) -> int:
-        """Run until SIGTERM/SIGINT; 0, or 3 when another pool already serves this store."""
+        """Run until SIGTERM/SIGINT (or its parent is gone); 0, or 3 when another pool already serves
+        this store."""
+        if self._orphaned():
+            return 0
         lock = open(lock_path(self.db), "a+")  # noqa: SIM115 (held for the life of the pool)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -175,7 +158,6 @@ class Pool:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         store = RunStore(self.db)
-        parent = os.getppid()
         try:
             # a run whose own process still works on it (a CLI run) is not the old pool's: left alone
             cut = store.interrupt_running(messages("train.runs.interrupted"), keep=process_alive)
@@ -185,7 +167,7 @@ class Pool:
                 self._start_ray()
             last_beat = 0.0
             while not self._stopping:
-                if self.exit_with_parent and os.getppid() != parent:
+                if self._orphaned():
                     break  # the app that started this pool is gone (Streamlit stopped)
                 if time.monotonic() - last_beat >= BEAT_S:
                     if self._ray is not None and not self._ray.alive():
@@ -207,6 +189,13 @@ class Pool:
 
     def _on_signal(self, signum, frame) -> None:
         self._stopping = True
+
+    def _orphaned(self) -> bool:
+        """The process that started this pool (``parent``) is gone: this one has another parent."""
+        if self.parent is None or os.getppid() == self.parent:
+            return False
+        log.info("the process that started this pool (pid %d) is gone: exiting", self.parent)
+        return True
 
     def _beat(self, store: RunStore) -> None:
         if self._ray is not None:
@@ -271,31 +260,22 @@ class Pool:
         self._ray, self._drivers = None, []
 
     def _spawn(self) -> subprocess.Popen:
-        out = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115  (None: the pool's own log)
-        env = dict(os.environ, CNNVIZ_DB=str(self.db))
+        """A worker, in the pool's process group, dying with the pool (``PR_SET_PDEATHSIG``: the
+        pool spawns from its main thread), logging to the pool's log (or ``log_path``)."""
         argv = [*self.worker_argv, "--db", str(self.db), "--threads", str(self.threads)]
-        try:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT if out is not None else None, env=env,
-                                    preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509
-        finally:
-            if out is not None:
-                out.close()
+        return spawn(argv, log=self.log_path, env=dict(os.environ, CNNVIZ_DB=str(self.db)))
 
     def _reap_and_start(self, store: RunStore) -> None:
         now = time.monotonic()
         for slot in self._slots:
             p = slot.proc
             if p is not None and p.poll() is not None:
-                failed = store.end_worker_jobs(worker_name(p.pid), "failed", "train.runs.worker_died",
-                                               describe_exit(p.returncode))
+                how = messages("train.runs.worker_died", how=str(describe_exit(p.returncode)))
+                failed = store.end_worker_jobs(worker_name(p.pid), "failed", "train.runs.worker_died", how)
                 log.warning("worker %d ended (%s); its job(s) %s failed", p.pid, p.returncode, failed)
-                slot.failures = 0 if now - slot.started > STABLE_S else slot.failures + 1
-                slot.next_start = now + (BACKOFF_S[min(slot.failures, len(BACKOFF_S)) - 1] if slot.failures else 0)
-                slot.proc = None
-            if slot.proc is None and now >= slot.next_start and not self._stopping:
-                slot.proc = self._spawn()
-                slot.started = now
+                slot.ended(now)
+            if slot.due(now) and not self._stopping:
+                slot.attach(self._spawn(), now)
 
     def _reap_gone(self, store: RunStore) -> None:
         """End the running jobs of a process on this machine that is gone and was not one of
@@ -312,17 +292,7 @@ class Pool:
         return [s.proc.pid for s in self._slots if s.proc is not None]
 
     def _stop_workers(self, store: RunStore) -> None:
-        procs = [s.proc for s in self._slots if s.proc is not None and s.proc.poll() is None]
-        for p in procs:
-            with contextlib.suppress(ProcessLookupError):
-                p.terminate()
-        deadline = time.monotonic() + GRACE_S
-        for p in procs:
-            try:
-                p.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        terminate([s.proc for s in self._slots if s.proc is not None], GRACE_S)
         for s in self._slots:  # what a killed worker could not record
             if s.proc is not None:
                 store.end_worker_jobs(worker_name(s.proc.pid), "interrupted", "train.runs.interrupted",
@@ -332,13 +302,9 @@ class Pool:
 def spawn_pool(db: pathlib.Path | str, argv: Sequence[str],
                log_path: pathlib.Path | str | None = None) -> subprocess.Popen:
     """Start ``argv`` (a ``python -m cnnviz pool`` command line) as a child serving ``db`` that
-    exits when this process does (``--exit-with-parent``: it watches its parent pid, since
-    ``PR_SET_PDEATHSIG`` would fire when the *thread* that spawned it ends, and Streamlit spawns
-    it from a script thread)."""
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        return subprocess.Popen([*argv, "--db", str(db), "--exit-with-parent"], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    finally:
-        if out is not subprocess.DEVNULL:
-            out.close()
+    exits when this process does: ``--exit-with-parent PID`` names this process, and the pool
+    watches its parent pid (not ``PR_SET_PDEATHSIG``, which would fire when the *thread* that
+    spawned it ends: Streamlit spawns it from a script thread). The pid is passed rather than
+    read by the pool, which imports torch first: an app gone by then would not be noticed."""
+    return spawn([*argv, "--db", str(db), "--exit-with-parent", str(os.getpid())], log=log_path or os.devnull,
+                 new_session=True, die_with_parent=False)

@@ -43,6 +43,11 @@ What it reproduces, and where the browser does it:
   (``fragment_id``), and the run ends with ``FINISHED_FRAGMENT_RUN_SUCCESSFULLY``.
   ``auto_rerun`` requests (``st.fragment(run_every=...)``) are recorded in
   ``auto_reruns``; ``rerun(fragment_id=...)`` sends one such run by hand.
+* **Stateful tabs.** ``st.tabs(..., key=..., on_change="rerun")`` is a block holding a
+  widget id (``tab_container.id``), not an element, so ``widgets()`` skips it: ``tabs()``
+  lists such containers with their labels, and ``select_tab`` opens one of their tabs as a
+  click does, a ``WidgetState`` with the tab's label, kept and sent with every later rerun
+  while the container is on the page.
 * **Pings.** Websocket ping frames are answered by ``websockets``; ``heartbeat()``
   sends the frontend's ``app_heartbeat`` and waits for ``heartbeat_ack``.
 
@@ -70,7 +75,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-__all__ = ["Student", "StudentError", "WidgetInfo"]
+__all__ = ["Student", "StudentError", "TabsInfo", "WidgetInfo"]
 
 STREAM_PATH = "_stcore/stream"
 HEALTH_PATH = "_stcore/health"
@@ -118,6 +123,18 @@ class WidgetInfo:
     step: float | None = None
     data_type: str | None = None   # INT/FLOAT for sliders and number inputs
     disabled: bool = False
+    fragment_id: str | None = None
+    delta_path: tuple[int, ...] = ()
+
+
+@dataclass
+class TabsInfo:
+    """A stateful tab container of the current page (``st.tabs`` with ``key=`` and ``on_change``)."""
+
+    key: str | None          # the user key (``key=`` in the page)
+    id: str                  # the full widget id, ``$$ID-<hash>-<key>``
+    labels: list[str]        # the tabs' labels, in order
+    index: int               # the tab the server opens (its ``default_tab_index``)
     fragment_id: str | None = None
     delta_path: tuple[int, ...] = ()
 
@@ -328,6 +345,16 @@ class Student:
         trigger = WidgetState(id=info.id, trigger_value=True)
         return await self._rerun(fragment_id=info.fragment_id, triggers=[trigger])
 
+    async def select_tab(self, key: str, label: str) -> float:
+        """Open the tab ``label`` of the stateful tab container ``key`` (user key or full id), as a
+        click on it does, and wait for the run it causes. The choice is sent again with every
+        later rerun while the container is on the page. Returns seconds from send to finish."""
+        info = self.tab_container(key)
+        if label not in info.labels:
+            raise StudentError(f"{key}: no tab {label!r}; tabs: {info.labels}")
+        self._states[info.id] = WidgetState(id=info.id, string_value=label)
+        return await self._rerun(fragment_id=info.fragment_id)
+
     async def rerun(self, fragment_id: str | None = None, is_auto_rerun: bool = False) -> float:
         """A rerun with the current widget states (the 'R' key), or of one fragment."""
         return await self._rerun(fragment_id=fragment_id, is_auto_rerun=is_auto_rerun)
@@ -365,6 +392,28 @@ class Student:
             if w.key == key or w.id == key:
                 return w
         raise StudentError(f"no widget {key!r} on page {self.page!r}; widgets: {self.widget_keys()}")
+
+    def tabs(self) -> list[TabsInfo]:
+        """Every stateful tab container on the current page, in page order (``st.tabs`` without
+        a key holds no state and is not listed)."""
+        nodes = self._sorted_nodes()
+        out = []
+        for node in nodes:
+            if node.kind != "block:tab_container" or not node.proto.tab_container.id:
+                continue
+            box, path = node.proto.tab_container, node.path
+            labels = [n.proto.tab.label for n in nodes
+                      if n.kind == "block:tab" and len(n.path) == len(path) + 1 and n.path[:len(path)] == path]
+            out.append(TabsInfo(_split_id(box.id), box.id, labels, box.default_tab_index, node.fragment_id, path))
+        return out
+
+    def tab_container(self, key: str) -> TabsInfo:
+        """The stateful tab container with this user key (or full id) on the current page."""
+        for info in self.tabs():
+            if info.key == key or info.id == key:
+                return info
+        raise StudentError(f"no tab container {key!r} on page {self.page!r}; tab containers: "
+                           f"{[info.key for info in self.tabs()]}")
 
     def elements(self, kind: str | None = None) -> list[Any]:
         """Element protos of the current page (of one type, e.g. ``"markdown"``), in order."""
@@ -675,7 +724,7 @@ class Student:
         for p in stale:
             del self._nodes[p]
         if not fragment_ids:
-            active = {w.id for w in self.widgets()}
+            active = {w.id for w in self.widgets()} | {t.id for t in self.tabs()}
             for wid in [w for w in self._states if w not in active]:
                 del self._states[wid]
 

@@ -1,8 +1,9 @@
 """Starting and stopping the app as a real server: for the tests, the benchmarks and the
-docs' screenshots (the launcher supervises its replicas its own way, in ``launcher``).
+docs' screenshots (``classroom.launcher`` supervises a class's replicas itself).
 
-Every process is started in a session of its own and stopped by process group, so a test
-or a benchmark ends exactly what it started and nothing else.
+Every process is started in a session of its own and stopped by process group
+(``cnnviz.supervisor.terminate``), so a test or a benchmark ends exactly what it started and
+nothing else. Free ports are ``cnnviz.supervisor.free_port``'s.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,27 +18,23 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 
+from cnnviz.supervisor import free_port, spawn, terminate
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # the project: app.py and .streamlit/config.toml
 START_TIMEOUT_S = 60.0  # the first start imports torch and plotly: 5–15 s here, more on a busy machine
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_app(port: int, log_path: pathlib.Path | str, env: Mapping[str, str] | None = None,
-              args: Sequence[str] = ()) -> subprocess.Popen:
-    """``streamlit run app.py`` on 127.0.0.1:``port``, headless, output to ``log_path``."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+              args: Sequence[str] = (), script: pathlib.Path | str = "app.py") -> subprocess.Popen:
+    """``streamlit run app.py`` (or another ``script``) on 127.0.0.1:``port``, headless, in the
+    project folder (its ``.streamlit/config.toml``), in a session of its own, output to ``log_path``."""
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            *args]
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(cmd, cwd=ROOT, env=dict(env if env is not None else os.environ),
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    # not dying with this process (PR_SET_PDEATHSIG): a test may start it from any thread; the
+    # callers stop it in a finally (serve_app) instead
+    return spawn(cmd, log=log_path, env=env if env is not None else os.environ, cwd=ROOT, new_session=True,
+                 die_with_parent=False)
 
 
 def tail(path: pathlib.Path | str, lines: int = 30) -> str:
@@ -70,24 +65,17 @@ def wait_healthy(base_url: str, proc: subprocess.Popen, timeout: float = START_T
 
 def stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
     """SIGTERM the process group we started, SIGKILL whatever is left of it after ``grace`` s."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(grace)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group, if any
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
+    terminate([proc], grace, group=True)
 
 
 @contextlib.contextmanager
 def serve_app(log_dir: pathlib.Path | str, env: Mapping[str, str] | None = None, args: Sequence[str] = (),
-              timeout: float = START_TIMEOUT_S) -> Iterator[str]:
-    """The app on a free port for the ``with`` block; yields its base URL; always stopped."""
+              timeout: float = START_TIMEOUT_S, script: pathlib.Path | str = "app.py") -> Iterator[str]:
+    """The app (or another ``script``) on a free port for the ``with`` block; yields its base URL;
+    always stopped."""
     port = free_port()
     log_path = pathlib.Path(log_dir) / f"streamlit-{port}.log"
-    proc = start_app(port, log_path, env, args)
+    proc = start_app(port, log_path, env, args, script)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(base, proc, timeout, log_path)
