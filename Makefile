@@ -49,6 +49,7 @@ classroom: setup haproxy
 # a broken rule fails in seconds, before the suite's minute.
 lint: setup-dev
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/ruff check .
 
 test: setup-dev browser haproxy lint

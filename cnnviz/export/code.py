@@ -118,7 +118,7 @@ def _alexnet(cfg, tr: Trace, c: _Code, lang: str) -> tuple[list[str], str]:
     c96, c256, c384 = cfg.ch(96), cfg.ch(256), cfg.ch(384)
     (fc_c, fh, fw), n_flat = _flatten(tr)
     pool3 = [pool("MaxPool2d", 3, 2)]
-    lines = [
+    lines: list[list[str] | str] = [
         t("export.c.alex_stem", lang), c.conv_unit(cfg.in_channels, c96, 11, 4, 1), pool3,
         c.conv_unit(c96, c256, 5, 1, 2), pool3,
         c.conv_unit(c256, c384, 3, 1, 1), c.conv_unit(c384, c384, 3, 1, 1), c.conv_unit(c384, c256, 3, 1, 1), pool3,
@@ -178,7 +178,8 @@ def _nin(cfg, tr: Trace, c: _Code, lang: str) -> tuple[list[str], str]:
         [f"nin_block({c96}, {c256}, kernel_size=5, strides=1, padding=2)"], p,
         [f"nin_block({c256}, {c384}, kernel_size=3, strides=1, padding=1)"], p,
     ]
-    lines += [[c.drop()]] if c.drop() else []
+    if drop := c.drop():
+        lines.append([drop])
     lines += [t("export.c.nin_classes", lang, n=cfg.num_classes),
               [f"nin_block({c384}, {cfg.num_classes}, kernel_size=3, strides=1, padding=1)"],
               ["nn.AdaptiveAvgPool2d((1, 1))"], ["nn.Flatten()"]]
@@ -237,7 +238,7 @@ def _lenet(cfg, tr: Trace, c: _Code, lang: str) -> tuple[list[str], str]:
     c6, c16, h1, h2 = cfg.ch(6), cfg.ch(16), cfg.ch(120), cfg.ch(84)
     (fc_c, fh, fw), n_flat = _flatten(tr)
     avg = [pool("AvgPool2d", 2, 2)]
-    lines = [
+    lines: list[list[str] | str] = [
         c.conv_unit(cfg.in_channels, c6, 5), avg, c.conv_unit(c6, c16, 5), avg,
         ["nn.Flatten()"], t("export.c.flat", lang, c=fc_c, h=fh, w=fw, n=n_flat),
         c.dense_unit(n_flat, h1), c.dense_unit(h1, h2), [f"nn.Linear({h2}, {cfg.num_classes})"],

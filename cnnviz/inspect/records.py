@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -29,6 +29,14 @@ _KINDS: list[tuple[type, str]] = [
     (nn.BatchNorm2d, "norm"), (nn.BatchNorm1d, "norm"), (BatchNorm, "norm"), (nn.ReLU, "act"),
     (nn.Sigmoid, "act"), (nn.Linear, "linear"), (nn.Dropout, "dropout"), (nn.Flatten, "flatten"),
 ]
+
+
+class Window(NamedTuple):
+    """A conv's or pool's window, each as (height, width)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,13 @@ class LayerRecord:
     # joins: records whose outputs are concatenated or added (a block's own name = its input)
     inputs: tuple[str, ...] = ()
     synthetic: bool = False  # True for joins (torch.cat / +), which are operations, not modules
+
+    @property
+    def window(self) -> Window:
+        """Kernel, stride and padding of a conv or pooling layer (the three are set together);
+        only asked of a record that has them (``kernel`` is not None, ``kind`` conv or pool)."""
+        assert self.kernel is not None and self.stride is not None and self.padding is not None, self.name
+        return Window(self.kernel, self.stride, self.padding)
 
 
 @functools.lru_cache(maxsize=128)

@@ -34,7 +34,10 @@ def format_summary(arch: str, tr: Trace, lang: str = "en") -> str:
     for r in tr.layers:
         label = ("  " * (r.depth - 1) + r.name)[:34]
         shape = "x".join(map(str, r.output_shape))
-        extra = f" k{r.kernel[0]}s{r.stride[0]}p{r.padding[0]}" if r.kernel else ""
+        extra = ""
+        if r.kernel:
+            (k, _), (s, _), (p, _) = r.window
+            extra = f" k{k}s{s}p{p}"
         rf = str(r.rf) if r.rf is not None else ""
         rows.append(f"{label:<34} {(r.type + extra)[:18]:<18} {shape:<16} {r.params:>12,} {r.macs:>14,} {rf:>5}")
     tt = tr.totals

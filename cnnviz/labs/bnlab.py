@@ -82,7 +82,7 @@ def compare_batchnorm(n: int = 16, c: int = 4, h: int = 8, w: int = 8, steps: in
         ref.weight.copy_(gamma)
         ref.bias.copy_(beta)
     train_out, train_grad = [], []
-    y_ref = None
+    y_ref: torch.Tensor | None = None
     for _ in range(steps):
         x = shift + scale * torch.randn(n, c, h, w, generator=g)
         up = torch.randn(n, c, h, w, generator=g)  # ∂L/∂y, shared
@@ -91,21 +91,22 @@ def compare_batchnorm(n: int = 16, c: int = 4, h: int = 8, w: int = 8, steps: in
         ya.backward(up)
         yb.backward(up)
         train_out.append(_maxabs(ya, yb))
-        train_grad.append(_maxabs(xa.grad, xb.grad))
+        train_grad.append(_maxabs(_there(xa.grad), _there(xb.grad)))
         y_ref = yb.detach()
     ours.eval()
     ref.eval()
     x = shift + scale * torch.randn(n, c, h, w, generator=g)
     with torch.no_grad():
         eval_out = _maxabs(ours(x), ref(x))
+    assert y_ref is not None  # steps ≥ 1 (checked above)
     # normalised output before the affine part: (y − β)/γ per channel
     z = (y_ref - beta.view(1, c, 1, 1)) / gamma.view(1, c, 1, 1)
     return BNComparison(
         shape=(n, c, h, w), train_out=train_out, train_grad_in=train_grad,
-        grad_gamma=_maxabs(ours.gamma.grad.view(c), ref.weight.grad),
-        grad_beta=_maxabs(ours.beta.grad.view(c), ref.bias.grad),
-        running_mean=_maxabs(ours.moving_mean.view(c), ref.running_mean),
-        running_var=_maxabs(ours.moving_var.view(c), ref.running_var),
+        grad_gamma=_maxabs(_there(ours.gamma.grad).view(c), _there(ref.weight.grad)),
+        grad_beta=_maxabs(_there(ours.beta.grad).view(c), _there(ref.bias.grad)),
+        running_mean=_maxabs(ours.moving_mean.view(c), _there(ref.running_mean)),
+        running_var=_maxabs(ours.moving_var.view(c), _there(ref.running_var)),
         eval_out=eval_out, out_mean=float(z.mean(dim=(0, 2, 3)).abs().mean()),
         out_std=float(z.std(dim=(0, 2, 3), unbiased=False).mean()),
     )
@@ -113,6 +114,14 @@ def compare_batchnorm(n: int = 16, c: int = 4, h: int = 8, w: int = 8, steps: in
 
 def _maxabs(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.detach() - b.detach()).abs().max())
+
+
+def _there(t: torch.Tensor | None) -> torch.Tensor:
+    """A tensor torch types as optional but that is there by construction: a gradient after
+    ``backward``, a layer's bias (``bias=True``, the default), the running statistics of a
+    BatchNorm layer that tracks them (the default)."""
+    assert t is not None
+    return t
 
 
 def _check(**ranges: tuple[int, int, int]) -> None:
@@ -147,7 +156,7 @@ def conv_features(images: torch.Tensor, channels: int = 6, seed: int = 0) -> tor
     conv = nn.Conv2d(images.shape[1], channels, 5)
     with torch.no_grad():
         conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * 0.3)
-        conv.bias.copy_(torch.randn(channels, generator=g))
+        _there(conv.bias).copy_(torch.randn(channels, generator=g))
         return conv(images)
 
 
@@ -172,7 +181,7 @@ def batch_vs_running(features: torch.Tensor, batch_size: int = 32, steps: int = 
             x = features[torch.randperm(n, generator=g)[:batch_size]]  # B x C x H x W
             bn(x)
             history.append({"step": s + 1, "batch_mean": float(x[:, 0].mean()),
-                            "running_mean": float(bn.running_mean[0])})
+                            "running_mean": float(_there(bn.running_mean)[0])})
         bm, bv = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
         y_train = bn(x)  # (this pass updates the running statistics once more; y_eval uses the result)
         bn.eval()
@@ -185,8 +194,8 @@ def batch_vs_running(features: torch.Tensor, batch_size: int = 32, steps: int = 
         bn.train()
         comp_train = _maxabs(bn(a)[0], bn(b)[0])
     return BatchVsRunning(
-        steps=steps, batch_mean=bm.tolist(), batch_var=bv.tolist(), running_mean=bn.running_mean.tolist(),
-        running_var=bn.running_var.tolist(), history=history, train_vs_eval=_maxabs(y_train, y_eval),
+        steps=steps, batch_mean=bm.tolist(), batch_var=bv.tolist(), running_mean=_there(bn.running_mean).tolist(),
+        running_var=_there(bn.running_var).tolist(), history=history, train_vs_eval=_maxabs(y_train, y_eval),
         companions_train=comp_train, companions_eval=comp_eval,
     )
 
@@ -258,7 +267,7 @@ class ActivationRecorder:
 
     def __init__(self, model: nn.Module, hist_every: int = 10, bins: int = 40,
                  hist_range: tuple[float, float] = (-6.0, 6.0),
-                 kinds: tuple[type, ...] = (nn.ReLU, nn.Sigmoid)):
+                 kinds: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Sigmoid)):
         self.model, self.hist_every, self.bins, self.range = model, int(hist_every), int(bins), hist_range
         self.kinds = kinds
         self.layers: dict[str, LayerStats] = {}

@@ -157,7 +157,7 @@ def torchinfo_inception(cin: int, c1: int, c2: tuple[int, int], c3: tuple[int, i
     _check_channels(cin=cin, c1=c1, c2_reduce=c2[0], c2=c2[1], c3_reduce=c3[0], c3=c3[1], c4=c4)
     _check_side(side)
     with torch.device("meta"):
-        block = Inception(ConvNetConfig(), cin, c1, tuple(c2), tuple(c3), c4)
+        block = Inception(ConvNetConfig(), cin, c1, (c2[0], c2[1]), (c3[0], c3[1]), c4)
     stats = summary(block, input_size=(1, cin, side, side), device="meta", verbose=0, depth=8,
                     col_names=("num_params", "mult_adds"))
     names = {id(m): n for n, m in block.named_modules()}

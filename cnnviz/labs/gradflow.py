@@ -28,7 +28,7 @@ import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 from torch import nn
@@ -44,6 +44,9 @@ from cnnviz.train.events import EndEvent, EpochEvent, Event, StartEvent, StepEve
 from cnnviz.train.loop import train
 from cnnviz.train.steps import StepCallback, init_weights
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance  # typeshed's protocol of a dataclass (has __dataclass_fields__)
+
 MIN_DEPTH, MAX_DEPTH = 3, 65  # convs on the main path: 1 to 32 residual blocks
 MAX_STEPS = 2000
 MAX_WIDTH = 128
@@ -52,7 +55,10 @@ VARIANTS = ("plain", "residual")
 
 
 # --- configuration -------------------------------------------------------------------------
-def config_from_dict(cls: type, d: Any) -> Any:
+C = TypeVar("C", bound="DataclassInstance")
+
+
+def config_from_dict(cls: type[C], d: Any) -> C:
     """A lab's frozen config dataclass rebuilt from its ``to_dict()`` (a job's JSON parameters).
 
     Every field has a default of the field's type (int, float, bool or str); a missing key

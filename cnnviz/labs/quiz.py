@@ -162,7 +162,8 @@ def evaluate(expr: str) -> int:
 
 # --- the steps of each kind ------------------------------------------------------------------------
 def _side_step(r: LayerRecord, n: int, axis: int = 0, what: str = "h") -> Step:
-    k, s, p = r.kernel[axis], r.stride[axis], r.padding[axis]
+    kernel, stride, padding = r.window
+    k, s, p = kernel[axis], stride[axis], padding[axis]
     pad = f"+2*{p}" if p else ""
     return Step(r.name, what, f"({n}{pad}-{k})//{s}+1", out_size(n, k, s, p))
 
@@ -190,7 +191,8 @@ def _resize_chain(tr: Trace, target: LayerRecord) -> list[LayerRecord]:
 def _shape_steps(tr: Trace, target: LayerRecord) -> list[Step]:
     steps = [_side_step(r, r.input_shape[1]) for r in _resize_chain(tr, target)]
     steps.append(_side_step(target, target.input_shape[1], 0, "h"))
-    if target.input_shape[2] != target.input_shape[1] or target.kernel[0] != target.kernel[1]:
+    kh, kw = target.window.kernel
+    if target.input_shape[2] != target.input_shape[1] or kh != kw:
         steps.append(_side_step(target, target.input_shape[2], 1, "w"))
     c_in = target.input_shape[0]
     expr = str(target.output_shape[0]) if target.kind == "conv" else str(c_in)  # a pool keeps the channels
@@ -199,8 +201,8 @@ def _shape_steps(tr: Trace, target: LayerRecord) -> list[Step]:
 
 
 def _params_steps(r: LayerRecord) -> list[Step]:
-    k, cin, cout = r.kernel[0], r.input_shape[0], r.output_shape[0]
-    ksq = f"{k}**2" if r.kernel[0] == r.kernel[1] else f"{r.kernel[0]}*{r.kernel[1]}"
+    (k, kw), cin, cout = r.window.kernel, r.input_shape[0], r.output_shape[0]
+    ksq = f"{k}**2" if k == kw else f"{k}*{kw}"
     return [Step(r.name, "params", f"{ksq}*{cin}*{cout}+{cout}", r.params)]
 
 
@@ -208,9 +210,10 @@ def _rf_steps(tr: Trace, target: LayerRecord) -> list[Step]:
     """r ← r + (k − 1)·j and j ← j·s over every window up to ``target`` (a sequential net)."""
     leaves = [r for r in tr.leaves() if r.kind in SPATIAL]
     last = target if target.is_leaf else [r for r in leaves if r.name.startswith(target.name + ".")][-1]
-    rf, jump, steps = 1, 1, []
+    rf, jump = 1, 1
+    steps: list[Step] = []
     for r in leaves[: leaves.index(last) + 1]:
-        k, s = r.kernel[0], r.stride[0]
+        (k, _), (s, _), _ = r.window
         steps.append(Step(r.name, "r", f"{rf}+({k}-1)*{jump}", rf + (k - 1) * jump))
         steps.append(Step(r.name, "j", f"{jump}*{s}", jump * s))
         rf, jump = rf + (k - 1) * jump, jump * s
@@ -230,7 +233,8 @@ def _rf_blocks(tr: Trace, spatial: list[LayerRecord]) -> list[LayerRecord]:
 def _fail_chain(tr_ok: Trace, side: int) -> list[Step]:
     """The side arithmetic of a sequential net at ``side`` (traced at a valid side for its
     windows), up to and including the first layer whose output would be empty."""
-    n, steps = side, []
+    n = side
+    steps: list[Step] = []
     for r in (r for r in tr_ok.leaves() if r.kind in SPATIAL):
         step = _side_step(r, n)
         if step.value < 1:
@@ -266,13 +270,13 @@ def _question(kind: str, rng: random.Random) -> Question:
     spatial = [r for r in tr.leaves() if r.kind in SPATIAL]
     if kind == "shape":
         r = rng.choice(spatial)
-        k, s, p = r.kernel[0], r.stride[0], r.padding[0]
+        (k, _), (s, _), (p, _) = r.window
         return Question(kind, arch, over, r.name, "quiz.q.shape",
                         (("layer", r.name), ("type", r.type), ("k", k), ("s", s), ("p", p)),
                         tuple(r.output_shape), steps=tuple(_shape_steps(tr, r)))
     if kind == "params":
         r = rng.choice([r for r in spatial if r.kind == "conv"])
-        return Question(kind, arch, over, r.name, "quiz.q.params", (("layer", r.name), ("k", r.kernel[0]),
+        return Question(kind, arch, over, r.name, "quiz.q.params", (("layer", r.name), ("k", r.window.kernel[0]),
                         ("cin", r.input_shape[0]), ("cout", r.output_shape[0])), r.params,
                         steps=tuple(_params_steps(r)))
     if kind == "inception":
@@ -283,6 +287,7 @@ def _question(kind: str, rng: random.Random) -> Question:
                         blk.output_shape[0], steps=(Step(blk.name, "sum", expr, blk.output_shape[0]),))
     if kind == "rf":
         r = rng.choice(spatial + _rf_blocks(tr, spatial))
+        assert r.rf is not None  # a conv's, a pool's, a block's whose field is its last window's
         return Question(kind, arch, over, r.name, "quiz.q.rf", (("layer", r.name),), r.rf,
                         steps=tuple(_rf_steps(tr, r)))
     m = min_input_side(cfg)

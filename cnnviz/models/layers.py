@@ -23,6 +23,9 @@ class BatchNorm(nn.Module):
     from the other side: new = 0.9·old + 0.1·batch.
     """
 
+    moving_mean: torch.Tensor  # buffers (register_buffer), declared so their type is known
+    moving_var: torch.Tensor
+
     def __init__(self, num_features: int, num_dims: int, eps: float = 1e-5, momentum: float = 0.1):
         super().__init__()
         shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)

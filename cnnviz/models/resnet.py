@@ -64,6 +64,7 @@ class Residual(nn.Module):
         self.act1 = act(cfg)
         self.conv2 = nn.Conv2d(cout, cout, kernel_size=3, padding=1)
         self.bn2 = norm2d(cfg, cout)
+        self.shortcut: nn.Module  # a 1×1 conv when the shape changes, else the identity
         if cfg.residual and (stride != 1 or cin != cout):
             self.shortcut = nn.Conv2d(cin, cout, kernel_size=1, stride=stride)  # N x cout x H/s x W/s
         elif cfg.residual:
@@ -95,7 +96,7 @@ def build_resnet(cfg: ResNetConfig) -> nn.Module:
             cin = cout
         stages.append(nn.Sequential(*blocks))
     # the book's names: b1 is the stem, b2… the residual stages
-    layers = OrderedDict(b1=b1)
+    layers: OrderedDict[str, nn.Module] = OrderedDict(b1=b1)
     layers.update((f"b{i + 2}", stage) for i, stage in enumerate(stages))
     layers.update(gap=nn.AdaptiveAvgPool2d((1, 1)), flatten=nn.Flatten(),
                   fc=nn.Linear(cin, cfg.num_classes))  # N x 512 → N x 10

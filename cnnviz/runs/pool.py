@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from cnnviz import settings
 from cnnviz.runs.store import RunStore
 from cnnviz.runs.worker import worker_name
+from cnnviz.status import Status
 from cnnviz.supervisor import Backoff, Child, describe_exit, spawn, terminate
 from cnnviz.train.config import messages
 
@@ -241,8 +242,8 @@ class Pool:
         try:  # what a stuck driver could not record
             msg = messages("train.runs.ray_died", error="cluster gone", detail=str(self.ray_address))
             for i in range(len(names)):
-                store.end_worker_jobs(f"ray:{socket.gethostname()}:{os.getpid()}:{i}", "failed", "train.runs.ray_died",
-                                      msg)
+                store.end_worker_jobs(f"ray:{socket.gethostname()}:{os.getpid()}:{i}", Status.FAILED,
+                                      "train.runs.ray_died", msg)
         finally:
             store.close()
 
@@ -251,7 +252,7 @@ class Pool:
             return
         from cnnviz.runs import worker
 
-        worker.mark_exiting(self._stopping)  # a pool going away: the drivers' jobs end "interrupted"
+        worker.mark_exiting(self._stopping)  # a pool going away: the drivers' jobs end Status.INTERRUPTED
         self._drivers_stop.set()
         deadline = time.monotonic() + wait
         for th in self._drivers:
@@ -271,7 +272,7 @@ class Pool:
             p = slot.proc
             if p is not None and p.poll() is not None:
                 how = messages("train.runs.worker_died", how=str(describe_exit(p.returncode)))
-                failed = store.end_worker_jobs(worker_name(p.pid), "failed", "train.runs.worker_died", how)
+                failed = store.end_worker_jobs(worker_name(p.pid), Status.FAILED, "train.runs.worker_died", how)
                 log.warning("worker %d ended (%s); its job(s) %s failed", p.pid, p.returncode, failed)
                 slot.ended(now)
             if slot.due(now) and not self._stopping:
@@ -285,7 +286,7 @@ class Pool:
             w = info.worker
             if w and w not in mine and _local_pid(w) is not None and not process_alive(w):
                 gone = messages("train.runs.process_gone", worker=w)
-                ended = store.end_worker_jobs(w, "failed", "train.runs.process_gone", gone)
+                ended = store.end_worker_jobs(w, Status.FAILED, "train.runs.process_gone", gone)
                 log.warning("process %s is gone; its job(s) %s failed", w, ended)
 
     def pids(self) -> list[int]:
@@ -295,7 +296,7 @@ class Pool:
         terminate([s.proc for s in self._slots if s.proc is not None], GRACE_S)
         for s in self._slots:  # what a killed worker could not record
             if s.proc is not None:
-                store.end_worker_jobs(worker_name(s.proc.pid), "interrupted", "train.runs.interrupted",
+                store.end_worker_jobs(worker_name(s.proc.pid), Status.INTERRUPTED, "train.runs.interrupted",
                                       messages("train.runs.interrupted"))
 
 

@@ -22,7 +22,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cnnviz.runs.kinds import JobContext, get_kind
@@ -193,15 +193,3 @@ def worker_loop(db: str, threads: int, *, max_jobs: int | None = None, idle_s: f
         store.close()
     _EXITING = False
     return done
-
-
-def describe_exit(returncode: int) -> Mapping[str, str]:
-    """The message of a job whose worker died: the signal's name, or the exit status."""
-    if returncode < 0:
-        try:
-            how = signal.Signals(-returncode).name
-        except ValueError:
-            how = f"signal {-returncode}"
-    else:
-        how = f"exit status {returncode}"
-    return messages("train.runs.worker_died", how=how)

@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -124,7 +125,7 @@ class Data:
 
 
 # --- loading -----------------------------------------------------------------------------
-_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+_CACHE: dict[tuple, Any] = {}  # (dataset, root, split) → (x, y); ("synthetic", seed) → both splits
 _LOCK = threading.Lock()  # one loader at a time: concurrent runs share one copy of each split
 _ONLINE: dict[str, tuple[float, bool]] = {}
 _ONLINE_TTL_S = 300.0

@@ -13,7 +13,6 @@ evaluation itself (``results_from``: no second pass over the test split).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from torch import nn
 
 from cnnviz.train.config import TrainConfig, TrainingError
 from cnnviz.train.data import CLASSES, Data, load_data
-from cnnviz.train.steps import Predictions, predictions, resolve_precision
+from cnnviz.train.steps import Predictions, Stop, predictions, resolve_precision
 
 MAX_MISTAKES = 32
 
@@ -75,7 +74,7 @@ class Results:
 
 
 def evaluate_model(model: nn.Module, cfg: TrainConfig, data: Data | None = None, *, run_id: str = "",
-                   max_mistakes: int = MAX_MISTAKES, stop: threading.Event | None = None) -> Results | None:
+                   max_mistakes: int = MAX_MISTAKES, stop: Stop | None = None) -> Results | None:
     """``model``'s results on the test split of ``cfg`` (``data``, else ``load_data(cfg.data)``),
     on the device the model is on, in ``cfg``'s batches and precision; None when ``stop`` cut it
     short (``stop.is_set()`` is asked before every batch)."""

@@ -171,7 +171,7 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
     """Rebuild an event from its ``to_dict()`` (as stored by the run store); a ``ConfigError``
     for a record of no known kind or with fields that do not fit (a store from another version)."""
     d = dict(d)
-    cls = EVENT_TYPES.get(d.pop("kind", None))  # type: ignore[arg-type]
+    cls = EVENT_TYPES.get(d.pop("kind", None))
     if cls is None:
         raise ConfigError("err.bad_value", key="event", raw=str(d)[:40], type="Event")
     if cls is StartEvent:

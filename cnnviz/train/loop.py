@@ -56,7 +56,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -72,6 +72,7 @@ from cnnviz.train.steps import (
     Predictions,
     StepCallback,
     StepContext,
+    Stop,
     autocast_for,
     build_model,
     counted,
@@ -95,9 +96,11 @@ DIVERGE_FACTOR = 100.0  # diverged: loss NaN/inf or over 100 × ln(classes) (230
 class Loop:
     """One run: ``events()`` is the generator ``train`` returns."""
 
-    def __init__(self, cfg: TrainConfig, stop: threading.Event, model: nn.Module | None, data: Data | None,
+    def __init__(self, cfg: TrainConfig, stop: Stop, model: nn.Module | None, data: Data | None,
                  callbacks: tuple[StepCallback, ...]):
-        self.cfg, self.stop, self.model, self.data, self.callbacks = cfg, stop, model, data, callbacks
+        self.cfg, self.stop, self.data, self.callbacks = cfg, stop, data, callbacks
+        self.prebuilt = model  # a network to train as it is; None: _setup builds cfg's
+        self.model: nn.Module  # the network on its device, from _setup on
         self.step, self.pos = 0, 0.0
         self.test_acc: float | None = None
         self.train_loss: float | None = None
@@ -143,9 +146,10 @@ class Loop:
         torch.manual_seed(cfg.seed)  # dropout draws from the global generators
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
-        model = self.model if self.model is not None else build_model(cfg)
+        model = self.prebuilt if self.prebuilt is not None else build_model(cfg)
         fmt = torch.channels_last if self.channels_last else torch.preserve_format
-        self.model = model.to(device=dev, memory_format=fmt)
+        # Module.to takes a device and a memory format together (torch._C._nn._parse_to); the stubs' overloads don't
+        self.model = model.to(device=dev, memory_format=fmt)  # type: ignore[call-overload]
         self.model.train()
         self.opt = make_optimizer(self.model, cfg)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
@@ -313,8 +317,8 @@ def _is_user_error(err: Exception) -> bool:
 
 
 # --- the engine ----------------------------------------------------------------------------
-def train(cfg: TrainConfig, *, stop: threading.Event | None = None, model: nn.Module | None = None,
-          data: Data | None = None, callbacks: Sequence[StepCallback] = ()) -> Iterator[Event]:
+def train(cfg: TrainConfig, *, stop: Stop | None = None, model: nn.Module | None = None,
+          data: Data | None = None, callbacks: Sequence[StepCallback] = ()) -> Generator[Event, None, None]:
     """Train ``cfg`` and yield its events; the last one is always an ``EndEvent``.
 
     ``stop`` is checked before every step (and between evaluation batches): once set, the

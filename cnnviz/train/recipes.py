@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from cnnviz.errors import ConfigError
 from cnnviz.models.registry import model_spec
@@ -57,8 +57,9 @@ class Recipe:
         arch = arch or self.arch
         data_dir = changes.pop("data_dir", None)
         dataset = changes.pop("dataset", self.dataset)
-        fields = dict(optimizer=self.optimizer, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
-                      batch_size=self.batch_size, epochs=self.epochs, time_budget_s=self.time_budget_s)
+        fields: dict[str, Any] = dict(optimizer=self.optimizer, lr=self.lr, momentum=self.momentum,
+                                      weight_decay=self.weight_decay, batch_size=self.batch_size, epochs=self.epochs,
+                                      time_budget_s=self.time_budget_s)
         fields.update(changes)
         valid = {f.name for f in dataclasses.fields(model_spec(arch).config)}
         settings = {k: v for k, v in self.model.items() if k in valid}
@@ -82,7 +83,12 @@ BOOK: dict[str, Recipe] = {
 # Fixed in epochs, never cut by wall time: a recipe gives the same numbers under any load, so
 # identical runs of a class are computed once (cnnviz.runs.kinds.content_key). A time budget
 # stays available as an explicit choice on the form and the CLI (--time-budget).
-_CLASS_DATA = dict(subset=5000, test_subset=1000)
+class _Data(TypedDict):
+    subset: int
+    test_subset: int
+
+
+_CLASS_DATA: _Data = {"subset": 5000, "test_subset": 1000}
 CLASS: dict[str, Recipe] = {
     # no BatchNorm in AlexNet, VGG, NiN, GoogLeNet: momentum (AlexNet) or Adam gets them going
     # within a class period where the book's plain SGD sits at chance for several epochs

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,13 @@ from torch import nn
 from cnnviz.models.registry import create_model
 from cnnviz.train.config import TrainConfig, TrainingError
 from cnnviz.train.data import batches, prepare
+
+
+class Stop(Protocol):
+    """What training and evaluation poll between steps and batches: a ``threading.Event``, or
+    anything else that answers ``is_set()`` (the scheduler's store-backed flag, a deadline)."""
+
+    def is_set(self) -> bool: ...
 
 
 # --- building blocks -----------------------------------------------------------------------
@@ -94,8 +101,9 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def weight_params(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    """(qualified module name, weight) of every conv and linear layer, in model order."""
+def weight_params(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """(qualified module name, weight) of every conv and linear layer, in model order (the
+    weights are ``nn.Parameter``s, which torch's stubs type as the ``Tensor`` they are)."""
     return [(n, m.weight) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
@@ -140,7 +148,7 @@ class Predictions:
 @torch.no_grad()
 def predictions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[int, int], in_channels: int,
                 batch_size: int, precision: str = "fp32", channels_last: bool = False,
-                stop: threading.Event | None = None) -> Predictions | None:
+                stop: Stop | None = None) -> Predictions | None:
     """Every image's predicted class and probability, ``model`` in eval mode, on uint8 images
     ``x`` and labels ``y``; None when ``stop`` cut it short.
 
@@ -173,7 +181,7 @@ def predictions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[in
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, hw: tuple[int, int], in_channels: int,
              batch_size: int, precision: str = "fp32", channels_last: bool = False,
-             stop: threading.Event | None = None) -> tuple[float, float]:
+             stop: Stop | None = None) -> tuple[float, float]:
     """(accuracy, mean loss) of ``model`` in eval mode on uint8 images ``x`` and labels ``y``
     (``predictions``, counted); NaN for both when there were no images or ``stop`` cut it short."""
     return counted(predictions(model, x, y, hw, in_channels, batch_size, precision, channels_last, stop), y)

@@ -36,7 +36,7 @@ def _filled(index: int, out: int, x0: float) -> tuple[list[float], list[float]]:
     """Output cells 0..index in raster order as one polygon: full rows above, the row up to index."""
     r, c = divmod(index, out)
     xs = [x0, x0 + out, x0 + out, x0 + c + 1, x0 + c + 1, x0, x0]
-    ys = [0, 0, r, r, r + 1, r + 1, 0]
+    ys: list[float] = [0, 0, r, r, r + 1, r + 1, 0]
     return xs, ys
 
 

@@ -15,16 +15,16 @@ Streamlit; the tests build every figure directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnnviz.i18n import t
 from cnnviz.inspect.records import LayerRecord
 from cnnviz.inspect.render import human, human_bytes
 from cnnviz.inspect.tracing import Trace
 from cnnviz.viz import theme
-from cnnviz.viz.diagram.nodes import shape_text
+from cnnviz.viz.diagram.nodes import shape_text, window_text
 
 SPINE_KINDS = ("conv", "pool", "gap", "linear", "flatten", "concat", "add")
 RF_KINDS = ("conv", "pool", "concat", "add")
@@ -80,9 +80,7 @@ def _bands(trace: Trace, recs: Sequence[LayerRecord]) -> list[tuple[str, int, in
 
 
 def _rec_hover(r: LayerRecord, lang: str, batch: int = 1) -> str:
-    geo = ""
-    if r.kernel:
-        geo = "<br>" + t("dg.hover.window", lang, k=f"{r.kernel[0]}×{r.kernel[1]}", s=r.stride[0], p=r.padding[0])
+    geo = window_text(r, lang)
     return (f"<b>{r.name}</b> {r.type}{geo}<br>{shape_text(r.input_shape)} → {shape_text(r.output_shape)}"
             f"<br>{t('chart.hover.memory', lang, mem=human_bytes(r.act_bytes * batch), n=batch)}")
 
@@ -157,19 +155,19 @@ def rf_growth(trace: Trace, lang: str = "en", title: str | None = None):
     side = max(trace.input_shape[1:])
     xs = list(range(1, len(recs) + 1))
     colors = [theme.KIND.get(r.kind, theme.KIND["conv"])[1] for r in recs]
-    hover = [f"<b>{r.name}</b> {r.type}<br>" + t("chart.rf.hover", lang, rf=r.rf, jump=r.jump)
-             + (("<br>" + t("dg.hover.window", lang, k=f"{r.kernel[0]}×{r.kernel[1]}", s=r.stride[0], p=r.padding[0]))
-                if r.kernel else "") for r in recs]
+    rfs = [r.rf for r in recs if r.rf is not None]  # one per record: recs keep those that have one
+    hover = [f"<b>{r.name}</b> {r.type}<br>" + t("chart.rf.hover", lang, rf=r.rf, jump=r.jump) + window_text(r, lang)
+             for r in recs]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=xs, y=[r.rf for r in recs], mode="lines+markers", name=t("chart.rf", lang),
+    fig.add_trace(go.Scatter(x=xs, y=rfs, mode="lines+markers", name=t("chart.rf", lang),
                              line=dict(color=theme.INK, width=1.5), marker=dict(color=colors, size=8),
                              hovertext=hover, hoverinfo="text"))
     fig.add_hline(y=side, line=dict(color=SIDE_COLOR, dash="dash", width=1.5),
                   annotation_text=t("chart.rf.input", lang, side=side), annotation_position="top left",
                   annotation_font=dict(color=SIDE_COLOR, size=11))
-    first = next((i for i, r in enumerate(recs) if r.rf >= side), None)
+    first = next((i for i, rf in enumerate(rfs) if rf >= side), None)
     if first is not None:
-        fig.add_annotation(x=first + 1, y=recs[first].rf, text=t("chart.rf.covers", lang, name=recs[first].name),
+        fig.add_annotation(x=first + 1, y=rfs[first], text=t("chart.rf.covers", lang, name=recs[first].name),
                            showarrow=True, arrowhead=2, ax=-40, ay=-40, font=dict(size=11), bgcolor="white")
     theme.styled(fig, title or t("chart.rf.title", lang), 380)
     fig.update_layout(showlegend=False)
@@ -235,6 +233,15 @@ def param_split_figure(items: Sequence[tuple[str, ParamSplit]], lang: str = "en"
 
 
 # --- comparing architectures ----------------------------------------------------------------
+class Figures(NamedTuple):
+    """A compare row's figures, once it is known to have them (``CompareRow.figures``)."""
+
+    params: int
+    macs: int
+    act_bytes: int
+    depth: int
+
+
 @dataclass(frozen=True)
 class CompareRow:
     """One architecture's figures at the compare page's input size (``trace`` None: too small)."""
@@ -252,6 +259,13 @@ class CompareRow:
     def __post_init__(self) -> None:
         if not self.short:
             object.__setattr__(self, "short", self.label)
+
+    @property
+    def figures(self) -> Figures:
+        """The four figures of a row that has them (``params`` is not None: all four are set together)."""
+        assert self.params is not None and self.macs is not None and self.act_bytes is not None \
+            and self.depth is not None, self.name
+        return Figures(self.params, self.macs, self.act_bytes, self.depth)
 
 
 def compare_row(name: str, label: str, family: str, trace: Trace | None, min_side: int | None,
@@ -271,11 +285,12 @@ def compare_bars(rows: Sequence[CompareRow], lang: str = "en", title: str | None
     from plotly.subplots import make_subplots
 
     ok = [r for r in rows if r.params is not None][::-1]
-    panels = [
-        ("params", t("cmp.params", lang), [r.params for r in ok], True, human),
-        ("macs", t("cmp.macs", lang), [r.macs for r in ok], True, human),
-        ("mem", t("cmp.memory", lang), [r.act_bytes for r in ok], True, human_bytes),
-        ("depth", t("cmp.depth", lang), [r.depth for r in ok], False, str),
+    figs = [r.figures for r in ok]
+    panels: list[tuple[str, str, list[int], bool, Callable[[float], str]]] = [
+        ("params", t("cmp.params", lang), [f.params for f in figs], True, human),
+        ("macs", t("cmp.macs", lang), [f.macs for f in figs], True, human),
+        ("mem", t("cmp.memory", lang), [f.act_bytes for f in figs], True, human_bytes),
+        ("depth", t("cmp.depth", lang), [f.depth for f in figs], False, str),
     ]
     fig = make_subplots(rows=1, cols=4, shared_yaxes=True, horizontal_spacing=0.025,
                         subplot_titles=[p[1] for p in panels])
@@ -310,8 +325,9 @@ def compare_scatter(rows: Sequence[CompareRow], lang: str = "en", title: str | N
             # a family's points sit close together (VGG-11…19): alternate their labels above and below
             textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(rs))],
             marker=dict(size=12, color=theme.FAMILY.get(fam, theme.MUTED), line=dict(color="white", width=1)),
-            hovertext=[f"<b>{r.label}</b><br>{t('cmp.params', lang)}: {human(r.params)}<br>"
-                       f"{t('cmp.macs', lang)}: {human(r.macs)}<br>{t('cmp.depth', lang)}: {r.depth}" for r in rs],
+            hovertext=[f"<b>{r.label}</b><br>{t('cmp.params', lang)}: {human(r.figures.params)}<br>"
+                       f"{t('cmp.macs', lang)}: {human(r.figures.macs)}<br>{t('cmp.depth', lang)}: {r.depth}"
+                       for r in rs],
             hoverinfo="text"))
     theme.styled(fig, title or t("cmp.scatter.title", lang), 440)
     fig.update_xaxes(type="log", title_text=t("cmp.macs", lang), gridcolor=theme.GRID, dtick=1)
@@ -404,7 +420,8 @@ def layer_rows(trace: Trace, view: str = "leaves", lang: str = "en") -> list[dic
     for r in recs:
         extra = ""
         if r.kernel:
-            extra = f" {r.kernel[0]}×{r.kernel[1]}/{r.stride[0]}"
+            (kh, kw), (s, _), _ = r.window
+            extra = f" {kh}×{kw}/{s}"
         elif r.skip:  # a residual block: say which shortcut it has
             extra = f" ({t('dg.skip.' + r.skip, lang)})"
         rows.append({
@@ -443,9 +460,9 @@ def key_facts(trace: Trace) -> list[tuple[str, dict[str, Any]]]:
     if big is not None:
         facts.append(("fact.biggest_act", dict(name=big.name, shape=shape_text(big.output_shape),
                                                mem=human_bytes(big.act_bytes))))
-    rfs = [r for r in spine(trace) if r.kind in ("conv", "pool") and r.rf is not None]
+    rfs = [(r.name, r.rf) for r in spine(trace) if r.kind in ("conv", "pool") and r.rf is not None]
     if rfs:
-        last = rfs[-1]
-        key = "fact.rf_covers" if last.rf >= side else "fact.rf_partial"
-        facts.append((key, dict(rf=last.rf, side=side, name=last.name)))
+        name, rf = rfs[-1]
+        key = "fact.rf_covers" if rf >= side else "fact.rf_partial"
+        facts.append((key, dict(rf=rf, side=side, name=name)))
     return facts

@@ -105,6 +105,14 @@ def shape_text(shape: Iterable[int]) -> str:
     return "×".join(str(v) for v in shape)
 
 
+def window_text(r: LayerRecord, lang: str) -> str:
+    """A conv's or pool's window for a hover ("<br>kernel 3×3, stride 1, padding 1"), else ""."""
+    if not r.kernel:
+        return ""
+    (kh, kw), (s, _), (p, _) = r.window
+    return "<br>" + t("dg.hover.window", lang, k=f"{kh}×{kw}", s=s, p=p)
+
+
 _UNIT_NAME = re.compile(r"\d+|b\d+|nin\d+")  # numbered blocks, the book's b1…b5, NiN's nin1…nin4
 
 
@@ -212,9 +220,7 @@ def _hover(recs: list[LayerRecord], lang: str) -> str:
     lines = []
     for r in recs:
         head = f"<b>{r.name}</b> {r.type}"
-        geo = ""
-        if r.kernel:
-            geo = "<br>" + t("dg.hover.window", lang, k=f"{r.kernel[0]}×{r.kernel[1]}", s=r.stride[0], p=r.padding[0])
+        geo = window_text(r, lang)
         shapes = f"<br>{shape_text(r.input_shape)} → {shape_text(r.output_shape)}"
         cost = ""
         if r.params or r.macs:
@@ -232,7 +238,7 @@ def _summary_label(r: LayerRecord, kids: dict[str, list[LayerRecord]], lang: str
     ops = _fold(_leaves_under(r.name, kids))
     if r.kind == "residual":
         convs = [o.rec for o in ops if o.rec.kind == "conv" and not o.rec.name.endswith(".shortcut")]
-        s = max((c.stride[0] for c in convs), default=1)
+        s = max((c.window.stride[0] for c in convs), default=1)
         return t("dg.residual", lang, n=len(convs), c=r.output_shape[0]) + (f" /{s}" if s > 1 else "")
     # a block of leaves: runs of the same layer collapse to "label ×n"
     parts: list[list] = []
