@@ -254,9 +254,9 @@ def gpu_dataset(data_dir: str | None) -> tuple[str, str | None]:
     root = data_dir or str(default_dir())
     if not available("fashion-mnist", root):
         return "synthetic", f"Fashion-MNIST is not in {root}: the engine's synthetic set instead (not the book's data)"
-    try:
-        import torchvision  # noqa: F401  (the engine reads the IDX files through it)
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is None:  # the engine reads the IDX files through it
         return "synthetic", "torchvision is not installed: the engine's synthetic set instead (not the book's data)"
     return "fashion-mnist", None
 
