@@ -57,3 +57,10 @@ test: setup-dev browser haproxy lint
 
 bench: setup-dev
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The GPU check of issue #24 (bench/gpu_check.sh): ≤ 6 min on a CUDA machine, results in OUT;
+# `make gpu-check ARGS=--cpu-dry-run` runs it here on the CPU. No set-up: a lent machine has its own Python.
+.PHONY: gpu-check
+OUT ?= artifacts/gpu-check
+gpu-check:
+	bash bench/gpu_check.sh $(OUT) $(ARGS)

@@ -19,17 +19,26 @@ Sections (``--section``, default all):
 * ``class``: every family's "class period" recipe on ``$CNNVIZ_DATA_DIR``'s Fashion-MNIST:
   wall time from ``train()`` to its EndEvent (data loading and model building included) and
   the final test accuracy. Target ≤ 60 s on 2 CPU cores; chance is 10 %.
-* ``gpu``: on CUDA only, each book recipe's training examples/s (median of the StepEvents
-  after warm-up, bf16 autocast and channels-last as the engine does) against the book's V100
-  figures. Target ≥ 5×. On a machine without CUDA it prints a note and skips.
+* ``gpu``: on CUDA only, each book recipe's training examples/s (the book's input side and
+  batch; the median of the StepEvents after a warm-up; the data held on the GPU by the engine)
+  in fp32 and bf16, with and without channels-last, against the book's V100 figures (target
+  ≥ 5× for the engine's default, bf16 + channels-last, and whether that default is the fastest);
+  then a short run of LeNet-BN and ResNet-18 in bf16 against the same run in fp32 (target: test
+  accuracy within 1 point). Fashion-MNIST from ``--data-dir``/``$CNNVIZ_DATA_DIR``, else the
+  synthetic set, said so. ``--json`` writes the measurements as they come (``bench/gpu_check.py``
+  reads them); ``--device cpu --smoke`` runs it small on the CPU (a dry run of the code, not a
+  measurement). On a machine without CUDA it prints a note and skips.
 
     CNNVIZ_DATA_DIR=/work/shared/data .venv/bin/python bench/bench_train.py
     .venv/bin/python bench/bench_train.py --section class --arch resnet18
+    python bench/bench_train.py --section gpu --data-dir data --json gpu.json      # on a CUDA machine
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import pathlib
 import platform
 import statistics
@@ -47,12 +56,11 @@ from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import batches, load_data, prepare  # noqa: E402
 from cnnviz.train.events import StepEvent
 from cnnviz.train.loop import train  # noqa: E402
-from cnnviz.train.recipes import BOOK, CLASS  # noqa: E402
+from cnnviz.train.recipes import BOOK, CLASS, Recipe  # noqa: E402
 from cnnviz.train.steps import build_model, make_optimizer
 
 from machine import cpu_model, table, usable_cores  # noqa: E402
 
-BOOK_V100 = {"alexnet": 3942, "vgg": 2464, "nin": 3088, "googlenet": 3266, "resnet": 5033}  # examples/sec, d2l.ai
 FAMILY_ARCH = {fam: p.arch for fam, p in CLASS.items()}
 
 
@@ -221,29 +229,203 @@ def section_class(archs: list[str]) -> None:
 
 
 # --- GPU ---------------------------------------------------------------------------------------------
-def section_gpu(archs: list[str], steps: int) -> None:
-    print("\n## book recipes on the GPU vs the book's V100 figures (target ≥ 5×)\n")
-    if not torch.cuda.is_available():
+# The book's printed training throughput on its V100 (examples/s), per recipe family ("lenet": the LeNet
+# chapter's network, without BatchNorm, sigmoid, lr 0.9; "batchnorm": the BatchNorm chapter's LeNet with it).
+# The figures of issue #24 (an earlier version of this file had 3,942 / 2,464 / 3,088 / 3,266 / 5,033 for
+# AlexNet / VGG / NiN / GoogLeNet / ResNet: printed builds of the book differ).
+BOOK_V100 = {"lenet": 72_322, "alexnet": 4_171, "vgg": 2_551, "nin": 3_201, "googlenet": 3_568,
+             "batchnorm": 34_609, "resnet": 4_672}
+GPU_RECIPES = {"lenet": Recipe("lenet", 28, lr=0.9, batch_size=256, model={"batch_norm": False}), **BOOK}
+GPU_COMBOS = (("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True))  # (precision, channels-last)
+GPU_ACC_FAMILIES = ("batchnorm", "resnet")  # BatchNorm nets: the book's plain-SGD AlexNet/VGG sit at chance for epochs
+ACC_EXAMPLES = 40_000  # the accuracy runs' epochs: the book's 10, fewer where the training split is large
+GPU_NAMES = {"lenet": "LeNet", "alexnet": "AlexNet", "vgg": "VGG-11 ÷4", "nin": "NiN", "googlenet": "GoogLeNet",
+             "batchnorm": "LeNet-BN", "resnet": "ResNet-18"}
+GPU_TARGET = 5.0  # × the book's V100 examples/s
+ACC_TOLERANCE = 0.01  # bf16 within 1 point of fp32
+FASTEST_WITHIN = 0.05  # the default counts as the fastest when within 5 % of it
+GPU_LENET_STEPS = 5  # × --gpu-steps for the LeNets: a step takes a millisecond, a window of 10 is too short to time
+
+
+def gpu_dataset(data_dir: str | None) -> tuple[str, str | None]:
+    """("fashion-mnist", None) when its files are there and torchvision can read them; else
+    ("synthetic", why): the engine's built-in set, said out loud."""
+    from cnnviz.train.data import available
+    from cnnviz.train.data import data_dir as default_dir
+
+    root = data_dir or str(default_dir())
+    if not available("fashion-mnist", root):
+        return "synthetic", f"Fashion-MNIST is not in {root}: the engine's synthetic set instead (not the book's data)"
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is None:  # the engine reads the IDX files through it
+        return "synthetic", "torchvision is not installed: the engine's synthetic set instead (not the book's data)"
+    return "fashion-mnist", None
+
+
+SMOKE_MODEL = {"width_div": 8, "fc_width": 64}  # a dry run's networks: thin (settings an arch lacks are left out)
+
+
+def gpu_recipe(fam: str, smoke: bool, **changes) -> Recipe:
+    """The book's recipe of ``fam``; ``smoke``: a CPU dry run's, its class-period input side, channels
+    ÷ 8, dense layers 64 wide, batch 8 (the code paths, not a measurement)."""
+    r = dataclasses.replace(GPU_RECIPES[fam], **changes)
+    if smoke:
+        side = CLASS[fam].input_side if fam in CLASS else r.input_side
+        model = r.model if r.arch == "lenet" else {**r.model, **SMOKE_MODEL}  # LeNet is thin already
+        r = dataclasses.replace(r, input_side=side, batch_size=8, model=model,
+                                test_subset=min(r.test_subset or 10**9, 32))
+    return r
+
+
+def gpu_rate(fam: str, device: str, precision: str, channels_last: bool, steps: int, log_every: int,
+             dataset: str, data_dir: str | None, smoke: bool) -> dict:
+    """One short run of ``fam``'s book recipe: the median examples/s of its StepEvents after a warm-up
+    (cuDNN's autotuning, the allocator's first blocks); the data sits on the device (the engine's own)."""
+    r = gpu_recipe(fam, smoke, test_subset=256)  # the run's closing evaluation stays short
+    cfg = r.config(max_steps=steps, epochs=1000, eval_every=0, device=device, precision=precision,
+                   channels_last=channels_last, log_every=log_every, dataset=dataset, data_dir=data_dir)
+    warm = max(log_every, steps // 3)
+    rates, start, end = [], None, None
+    t0 = time.perf_counter()
+    for ev in train(cfg):
+        if ev.kind == "start":
+            start = ev
+        elif isinstance(ev, StepEvent) and ev.step > warm:
+            rates.append(ev.examples_per_s)
+        elif ev.kind == "end":
+            end = ev
+    return {"family": fam, "name": GPU_NAMES[fam], "arch": cfg.arch, "side": cfg.model.input_hw[0],
+            "batch": cfg.batch_size,
+            "precision": start.precision if start else precision, "channels_last": channels_last,
+            "device": start.device if start else device, "dataset": start.dataset if start else "?",
+            "status": end.status if end else "?", "message": (end.message or {}).get("en", "") if end else "",
+            "windows": len(rates), "examples_per_s": statistics.median(rates) if rates else None,
+            "wall_s": time.perf_counter() - t0}
+
+
+def gpu_accuracy(fam: str, device: str, dataset: str, data_dir: str | None, epochs: int, smoke: bool) -> dict:
+    """The same short run of ``fam``'s book recipe in fp32 and in bf16 (same seed, weights and batches):
+    their test accuracies on the whole test split."""
+    r = gpu_recipe(fam, smoke, **({"subset": 128, "test_subset": 64} if smoke else {}))
+    if not smoke:  # the book's epochs on a small split; on the full 60,000 images, a shorter run
+        from cnnviz.train.data import split_sizes
+
+        n_train = split_sizes(r.config(dataset=dataset, data_dir=data_dir).data)[0]
+        epochs = max(1, min(epochs, ACC_EXAMPLES // max(1, n_train)))
+    out = {"family": fam, "name": GPU_NAMES[fam], "arch": r.arch, "epochs": epochs, "side": r.input_side,
+           "batch": r.batch_size}
+    for precision in ("fp32", "bf16"):
+        cfg = r.config(epochs=epochs, eval_every=0, device=device, precision=precision, dataset=dataset,
+                       data_dir=data_dir)
+        t0 = time.perf_counter()
+        events = list(train(cfg))
+        start, end = events[0], events[-1]
+        per_epoch = [e.test_acc for e in events if e.kind == "epoch"]
+        out[precision] = {"test_acc": end.test_acc, "status": end.status, "wall_s": time.perf_counter() - t0,
+                          "last3_mean": statistics.mean(per_epoch[-3:]) if per_epoch else None,
+                          "dataset": getattr(start, "dataset", "?"), "n_test": getattr(start, "n_test", None),
+                          "message": end.message.get("en", "")}
+    a, b = out["fp32"]["test_acc"], out["bf16"]["test_acc"]
+    out["delta"] = None if a is None or b is None else b - a
+    return out
+
+
+def _fmt_rate(r: float | None) -> str:
+    return "—" if r is None else f"{r:,.0f}"
+
+
+def section_gpu(archs: list[str], steps: int, device: str = "cuda", smoke: bool = False,
+                json_path: str | None = None, data_dir: str | None = None, acc_epochs: int = 10) -> dict:
+    """Examples/s of every book recipe in fp32 and bf16, with and without channels-last, against the
+    book's V100; then bf16 against fp32 accuracy. Returns (and writes to ``json_path`` as it goes)
+    every measurement and the targets."""
+    from cnnviz.train.steps import resolve_device, resolve_precision
+
+    print(f"\n## book recipes on {device} vs the book's V100 figures (target ≥ {GPU_TARGET:g}×)\n")
+    res: dict = {"device": device, "smoke": smoke, "rows": [], "accuracy": [], "targets": [], "notes": []}
+
+    def save() -> None:
+        if json_path:
+            pathlib.Path(json_path).write_text(json.dumps(res, indent=1))
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
         print("skipped: no CUDA GPU on this machine")
-        return
-    rows = []
-    for fam, v100 in BOOK_V100.items():
-        p = BOOK[fam]
-        if archs and p.arch not in archs and fam not in archs:
-            continue
-        cfg = p.config(max_steps=steps, eval_every=0, device="cuda")
-        rates, start = [], None
-        for ev in train(cfg):
-            if ev.kind == "start":
-                start = ev
-            if isinstance(ev, StepEvent) and ev.step > steps // 4:  # after cuDNN's autotuning
-                rates.append(ev.examples_per_s)
-            if ev.kind == "end" and ev.status != "completed":
-                print(f"{p.arch}: {ev.status}: {ev.message['en']}")
-        r = statistics.median(rates) if rates else float("nan")
-        rows.append([p.arch, f"{cfg.model.input_hw[0]}", f"{cfg.batch_size}", start.precision if start else "?",
-                     f"{v100:,}", f"{r:,.0f}", f"{r / v100:.1f}×", "PASS" if r >= 5 * v100 else "FAIL"])
-    table(rows, ["arch", "side", "batch", "precision", "book V100 ex/s", "ex/s", "ratio", "≥5×"])
+        res["notes"].append("skipped: no CUDA GPU on this machine")
+        save()
+        return res
+    dev = resolve_device(device)
+    dataset, why = gpu_dataset(data_dir)
+    res["dataset"] = dataset
+    if why:
+        print(f"note: {why}")
+        res["notes"].append(why)
+    default = (resolve_precision("auto", dev), dev.type == "cuda")  # what a run on this device gets
+    res["default"] = {"precision": default[0], "channels_last": default[1]}
+    log_every = 1 if smoke else 10  # 10: the engine's own interval on CUDA (one sync per event)
+    fams = [f for f in GPU_RECIPES if not archs or f in archs or GPU_RECIPES[f].arch in archs]
+    table_rows = []
+    for fam in fams:
+        rates = {}
+        for precision, cl in GPU_COMBOS:
+            n = steps * GPU_LENET_STEPS if GPU_RECIPES[fam].arch == "lenet" and not smoke else steps
+            row = gpu_rate(fam, device, precision, cl, n, log_every, dataset, data_dir, smoke)
+            res["rows"].append(row)
+            save()
+            rates[(precision, cl)] = row["examples_per_s"]
+            if row["status"] != "completed":
+                print(f"{row['arch']} {precision} cl={cl}: {row['status']}: {row['message']}")
+        good = {k: v for k, v in rates.items() if v}
+        best = max(good, key=good.get) if good else None
+        d = rates.get(default)
+        v100 = BOOK_V100[fam]
+        ratio = d / v100 if d else None
+        within = d is not None and best is not None and d >= (1 - FASTEST_WITHIN) * good[best]
+        res["targets"].append({"name": f"{GPU_NAMES[fam]} ≥ {GPU_TARGET:g}× V100", "family": fam,
+                               "ok": None if smoke or ratio is None else ratio >= GPU_TARGET,
+                               "value": ratio, "default_rate": d, "v100": v100,
+                               "best": f"{best[0]}{'+cl' if best[1] else ''}" if best else None,
+                               "default_is_fastest": within})
+        save()
+        table_rows.append([GPU_NAMES[fam], row["side"], row["batch"], row["dataset"],
+                           *(_fmt_rate(rates[c]) for c in GPU_COMBOS),
+                           f"{best[0]}{'+cl' if best[1] else ''}" if best else "—", f"{v100:,}",
+                           "—" if ratio is None else f"{ratio:.1f}×",
+                           "n/a" if smoke else ("PASS" if ratio and ratio >= GPU_TARGET else "FAIL")])
+    table(table_rows, ["arch", "side", "batch", "data", "fp32", "fp32+cl", "bf16", "bf16+cl", "fastest",
+                       "V100 ex/s", f"default ({default[0]}{'+cl' if default[1] else ''}) / V100",
+                       f"≥{GPU_TARGET:g}×"])
+    slower = [t for t in res["targets"] if t["default_rate"] and not t["default_is_fastest"]]
+    if slower:
+        print(f"\nthe default ({default[0]}, channels-last {default[1]}) is more than {FASTEST_WITHIN:.0%} slower "
+              "than the fastest for: " + ", ".join(f"{GPU_NAMES[t['family']]} (fastest {t['best']})" for t in slower))
+    else:
+        print(f"\nthe default ({default[0]}, channels-last {default[1]}) is the fastest, within "
+              f"{FASTEST_WITHIN:.0%}, for every network measured")
+
+    print(f"\n## bf16 against fp32: the same run's test accuracy (target: within {ACC_TOLERANCE * 100:g} point)\n")
+    acc_rows = []
+    for fam in (f for f in GPU_ACC_FAMILIES if f in fams):
+        a = gpu_accuracy(fam, device, dataset, data_dir, 1 if smoke else acc_epochs, smoke)
+        res["accuracy"].append(a)
+        ok = a["delta"] is not None and abs(a["delta"]) <= ACC_TOLERANCE
+        res["targets"].append({"name": f"{a['name']} bf16 within 1 point of fp32", "family": fam,
+                               "ok": None if smoke else ok, "value": a["delta"]})
+        save()
+        acc_rows.append([a["name"], a["side"], a["batch"], a["epochs"], a["fp32"]["dataset"],
+                         f"{(a['fp32']['test_acc'] or 0):.2%}", f"{(a['bf16']['test_acc'] or 0):.2%}",
+                         "—" if a["delta"] is None else f"{a['delta'] * 100:+.2f}",
+                         "/".join(f"{(a[p]['last3_mean'] or 0):.2%}" for p in ("fp32", "bf16")),
+                         f"{a['fp32']['wall_s']:.1f} / {a['bf16']['wall_s']:.1f}",
+                         "n/a" if smoke else ("PASS" if ok else "FAIL")])
+    table(acc_rows, ["arch", "side", "batch", "epochs", "data", "fp32 acc", "bf16 acc", "Δ points",
+                     "last 3 epochs fp32/bf16", "wall s fp32/bf16", "≤1 point"])
+    print("(the target is on the final test accuracies; the mean of the last 3 epochs shows how much a single "
+          "epoch's figure moves)")
+    if smoke:
+        print("\n(smoke run: small inputs and batches; the targets are for the GPU run)")
+    save()
+    return res
 
 
 def main() -> None:
@@ -251,7 +433,12 @@ def main() -> None:
     ap.add_argument("--section", choices=("all", "engine", "pipeline", "class", "gpu"), default="all")
     ap.add_argument("--arch", action="append", default=[], help="class/gpu sections: only this arch (or family)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--gpu-steps", type=int, default=200)
+    ap.add_argument("--gpu-steps", type=int, default=60, help="gpu section: steps of each throughput run")
+    ap.add_argument("--gpu-acc-epochs", type=int, default=10, help="gpu section: epochs of the bf16/fp32 runs")
+    ap.add_argument("--device", default="cuda", help="gpu section: the device (cpu with --smoke: a dry run)")
+    ap.add_argument("--smoke", action="store_true", help="gpu section: small inputs, batch 8 (a CPU dry run)")
+    ap.add_argument("--data-dir", default=None, help="gpu section: the data folder (default $CNNVIZ_DATA_DIR)")
+    ap.add_argument("--json", default=None, help="gpu section: write its measurements here as they come")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", message=".*worker processes in total.*")  # the book's 4 workers on 2 cores
     print(machine())
@@ -262,7 +449,8 @@ def main() -> None:
     if args.section in ("all", "class"):
         section_class(args.arch)
     if args.section in ("all", "gpu"):
-        section_gpu(args.arch, args.gpu_steps)
+        section_gpu(args.arch, args.gpu_steps, args.device, args.smoke, args.json, args.data_dir,
+                    args.gpu_acc_epochs)
 
 
 if __name__ == "__main__":
