@@ -158,6 +158,11 @@ class Ctx:
 T0 = time.monotonic()
 
 
+
+def _dicts(events) -> list[dict]:
+    """A job's events as their stored records (``Event.to_dict()``): the checks below read fields by name."""
+    return [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in events]
+
 def _t() -> str:
     """Seconds since this process started, for the log."""
     return f"{time.monotonic() - T0:.1f} s"
@@ -503,7 +508,7 @@ def jobs_in_pool(rep: Report, ctx: Ctx, sch) -> None:
         rep.metric(f"{kind} wall_s", round((info.ended or time.time()) - (info.started or time.time()), 2))
 
     # --- train: the engine's events on CUDA, the results just before the end, the weights ---------
-    ev = sch.events(ids["train"])
+    ev = _dicts(sch.events(ids["train"]))
     kinds = [e["kind"] for e in ev]
     start, end = (ev[0] if ev else {}), (ev[-1] if ev else {})
     rep.check("train: start first, end last, results just before the end",
@@ -566,7 +571,7 @@ def jobs_in_pool(rep: Report, ctx: Ctx, sch) -> None:
 
     # --- the two paired labs: both variants step by step, the BN statistics ---------------------------
     for kind, names, n in (("gradflow", ("plain", "residual"), gf_steps), ("bnpair", ("no_bn", "bn"), 12)):
-        ev = sch.events(ids[kind])
+        ev = _dicts(sch.events(ids[kind]))
         for name in names:
             mine = [e for e in ev if e.get("name") == name]
             st = next((e for e in mine if e["kind"] == "start"), {})
@@ -588,7 +593,7 @@ def jobs_in_pool(rep: Report, ctx: Ctx, sch) -> None:
                  "configs (no device parameter), so they never use the GPU")
 
     # --- featuremaps: the engine's stream without names, its weights for the lab ------------------------
-    ev = sch.events(ids["featuremaps"])
+    ev = _dicts(sch.events(ids["featuremaps"]))
     end = ev[-1] if ev else {}
     rep.check("featuremaps: the engine's events, its own end at step 20, no names",
               ev and ev[0]["kind"] == "start" and end.get("kind") == "end" and end.get("step") == 20 and
@@ -687,7 +692,7 @@ def live_run(rep: Report, ctx: Ctx, sch, db: pathlib.Path, label: str, log_every
             while time.monotonic() < deadline:
                 live = r.get(rid).live  # first: once it is over, the read below has every event
                 t = time.perf_counter()
-                evs = r.events(rid)
+                evs = _dicts(r.events(rid))
                 poll_s[who].append(time.perf_counter() - t)
                 now = time.monotonic()
                 for i in range(n, len(evs)):
@@ -706,7 +711,7 @@ def live_run(rep: Report, ctx: Ctx, sch, db: pathlib.Path, label: str, log_every
     info = sch.wait(rid, timeout=max(5.0, ctx.deadline(8) - time.monotonic()))
     for th in threads:
         th.join(timeout=PAGE_POLL_S * 3)
-    events = sch.events(rid)
+    events = _dicts(sch.events(rid))
     tag = f"live, log every {log_every}"
     rep.check(f"{tag}: the run completed", info.status == "completed", f"{info.status} {info.text('en')[:200]}")
     if not events or events[0]["kind"] != "start":
