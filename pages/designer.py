@@ -11,6 +11,7 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.models.registry import get_config
+from cnnviz.models.vgg import block_sides
 from cnnviz.viz import explore as charts
 from ui import downloads, figures, schemas
 from ui.common import arch_label, arch_short, fmt_count, lang, show_error, tr, try_trace
@@ -38,17 +39,6 @@ def seed_new_blocks(n: int) -> None:
         if state.key("chans", i) not in st.session_state:
             prev = st.session_state[state.key("chans", i - 1)]
             st.session_state[state.key("chans", i)] = min(prev * 2, 512)
-
-
-def halving(side: int, n: int) -> str:
-    """'224 → 112 → 56 → …': each VGG block's 2×2 pool halves the side (floor); ✗ where it dies."""
-    steps, s = [str(side)], side
-    for _ in range(n):
-        s //= 2
-        steps.append(str(s) if s >= 1 else "0 ✗")
-        if s < 1:
-            break
-    return " → ".join(steps)
 
 
 def presets() -> None:
@@ -100,7 +90,7 @@ def results(arch, values) -> None:
     side = values["side"]
     match = matching_preset(arch)
     st.markdown(f"#### {tr('de.is', name=arch_label(match)) if match else tr('de.custom')}")
-    st.caption(tr("de.halving", steps=halving(side, len(arch))))
+    st.caption(tr("de.halving", steps=" → ".join(str(s) if s >= 1 else "0 ✗" for s in block_sides(side, len(arch)))))
     try:
         cfg = get_config("vgg11").replace(conv_arch=arch, input_hw=(side, side), in_channels=values["ch"],
                                           fc_width=values["fc"])

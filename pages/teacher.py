@@ -19,9 +19,9 @@ import time
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
+from cnnviz.jobs import train as train_job
 from cnnviz.runs.store import TEACHER
 from cnnviz.status import Status
-from cnnviz.train.recipes import CLASS
 from ui import board as ub
 from ui import results
 from ui.common import arch_label, lang, show_error, tr
@@ -107,23 +107,13 @@ def clear() -> None:
 
 
 def prewarm() -> None:
-    """Queue every family's class-period recipe as the teacher. A student's form submits the
-    same ``TrainConfig.to_dict()`` for that arch, so their run attaches to this one."""
+    """Queue every family's class-period recipe as the teacher (``cnnviz.jobs.train.prewarm``)."""
     if not is_teacher():
         return
-    sch = scheduler()
-    new = done = 0
-    for r in CLASS.values():
-        try:
-            ticket = sch.submit("train", r.config().to_dict(), TEACHER)
-        except CnnvizError as err:  # a dataset missing, say: the others still go
-            say("warning", tr("teacher.prewarm.failed", arch=arch_label(r.arch), error=err.render(lang())))
-            continue
-        if ticket.attached:
-            done += 1
-        else:
-            new += 1
-    say("success", tr("teacher.prewarmed", new=new, done=done))
+    got = train_job.prewarm(scheduler(), TEACHER)
+    for arch, err in got.failed:  # a dataset missing, say: the others still went
+        say("warning", tr("teacher.prewarm.failed", arch=arch_label(arch), error=err.render(lang())))
+    say("success", tr("teacher.prewarmed", new=got.new, done=got.done))
 
 
 # --- the views -------------------------------------------------------------------------------------

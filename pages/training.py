@@ -22,7 +22,7 @@ from cnnviz.jobs.train import TrainProgress
 from cnnviz.models.registry import list_models
 from cnnviz.runs.scheduler import LEFT, RunError
 from cnnviz.status import FINISHED, Status
-from cnnviz.train.config import OPTIMIZERS
+from cnnviz.train.config import MAX_EPOCHS, OPTIMIZERS
 from cnnviz.train.data import DATASETS, available
 from cnnviz.train.loop import check
 from cnnviz.train.steps import resolve_device
@@ -31,6 +31,7 @@ from ui import figures, jobs, results
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui.sched import page_scheduler, scheduler, student
+from ui.schemas import UI_MAX_BATCH, UI_MAX_SIDE, UI_MIN_SIDE, WIDTH_DIVS
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
@@ -75,9 +76,9 @@ def form() -> None:
     c[0].toggle(tr("train.f.bn"), key=K + "bn")
     c[1].toggle(tr("train.f.residual"), key=K + "res", disabled=not has_res,
                 help=None if has_res else tr("train.f.residual.na"))
-    c[2].select_slider(tr("train.f.width_div"), options=[1, 2, 4, 8, 16, 32], key=K + "wdiv")
+    c[2].select_slider(tr("train.f.width_div"), options=WIDTH_DIVS, key=K + "wdiv")
     c[3].slider(tr("train.f.dropout"), 0.0, 0.9, step=0.05, key=K + "drop")
-    c[4].number_input(tr("train.f.side"), 1, 1024, step=1, key=K + "side")
+    c[4].number_input(tr("train.f.side"), UI_MIN_SIDE, UI_MAX_SIDE, step=1, key=K + "side")
     c = st.columns(5)
     c[0].selectbox(tr("train.f.dataset"), DATASETS, key=K + "dataset", format_func=lambda d: tr(f"train.data.{d}"))
     c[1].number_input(tr("train.f.subset"), 0, 10_000_000, step=500, key=K + "subset", help=tr("train.f.subset.help"))
@@ -89,8 +90,8 @@ def form() -> None:
     c[1].number_input(tr("train.f.lr"), 1e-6, 100.0, format="%g", key=K + "lr")
     c[2].number_input(tr("train.f.momentum"), 0.0, 0.999, step=0.1, format="%g", key=K + "mom")
     c[3].number_input(tr("train.f.weight_decay"), 0.0, 0.1, step=1e-4, format="%g", key=K + "decay")
-    c[4].number_input(tr("train.f.batch"), 1, 4096, step=32, key=K + "bs")
-    c[5].number_input(tr("train.f.epochs"), 1, 1000, step=1, key=K + "epochs")
+    c[4].number_input(tr("train.f.batch"), 1, UI_MAX_BATCH, step=32, key=K + "bs")
+    c[5].number_input(tr("train.f.epochs"), 1, MAX_EPOCHS, step=1, key=K + "epochs")
     ds = st.session_state[K + "dataset"]
     if ds != "synthetic" and not available(ds):
         st.caption(tr("train.f.dataset_missing", dataset=tr(f"train.data.{ds}")))

@@ -498,3 +498,11 @@ def test_errors_are_one_public_type():
     assert issubclass(cnnviz.CnnvizError, ValueError)
     for cls in (ConfigError, ShapeError, UnknownModelError):
         assert issubclass(cls, CnnvizError)
+
+
+def test_vgg_block_sides_halve_by_floor_and_stop_at_nothing():
+    from cnnviz.models.vgg import block_sides
+
+    assert block_sides(224, 5) == [224, 112, 56, 28, 14, 7]
+    assert block_sides(33, 3) == [33, 16, 8, 4]
+    assert block_sides(8, 5) == [8, 4, 2, 1, 0]  # the fourth block's pool leaves nothing: the designer marks it

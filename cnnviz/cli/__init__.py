@@ -14,7 +14,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from cnnviz.config import ConvNetConfig, parse_value
 from cnnviz.errors import CnnvizError, ConfigError
@@ -91,7 +91,18 @@ def config_from_args(args: argparse.Namespace) -> ConvNetConfig:
     return apply_settings(cfg, args.set)
 
 
-def apply_settings(cfg: ConvNetConfig, settings: Sequence[str]) -> ConvNetConfig:
+class _Replaceable(Protocol):
+    """A frozen config dataclass with a validating ``replace`` (a network's, or a lab's: gradflow)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def replace(self, **changes: Any) -> Any: ...
+
+
+C = TypeVar("C", bound=_Replaceable)
+
+
+def apply_settings(cfg: C, settings: Sequence[str]) -> C:
     """Apply ``--set key=value`` strings to ``cfg`` (types from the dataclass fields)."""
     import dataclasses
 
@@ -105,7 +116,8 @@ def apply_settings(cfg: ConvNetConfig, settings: Sequence[str]) -> ConvNetConfig
         if key not in types:
             raise ConfigError("err.unknown_setting", names=key, cls=type(cfg).__name__, valid=", ".join(sorted(types)))
         changes[key] = parse_value(key, types[key], raw)
-    return cfg.replace(**changes)
+    out: C = cfg.replace(**changes)
+    return out
 
 
 def parse_input(text: str) -> tuple[int, int, int]:

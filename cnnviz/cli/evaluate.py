@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     run_, events = open_run(args.run_id, args.db)
     res = evaluate(run_)
+    assert res is not None  # no stop flag: the pass runs to its end
     end = last_end(events)
     recorded = end.test_acc if end is not None else None
     names = class_names(res.dataset)

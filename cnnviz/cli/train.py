@@ -277,7 +277,8 @@ class _Progress:
     """A one-line text progress bar on stderr, and a line per epoch."""
 
     def __init__(self, out: TextIO):
-        self.out, self.total, self.test, self.shown = out, 1, None, 0.0
+        self.out, self.total, self.shown = out, 1, 0.0
+        self.test: float | None = None
 
     def show(self, ev: Event) -> None:
         if isinstance(ev, StartEvent):

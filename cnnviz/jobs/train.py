@@ -20,14 +20,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cnnviz.errors import CnnvizError
 from cnnviz.i18n import t
 from cnnviz.models.registry import get_config
 from cnnviz.runs.kinds import JobContext, JobKind, Stop
+from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunInfo
 from cnnviz.status import FINISHED, Status
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import fingerprint
 from cnnviz.train.events import EndEvent, EpochEvent, EvalEvent, Event, ResultsEvent, StartEvent, StepEvent
+from cnnviz.train.recipes import CLASS
 from cnnviz.train.steps import resolve_device
 
 STOPPED_RESULTS_S = 3.0  # a stopped run's results (a fresh pass over the test split) get this long
@@ -192,3 +195,30 @@ def train_title(cfg: TrainConfig, label: str, lang: str = "en") -> str:
     arch = t(f"arch.{cfg.arch}", lang) + (f" ({', '.join(marks)})" if marks else "")
     return t("train.run.title", lang, arch=arch, data=t(f"train.data.{cfg.data.dataset}", lang),
              side=cfg.model.input_hw[0], opt=t(f"train.opt.{cfg.optimizer}", lang), lr=f"{cfg.lr:g}", bs=cfg.batch_size)
+
+
+@dataclass(frozen=True)
+class Prewarm:
+    """What the teacher's pre-warm did: runs queued now, runs that were there already (queued,
+    running or done: identical, so shared), and the families that could not be queued, with why."""
+
+    new: int
+    done: int
+    failed: tuple[tuple[str, CnnvizError], ...]
+
+
+def prewarm(scheduler: Scheduler, owner: str) -> Prewarm:
+    """Queue every family's class-period recipe for ``owner`` (the teacher). A student's form
+    submits the same ``TrainConfig.to_dict()`` for that arch, so their run attaches to this one;
+    a family that cannot be queued (its dataset missing) does not stop the others."""
+    new = done = 0
+    failed = []
+    for r in CLASS.values():
+        try:
+            ticket = scheduler.submit("train", r.config().to_dict(), owner)
+        except CnnvizError as err:
+            failed.append((r.arch, err))
+            continue
+        done, new = (done + 1, new) if ticket.attached else (done, new + 1)
+    return Prewarm(new, done, tuple(failed))
+

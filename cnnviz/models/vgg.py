@@ -49,6 +49,18 @@ class VGGConfig(ConvNetConfig):
 
 
 # --- blocks -------------------------------------------------------------------------------
+def block_sides(side: int, n_blocks: int) -> list[int]:
+    """The side after each of ``n_blocks`` VGG blocks: each block's 2×2/2 max pool floors it by
+    half (``224 → 112 → 56 …``); the list stops at the first block that leaves nothing (0)."""
+    sides, s = [side], side
+    for _ in range(n_blocks):
+        s //= 2  # N x C x s x s → N x C x s//2 x s//2
+        sides.append(s)
+        if s < 1:
+            break
+    return sides
+
+
 def vgg_block(cfg: VGGConfig, num_convs: int, cin: int, cout: int) -> nn.Sequential:
     """``num_convs`` 3×3 convs (padding 1 keeps the side) then a 2×2 max pool that halves it."""
     layers: list[nn.Module] = []

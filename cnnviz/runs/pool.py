@@ -28,8 +28,10 @@ import pathlib
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cnnviz import settings
 from cnnviz.runs.store import RunStore
@@ -37,6 +39,9 @@ from cnnviz.runs.worker import worker_name
 from cnnviz.status import Status
 from cnnviz.supervisor import Backoff, Child, describe_exit, spawn, terminate
 from cnnviz.train.config import messages
+
+if TYPE_CHECKING:
+    from cnnviz.runs.rayexec import RayExecutor
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +137,9 @@ class Pool:
         self.parent = parent
         # a Ray cluster instead of local workers ($CNNVIZ_RAY_ADDRESS); local when it is unreachable
         self.ray_address = ray_address if ray_address is not None else settings.ray_address()
-        self._ray = None  # the RayExecutor while the cluster serves
+        self._ray: RayExecutor | None = None  # the RayExecutor while the cluster serves
         self._drivers: list = []
-        self._drivers_stop = None
+        self._drivers_stop: threading.Event | None = None
         self.detail: dict = {}
         # worker_argv + ["--db", DB, "--threads", T] starts one worker (``python -m cnnviz pool --worker``)
         self.db = pathlib.Path(db)
@@ -210,26 +215,25 @@ class Pool:
     # --- the Ray executor ------------------------------------------------------------------------
     def _start_ray(self) -> None:
         """Drive jobs on the cluster; on any failure to connect, stay local and say why."""
-        import threading
-
         from cnnviz.runs import rayexec
 
+        assert self.ray_address is not None  # only called with a cluster to use
         try:
-            self._ray = rayexec.RayExecutor(self.ray_address, self.threads, plugins=self.plugins)
+            ray = self._ray = rayexec.RayExecutor(self.ray_address, self.threads, plugins=self.plugins)
         except rayexec.RayDown as err:
             log.warning("%s; running jobs on local workers", err)
             self.detail = {"ray_error": str(err), "address": self.ray_address}
             return
-        self._drivers_stop = threading.Event()
-        n = self._ray.slots()
+        stop = self._drivers_stop = threading.Event()
+        n = ray.slots()
         for i in range(n):
             th = threading.Thread(target=rayexec.drive, name=f"cnnviz-ray-{i}",
-                                  args=(self._ray, str(self.db), f"ray:{socket.gethostname()}:{os.getpid()}:{i}",
-                                        self._drivers_stop), daemon=True)
+                                  args=(ray, str(self.db), f"ray:{socket.gethostname()}:{os.getpid()}:{i}", stop),
+                                  daemon=True)
             th.start()
             self._drivers.append(th)
         log.info("jobs run on the Ray cluster at %s: %d at once, %d thread(s) each (%s)", self.ray_address, n,
-                 self._ray.threads, self._ray.info)
+                 ray.threads, ray.info)
 
     def _ray_gone(self) -> None:
         """The cluster went away mid-lesson: its jobs fail (their drivers see RayErrors); new
@@ -252,8 +256,9 @@ class Pool:
             return
         from cnnviz.runs import worker
 
-        worker.mark_exiting(self._stopping)  # a pool going away: the drivers' jobs end Status.INTERRUPTED
-        self._drivers_stop.set()
+        worker.mark_exiting(self._stopping)  # a pool going away: the drivers' jobs end interrupted
+        if self._drivers_stop is not None:
+            self._drivers_stop.set()
         deadline = time.monotonic() + wait
         for th in self._drivers:
             th.join(max(0.1, deadline - time.monotonic()))

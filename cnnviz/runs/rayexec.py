@@ -118,7 +118,7 @@ def _board():
         def is_set(self, run_id: str) -> bool:
             return run_id in self.flags
 
-    return StopBoard.remote()  # one per driver process, gone with it
+    return StopBoard.remote()  # type: ignore[attr-defined]  # ray.remote adds .remote; its stubs cannot say so
 
 
 class _RemoteStop:

@@ -30,7 +30,9 @@ from __future__ import annotations
 import collections
 import json
 import os
+import pathlib
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -102,18 +104,18 @@ class Scheduler:
     def __init__(self, db: str | os.PathLike | None = None, *, pool: str | None = None,
                  pool_argv: Sequence[str] | None = None, max_live: int | None = None,
                  pool_log: str | os.PathLike | None = None):
-        self.store = RunStore(db)
+        self.store = RunStore(os.fspath(db) if db is not None else None)
         self.weights = WeightStore.beside(self.store.path)
         # "auto": start a pool when none serves this store (``streamlit run app.py`` alone);
         # "external": the classroom launcher runs it; "none": never (tests that drive workers)
         self.pool_mode = pool or settings.pool_mode()
         self.pool_argv = list(pool_argv or [sys.executable, "-m", "cnnviz", "pool"])
-        self.pool_log = pool_log or settings.pool_log(self.store.path)
+        self.pool_log = pathlib.Path(pool_log) if pool_log else settings.pool_log(self.store.path)
         self.max_live = max_live or settings.max_live()
         self._lock = threading.RLock()
         self._events: collections.OrderedDict[str, list] = collections.OrderedDict()
         self._final: set[str] = set()
-        self._pool_proc = None
+        self._pool_proc: subprocess.Popen | None = None
         self._pool_started = 0.0
         self.ensure_pool()
 
@@ -343,11 +345,16 @@ class Scheduler:
         k = get_kind(kind)
         cfg = k.parse(params) if cfg is None else cfg
         if kind != "train":
-            same = [r.ended - r.started for r in done if _sans_seed(r.config) == _sans_seed(params)]
+            same = [_took(r) for r in done if _sans_seed(r.config) == _sans_seed(params)]
             if same:
                 return statistics.median(same)
             return k.estimate_s(cfg)
         return _train_estimate(cfg, params, done)
+
+
+def _took(r: RunInfo) -> float:
+    """A finished run's wall time, start to end (only runs that have both are asked)."""
+    return (r.ended or 0.0) - (r.started or 0.0)
 
 
 def _sans_seed(params: Mapping[str, Any]) -> str:
@@ -366,7 +373,7 @@ def _train_estimate(cfg: Any, params: Mapping[str, Any], done: list[RunInfo]) ->
     from cnnviz.train.estimate import time_estimate
 
     n_train, n_test = split_sizes(cfg.data)
-    whole = [r.ended - r.started for r in done if _sans_seed(r.config) == _sans_seed(params)]
+    whole = [_took(r) for r in done if _sans_seed(r.config) == _sans_seed(params)]
     if whole:
         return statistics.median(whole)
     mk = _model_key(params)

@@ -28,6 +28,7 @@ Tables::
 
 from __future__ import annotations
 
+import builtins  # RunStore.list shadows the built-in in the class's later annotations
 import json
 import pathlib
 import sqlite3
@@ -197,7 +198,9 @@ class RunStore:
         pool runs itself (``python -m cnnviz train`` records its run so, then ``run_job``)."""
         with self._lock, self._tx():
             self._insert(run_id, arch, label, config, owner, device, status, kind, key, est_s, worker, started)
-        return self.get(run_id)
+        info = self.get(run_id)
+        assert info is not None  # just written, in this transaction's wake
+        return info
 
     def _insert(self, run_id, arch, label, config, owner, device, status, kind, key, est_s, worker="",
                 started=None) -> None:
@@ -422,7 +425,10 @@ class RunStore:
         with self._lock:
             row = self._conn.execute("SELECT host, pid, started, heartbeat, workers, threads, executor, detail "
                                      "FROM pool").fetchone()
-        return PoolInfo(*row[:7], detail=json.loads(row[7])) if row else None
+        if not row:
+            return None
+        host, pid, started, heartbeat, workers, threads, executor, detail = row
+        return PoolInfo(host, pid, started, heartbeat, workers, threads, executor, json.loads(detail))
 
     # --- students ----------------------------------------------------------------------------
     def touch(self, student: str, name: str | None = None) -> None:
@@ -451,15 +457,19 @@ class RunStore:
         """Events ``first_seq, first_seq + 1, ...`` and the job's new state, in one transaction."""
         rows = [(run_id, first_seq + i, e.kind, int(getattr(e, "step", 0) or 0), json.dumps(e.to_dict()))
                 for i, e in enumerate(events)]
-        sets, args = [], []
-        for col, val in (("status", status), ("progress", progress), ("code", code), ("device", device)):
+        sets: list[str] = []
+        args: list[Any] = []
+        plain: tuple[tuple[str, Any], ...] = (("status", status), ("progress", progress), ("code", code),
+                                              ("device", device))
+        for col, val in plain:
             if val is not None:
                 sets.append(f"{col}=?")
                 args.append(val)
-        for col, val in (("summary", summary), ("message", message)):
-            if val is not None:
+        as_json: tuple[tuple[str, Mapping[str, Any] | None], ...] = (("summary", summary), ("message", message))
+        for col, js in as_json:
+            if js is not None:
                 sets.append(f"{col}=?")
-                args.append(json.dumps(dict(val)))
+                args.append(json.dumps(dict(js)))
         if status == Status.RUNNING:
             sets.append("started=COALESCE(started, ?)")
             args.append(time.time())
@@ -512,7 +522,7 @@ class RunStore:
             rows = self._conn.execute(sql, args).fetchall()
         return [_info(r) for r in rows]
 
-    def events(self, run_id: str, since: int = 0) -> list[Event]:
+    def events(self, run_id: str, since: int = 0) -> builtins.list[Event]:
         """The job's events with ``seq >= since``, in order, as the typed records the worker wrote."""
         with self._lock:
             rows = self._conn.execute("SELECT data FROM events WHERE run_id=? AND seq>=? ORDER BY seq",

@@ -119,10 +119,6 @@ class Data:
     source: str  # the folder it came from, or "built-in"
     notice: DataFallback | None = None  # why the requested dataset was replaced, if it was
 
-    @property
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in (self.train_x, self.train_y, self.test_x, self.test_y))
-
 
 # --- loading -----------------------------------------------------------------------------
 _CACHE: dict[tuple, Any] = {}  # (dataset, root, split) → (x, y); ("synthetic", seed) → both splits

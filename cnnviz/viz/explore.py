@@ -397,7 +397,6 @@ def timeline(lang: str = "en", title: str | None = None):
 
 
 # --- the layer table --------------------------------------------------------------------------
-TABLE_COLUMNS = ("layer", "type", "output", "params", "macs", "share")
 
 
 def layer_rows(trace: Trace, view: str = "leaves", lang: str = "en") -> list[dict[str, Any]]:
