@@ -31,7 +31,7 @@ from ui import figures, jobs, results
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui.sched import page_scheduler, scheduler, student
-from ui.schemas import UI_MAX_BATCH, UI_MAX_SIDE, UI_MIN_SIDE, WIDTH_DIVS
+from ui.schemas import MAX_BUDGET_S, MAX_SUBSET, UI_MAX_BATCH, UI_MAX_SIDE, UI_MIN_SIDE, WIDTH_DIVS
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
@@ -81,10 +81,12 @@ def form() -> None:
     c[4].number_input(tr("train.f.side"), UI_MIN_SIDE, UI_MAX_SIDE, step=1, key=K + "side")
     c = st.columns(5)
     c[0].selectbox(tr("train.f.dataset"), DATASETS, key=K + "dataset", format_func=lambda d: tr(f"train.data.{d}"))
-    c[1].number_input(tr("train.f.subset"), 0, 10_000_000, step=500, key=K + "subset", help=tr("train.f.subset.help"))
+    c[1].number_input(tr("train.f.subset"), 0, MAX_SUBSET, step=500, key=K + "subset", help=tr("train.f.subset.help"))
+    if st.session_state.get(K + "device") not in ut.devices():  # a link's "cuda" on a machine without one
+        st.session_state[K + "device"] = "auto"
     c[2].selectbox(tr("train.f.device"), ut.devices(), key=K + "device")
     c[3].number_input(tr("train.f.seed"), 0, 2**31 - 1, step=1, key=K + "seed")
-    c[4].number_input(tr("train.f.budget"), 0, 86_400, step=10, key=K + "budget", help=tr("train.f.budget.help"))
+    c[4].number_input(tr("train.f.budget"), 0, MAX_BUDGET_S, step=10, key=K + "budget", help=tr("train.f.budget.help"))
     c = st.columns(6)
     c[0].selectbox(tr("train.f.optimizer"), OPTIMIZERS, key=K + "opt", format_func=lambda o: tr(f"train.opt.{o}"))
     c[1].number_input(tr("train.f.lr"), 1e-6, 100.0, format="%g", key=K + "lr")
@@ -95,6 +97,7 @@ def form() -> None:
     ds = st.session_state[K + "dataset"]
     if ds != "synthetic" and not available(ds):
         st.caption(tr("train.f.dataset_missing", dataset=tr(f"train.data.{ds}")))
+    ut.sync_form()
 
 
 def launch() -> None:

@@ -249,3 +249,36 @@ def test_a_new_students_cookie_setter_keeps_its_place_so_the_page_layout_never_s
     assert _layout(at) == first  # the same elements in the same places
     assert [h.proto.body for h in at.sidebar.get("html") if "document.cookie" in h.proto.body] == [
         setters[0].proto.body]  # the same token: one student for the whole session
+
+
+def test_the_form_lives_in_the_url_and_a_crafted_link_is_clamped(db):
+    """The form is the page's URL schema (``ui.schemas.training_schema``): a recipe's form leaves
+    only what differs from it in the link, a shared link opens the same form, and a crafted one
+    is clamped to the page's limits (the same as the other pages': side ≤ 512, width divisor
+    ≤ 16), with one warning naming what it got wrong."""
+    from ui.schemas import UI_MAX_SIDE, WIDTH_DIVS
+
+    at = page().run()
+    assert dict(at.query_params) == {}  # LeNet's own recipe: nothing to say
+    at.selectbox(key="tr.arch").set_value("nin").run()
+    at.number_input(key="tr.epochs").set_value(3).run()
+    assert not at.exception
+    assert at.query_params["arch"] == "nin" and at.query_params["epochs"] == "3"
+    assert "side" not in at.query_params  # the recipe's side: not repeated
+
+    shared = page(OTHER)
+    shared.query_params.update(arch="nin", epochs="3", bs="32")
+    shared.run()
+    assert not shared.exception
+    assert shared.selectbox(key="tr.arch").value == "nin" and shared.number_input(key="tr.epochs").value == 3
+    assert shared.number_input(key="tr.bs").value == 32
+
+    crafted = page(OTHER)
+    crafted.query_params.update(arch="vgg11", side="100000", wdiv="32", lr="nan", bs="abc")
+    crafted.run()
+    assert not crafted.exception
+    assert crafted.number_input(key="tr.side").value == UI_MAX_SIDE
+    assert crafted.select_slider(key="tr.wdiv").value in WIDTH_DIVS
+    assert crafted.number_input(key="tr.lr").value > 0
+    warned = " ".join(w.value for w in crafted.warning)
+    assert "side" in warned and "wdiv" in warned and "bs" in warned

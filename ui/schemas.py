@@ -153,6 +153,63 @@ def _datasets() -> tuple[str, ...]:
     return tuple(DATASETS)
 
 
+TRAIN_DEVICES = ("auto", "cpu", "cuda", "mps")  # the page offers those this machine has
+MAX_SUBSET = 10_000_000
+MAX_BUDGET_S = 86_400
+
+
+def training_schema() -> urlstate.Schema:
+    """The training form's fields (the run itself is ``?run=<id>``, not a field). Their defaults
+    follow the architecture and the recipe: see ``training_defaults``."""
+    from cnnviz.train.config import MAX_EPOCHS, MAX_SEED, OPTIMIZERS
+
+    return urlstate.Schema((
+        ChoiceField("arch", "lenet", choices=_models()),
+        BoolField("bn", False),
+        BoolField("res", True),
+        IntChoiceField("wdiv", 1, choices=WIDTH_DIVS),
+        FloatField("drop", 0.0, lo=0.0, hi=0.9, step=0.05),
+        IntField("side", 28, lo=UI_MIN_SIDE, hi=UI_MAX_SIDE),
+        ChoiceField("dataset", "synthetic", choices=_datasets()),
+        IntField("subset", 0, lo=0, hi=MAX_SUBSET),
+        ChoiceField("device", "auto", choices=TRAIN_DEVICES),
+        IntField("seed", 0, lo=0, hi=min(MAX_SEED, 2**31 - 1)),
+        IntField("budget", 0, lo=0, hi=MAX_BUDGET_S),
+        ChoiceField("opt", OPTIMIZERS[0], choices=tuple(OPTIMIZERS)),
+        FloatField("lr", 0.1, lo=1e-6, hi=100.0, step=1e-6),
+        FloatField("mom", 0.0, lo=0.0, hi=0.999, step=0.001),
+        FloatField("decay", 0.0, lo=0.0, hi=0.1, step=1e-6),
+        IntField("bs", 128, lo=1, hi=UI_MAX_BATCH),
+        IntField("epochs", 10, lo=1, hi=MAX_EPOCHS),
+    ))
+
+
+def training_defaults(arch: str, kind: str) -> dict[str, Any]:
+    """The form's values for ``arch``'s ``kind`` recipe ("book" or "class"): a recipe's form is
+    exactly ``recipe_config(arch, kind)``, so a student's first run attaches to the teacher's
+    pre-warmed one. Values outside the page's ranges are clamped to them."""
+    from cnnviz.train.recipes import recipe_config
+
+    cfg = recipe_config(arch, kind)
+    m = cfg.model
+    values = dict(arch=arch, bn=m.batch_norm, res=bool(getattr(m, "residual", True)), wdiv=m.width_div,
+                  drop=float(m.dropout), side=m.input_hw[0], dataset=cfg.data.dataset, subset=cfg.data.subset or 0,
+                  device="auto", seed=0, budget=int(cfg.time_budget_s or 0), opt=cfg.optimizer, lr=float(cfg.lr),
+                  mom=float(cfg.momentum), decay=float(cfg.weight_decay), bs=cfg.batch_size, epochs=cfg.epochs)
+    schema = training_schema()
+    return {k: schema.field(k).clean(v) for k, v in values.items()}
+
+
+def parse_training(params: Mapping[str, Any], kind: str) -> tuple[dict[str, Any], list[urlstate.Problem]]:
+    """Clean training-form values from a query string: the architecture first, then every other
+    field against that architecture's ``kind`` recipe."""
+    schema = training_schema()
+    head, problems = urlstate.Schema((schema.field("arch"),)).parse(params)
+    rest = {k: v for k, v in params.items() if k != "arch"}
+    values, more = schema.parse(rest, training_defaults(head["arch"], kind) | head)
+    return values, problems + more
+
+
 def gradflow_schema() -> urlstate.Schema:
     """The gradient-flow lab: plain against residual, depth in odd steps (stem + 2 per block)."""
     from cnnviz.labs.gradflow import INITS, MAX_DEPTH

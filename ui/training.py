@@ -21,7 +21,9 @@ from cnnviz.train.data import split_sizes
 from cnnviz.train.estimate import calibrate, memory_estimate, time_estimate
 from cnnviz.train.recipes import recipe_config
 
+from . import schemas
 from .common import arch_label, lang, tr
+from .widgets import PageState
 
 K = "tr."  # prefix of the form's session-state keys
 APPLIED = "tr._applied"  # the recipe message a button left for the page to show once
@@ -44,35 +46,51 @@ def default_kind() -> str:
     return "book" if torch.cuda.is_available() else "class"
 
 
-def apply_recipe(arch: str | None = None, kind: str | None = None) -> None:
-    """Fill every form widget from a recipe (a widget callback: runs before the widgets are drawn)."""
-    arch = arch or st.session_state.get(K + "arch", "lenet")
-    cfg = recipe_config(arch, kind or default_kind())
-    m = cfg.model
-    st.session_state.update({
-        K + "arch": arch, K + "bn": m.batch_norm, K + "res": bool(getattr(m, "residual", True)),
-        K + "wdiv": m.width_div, K + "drop": float(m.dropout), K + "side": m.input_hw[0],
-        K + "dataset": cfg.data.dataset, K + "subset": cfg.data.subset or 0, K + "opt": cfg.optimizer,
-        K + "lr": float(cfg.lr), K + "mom": float(cfg.momentum), K + "decay": float(cfg.weight_decay),
-        K + "bs": cfg.batch_size, K + "epochs": cfg.epochs, K + "budget": int(cfg.time_budget_s or 0),
-        K + "_test_subset": cfg.data.test_subset,  # no widget: the recipe's fixed test subset
-    })
+def _state() -> PageState:
+    """The form bound to the URL: its keys are ``tr.<field>`` (``K``), its schema ``ui.schemas``'s."""
+    return PageState("tr", schemas.training_schema(), parse=lambda p: schemas.parse_training(p, default_kind()))
+
+
+def _hidden(arch: str, kind: str) -> None:
+    """What the recipe sets without a widget: its model overrides (AlexNet's fc_width...) and its
+    fixed test subset."""
+    cfg = recipe_config(arch, kind)
     handled = {"batch_norm", "residual", "width_div", "dropout", "input_hw"}
-    base = get_config(arch)
+    base, m = get_config(arch), cfg.model
     st.session_state[EXTRA] = {f: getattr(m, f) for f in m.to_dict() if f not in handled
                                and getattr(m, f) != getattr(base, f)}
+    st.session_state[K + "_test_subset"] = cfg.data.test_subset
+
+
+def apply_recipe(arch: str | None = None, kind: str | None = None) -> None:
+    """Fill every form widget from a recipe (a widget callback: runs before the widgets are drawn).
+    The seed and the device stay as the student set them."""
+    arch = arch or st.session_state.get(K + "arch", "lenet")
+    values = schemas.training_defaults(arch, kind or default_kind())
+    values.pop("seed"), values.pop("device")
+    _state().set(values)
+    _hidden(arch, kind or default_kind())
     if kind is not None:  # a recipe button: say what it set, even where the form already held those values
+        cfg = recipe_config(arch, kind)
         st.session_state[APPLIED] = tr("train.recipe_applied", recipe=tr(f"train.f.recipe_{kind}"),
-                                       arch=arch_label(arch), side=m.input_hw[0], epochs=cfg.epochs,
+                                       arch=arch_label(arch), side=cfg.model.input_hw[0], epochs=cfg.epochs,
                                        lr=f"{cfg.lr:g}", bs=cfg.batch_size)
 
 
 def init_form() -> None:
-    """First visit: the default recipe of LeNet."""
-    if K + "arch" not in st.session_state:
-        apply_recipe("lenet")
-    st.session_state.setdefault(K + "seed", 0)
-    st.session_state.setdefault(K + "device", "auto")
+    """Every run: the form from the URL (a shared link), else the last visit, else LeNet's
+    default recipe; the values a link got wrong are named in a warning."""
+    first = K + "arch" not in st.session_state
+    _state().start()
+    if first or EXTRA not in st.session_state:
+        _hidden(st.session_state[K + "arch"], default_kind())
+
+
+def sync_form() -> None:
+    """The form's values into the URL (those that differ from the architecture's recipe)."""
+    recipe = schemas.training_defaults(st.session_state[K + "arch"], default_kind())
+    del recipe["arch"]  # the architecture itself is always said, unless it is the page's default
+    _state().sync(defaults=recipe)
 
 
 def form_config() -> TrainConfig:
