@@ -184,13 +184,8 @@ def dataset_for(data_dir: str | None) -> tuple[str, str | None]:
 
 def register_job_kinds() -> str:
     """Register every job kind in this process, as a worker does (``submit`` looks the kind up here)."""
-    for mod in ("cnnviz.cli.pool", "cnnviz.jobs", "cnnviz.labs.jobkinds"):
-        try:
-            importlib.import_module(mod)
-            return mod
-        except ImportError:
-            continue
-    raise ImportError("no module registers the job kinds (cnnviz.cli.pool, cnnviz.jobs, cnnviz.labs.jobkinds)")
+    importlib.import_module("cnnviz.jobs")  # its __init__ registers every kind
+    return "cnnviz.jobs"
 
 
 # --- section: env -----------------------------------------------------------------------------------
@@ -754,6 +749,7 @@ def live_run(rep: Report, ctx: Ctx, sch, db: pathlib.Path, label: str, log_every
 
 
 def section_live(rep: Report, ctx: Ctx) -> None:
+    register_job_kinds()
     runs = ((1, 16), (0, 16)) if ctx.dry else ((1, 2500), (0, 5000))  # (log_every: 0 = the engine's own, steps)
     with tempfile.TemporaryDirectory(prefix="cnnviz-gpu-live-") as tmp, \
             real_pool(ctx, pathlib.Path(tmp), "live", *pool_shape(ctx, 1)) as (db, sch):

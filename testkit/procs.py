@@ -37,6 +37,15 @@ def start_app(port: int, log_path: pathlib.Path | str, env: Mapping[str, str] | 
                  die_with_parent=False)
 
 
+def alive(pid: int) -> bool:
+    """A live process on this machine (a zombie has ended: nobody may be there to reap an orphan at once)."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 def tail(path: pathlib.Path | str, lines: int = 30) -> str:
     try:
         return "\n".join(pathlib.Path(path).read_text(errors="replace").rstrip().splitlines()[-lines:])

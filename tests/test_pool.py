@@ -33,6 +33,7 @@ from cnnviz.runs.pool import plan
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunStore
 from cnnviz.settings import SettingError
+from testkit.procs import alive as _alive
 
 from training_helpers import tiny
 
@@ -56,12 +57,6 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def _argv(pid: int) -> list[str]:

@@ -89,6 +89,7 @@ def _numbers(events):
     event and the CLI's end event)."""
     out = []
     for e in events:
+        e = e if isinstance(e, dict) else e.to_dict()  # the CLI's printed dicts, or the store's typed events
         d = {k: v for k, v in e.items() if k not in TIMING_FIELDS and k != "run_id"}
         if "results" in d:
             d["results"] = {k: v for k, v in d["results"].items() if k != "run_id"}

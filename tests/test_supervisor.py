@@ -25,6 +25,7 @@ import pytest
 from conftest import ROOT, until
 
 from cnnviz import supervisor as sv
+from testkit.procs import alive as _alive
 
 PY = sys.executable
 # a child that says it is ready (its SIGTERM handling set up), then waits to be stopped
@@ -35,13 +36,6 @@ OBEYS_TERM = "import time; print('ready', flush=True)\nwhile True: time.sleep(60
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
 
 
-def _alive(pid: int) -> bool:
-    """A live process (a zombie has ended: nobody may be there to reap an orphan at once)."""
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def _text(path: pathlib.Path) -> str:

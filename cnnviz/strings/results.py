@@ -1,4 +1,4 @@
-"""Strings of a finished run's results (``cnnviz.labs.results``): class names, the errors of a
+"""Strings of a finished run's results (``cnnviz.jobs.finished``): class names, the errors of a
 run that cannot be evaluated, and the notes on how an upload was fitted."""
 
 _FASHION = (("T-shirt/top", "T恤/上衣"), ("Trouser", "裤子"), ("Pullover", "套衫"), ("Dress", "连衣裙"),
