@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, need_data
 from PIL import Image
 
 from cnnviz.runs.store import RunStore
@@ -26,8 +26,7 @@ SMALL = ["train", "lenet", "--dataset", "synthetic", "--subset", "64", "--test-s
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """One recorded CLI run: (db path, its printed events)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    need_data()
     db = tmp_path_factory.mktemp("clires") / "runs.sqlite"
     mp = pytest.MonkeyPatch()
     mp.setenv("CNNVIZ_DB", str(db))

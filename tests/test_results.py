@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, need_data
 from PIL import Image
 
 from cnnviz.labs import results as R
@@ -47,8 +47,7 @@ def _run(store: RunStore, weights: WeightStore, rid: str, cfg: TrainConfig, stop
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    need_data()
     folder = tmp_path_factory.mktemp("results")
     store = RunStore(folder / "runs.sqlite")
     weights = WeightStore.beside(store.path)
