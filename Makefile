@@ -10,7 +10,7 @@ PORT ?= 8501
 # REPLICAS empty: one replica per CPU core (docs/classroom.md)
 REPLICAS ?=
 
-.PHONY: run classroom test lint setup setup-dev browser haproxy bench
+.PHONY: run classroom test test-fast lint setup setup-dev browser haproxy bench
 
 $(VENV)/.app-installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,8 +51,17 @@ lint: setup-dev
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 
+# Both cores: pytest-xdist workers (-n), one run store per worker (tests/conftest.py); the tests
+# sharing a server, pool or cluster stay together on one worker (xdist_group, --dist loadgroup).
+TEST_WORKERS ?= 2
+FAST := not slow and not browser and not cluster
+
 test: setup-dev browser haproxy lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
+
+# The quick loop: everything but the slow, browser and cluster tests (pyproject.toml's markers).
+test-fast: setup-dev
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "$(FAST)"
 
 bench: setup-dev
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
