@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import importlib.util
 import os
 import pathlib
 import shutil
 import tempfile
 
-import pytest
-import torch
+# Before torch loads its OpenMP runtime (and inherited by every pool, server and CLI the tests start):
+# idle OpenMP threads sleep instead of spinning. On a machine whose cores are shared (the xdist
+# workers, the pools' workers, a neighbour's jobs) spinning threads burn the CPU the others wait
+# for: a 2-thread LeNet run measured 28 s of CPU spinning, 6.6 s passive, for the same numbers.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _BESIDE = ROOT.parent / "shared" / "data"  # the default where CNNVIZ_DATA_DIR is unset
@@ -46,7 +53,9 @@ _RUN_STORE = tempfile.mkdtemp(prefix=f"cnnviz-test-runs-{os.environ.get('PYTEST_
 os.environ["CNNVIZ_DB"] = os.path.join(_RUN_STORE, "runs.sqlite")
 atexit.register(shutil.rmtree, _RUN_STORE, ignore_errors=True)
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# in-process training: two threads, or the cores shared out among the xdist workers
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // _WORKERS)))
 
 # Every wait in the suite is a deadline on a condition, never a fixed sleep, and a generous one:
 # a neighbour keeping the cores busy (or the other xdist worker) must not fail a healthy test;
@@ -75,9 +84,14 @@ def need_data() -> pathlib.Path:
     return SHARED_DATA
 
 
-def need(module: str, hint: str = "pip install -r requirements-dev.txt"):
-    """``import module`` for the test that needs it; a skip where it is missing, a failure in CI."""
+def need(module: str, hint: str = "pip install -r requirements-dev.txt", load: bool = True):
+    """``import module`` for the test that needs it (``load=False``: only check that it is installed,
+    for tests whose subprocesses import it); a skip where it is missing, a failure in CI."""
     try:
+        if not load:
+            if importlib.util.find_spec(module) is None:
+                raise ImportError(f"no module named {module!r}")
+            return None
         return importlib.import_module(module)
     except ImportError as err:
         _missing(f"{module} is not installed ({err}): {hint}")
@@ -205,22 +219,75 @@ def module_scheduler(module_sched_db):
 
 
 # --- marks and pytest-xdist -----------------------------------------------------------------------
+# `make test` runs the suite in pytest-xdist workers with `--dist loadgroup`: a group's tests go
+# to one worker, in file order. A test's group is its ``xdist_group`` mark, else, when it uses a
+# module- or class-scoped fixture (a server, a pool, a trained run, the classroom), its module:
+# that fixture is then built once, and a module whose tests build on each other (the classroom's)
+# keeps its order. Every other test is scheduled on its own.
+#
+# xdist 3.8 marks a group by renaming the item (``item._nodeid``), which pytest 9 no longer reads,
+# so its own loadgroup silently groups nothing here. Instead the first worker writes each test's
+# group to GROUPS_FILE after collecting, and the controller's scheduler (below) reads it.
 POOL_FIXTURES = {"sched_db", "module_sched_db", "module_scheduler"}  # a real worker pool: seconds to start
+HEAVY = ("slow", "browser", "cluster")
+_GROUPS_ENV = "CNNVIZ_TEST_XDIST_GROUPS"
+if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller (or a run without xdist): its workers inherit it
+    os.environ[_GROUPS_ENV] = os.path.join(_RUN_STORE, "xdist-groups.json")
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m deselects by these marks
+def _group(item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is not None:
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs if info is not None else {}
+    if any(d and d[-1].scope in ("class", "module", "package") for d in defs.values()):
+        return item.module.__name__
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the marks added here
 def pytest_collection_modifyitems(config, items):
-    """A test that uses a real worker pool (``POOL_FIXTURES``) is ``slow``.
-
-    Under ``--dist loadgroup``, the tests that use a module-scoped (or class-scoped) fixture (a server, a pool, a
-    trained run, a classroom) go to one worker as one group, so the fixture is built once and its
-    tests run in file order; every other test is scheduled on its own. An explicit
-    ``xdist_group`` mark wins. (xdist reads the marks after this hook: it runs ``trylast``.)"""
+    """A test that uses a real worker pool (``POOL_FIXTURES``), or one of the fixtures its module
+    names in ``SLOW_FIXTURES`` (a real training run, subprocesses), is ``slow``. In an xdist worker:
+    the heavy groups and tests first (each group keeps its order), and the groups to GROUPS_FILE."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs if info is not None else {}
-        if POOL_FIXTURES & set(defs):
+        slow = POOL_FIXTURES | set(getattr(item.module, "SLOW_FIXTURES", ()))
+        if info is not None and slow & set(info.name2fixturedefs):
             item.add_marker(pytest.mark.slow)
-        if item.get_closest_marker("xdist_group") is None and any(
-                d and d[-1].scope in ("class", "module", "package") for d in defs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    groups = {item.nodeid: _group(item) for item in items}
+    heavy = {groups[item.nodeid] or item.nodeid for item in items
+             if any(item.get_closest_marker(m) for m in HEAVY)}
+    items.sort(key=lambda item: (groups[item.nodeid] or item.nodeid) not in heavy)  # stable: file order kept
+    if worker == "gw0":  # every worker collects the same tests (xdist checks): one writes them
+        import json
+
+        path = os.environ[_GROUPS_ENV]
+        with open(path + ".tmp", "w") as f:
+            json.dump({k: v for k, v in groups.items() if v}, f)
+        os.replace(path + ".tmp", path)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: xdist's scope scheduler, with a test's scope its group (GROUPS_FILE) or itself."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        _groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._groups is None:  # first called once every worker has collected (and gw0 has written)
+                import json
+
+                with open(os.environ[_GROUPS_ENV]) as f:
+                    self._groups = json.load(f)
+            return self._groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)

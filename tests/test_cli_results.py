@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, need_data
+from conftest import SHARED_DATA, WAIT_S, need_data
 from PIL import Image
 
 from cnnviz.runs.store import RunStore
@@ -161,6 +161,7 @@ def test_evicted_weights_are_one_line_with_exit_2(recorded, tmp_path, monkeypatc
     assert "evicted" in error_line(*run_cli("predict", rid, str(png)))
 
 
+@pytest.mark.slow  # a CLI run stopped mid-training
 def test_a_stop_from_the_store_stops_a_cli_run_which_keeps_its_results(recorded, tmp_path, monkeypatch):
     import threading
 
@@ -176,7 +177,7 @@ def test_a_stop_from_the_store_stops_a_cli_run_which_keeps_its_results(recorded,
     try:
         running = until(lambda: [i for i in store.list() if i.summary.get("step", 0) >= 3], what="the CLI run's steps")
         store.request_stop(running[0].id)  # a teacher's Stop on the page
-        t.join(60)
+        t.join(WAIT_S)
         code, out, err = got["r"]
         events = [json.loads(line) for line in out.splitlines()]
         assert code == 0 and events[-1]["status"] == "stopped" and events[-1]["run_id"] == running[0].id
@@ -186,6 +187,7 @@ def test_a_stop_from_the_store_stops_a_cli_run_which_keeps_its_results(recorded,
         store.close()
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_ctrl_c_records_the_run_as_interrupted(recorded, tmp_path):
     import os
     import signal
@@ -203,7 +205,7 @@ def test_ctrl_c_records_the_run_as_interrupted(recorded, tmp_path):
         assert first["kind"] == "start"
         proc.stdout.readline()  # a step: training has begun
         proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+        proc.wait(WAIT_S)
     finally:
         if proc.poll() is None:
             proc.kill()

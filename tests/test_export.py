@@ -164,6 +164,7 @@ def test_script_net_has_the_parameters_of_create_model(exported, i):
     assert shapes(ns["net"]) == shapes(create_model(cfg))
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch
 def test_script_runs_as_a_plain_file(tmp_path):
     """``python script.py`` exactly as a student runs it, outside the repository."""
     path = tmp_path / "lenet.py"

@@ -4,6 +4,7 @@ placeholders, and every key the code uses is defined."""
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 import re
 import string
@@ -183,6 +184,7 @@ def test_every_architecture_has_a_name(name):
 _ERR_CODE = re.compile(r"^err\.[A-Za-z0-9_.]*[A-Za-z0-9_]$")
 
 
+@functools.cache  # two tests scan every source file
 def _first_string_args(path: pathlib.Path) -> list[tuple[str, str]]:
     """(callee name, first argument) for every call whose first argument is a string literal.
 

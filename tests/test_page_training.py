@@ -6,6 +6,7 @@ student's first run attaches to the teacher's pre-warmed one), the page through 
 from __future__ import annotations
 
 import pytest
+from conftest import WAIT_S
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.runs.scheduler import Scheduler
@@ -39,7 +40,7 @@ def finished_run(db, token: str = ME, **fields) -> str:
     s = Scheduler(db, pool="external")
     try:
         rid = s.submit("train", tiny(**fields).to_dict(), sid(token)).run_id
-        assert s.wait(rid, timeout=60).status == "completed"
+        assert s.wait(rid, WAIT_S).status == "completed"
         return rid
     finally:
         s.close()
@@ -108,7 +109,7 @@ def test_start_a_run_from_the_page_then_overlay_and_delete(db):
     rid = at.query_params["run"]
     assert rid and rid != first
     mgr = scheduler()
-    info = mgr.wait(rid, timeout=60)
+    info = mgr.wait(rid, WAIT_S)
     assert info.status == "completed" and info.config["data"]["subset"] == 128
     at.run()  # the fragment draws the finished run; the history now holds both
     assert not at.exception and len(at.get("plotly_chart")) >= 3
@@ -188,7 +189,7 @@ def test_the_class_recipe_form_is_exactly_the_recipe(db):
         assert scheduler().get(pre.run_id).key == content_key("train", recipe_config(arch, "class").to_dict())
         assert "identical run already exists" in texts(at)
         scheduler().stop(pre.run_id, "", teacher=True)
-        scheduler().wait(pre.run_id, 20)
+        scheduler().wait(pre.run_id, WAIT_S)
 
 
 
