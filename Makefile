@@ -51,9 +51,10 @@ lint: setup-dev
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 
-# Both cores: pytest-xdist workers (-n), one run store per worker (tests/conftest.py); the tests
-# sharing a server, pool or cluster stay together on one worker (xdist_group, --dist loadgroup).
-TEST_WORKERS ?= 2
+# Every core: pytest-xdist workers (-n auto: one per core; TEST_WORKERS=0 runs in one process),
+# one run store per worker (tests/conftest.py); the tests sharing a server, pool or cluster stay
+# together on one worker, in order (--dist loadgroup, pyproject.toml; groups: tests/conftest.py).
+TEST_WORKERS ?= auto
 FAST := not slow and not browser and not cluster
 
 test: setup-dev browser haproxy lint

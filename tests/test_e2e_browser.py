@@ -101,6 +101,8 @@ def _url(base: str, path: str, i: int) -> str:
 
 
 def test_every_page_in_the_browser(server, browser):
+    from playwright.sync_api import expect
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(WAIT_MS)
@@ -111,8 +113,8 @@ def test_every_page_in_the_browser(server, browser):
     page.get_by_role("heading", name=t("ex.title", "en")).wait_for()
     _settle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert sidebar.get_by_text(t("nav.designer", "en")).count() == 1
-    assert sidebar.get_by_text(t("common.language", "en")).count() == 1
+    expect(sidebar.get_by_text(t("nav.designer", "en"))).to_have_count(1)  # drawn once the first run reaches it
+    expect(sidebar.get_by_text(t("common.language", "en"))).to_have_count(1)
     page.locator(".js-plotly-plot").first.wait_for()
     _no_exception(page)
 
@@ -183,6 +185,8 @@ def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_st
     """``streamlit run app.py`` alone starts its worker pool: a run started in the browser is
     trained by a worker process and finishes; the student's cookie survives a reload (the run
     is still in their list), and another browser (another student) sees it read-only."""
+    from playwright.sync_api import expect
+
     ctx, page = _student(browser)
     page.goto(f"{server}/training")
     page.get_by_role("heading", name=t("train.title", "en")).wait_for()
@@ -205,7 +209,7 @@ def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_st
         p2.goto(url)
         p2.get_by_text(t("sched.not_yours", "en")).wait_for()
         assert p2.get_by_role("button", name=t("train.stop", "en")).count() == 0
-        assert p2.get_by_text(t("train.hist.empty", "en")).count() == 1  # not in their list
+        expect(p2.get_by_text(t("train.hist.empty", "en"))).to_have_count(1)  # not in their list
         _no_exception(p2)
     finally:
         other.close()

@@ -175,7 +175,7 @@ def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(se
         page.get_by_role("tab", name=t("resv.tab.try", "en")).click()
         page.get_by_text(t("resv.try.draw_first", "en")).wait_for()
         _settle(page)
-        assert top.count() == 0
+        expect(top).to_have_count(0)
         _stroke(page, canvas, (140, 40), (140, 240))  # a "1"
         top.wait_for()
         _settle(page)
@@ -184,7 +184,7 @@ def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(se
         page.get_by_role("button", name="Reset canvas & history").click()
         page.get_by_text(t("resv.try.draw_first", "en")).wait_for()
         _settle(page)
-        assert top.count() == 0
+        expect(top).to_have_count(0)
         _no_exception(page)
     finally:
         ctx.close()
