@@ -51,7 +51,7 @@ def test_scratch_layer_inside_lenet_matches_torch_layer():
     assert (a.features[0].weight.grad - b.features[0].weight.grad).abs().max() < 1e-5
 
 
-SLOW_FIXTURES = {'feats'}  # LeNet's conv features of 1,024 images (conftest marks their tests slow)
+SLOW_FIXTURES = {"feats"}  # LeNet's conv features of 1,024 images (conftest marks their tests slow)
 @pytest.fixture(scope="module")
 def feats() -> torch.Tensor:
     data = load_data(DataConfig())

@@ -17,6 +17,7 @@ from cnnviz.runs.worker import worker_name
 
 from cli_helpers import error_line, run_cli
 
+SLOW_FIXTURES = {"recorded"}  # a LeNet trained on real Fashion-MNIST by the CLI (conftest marks their tests slow)
 TRAIN = ["train", "lenet", "--dataset", "fashion-mnist", "--subset", "512", "--test-subset", "200", "--epochs", "2",
          "--batch-size", "32", "--lr", "0.3", "--threads", "1"]
 SMALL = ["train", "lenet", "--dataset", "synthetic", "--subset", "64", "--test-subset", "32", "--max-steps", "2",

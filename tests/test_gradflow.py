@@ -50,7 +50,7 @@ def _history(cfg: GradFlowConfig) -> dict:
     return h.snapshot()
 
 
-SLOW_FIXTURES = {'deep_plain_vs_residual'}  # a 31-conv pair trained (conftest marks their tests slow)
+SLOW_FIXTURES = {"deep_plain_vs_residual"}  # a 31-conv pair trained (conftest marks their tests slow)
 @pytest.fixture(scope="module")
 def deep_plain_vs_residual():
     return _history(GradFlowConfig(depth=31, steps=3, seed=0))

@@ -23,7 +23,7 @@ from cnnviz.runs.store import TEACHER, RunStore
 from cnnviz.runs.worker import run_job
 from cnnviz.train.recipes import CLASS, recipe_config
 
-SLOW_FIXTURES = {'prewarmed'}  # the LeNet class recipe trained for real (conftest marks their tests slow)
+SLOW_FIXTURES = {"prewarmed"}  # the LeNet class recipe trained for real (conftest marks their tests slow)
 _ids = itertools.count()
 
 

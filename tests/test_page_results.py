@@ -25,7 +25,7 @@ from cnnviz.runs.worker import local_source, run_job
 
 from training_helpers import tiny
 
-SLOW_FIXTURES = {'runs'}  # two real runs, then the pages' Results view (conftest marks their tests slow)
+SLOW_FIXTURES = {"runs"}  # two real runs, then the pages' Results view (conftest marks their tests slow)
 TIMEOUT = 120
 ME = "results-test-token-me-0001"  # a browser's cookie token (22+ URL-safe characters)
 KEY = "results-teacher-key"

@@ -27,7 +27,7 @@ NAV_LINE = ("pages/quiz.py", "nav.quiz", ":material/quiz:", "nav.section.labs")
 TIMEOUT = 60
 
 
-SLOW_FIXTURES = {'questions'}  # every kind of question, traced for many seeds (conftest marks their tests slow)
+SLOW_FIXTURES = {"questions"}  # every kind of question, traced for many seeds (conftest marks their tests slow)
 @pytest.fixture(scope="module")
 def questions() -> list[qz.Question]:
     """Every kind, several times: six questions (one of each kind) for each seed."""

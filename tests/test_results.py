@@ -24,7 +24,7 @@ from cnnviz.runs.worker import run_job
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.evaluate import Results
 
-SLOW_FIXTURES = {'env'}  # LeNet trained on real Fashion-MNIST (conftest marks their tests slow)
+SLOW_FIXTURES = {"env"}  # LeNet trained on real Fashion-MNIST (conftest marks their tests slow)
 TEST_N = 300
 
 
