@@ -10,7 +10,7 @@ PORT ?= 8501
 # REPLICAS empty: one replica per CPU core (docs/classroom.md)
 REPLICAS ?=
 
-.PHONY: run classroom test lint setup setup-dev browser haproxy bench
+.PHONY: run classroom test test-fast lint setup setup-dev browser haproxy bench
 
 $(VENV)/.app-installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,8 +52,18 @@ lint: setup-dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/ruff check .
 
+# Every core: pytest-xdist workers (-n auto: one per core; TEST_WORKERS=0 runs in one process),
+# one run store per worker (tests/conftest.py); the tests sharing a server, pool or cluster stay
+# together on one worker, in order (--dist loadgroup, pyproject.toml; groups: tests/conftest.py).
+TEST_WORKERS ?= auto
+FAST := not slow and not browser and not cluster
+
 test: setup-dev browser haproxy lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
+
+# The quick loop: everything but the slow, browser and cluster tests (pyproject.toml's markers).
+test-fast: setup-dev
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "$(FAST)"
 
 bench: setup-dev
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,43 +1,109 @@
 """Shared test set-up.
 
-Datasets: tests and benchmarks read the small real Fashion-MNIST/MNIST stand-ins in
-``../shared/data`` through the product's own setting, ``CNNVIZ_DATA_DIR``; the product
-never names that path. Anything a test writes goes to tmp paths: ``CNNVIZ_DB`` (the run store) is set to a temporary
-file for the whole session, subprocesses included; artifacts go to the git-ignored ``artifacts/``.
+Datasets: tests read the small real Fashion-MNIST/MNIST stand-ins through the product's own
+setting, ``CNNVIZ_DATA_DIR`` (``cnnviz.train.data.data_dir()``). Where it is unset and
+``../shared/data`` sits beside this checkout, it defaults to that folder; the product never
+names that path. A test that needs the real images asks ``need_data()`` (or the ``shared_data``
+fixture): skipped on a workstation without them, failed under ``CI=true``, where missing data
+is a broken set-up. Optional packages likewise: ``need("nbclient")`` inside the tests that use
+them, so the others still run.
+
+Anything a test writes goes to tmp paths: ``CNNVIZ_DB`` (the run store) is set to a temporary
+file of this process (each pytest-xdist worker has its own) for the whole session, subprocesses
+included; artifacts go to the git-ignored ``artifacts/``.
 """
 
 from __future__ import annotations
 
+import atexit
+import importlib
+import importlib.util
 import os
 import pathlib
+import shutil
 import tempfile
 
-import pytest
-import torch
+# Before torch loads its OpenMP runtime (and inherited by every pool, server and CLI the tests start):
+# idle OpenMP threads sleep instead of spinning. On a machine whose cores are shared (the xdist
+# workers, the pools' workers, a neighbour's jobs) spinning threads burn the CPU the others wait
+# for: a 2-thread LeNet run measured 28 s of CPU spinning, 6.6 s passive, for the same numbers.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from cnnviz.jobs import KINDS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+_BESIDE = ROOT.parent / "shared" / "data"  # the default where CNNVIZ_DATA_DIR is unset
 
-if SHARED_DATA.is_dir():
-    os.environ.setdefault("CNNVIZ_DATA_DIR", str(SHARED_DATA))
+if not os.environ.get("CNNVIZ_DATA_DIR") and _BESIDE.is_dir():
+    os.environ["CNNVIZ_DATA_DIR"] = str(_BESIDE)
+
+from cnnviz.train.data import data_dir  # noqa: E402  (after the default above: it reads the setting)
+
+SHARED_DATA = data_dir()  # the real images' folder, as the product finds it
+# what the tests read: Fashion-MNIST's IDX files, both splits
+NEEDED_FILES = tuple(f"FashionMNIST/raw/{split}-{kind}" for split in ("train", "t10k")
+                     for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"))
 
 # The run store defaults to <data dir>/cnnviz-runs.sqlite: never let a test (or the app
 # servers the browser tests start, which inherit this environment) write into shared data.
-_RUN_STORE = tempfile.mkdtemp(prefix="cnnviz-test-runs-")
+# One store per process: each xdist worker imports this file itself, and overrides what the
+# controller's environment passed down.
+_RUN_STORE = tempfile.mkdtemp(prefix=f"cnnviz-test-runs-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
 os.environ["CNNVIZ_DB"] = os.path.join(_RUN_STORE, "runs.sqlite")
+atexit.register(shutil.rmtree, _RUN_STORE, ignore_errors=True)
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# in-process training: two threads, or the cores shared out among the xdist workers
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // _WORKERS)))
 JOB_KINDS = tuple(KINDS)  # every test process knows every job kind, as the app's and the CLI's do
+
+# Every wait in the suite is a deadline on a condition, never a fixed sleep, and a generous one:
+# a neighbour keeping the cores busy (or the other xdist worker) must not fail a healthy test;
+# a broken one still fails, after this long, naming what it waited for.
+WAIT_S = 180.0
+WAIT_MS = int(WAIT_S * 1000)  # the same, for Playwright (default timeouts and expect())
+
+
+def in_ci() -> bool:
+    """``$CI`` set (CI=true): a missing browser, dataset or package fails instead of skipping."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _missing(what: str) -> None:
+    if in_ci():
+        pytest.fail(f"{what} (CI=true: a broken set-up, not a reason to skip)", pytrace=False)
+    pytest.skip(what, allow_module_level=True)  # at a module's top, it skips the module
+
+
+def need_data() -> pathlib.Path:
+    """The real images' folder (``CNNVIZ_DATA_DIR``); a skip where it lacks them, a failure in CI."""
+    missing = [f for f in NEEDED_FILES if not (SHARED_DATA / f).is_file()]
+    if missing:
+        _missing(f"the real Fashion-MNIST is not in the data folder {SHARED_DATA} (missing {', '.join(missing)}): "
+                 f"set CNNVIZ_DATA_DIR to a folder holding it (default: {_BESIDE}, when present)")
+    return SHARED_DATA
+
+
+def need(module: str, hint: str = "pip install -r requirements-dev.txt", load: bool = True):
+    """``import module`` for the test that needs it (``load=False``: only check that it is installed,
+    for tests whose subprocesses import it); a skip where it is missing, a failure in CI."""
+    try:
+        if not load:
+            if importlib.util.find_spec(module) is None:
+                raise ImportError(f"no module named {module!r}")
+            return None
+        return importlib.import_module(module)
+    except ImportError as err:
+        _missing(f"{module} is not installed ({err}): {hint}")
 
 
 @pytest.fixture
 def shared_data() -> pathlib.Path:
-    """The shared real-image folder, or a skip where this checkout has none beside it."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
-    return SHARED_DATA
+    """The real images' folder (the ``CNNVIZ_DATA_DIR`` setting): see ``need_data``."""
+    return need_data()
 
 
 # --- the scheduler's worker pool -------------------------------------------------------------
@@ -65,7 +131,7 @@ def _env(extra: dict | None) -> dict:
     return env
 
 
-def wait_pool(db: pathlib.Path | str, timeout: float = 60.0) -> None:
+def wait_pool(db: pathlib.Path | str, timeout: float = WAIT_S) -> None:
     """Until the pool beats and every worker has come up (imported torch and the labs)."""
     import time
 
@@ -84,7 +150,7 @@ def wait_pool(db: pathlib.Path | str, timeout: float = 60.0) -> None:
         store.close()
 
 
-def stop_pool(proc, timeout: float = 15.0) -> None:
+def stop_pool(proc, timeout: float = 30.0) -> None:
     import subprocess
 
     if proc.poll() is None:
@@ -129,7 +195,7 @@ def module_sched_db(tmp_path_factory):
         mp.undo()
 
 
-def until(cond, timeout: float = 60.0, what: str = "condition", step: float = 0.05):
+def until(cond, timeout: float = WAIT_S, what: str = "condition", step: float = 0.05):
     """Poll ``cond()`` until it is truthy (returned) or ``timeout`` s pass (the test fails, naming ``what``)."""
     import time
 
@@ -153,3 +219,78 @@ def module_scheduler(module_sched_db):
     yield s
     s.clear()
     s.close()
+
+
+# --- marks and pytest-xdist -----------------------------------------------------------------------
+# `make test` runs the suite in pytest-xdist workers with `--dist loadgroup`: a group's tests go
+# to one worker, in file order. A test's group is its ``xdist_group`` mark, else, when it uses a
+# module- or class-scoped fixture (a server, a pool, a trained run, the classroom), its module:
+# that fixture is then built once, and a module whose tests build on each other (the classroom's)
+# keeps its order. Every other test is scheduled on its own.
+#
+# xdist 3.8 marks a group by renaming the item (``item._nodeid``), which pytest 9 no longer reads,
+# so its own loadgroup silently groups nothing here. Instead the first worker writes each test's
+# group to GROUPS_FILE after collecting, and the controller's scheduler (below) reads it.
+POOL_FIXTURES = {"sched_db", "module_sched_db", "module_scheduler"}  # a real worker pool: seconds to start
+HEAVY = ("slow", "browser", "cluster")
+_GROUPS_ENV = "CNNVIZ_TEST_XDIST_GROUPS"
+if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller (or a run without xdist): its workers inherit it
+    os.environ[_GROUPS_ENV] = os.path.join(_RUN_STORE, "xdist-groups.json")
+
+
+def _group(item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is not None:
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs if info is not None else {}
+    if any(d and d[-1].scope in ("class", "module", "package") for d in defs.values()):
+        return item.module.__name__
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the marks added here
+def pytest_collection_modifyitems(config, items):
+    """A test that uses a real worker pool (``POOL_FIXTURES``), or one of the fixtures its module
+    names in ``SLOW_FIXTURES`` (a real training run, subprocesses), is ``slow``. In an xdist worker:
+    the heavy groups and tests first (each group keeps its order), and the groups to GROUPS_FILE."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        slow = POOL_FIXTURES | set(getattr(item.module, "SLOW_FIXTURES", ()))
+        if info is not None and slow & set(info.name2fixturedefs):
+            item.add_marker(pytest.mark.slow)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    groups = {item.nodeid: _group(item) for item in items}
+    heavy = {groups[item.nodeid] or item.nodeid for item in items
+             if any(item.get_closest_marker(m) for m in HEAVY)}
+    items.sort(key=lambda item: (groups[item.nodeid] or item.nodeid) not in heavy)  # stable: file order kept
+    if worker == "gw0":  # every worker collects the same tests (xdist checks): one writes them
+        import json
+
+        path = os.environ[_GROUPS_ENV]
+        with open(path + ".tmp", "w") as f:
+            json.dump({k: v for k, v in groups.items() if v}, f)
+        os.replace(path + ".tmp", path)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: xdist's scope scheduler, with a test's scope its group (GROUPS_FILE) or itself."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        _groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._groups is None:  # first called once every worker has collected (and gw0 has written)
+                import json
+
+                with open(os.environ[_GROUPS_ENV]) as f:
+                    self._groups = json.load(f)
+            return self._groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)

@@ -137,6 +137,7 @@ def _lenets():
     return mine, ref
 
 
+@pytest.mark.slow  # LeNet trained twice
 def test_lenet_scratch_matches_torch_in_train_and_eval():
     mine, ref = _lenets()
     opt_args = dict(lr=0.5)

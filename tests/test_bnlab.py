@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from conftest import WAIT_S
 from torch import nn
 
 from cnnviz.errors import ConfigError
@@ -29,6 +30,7 @@ def test_scratch_batchnorm_equals_pytorch(shape):
         assert abs(r.out_mean) < 1e-5 and abs(r.out_std - 1) < 1e-3  # standardised before γ, β
 
 
+@pytest.mark.slow  # LeNet trained
 def test_scratch_layer_inside_lenet_matches_torch_layer():
     """LeNet with the seed's layer and with PyTorch's, same weights: same logits, same gradients."""
     from cnnviz.models.registry import create_model, get_config
@@ -50,6 +52,7 @@ def test_scratch_layer_inside_lenet_matches_torch_layer():
     assert (a.features[0].weight.grad - b.features[0].weight.grad).abs().max() < 1e-5
 
 
+SLOW_FIXTURES = {"feats"}  # LeNet's conv features of 1,024 images (conftest marks their tests slow)
 @pytest.fixture(scope="module")
 def feats() -> torch.Tensor:
     data = load_data(DataConfig())
@@ -102,6 +105,7 @@ def test_recorder_removes_hooks_and_ignores_eval_passes():
     assert all(not m._forward_hooks for m in model.modules())
 
 
+@pytest.mark.slow  # LeNet trained
 def test_paired_lenet_with_and_without_bn():
     cfg = BNPairConfig(steps=40, batch_size=64, hist_every=10)
     recs: dict = {}
@@ -132,6 +136,7 @@ def _direct(cfg: BNPairConfig) -> dict:
     return recs
 
 
+@pytest.mark.slow  # LeNet trained
 def test_stats_events_carry_what_the_recorders_saw():
     """The "bnpair" job's stream: its ``StatsEvent``s (deltas every 10 steps and before each
     variant's end) fold back to the recorders' own snapshots, labels and bin edges."""
@@ -163,7 +168,7 @@ def test_bnpair_job_in_the_pool(module_sched_db):
     try:
         cfg = BNPairConfig(steps=12, batch_size=32, hist_every=5)
         t = sch.submit("bnpair", cfg.to_dict(), "s" * 24)
-        info = sch.wait(t.run_id, 120)
+        info = sch.wait(t.run_id, WAIT_S)
         assert info.status == "completed" and info.progress == 1.0, info
         snaps, labels, _ = bnlab.stats_from_events(sch.events(t.run_id))
         assert set(labels.values()) == {"conv1", "conv2", "fc1", "fc2"}
@@ -190,6 +195,7 @@ def test_bad_pair_settings(make, code, field):
     assert info.value.code == code and info.value.params.get("field", info.value.params.get("key")) == field
 
 
+@pytest.mark.slow  # the layer comparison, for real
 def test_the_comparison_runs_the_seeds_layer(monkeypatch):
     """The lab compares the seed's from-scratch layer with PyTorch's, not PyTorch's with itself:
     a seed layer that is off by 0.01 shows up in every difference it reports."""

@@ -12,7 +12,10 @@ replica killed with SIGKILL is restarted while the proxy keeps serving, and so i
 pool; SIGTERM stops everything. A second launcher is SIGKILLed to check that its children
 (its pool's workers included) die with it. Plus the fast failures: haproxy missing, port in
 use, a replica that cannot start, a store another pool already serves. No timings are
-asserted; every wait is bounded.
+asserted; every wait is a generous deadline on a condition (``conftest.WAIT_S``).
+
+The module's tests run in order on one xdist worker (``xdist_group``): the shared launcher is
+killed piece by piece and finally stopped.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import until
+from conftest import WAIT_MS, WAIT_S, in_ci, need, until
 
 from classroom import haproxy as hx
 from classroom.launcher import Classroom, LaunchError
@@ -48,12 +51,26 @@ POOL_RE = re.compile(r"worker pool up: pid (\d+), (\d+) worker\(s\) × (\d+) tor
 KEY_RE = re.compile(r"teacher key: (\S+) \(type it")
 HDR = hx.HEADER.lower()
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.xdist_group("classroom")
+
+
+def _marks(*marks):
+    def apply(fn):
+        for m in marks:
+            fn = m(fn)
+        return fn
+    return apply
+
+
+cluster_test = _marks(pytest.mark.cluster, pytest.mark.slow)  # starts (or uses) the launcher: replicas, HAProxy, pool
+browser_test = _marks(pytest.mark.cluster, pytest.mark.slow, pytest.mark.browser)  # ... and drives Chromium
+
+# the launcher's replicas, HAProxy and pool (every test of the running classroom); with a browser
 
 
 def _need(path: str | None, what: str) -> str:
     if not path or not os.path.exists(path):
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(f"{what} is missing: CI must install it (make classroom / make browser)")
         pytest.skip(f"{what} is not installed")
     return path
@@ -113,7 +130,7 @@ def _pool_workers(pool_pid: int, n: int) -> list[int]:
         kids = [k for k in _children(pool_pid) if "--worker" in _cmdline(k)]
         return kids if len(kids) == n else None
 
-    return until(ready, 30, f"{n} pool worker(s)", step=0.2)
+    return until(ready, WAIT_S, f"{n} pool worker(s)", step=0.2)
 
 
 
@@ -125,7 +142,7 @@ class Launcher:
         self.port, self.run_dir = port, run_dir
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "classroom", "--replicas", str(replicas), "--port", str(port),
-             "--host", "127.0.0.1", "--run-dir", str(run_dir)],
+             "--host", "127.0.0.1", "--run-dir", str(run_dir), "--start-timeout", str(WAIT_S)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -164,7 +181,7 @@ class Launcher:
             time.sleep(0.1)
         return m
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = WAIT_S) -> None:
         m = self.wait_line(READY_RE.pattern, timeout)
         for rm in REPLICA_RE.finditer(self.output()):
             self.pids[rm.group(1)], self.ports[rm.group(1)] = int(rm.group(2)), int(rm.group(3))
@@ -205,9 +222,9 @@ def run_async(coro):
 
     th = threading.Thread(target=target, daemon=True)
     th.start()
-    th.join(120)
+    th.join(WAIT_S)
     if th.is_alive():
-        pytest.fail("the websocket student did not finish within 120 s")
+        pytest.fail(f"the websocket student did not finish within {WAIT_S:.0f} s")
     if "error" in out:
         raise out["error"]
     return out["value"]
@@ -215,7 +232,7 @@ def run_async(coro):
 
 def get(base: str, path: str = "/_stcore/health", replica: str | None = None) -> tuple[int, dict, str]:
     req = urllib.request.Request(base + path, headers={"Cookie": f"{hx.COOKIE}={replica}"} if replica else {})
-    with urllib.request.urlopen(req, timeout=5) as r:
+    with urllib.request.urlopen(req, timeout=30) as r:
         return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode(errors="replace")
 
 
@@ -226,7 +243,7 @@ def active_sessions(base: str, replica: str) -> int:
     return int(re.search(r"^active_sessions (\d+)", body, re.MULTILINE).group(1))
 
 
-def settle(page, timeout: float = 30.0) -> None:
+def settle(page, timeout: float = WAIT_S) -> None:
     """Wait until the script run is over: Streamlit's status widget shows while it runs."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
     page.wait_for_timeout(300)
@@ -258,8 +275,11 @@ def room(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(room):
-    from playwright.sync_api import sync_playwright
+    """Chromium, with every Playwright wait (``wait_for``, ``expect``) a generous deadline."""
+    need("playwright")
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=_need(CHROMIUM, "chromium"), args=ARGS)
         try:
@@ -274,7 +294,7 @@ class Tab:
     def __init__(self, browser, base: str):
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
-        self.page.set_default_timeout(30_000)
+        self.page.set_default_timeout(WAIT_MS)
         self.base = base
         self.served_by: list[tuple[str, str | None]] = []
         self.page.on("response", lambda r: self.served_by.append((r.url, r.headers.get(HDR))))
@@ -302,7 +322,7 @@ def tabs(room, browser) -> dict[str, Tab]:
         served = tab.open("/")
         # the app, not an error page: its sidebar (a fresh replica's first run reruns once through
         # app.py before the navigation and its sidebar are drawn, so wait for it rather than count)
-        tab.page.wait_for_selector('[data-testid="stSidebar"]', timeout=30_000)
+        tab.page.wait_for_selector('[data-testid="stSidebar"]')
         assert tab.replica in room.pids and served == tab.replica, (tab.replica, served)
         if tab.replica in by_replica:
             extra.append(tab)
@@ -342,6 +362,7 @@ def test_haproxy_missing_names_the_install_command(monkeypatch, tmp_path):
         Classroom(1, "127.0.0.1", free_port(), run_dir=str(tmp_path)).start()
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_clear_line():
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
     with socket.socket() as s:
@@ -349,12 +370,14 @@ def test_port_in_use_is_one_clear_line():
         s.listen(1)
         port = s.getsockname()[1]
         res = subprocess.run([sys.executable, "-m", "classroom", "--replicas", "1", "--port", str(port),
-                              "--host", "127.0.0.1"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+                              "--host", "127.0.0.1"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S,
+                             check=False)
     assert res.returncode == 1
     assert f"classroom: error: port {port} on 127.0.0.1 is in use" in res.stderr
     assert "ready" not in res.stdout
 
 
+@pytest.mark.slow
 def test_port_in_use_speaks_the_teachers_language(tmp_path):
     """``lang="zh"`` (``--lang zh``, or ``$CNNVIZ_LANG=zh``): the same one line, from the string table in
     Chinese; English stays the default and word for word what it was."""
@@ -369,7 +392,7 @@ def test_port_in_use_speaks_the_teachers_language(tmp_path):
             Classroom(1, "127.0.0.1", port, run_dir=str(tmp_path), out=io.StringIO()).start()
         env = dict(os.environ, CNNVIZ_LANG="zh")
         res = subprocess.run([sys.executable, "-m", "classroom", "--replicas", "1", "--port", str(port),
-                              "--host", "127.0.0.1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                              "--host", "127.0.0.1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=WAIT_S,
                              check=False)
     assert str(zh.value) == (f"127.0.0.1 上的端口 {port} 已被占用（另一个课堂，还是 `make run`？）："
                              "请先停止它，或用 --port / PORT= 换一个端口")
@@ -380,6 +403,7 @@ def test_port_in_use_speaks_the_teachers_language(tmp_path):
     assert "ready" not in res.stdout
 
 
+@cluster_test
 def test_a_replica_that_cannot_start_fails_with_its_log(tmp_path):
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
 
@@ -408,6 +432,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 """
 
 
+@cluster_test
 def test_a_store_another_pool_serves_is_one_clear_line(tmp_path, monkeypatch):
     """A second pool for a store exits at once (the store's pool lock): the launcher names the
     pool already serving it instead of restarting its own forever. Stand-in replicas (they only
@@ -437,6 +462,7 @@ def test_a_store_another_pool_serves_is_one_clear_line(tmp_path, monkeypatch):
     assert room.pool.proc is None and all(r.proc is None for r in room.replicas)
 
 
+@pytest.mark.slow
 def test_the_default_store_is_named_without_loading_torch(tmp_path):
     """Without ``$CNNVIZ_DB`` the launcher names the data folder's store from ``cnnviz.settings``,
     which is torch-free (torch's thread must never start in the single-threaded launcher)."""
@@ -457,6 +483,7 @@ def test_the_default_store_is_named_without_loading_torch(tmp_path):
 
 
 # --- the running classroom ---------------------------------------------------------------------------
+@cluster_test
 def test_ready_line_and_every_replica_up(room):
     assert len(room.pids) == 2 and all(_alive(p) for p in room.every_pid)
     assert hx.server_status(str(room.run_dir / "haproxy.sock")) == {"r1": "UP", "r2": "UP"}  # checked, not just assumed
@@ -467,6 +494,7 @@ def test_ready_line_and_every_replica_up(room):
     assert (room.run_dir / "haproxy.cfg").read_text().count(" cookie r") == 2
 
 
+@browser_test
 def test_browsers_reach_both_replicas_and_stay_on_theirs(room, tabs):
     for name, tab in tabs.items():
         # every response of the page load (document, assets, /_stcore/health, host-config) from one replica
@@ -484,6 +512,7 @@ def test_browsers_reach_both_replicas_and_stay_on_theirs(room, tabs):
         assert {r for _, r in tab.served_by if r} == {name}
 
 
+@browser_test
 def test_an_upload_through_the_proxy_reaches_the_session_replica(room, tabs, tmp_path):
     """Streamlit takes an upload only on the replica holding the session, with the XSRF
     token of the ``_streamlit_xsrf`` cookie in a header (enableXsrfProtection=true)."""
@@ -520,11 +549,12 @@ def test_an_upload_through_the_proxy_reaches_the_session_replica(room, tabs, tmp
         "Cookie": f"{hx.COOKIE}={other}; _streamlit_xsrf={xsrf}", "X-Xsrftoken": xsrf,
         "Content-Type": f"multipart/form-data; boundary={boundary}"})
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(req, timeout=10)
+        urllib.request.urlopen(req, timeout=30)
     assert refused.value.code == 400 and refused.value.headers.get(hx.HEADER) == other
     assert "sticky sessions" in refused.value.read().decode()
 
 
+@browser_test
 def test_websocket_student_lands_on_the_replica_of_its_cookie(room, tabs):
     from testkit.wsclient import Student
 
@@ -551,6 +581,7 @@ def test_websocket_student_lands_on_the_replica_of_its_cookie(room, tabs):
     assert any(c.startswith(f"{hx.COOKIE}={served}") for c in set_cookies), set_cookies
 
 
+@browser_test
 def test_a_run_started_on_one_replica_is_read_only_elsewhere_and_its_student_stops_it_from_the_other(room, tabs):
     """A run started in one replica's session is trained by the one pool; another student on the
     other replica sees it read-only; its own student, moved to the other replica (the replica
@@ -584,6 +615,7 @@ def test_a_run_started_on_one_replica_is_read_only_elsewhere_and_its_student_sto
     a.context.add_cookies([{"name": hx.COOKIE, "value": a_name, "url": room.base}])  # back, for the tests below
 
 
+@cluster_test
 def test_one_pool_serves_both_replicas(room):
     """The store's pool row is the launcher's pool; no replica started one of its own (they were told
     ``CNNVIZ_POOL=external``) and both were given the one teacher key the launcher printed; a job
@@ -604,13 +636,14 @@ def test_one_pool_serves_both_replicas(room):
         assert not any("pool" in _cmdline(k) for k in _children(pid)), f"{name} started a pool of its own"
     sch = Scheduler(room.db, pool="none")
     try:
-        info = sch.wait(sch.submit("train", tiny().to_dict(), "classroom-test").run_id, timeout=60)
+        info = sch.wait(sch.submit("train", tiny().to_dict(), "classroom-test").run_id, timeout=WAIT_S)
         assert info.status == "completed", info.message
         assert int(info.worker.rsplit(":", 1)[1]) in _children(room.pool_pid)
     finally:
         sch.close()
 
 
+@browser_test
 def test_a_killed_replica_is_restarted_and_the_proxy_keeps_serving(room, browser, tabs):
     victim = max(room.pids)  # the replica of the second tab
     old = room.pids[victim]
@@ -627,24 +660,26 @@ def test_a_killed_replica_is_restarted_and_the_proxy_keeps_serving(room, browser
     settle(orphan.page)
     no_exception(orphan.page)
 
-    m = room.wait_line(rf"replica {victim} restarted: pid (\d+) \(was {old}\)", 30, mark)
+    m = room.wait_line(rf"replica {victim} restarted: pid (\d+) \(was {old}\)", WAIT_S, mark)
     new = int(m.group(1))
-    room.wait_line(rf"replica {victim} healthy: pid {new}", 60, mark)
+    room.wait_line(rf"replica {victim} healthy: pid {new}", WAIT_S, mark)
     assert new != old and _alive(new) and not _alive(old)
     room.pids[victim] = new
     room.every_pid.add(new)
     sock = str(room.run_dir / "haproxy.sock")
-    until(lambda: hx.server_status(sock) == {"r1": "UP", "r2": "UP"}, 30, "haproxy to see both replicas UP", step=0.2)
+    until(lambda: hx.server_status(sock) == {"r1": "UP", "r2": "UP"}, WAIT_S, "haproxy to see both replicas UP",
+          step=0.2)
     for name in room.pids:
         assert get(room.base, replica=name)[1][HDR] == name
     assert _alive(room.haproxy_pid)
 
 
+@cluster_test
 def test_a_killed_pool_is_restarted(room):
     old, mark = room.pool_pid, len(room.lines)
     os.kill(old, signal.SIGKILL)  # its workers die with it (PR_SET_PDEATHSIG)
-    new = int(room.wait_line(rf"worker pool restarted: pid (\d+) \(was {old}, restart 1\)", 30, mark).group(1))
-    room.wait_line(rf"worker pool up: pid {new}, {room.plan[0]} worker", 60, mark)
+    new = int(room.wait_line(rf"worker pool restarted: pid (\d+) \(was {old}, restart 1\)", WAIT_S, mark).group(1))
+    room.wait_line(rf"worker pool up: pid {new}, {room.plan[0]} worker", WAIT_S, mark)
     assert not _alive(old) and _alive(new)
     room.pool_pid = new
     room.every_pid |= {new, *_pool_workers(new, room.plan[0])}
@@ -653,10 +688,11 @@ def test_a_killed_pool_is_restarted(room):
     assert RunStore(room.db).pool().pid == new
 
 
+@cluster_test
 def test_sigterm_stops_everything(room):
     assert room.proc.poll() is None
     room.proc.send_signal(signal.SIGTERM)
-    assert room.proc.wait(timeout=30) == 0
+    assert room.proc.wait(timeout=WAIT_S) == 0
     left = [p for p in room.every_pid if _alive(p)]
     assert not left, f"still running: {left}"
     assert _port_free(room.port)
@@ -664,6 +700,7 @@ def test_sigterm_stops_everything(room):
     assert "stopped; logs kept in" in room.output()
 
 
+@cluster_test
 def test_children_die_with_a_sigkilled_launcher(tmp_path):
     """The launcher cannot clean up after SIGKILL: PR_SET_PDEATHSIG makes the kernel SIGTERM its children."""
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
@@ -677,8 +714,8 @@ def test_children_die_with_a_sigkilled_launcher(tmp_path):
             await s.connect()  # a student is connected when the launcher dies
             try:
                 os.kill(launcher.proc.pid, signal.SIGKILL)
-                launcher.proc.wait(timeout=10)
-                deadline = time.monotonic() + 20
+                launcher.proc.wait(timeout=30)
+                deadline = time.monotonic() + WAIT_S
                 while any(_alive(p) for p in launcher.every_pid) and time.monotonic() < deadline:
                     await asyncio.sleep(0.2)
             finally:
@@ -687,6 +724,6 @@ def test_children_die_with_a_sigkilled_launcher(tmp_path):
         run_async(connected_then_kill())
         left = [p for p in launcher.every_pid if _alive(p)]
         assert not left, f"left behind: {left}"
-        until(lambda: _port_free(launcher.port), 10, "the port to be free", step=0.2)
+        until(lambda: _port_free(launcher.port), WAIT_S, "the port to be free", step=0.2)
     finally:
         launcher.stop()

@@ -29,6 +29,7 @@ def _spawn(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+SLOW_FIXTURES = {"real_runs"}  # python -m cnnviz in subprocesses (conftest marks their tests slow)
 @pytest.fixture(scope="module")
 def real_runs() -> dict[str, subprocess.CompletedProcess]:
     cmds = {

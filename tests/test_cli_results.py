@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, WAIT_S, need_data
 from PIL import Image
 
 from cnnviz.runs.store import RunStore
@@ -17,6 +17,7 @@ from cnnviz.runs.worker import worker_name
 
 from cli_helpers import error_line, run_cli
 
+SLOW_FIXTURES = {"recorded"}  # a LeNet trained on real Fashion-MNIST by the CLI (conftest marks their tests slow)
 TRAIN = ["train", "lenet", "--dataset", "fashion-mnist", "--subset", "512", "--test-subset", "200", "--epochs", "2",
          "--batch-size", "32", "--lr", "0.3", "--threads", "1"]
 SMALL = ["train", "lenet", "--dataset", "synthetic", "--subset", "64", "--test-subset", "32", "--max-steps", "2",
@@ -26,8 +27,7 @@ SMALL = ["train", "lenet", "--dataset", "synthetic", "--subset", "64", "--test-s
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """One recorded CLI run: (db path, its printed events)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    need_data()
     db = tmp_path_factory.mktemp("clires") / "runs.sqlite"
     mp = pytest.MonkeyPatch()
     mp.setenv("CNNVIZ_DB", str(db))
@@ -162,6 +162,7 @@ def test_evicted_weights_are_one_line_with_exit_2(recorded, tmp_path, monkeypatc
     assert "evicted" in error_line(*run_cli("predict", rid, str(png)))
 
 
+@pytest.mark.slow  # a CLI run stopped mid-training
 def test_a_stop_from_the_store_stops_a_cli_run_which_keeps_its_results(recorded, tmp_path, monkeypatch):
     import threading
 
@@ -177,7 +178,7 @@ def test_a_stop_from_the_store_stops_a_cli_run_which_keeps_its_results(recorded,
     try:
         running = until(lambda: [i for i in store.list() if i.summary.get("step", 0) >= 3], what="the CLI run's steps")
         store.request_stop(running[0].id)  # a teacher's Stop on the page
-        t.join(60)
+        t.join(WAIT_S)
         code, out, err = got["r"]
         events = [json.loads(line) for line in out.splitlines()]
         assert code == 0 and events[-1]["status"] == "stopped" and events[-1]["run_id"] == running[0].id
@@ -187,6 +188,7 @@ def test_a_stop_from_the_store_stops_a_cli_run_which_keeps_its_results(recorded,
         store.close()
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_ctrl_c_records_the_run_as_interrupted(recorded, tmp_path):
     import os
     import signal
@@ -204,7 +206,7 @@ def test_ctrl_c_records_the_run_as_interrupted(recorded, tmp_path):
         assert first["kind"] == "start"
         proc.stdout.readline()  # a step: training has begun
         proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+        proc.wait(WAIT_S)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -29,6 +29,7 @@ def test_json_lines(capsys):
     assert set(events[1]["grad_norms"]) == set(events[0]["layers"])
 
 
+@pytest.mark.slow  # a real training run
 def test_progress_on_stderr(capsys):
     assert main(["train", "lenet", *TINY, "--epochs", "1"]) == 0
     out = capsys.readouterr()
@@ -36,6 +37,7 @@ def test_progress_on_stderr(capsys):
     assert "epoch 1.00" in out.err and "test acc" in out.err and "completed" in out.err
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_real_loader_and_subprocess(tmp_path):
     from training_helpers import write_idx
 

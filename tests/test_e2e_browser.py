@@ -15,6 +15,7 @@ import os
 import pathlib
 
 import pytest
+from conftest import WAIT_MS, WAIT_S, in_ci, need
 
 from cnnviz.i18n import t
 from testkit.procs import serve_app
@@ -29,12 +30,12 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
 TITLES = {"pages/home.py": "app.title", "pages/explorer.py": "ex.title", "pages/designer.py": "de.title",
           "pages/compare.py": "cmp.page.title"}
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("e2e_browser")]
 
 
 def _chromium() -> str:
     if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (make browser)")
         pytest.skip(f"{CHROMIUM} is not installed")
     return CHROMIUM
@@ -45,7 +46,7 @@ def server(tmp_path_factory):
     """``streamlit run app.py`` on a free port; yields its base URL; always stopped."""
     _chromium()
     try:
-        with serve_app(tmp_path_factory.mktemp("server")) as url:
+        with serve_app(tmp_path_factory.mktemp("server"), timeout=WAIT_S) as url:
             yield url
     except RuntimeError as err:
         pytest.fail(f"streamlit did not start: {err}")
@@ -53,8 +54,11 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
+    """Chromium, with every Playwright wait (``wait_for``, ``expect``) a generous deadline."""
+    need("playwright")
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=_chromium(), args=ARGS)
         try:
@@ -63,7 +67,7 @@ def browser(server):
             b.close()
 
 
-def _settle(page, timeout: float = 20.0) -> None:
+def _settle(page, timeout: float = WAIT_S) -> None:
     """Wait until the script run is over: Streamlit's status widget shows while it runs."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
     page.wait_for_timeout(300)  # a rerun triggered by the last input starts within this
@@ -75,7 +79,7 @@ def _student(browser, height: int = 1000):
     """A new browser context (another student: no cookie, no session) and its page; close the context."""
     ctx = browser.new_context(viewport={"width": 1400, "height": height})
     page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(WAIT_MS)
     return ctx, page
 
 
@@ -97,9 +101,11 @@ def _url(base: str, path: str, i: int) -> str:
 
 
 def test_every_page_in_the_browser(server, browser):
+    from playwright.sync_api import expect
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
 
     # A fresh server whose first visitor opens a shared link to a page other than Home: the
     # page must still come with the app's navigation and language switch.
@@ -107,8 +113,8 @@ def test_every_page_in_the_browser(server, browser):
     page.get_by_role("heading", name=t("ex.title", "en")).wait_for()
     _settle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert sidebar.get_by_text(t("nav.designer", "en")).count() == 1
-    assert sidebar.get_by_text(t("common.language", "en")).count() == 1
+    expect(sidebar.get_by_text(t("nav.designer", "en"))).to_have_count(1)  # drawn once the first run reaches it
+    expect(sidebar.get_by_text(t("common.language", "en"))).to_have_count(1)
     page.locator(".js-plotly-plot").first.wait_for()
     _no_exception(page)
 
@@ -127,7 +133,7 @@ def test_every_page_in_the_browser(server, browser):
 
 def test_explorer_slider_moves_with_the_keyboard(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
     page.goto(f"{server}/explorer?arch=resnet18")
     page.get_by_role("heading", name=t("ex.title", "en")).wait_for()
     _settle(page)
@@ -162,7 +168,7 @@ def test_a_recipe_button_says_what_it_set(server, browser):
     """Pressing a recipe whose values the form already holds must still answer: a toast names
     what was set. (AppTest does not record toasts of pages under st.navigation: hence here.)"""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
     page.goto(f"{server}/training")
     page.get_by_role("heading", name=t("train.title", "en")).wait_for()
     _settle(page)
@@ -179,6 +185,8 @@ def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_st
     """``streamlit run app.py`` alone starts its worker pool: a run started in the browser is
     trained by a worker process and finishes; the student's cookie survives a reload (the run
     is still in their list), and another browser (another student) sees it read-only."""
+    from playwright.sync_api import expect
+
     ctx, page = _student(browser)
     page.goto(f"{server}/training")
     page.get_by_role("heading", name=t("train.title", "en")).wait_for()
@@ -187,7 +195,7 @@ def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_st
         _fill_number(page, label, value)
     page.get_by_role("button", name=t("train.start", "en")).click()
     page.wait_for_url("**run=**")
-    page.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=90_000)  # completed
+    page.locator('[data-testid="stAlertContentSuccess"]').first.wait_for()  # completed
     assert any(c["name"] == "cnnviz_student" for c in ctx.cookies())
     url = page.url
     page.reload()
@@ -201,7 +209,7 @@ def test_a_run_from_the_browser_is_trained_by_the_apps_own_pool_and_stays_the_st
         p2.goto(url)
         p2.get_by_text(t("sched.not_yours", "en")).wait_for()
         assert p2.get_by_role("button", name=t("train.stop", "en")).count() == 0
-        assert p2.get_by_text(t("train.hist.empty", "en")).count() == 1  # not in their list
+        expect(p2.get_by_text(t("train.hist.empty", "en"))).to_have_count(1)  # not in their list
         _no_exception(p2)
     finally:
         other.close()

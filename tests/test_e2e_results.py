@@ -24,7 +24,7 @@ import re
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import WAIT_MS, WAIT_S, need_data
 from test_e2e_browser import _chromium, _fill_number, _no_exception, _settle, _student, browser  # noqa: F401
 from test_page_results import png, train_runs
 
@@ -35,15 +35,14 @@ from testkit.procs import serve_app
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("e2e_results")]
 
 
 @pytest.fixture(scope="module")
 def stored_run(tmp_path_factory) -> tuple[pathlib.Path, str]:
     """A temporary store holding one finished run: (its folder, the run id)."""
     _chromium()
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    need_data()
     folder = tmp_path_factory.mktemp("e2e-results")
     s = Scheduler(folder / "runs.sqlite", pool="external")
     try:
@@ -58,7 +57,7 @@ def server(stored_run):
     folder, _ = stored_run
     env = dict(os.environ, CNNVIZ_DB=str(folder / "runs.sqlite"), CNNVIZ_POOL="external")
     try:
-        with serve_app(folder, env=env) as url:
+        with serve_app(folder, env=env, timeout=WAIT_S) as url:
             yield url
     except RuntimeError as err:
         pytest.fail(f"streamlit did not start: {err}")
@@ -100,7 +99,7 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
     top = _plot(page, t("resv.top.title", "en", k=3))
     top.wait_for()
     _settle(page)
-    assert top.locator(".bars .point").count() == 3
+    expect(top.locator(".bars .point")).to_have_count(3)
     _no_exception(page)
     page.screenshot(path=str(SHOTS / "results_try.png"), full_page=True)
 
@@ -136,6 +135,8 @@ def test_results_view_try_your_own_and_the_lab_link(server, stored_run, browser)
 
 
 def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(server, stored_run, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
     rid = stored_run[1]
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
@@ -143,7 +144,7 @@ def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(se
     ctx.on("request", lambda r: urls.append(r.url))
     page = ctx.new_page()
     page.on("websocket", lambda ws: urls.append(ws.url))
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(WAIT_MS)
     try:
         page.goto(f"{server}/training?run={rid}")
         page.get_by_text(t("resv.title", "en")).wait_for()
@@ -163,7 +164,7 @@ def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(se
         top = _plot(page, t("resv.top.title", "en", k=3))
         top.wait_for()
         _settle(page)
-        assert top.locator(".bars .point").count() == 3
+        expect(top.locator(".bars .point")).to_have_count(3)
         assert page.get_by_text(t("resv.try.draw_first", "en")).count() == 0
         assert page.get_by_text(t("res.fit.inverted", "en")).count() == 0  # white on black: as trained
         _no_exception(page)
@@ -174,16 +175,16 @@ def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(se
         page.get_by_role("tab", name=t("resv.tab.try", "en")).click()
         page.get_by_text(t("resv.try.draw_first", "en")).wait_for()
         _settle(page)
-        assert top.count() == 0
+        expect(top).to_have_count(0)
         _stroke(page, canvas, (140, 40), (140, 240))  # a "1"
         top.wait_for()
         _settle(page)
-        assert top.locator(".bars .point").count() == 3
+        expect(top.locator(".bars .point")).to_have_count(3)
         # the component's own toolbar: the bin clears the canvas, and the guesses go with the drawing
         page.get_by_role("button", name="Reset canvas & history").click()
         page.get_by_text(t("resv.try.draw_first", "en")).wait_for()
         _settle(page)
-        assert top.count() == 0
+        expect(top).to_have_count(0)
         _no_exception(page)
     finally:
         ctx.close()

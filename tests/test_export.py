@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from conftest import need
 from streamlit.testing.v1 import AppTest, app_test
 
 from cnnviz.cli import apply_settings, parse_input
@@ -135,6 +135,7 @@ def printed(stdout: str) -> tuple[list[tuple[str, list[int]]], int]:
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)
+@pytest.mark.slow  # ``exported``: every case exported and run, in four interpreters
 def test_script_prints_the_summary_shapes_and_parameters(exported, i):
     arch, sets, shape, _ = CASES[i]
     path, stdout = exported[i]
@@ -150,6 +151,7 @@ def test_script_prints_the_summary_shapes_and_parameters(exported, i):
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)
+@pytest.mark.slow  # ``exported``: every case exported and run, in four interpreters
 def test_script_net_has_the_parameters_of_create_model(exported, i):
     """Same count is not enough: every parameter tensor has a twin of the same shape."""
     arch, sets, shape, _ = CASES[i]
@@ -162,6 +164,7 @@ def test_script_net_has_the_parameters_of_create_model(exported, i):
     assert shapes(ns["net"]) == shapes(create_model(cfg))
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch
 def test_script_runs_as_a_plain_file(tmp_path):
     """``python script.py`` exactly as a student runs it, outside the repository."""
     path = tmp_path / "lenet.py"
@@ -217,9 +220,11 @@ def test_notebook_validates_and_holds_the_script(arch):
     assert "optimizer.step()" in code[-1].source and "FashionMNIST" in code[-1].source
 
 
+@pytest.mark.slow
 def test_lenet_notebook_executes(tmp_path, shared_data):
     """Three training steps on the shared Fashion-MNIST through nbclient's python3 kernel, with a
     resize, three channels and a five-class head (a subset of the classes) on the way."""
+    NotebookClient = need("nbclient").NotebookClient  # only this test runs a kernel
     path = tmp_path / "lenet.ipynb"
     code, out, err = run_cli("export", "lenet", "--input", "3,32,32", "--set", "num_classes=5", "--format", "ipynb",
                              "--steps", "3", "--data-dir", str(shared_data), "-o", str(path))

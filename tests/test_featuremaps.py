@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
+from conftest import WAIT_S
 from PIL import Image
 
 from cnnviz.labs import featuremaps as fm
@@ -160,7 +161,7 @@ def test_quick_training_job_keeps_the_trained_weights(module_sched_db, tmp_path)
     sch = Scheduler(module_sched_db, pool="external")
     try:
         t = sch.submit("featuremaps", cfg.to_dict(), "f" * 24)
-        info = sch.wait(t.run_id, 120)
+        info = sch.wait(t.run_id, WAIT_S)
         assert info.status == "completed" and info.progress == 1.0, info
         evs = sch.events(t.run_id)
         assert evs[-1].kind == "end" and evs[-1].step == 15 and evs[-1].own

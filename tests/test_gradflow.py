@@ -15,6 +15,7 @@ import time
 
 import pytest
 import torch
+from conftest import WAIT_S
 
 from cnnviz.errors import ConfigError
 from cnnviz.jobs import LAB_KINDS
@@ -48,6 +49,7 @@ def _history(cfg: GradFlowConfig) -> dict:
     return h.snapshot()
 
 
+SLOW_FIXTURES = {"deep_plain_vs_residual"}  # a 31-conv pair trained (conftest marks their tests slow)
 @pytest.fixture(scope="module")
 def deep_plain_vs_residual():
     return _history(GradFlowConfig(depth=31, steps=3, seed=0))
@@ -82,6 +84,7 @@ def test_summary_and_heatmap_shapes(deep_plain_vs_residual):
     assert len(m) == 3 and all(len(r) == len(layers) for r in m)
 
 
+@pytest.mark.slow  # paired training
 def test_batch_norm_rescues_the_plain_net():
     s = _history(GradFlowConfig(depth=31, steps=2, batch_norm=True, seed=0))
     layers = path_layers(s)
@@ -127,6 +130,7 @@ def test_pair_weights_ignore_the_global_generator(init, monkeypatch):
     assert float(clean[conv].abs().max()) <= bound + 1e-6  # PyTorch's Kaiming(a=√5) bound is 1/√fan_in
 
 
+@pytest.mark.slow  # paired training
 def test_pairing_gives_identical_runs_for_identical_variants():
     """Same config twice: same weights, same batches, lock-step → the very same numbers."""
     cfg = GradFlowConfig(depth=9, steps=4, seed=3).train_config(False)
@@ -223,7 +227,7 @@ def sched(module_sched_db):
 
 def test_gradflow_job_runs_in_the_pool_with_the_numbers_of_the_direct_run(sched):
     t = sched.submit("gradflow", TINY.to_dict(), ALICE)
-    info = sched.wait(t.run_id, 120)
+    info = sched.wait(t.run_id, WAIT_S)
     assert info.status == "completed" and info.kind == "gradflow" and info.progress == 1.0, info
     assert info.summary["step"] == 3
     got = series_from_events(sched.events(t.run_id), VARIANTS)
@@ -245,7 +249,7 @@ def test_two_students_asking_the_same_lab_share_one_job(sched):
     b = sched.submit("gradflow", cfg.to_dict(), BOB, replace=True)
     assert not a.attached and b.attached and b.run_id == a.run_id
     assert sorted(sched.watchers(a.run_id)) == [ALICE, BOB]
-    assert sched.wait(a.run_id, 120).status == "completed"
+    assert sched.wait(a.run_id, WAIT_S).status == "completed"
     evs = sched.events(a.run_id)
     assert sum(d.kind == "start" for d in evs) == 2  # one computation: each variant started once
     key = sched.get(a.run_id).key
@@ -259,8 +263,8 @@ def test_a_new_lab_request_replaces_the_students_previous_one(sched):
     long = sched.submit("gradflow", TINY.replace(steps=2000, seed=21).to_dict(), ALICE, replace=True)
     new = sched.submit("gradflow", TINY.replace(seed=22).to_dict(), ALICE, replace=True)
     assert new.replaced == (long.run_id,) and not new.attached
-    assert sched.wait(long.run_id, 60).status == "stopped"  # nobody else watched it
-    assert sched.wait(new.run_id, 120).status == "completed"
+    assert sched.wait(long.run_id, WAIT_S).status == "stopped"  # nobody else watched it
+    assert sched.wait(new.run_id, WAIT_S).status == "completed"
 
 
 def test_stopping_a_lab_job_ends_it_within_a_step(sched):
@@ -270,7 +274,7 @@ def test_stopping_a_lab_job_ends_it_within_a_step(sched):
         time.sleep(0.1)
     assert sched.get(t.run_id).status == "running"
     assert sched.stop(t.run_id, BOB) == "stopped"
-    info = sched.wait(t.run_id, 60)
+    info = sched.wait(t.run_id, WAIT_S)
     assert info.status == "stopped" and info.text("zh")
     s = series_from_events(sched.events(t.run_id), VARIANTS)
     assert all(v.status == "stopped" for v in s.values())  # each variant's engine saw the stop

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from conftest import WAIT_S
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.urlstate import FloatChoiceField, IntStepField
@@ -106,22 +107,29 @@ def test_gradflow_link():
                                           "data": "fashion-mnist", "steps": "10"}
 
 
+@pytest.mark.slow  # a real pool
 def test_gradflow_run_takes_the_links_settings(sched_db):
     from cnnviz.runs.scheduler import Scheduler
 
     # the page alone (a button click does not survive AppTest's page switch), the link in its URL
     at = AppTest.from_file(str(ROOT / "pages" / "gradflow.py"), default_timeout=TIMEOUT)
     at.session_state["_student_token"] = "links-student-token-0123456789"
-    for k, v in dict(depth="15", steps="10", lr="0.01", init="xavier").items():
+    # the page's longest run (200 steps of a paired 15-conv net: a minute or more here), so that it
+    # is still queued or running when Stop is pressed: only a working Stop ends it "stopped"
+    for k, v in dict(depth="15", steps="200", lr="0.01", init="xavier").items():
         at.query_params[k] = v
     ok(at.run()).button(key="gf.run").click().run()
     rid = ok(at).session_state["gf.run_id"]
     sch = Scheduler(sched_db, pool="external")
     try:
         p = sch.get(rid).config
-        assert (p["depth"], p["steps"], p["lr"], p["init"]) == (15, 10, 0.01, "xavier")
-        at.button(key="gf.stop").click().run()
-        assert ok(at) and sch.wait(rid, TIMEOUT).status in ("stopped", "completed")
+        assert (p["depth"], p["steps"], p["lr"], p["init"]) == (15, 200, 0.01, "xavier")
+        assert sch.get(rid).status in ("queued", "running")
+        ok(at.button(key="gf.stop").click().run())
+        info = sch.wait(rid, WAIT_S)
+        assert info.status == "stopped", (info.status, info.message)
+        steps = [e["step"] for e in sch.events(rid) if e.get("kind") == "step"]
+        assert max(steps, default=0) < 200  # ended by the Stop, not by running out of steps
     finally:
         sch.close()
 

@@ -25,6 +25,7 @@ from cnnviz.status import Status
 from cnnviz.train.events import EndEvent, EpochEvent, Event, StartEvent
 from cnnviz.train.recipes import CLASS, recipe_config
 
+SLOW_FIXTURES = {"prewarmed"}  # the LeNet class recipe trained for real (conftest marks their tests slow)
 _ids = itertools.count()
 
 
@@ -184,11 +185,9 @@ def prewarmed(tmp_path_factory, shared_data_module):
 
 @pytest.fixture(scope="module")
 def shared_data_module():
-    from conftest import SHARED_DATA
+    from conftest import need_data
 
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
-    return SHARED_DATA
+    return need_data()
 
 
 def test_every_prewarmed_run_counts_for_its_network(prewarmed):

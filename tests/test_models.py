@@ -31,6 +31,7 @@ from cnnviz.config import MAX_INPUT_SIDE
 from cnnviz.inspect.tracing import trace
 from cnnviz.models.layers import BatchNorm
 
+SLOW_FIXTURES = {"real"}  # every preset built with real weights, VGG-19's 143M parameters included (conftest)
 NAMES = list_models()
 
 # The seed's figures (1 input channel, 10 classes): (input side, parameters, torchinfo MACs).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from conftest import WAIT_S
 from streamlit.testing.v1 import AppTest
 
 from training_helpers import tiny
@@ -46,7 +47,7 @@ def texts(at) -> str:
 
 def finished(sch, student: str, **fields) -> str:
     rid = sch.submit("train", tiny(**fields).to_dict(), student).run_id
-    assert sch.wait(rid, timeout=60).status == "completed"
+    assert sch.wait(rid, WAIT_S).status == "completed"
     return rid
 
 

@@ -16,7 +16,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import need_data
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -26,6 +26,7 @@ from cnnviz.runs.worker import local_source, run_job
 
 from training_helpers import tiny
 
+SLOW_FIXTURES = {"runs"}  # two real runs, then the pages' Results view (conftest marks their tests slow)
 TIMEOUT = 120
 ME = "results-test-token-me-0001"  # a browser's cookie token (22+ URL-safe characters)
 KEY = "results-teacher-key"
@@ -54,8 +55,7 @@ def train_runs(s: Scheduler, student: str, seeds=(0,), results: bool = True) -> 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(scheduler, a finished run id, another finished run id whose weights are then deleted)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    need_data()
     from ui import sched
 
     mp = pytest.MonkeyPatch()

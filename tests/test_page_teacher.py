@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import WAIT_S
 from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 from streamlit.testing.v1 import AppTest
 
@@ -87,7 +88,7 @@ def everything(at) -> str:
 
 def finished(sch, student: str, **fields) -> str:
     rid = sch.submit("train", tiny(**fields).to_dict(), student).run_id
-    assert sch.wait(rid, timeout=60).status == "completed"
+    assert sch.wait(rid, WAIT_S).status == "completed"
     return rid
 
 
@@ -168,7 +169,7 @@ def test_teacher_stops_and_deletes_another_students_run(sch):
     stop.click().run()
     assert not at.exception, at.exception
     assert any(s.value.startswith("Stopped: LeNet") for s in at.success)
-    assert sch.wait(long, timeout=30).status == "stopped"
+    assert sch.wait(long, WAIT_S).status == "stopped"
     at.run()
     assert button(at, "Stop").disabled  # a finished run has nothing to stop
     button(at, "Delete").click().run()

@@ -6,6 +6,7 @@ student's first run attaches to the teacher's pre-warmed one), the page through 
 from __future__ import annotations
 
 import pytest
+from conftest import WAIT_S
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.runs.scheduler import Scheduler
@@ -20,6 +21,19 @@ ME, OTHER = "me" + "x" * 22, "other" + "y" * 20  # raw cookie tokens (22+ URL-sa
 @pytest.fixture
 def db(sched_db):
     return sched_db
+
+
+@pytest.fixture
+def store_only(tmp_path, monkeypatch):
+    """A fresh store and no pool, for the tests that start no job (the page only reads the store):
+    a pool costs three processes importing torch, and these tests never queue anything for it."""
+    from ui import sched
+
+    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path / "runs.sqlite"))
+    monkeypatch.setenv("CNNVIZ_POOL", "external")  # the page's scheduler starts no pool of its own
+    sched._scheduler.clear()
+    yield tmp_path / "runs.sqlite"
+    sched._scheduler.clear()
 
 
 def sid(token: str) -> str:
@@ -39,7 +53,7 @@ def finished_run(db, token: str = ME, **fields) -> str:
     s = Scheduler(db, pool="external")
     try:
         rid = s.submit("train", tiny(**fields).to_dict(), sid(token)).run_id
-        assert s.wait(rid, timeout=60).status == "completed"
+        assert s.wait(rid, WAIT_S).status == "completed"
         return rid
     finally:
         s.close()
@@ -50,7 +64,8 @@ def texts(at) -> str:
                     for e in at.get(kind))
 
 
-def test_empty_store(db):
+@pytest.mark.slow  # the page measures its time estimate
+def test_empty_store(store_only):
     at = page().run()
     assert not at.exception
     assert "No runs yet." in texts(at)
@@ -84,7 +99,7 @@ def test_chinese_page(db):
     assert at.title[0].value == "训练网络" and "完成 0.15 轮（3 步）" in texts(at)
 
 
-def test_unknown_run_id(db):
+def test_unknown_run_id(store_only):
     at = page()
     at.query_params["run"] = "deadbeef0000"
     at.run()
@@ -108,7 +123,7 @@ def test_start_a_run_from_the_page_then_overlay_and_delete(db):
     rid = at.query_params["run"]
     assert rid and rid != first
     mgr = scheduler()
-    info = mgr.wait(rid, timeout=60)
+    info = mgr.wait(rid, WAIT_S)
     assert info.status == "completed" and info.config["data"]["subset"] == 128
     at.run()  # the fragment draws the finished run; the history now holds both
     assert not at.exception and len(at.get("plotly_chart")) >= 3
@@ -188,11 +203,11 @@ def test_the_class_recipe_form_is_exactly_the_recipe(db):
         assert scheduler().get(pre.run_id).key == content_key("train", recipe_config(arch, "class").to_dict())
         assert "identical run already exists" in texts(at)
         scheduler().stop(pre.run_id, "", teacher=True)
-        scheduler().wait(pre.run_id, 20)
+        scheduler().wait(pre.run_id, WAIT_S)
 
 
 
-def test_through_app_navigation(db):
+def test_through_app_navigation(store_only):
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).run()
     assert not at.exception
     at.switch_page("pages/training.py").run()
@@ -200,7 +215,8 @@ def test_through_app_navigation(db):
     assert at.title[0].value == "Train a network"
 
 
-def test_architecture_change_applies_its_recipe_and_bad_values_are_refused(db):
+@pytest.mark.slow  # several networks' estimates
+def test_architecture_change_applies_its_recipe_and_bad_values_are_refused(store_only):
     at = page().run()
     at.selectbox(key="tr.arch").set_value("resnet18").run()
     assert not at.exception
@@ -234,7 +250,7 @@ def _layout(at) -> list[tuple[tuple[int, ...], str]]:
     return out
 
 
-def test_a_new_students_cookie_setter_keeps_its_place_so_the_page_layout_never_shifts(db):
+def test_a_new_students_cookie_setter_keeps_its_place_so_the_page_layout_never_shifts(store_only):
     """A browser without the cookie gets the script that sets it (in the sidebar) on every run of
     its session, not only the first: an element drawn once would shift all those after it, and
     the browser's cache (which knows elements by their place) would be sent the page again."""

@@ -14,6 +14,7 @@ import secrets
 
 import numpy as np
 import pytest
+from conftest import WAIT_S
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -117,7 +118,7 @@ def test_gradflow_page_stop_and_leave(sched):
     assert "gf.run_id" not in bob.session_state and "You left this run" in _text(bob)
     assert sched.get(rid).live and len(sched.watchers(rid)) == 1
     alice.button(key="gf.stop").click().run()  # the last watcher: it stops for good
-    assert sched.wait(rid, 60).status == "stopped"
+    assert sched.wait(rid, WAIT_S).status == "stopped"
     alice.run()
     assert not alice.exception and "Stopped after" in _text(alice)
 

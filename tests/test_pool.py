@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, start_pool, stop_pool, until, wait_pool
+from conftest import ROOT, WAIT_S, start_pool, stop_pool, until, wait_pool
 
 from cnnviz.runs.pool import plan
 from cnnviz.runs.scheduler import Scheduler
@@ -73,10 +73,10 @@ def _workers(pool_pid: int, n: int, without: int | None = None) -> list[int]:
         kids = [k for k in _children(pool_pid) if "--worker" in _argv(k)]
         return kids if len(kids) == n and without not in kids else None
 
-    return until(ready, 30, f"{n} worker(s)")
+    return until(ready, WAIT_S, f"{n} worker(s)")
 
 
-def _worker_pid(sch: Scheduler, rid: str, timeout: float = 30) -> int:
+def _worker_pid(sch: Scheduler, rid: str, timeout: float = WAIT_S) -> int:
     """The pid of the worker running ``rid``, once it has committed some steps."""
     def running():
         info = sch.get(rid)
@@ -86,7 +86,7 @@ def _worker_pid(sch: Scheduler, rid: str, timeout: float = 30) -> int:
     return int(info.worker.rsplit(":", 1)[1])
 
 
-def _wait_own_pool(db: pathlib.Path, pid: int, timeout: float = 60) -> None:
+def _wait_own_pool(db: pathlib.Path, pid: int, timeout: float = WAIT_S) -> None:
     """Until the heartbeat row is ``pid``'s (``wait_pool`` would accept a dead pool's fresh beat)."""
     store = RunStore(db)
     try:
@@ -109,6 +109,7 @@ def pool2(tmp_path_factory):
 
 
 # --- a killed worker ------------------------------------------------------------------------------
+@pytest.mark.slow  # real pool processes
 def test_a_killed_worker_fails_its_job_and_is_replaced(pool2):
     db, pool = pool2
     sch = Scheduler(db, pool="none")
@@ -117,14 +118,14 @@ def test_a_killed_worker_fails_its_job_and_is_replaced(pool2):
     assert victim in _children(pool.pid)
     os.kill(victim, signal.SIGKILL)
 
-    info = sch.wait(rid, timeout=15)
+    info = sch.wait(rid, timeout=WAIT_S)
     assert info.status == "failed" and info.code == "train.runs.worker_died"
     assert "SIGKILL" in info.text("en") and "SIGKILL" in info.text("zh")
     assert sch.events(rid)[0].kind == "start"  # what it committed before it died stays readable
     _workers(pool.pid, 2, without=victim)  # replaced
 
     after = sch.submit("train", tiny(seed=7).to_dict(), "student-kill").run_id  # the failed run is not live
-    assert sch.wait(after, timeout=30).status == "completed"
+    assert sch.wait(after, timeout=WAIT_S).status == "completed"
     sch.close()
 
 
@@ -156,6 +157,7 @@ def test_plan_never_exceeds_the_cores(monkeypatch):
     assert plan(cores=2) == (1, 2)  # clamped, never honoured
 
 
+@pytest.mark.slow  # real pool processes
 def test_the_real_pool_stays_within_the_cores(pool2):
     db, pool = pool2
     row = RunStore(db).pool()
@@ -186,6 +188,7 @@ def test_claims_go_round_robin_across_students(tmp_path):
     sch.close()
 
 
+@pytest.mark.slow  # real pool processes
 def test_a_one_worker_pool_starts_them_round_robin(tmp_path):
     """End to end, and the pool's plan clamped: 1 worker asked with 64 threads gets the cores."""
     db = tmp_path / "runs.sqlite"
@@ -202,7 +205,7 @@ def test_a_one_worker_pool_starts_them_round_robin(tmp_path):
         assert (row.workers, row.threads) == (1, cores)
         (worker,) = _workers(proc.pid, 1)
         assert _argv(worker)[_argv(worker).index("--threads") + 1] == str(cores)
-        done = [sch.wait(rid, timeout=60) for rid in who]
+        done = [sch.wait(rid, timeout=WAIT_S) for rid in who]
         assert [i.status for i in done] == ["completed"] * 5
         order = [who[i.id] for i in sorted(done, key=lambda i: i.started)]
         assert order == ["A", "B", "C", "A", "A"]
@@ -212,6 +215,7 @@ def test_a_one_worker_pool_starts_them_round_robin(tmp_path):
 
 
 # --- a killed pool -----------------------------------------------------------------------------------
+@pytest.mark.slow  # real pool processes
 def test_a_killed_pool_leaves_its_job_to_the_next_pool_as_interrupted(tmp_path):
     db = tmp_path / "runs.sqlite"
     sch = Scheduler(db, pool="none")
@@ -228,16 +232,16 @@ def test_a_killed_pool_leaves_its_job_to_the_next_pool_as_interrupted(tmp_path):
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
         os.kill(worker, signal.SIGKILL)
-        until(lambda: not _alive(worker), 10, "the frozen worker to die")
+        until(lambda: not _alive(worker), WAIT_S, "the frozen worker to die")
         assert sch.get(rid).status == "running"  # the store still says so: nobody could tell it
         assert sch.get(waiting).status == "queued"
 
         second = start_pool(db, workers=1)
         _wait_own_pool(db, second.pid)
-        info = until(lambda: (i := sch.get(rid)).status != "running" and i, 10, "the cut-off job's new status")
+        info = until(lambda: (i := sch.get(rid)).status != "running" and i, WAIT_S, "the cut-off job's new status")
         assert info.status == "interrupted" and info.code == "train.runs.interrupted"
         assert sch.store.count_events(rid) >= committed > 0  # its events up to the last commit stay
-        assert sch.wait(waiting, timeout=30).status == "completed"  # the queue goes on
+        assert sch.wait(waiting, timeout=WAIT_S).status == "completed"  # the queue goes on
     finally:
         stop_pool(first)
         if second is not None:
@@ -253,7 +257,7 @@ from cnnviz.runs.scheduler import Scheduler
 sch = Scheduler(sys.argv[1], pool="external")
 ticket = sch.submit("train", json.loads(sys.argv[2]), "student-S")
 print(ticket.run_id, flush=True)
-info = sch.wait(ticket.run_id, timeout=120)
+info = sch.wait(ticket.run_id, timeout=float(sys.argv[3]))
 print(json.dumps({"status": info.status, "ended": info.ended, "step": info.summary.get("step"),
                   "total": info.summary.get("total_steps")}), flush=True)
 """
@@ -264,7 +268,7 @@ import cnnviz.jobs  # the job kinds, as every process that submits imports them
 from cnnviz.runs.scheduler import NotYours, Scheduler
 sch = Scheduler(sys.argv[1], pool="external")
 rid = sys.argv[2]
-deadline = time.monotonic() + 60
+deadline = time.monotonic() + float(sys.argv[3])
 while not (sch.get(rid).status == "running" and sch.get(rid).summary.get("step")):
     assert time.monotonic() < deadline, "the job never ran"
     time.sleep(0.05)
@@ -282,19 +286,20 @@ print(json.dumps(out), flush=True)
 """
 
 
+@pytest.mark.slow  # real pool processes
 def test_a_stop_from_a_second_replica_stops_the_job_within_a_step(pool2):
     db, _ = pool2
     env = dict(os.environ, CNNVIZ_DB=str(db), CNNVIZ_POOL="external")
-    a = subprocess.Popen([sys.executable, "-c", _REPLICA_A, str(db), json.dumps(tiny(**LONG).to_dict())], cwd=ROOT,
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    a = subprocess.Popen([sys.executable, "-c", _REPLICA_A, str(db), json.dumps(tiny(**LONG).to_dict()), str(WAIT_S)],
+                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         rid = a.stdout.readline().strip()
         assert rid.isalnum(), a.stderr.read()
-        b = subprocess.run([sys.executable, "-c", _REPLICA_B, str(db), rid], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=90, check=False)
+        b = subprocess.run([sys.executable, "-c", _REPLICA_B, str(db), rid, str(WAIT_S)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=2 * WAIT_S, check=False)
         assert b.returncode == 0, b.stderr
         said = json.loads(b.stdout.strip().splitlines()[-1])
-        out, err = a.communicate(timeout=60)
+        out, err = a.communicate(timeout=WAIT_S)
         assert a.returncode == 0, err
     finally:
         if a.poll() is None:
@@ -315,6 +320,7 @@ def test_a_stop_from_a_second_replica_stops_the_job_within_a_step(pool2):
 
 
 # --- a CLI run beside the pool ----------------------------------------------------------------------
+@pytest.mark.slow  # real pool processes
 def test_a_pool_leaves_a_live_cli_run_alone_and_fails_it_once_its_process_is_killed(tmp_path):
     """A pool that starts while ``python -m cnnviz train`` records a run does not mark that run
     "interrupted" (its own process still works on it); once that process is killed with
@@ -330,15 +336,16 @@ def test_a_pool_leaves_a_live_cli_run_alone_and_fails_it_once_its_process_is_kil
             runs = sch.store.list(kinds=("train",))
             return runs[0] if runs and runs[0].status == "running" and runs[0].summary.get("step") else None
 
-        rid = until(cli_run, 60, "the CLI run to record steps").id
+        rid = until(cli_run, WAIT_S, "the CLI run to record steps").id
         pool = start_pool(db, workers=1)
         _wait_own_pool(db, pool.pid)
         seen = sch.store.count_events(rid)
-        until(lambda: sch.store.count_events(rid) > seen, 30, "more events from the CLI run")
+        until(lambda: sch.store.count_events(rid) > seen, WAIT_S, "more events from the CLI run")
         assert sch.get(rid).status == "running"  # the new pool did not cut it off
         cli.kill()
         cli.wait(10)
-        info = until(lambda: (i := sch.get(rid)).status != "running" and i, 15, "the pool to notice the CLI is gone")
+        info = until(lambda: (i := sch.get(rid)).status != "running" and i, WAIT_S,
+                     "the pool to notice the CLI is gone")
         assert info.status == "failed" and info.code == "train.runs.process_gone"
         assert str(cli.pid) in info.text("en")
     finally:

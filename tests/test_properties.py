@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+import pytest
+from conftest import need
 
 from cnnviz import CnnvizError, ConfigError, ShapeError, get_config
 from cnnviz.cli import apply_settings
 from cnnviz.inspect.tracing import trace
+
+# every test here is a hypothesis property: without it, the module skips (and fails in CI)
+hypothesis, st = need("hypothesis"), need("hypothesis.strategies")
+HealthCheck, event, given, settings = hypothesis.HealthCheck, hypothesis.event, hypothesis.given, hypothesis.settings
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -20,6 +24,7 @@ conv_archs = st.lists(st.tuples(st.integers(1, 3), st.integers(1, 64)), min_size
 stage_lists = st.lists(st.tuples(st.integers(1, 3), st.integers(1, 64)), min_size=1, max_size=4)
 
 
+@pytest.mark.slow  # 40 random networks traced
 @SETTINGS
 @given(arch=conv_archs, h=sides, w=sides, in_channels=st.sampled_from([1, 3]), width_div=st.integers(1, 8))
 def test_any_vgg_traces_or_fails_cleanly(arch, h, w, in_channels, width_div):
@@ -67,6 +72,7 @@ def _resnet_params(cfg) -> int:
     return n + cin * cfg.num_classes + cfg.num_classes
 
 
+@pytest.mark.slow  # 40 random networks traced
 @SETTINGS
 @given(stages=stage_lists, h=sides, w=sides, in_channels=st.sampled_from([1, 3]), width_div=st.integers(1, 4),
        stem=st.integers(1, 64), residual=st.booleans(), batch_norm=st.booleans())

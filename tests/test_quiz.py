@@ -27,6 +27,7 @@ NAV_LINE = ("pages/quiz.py", "nav.quiz", ":material/quiz:", "nav.section.labs")
 TIMEOUT = 60
 
 
+SLOW_FIXTURES = {"questions"}  # every kind of question, traced for many seeds (conftest marks their tests slow)
 @pytest.fixture(scope="module")
 def questions() -> list[qz.Question]:
     """Every kind, several times: six questions (one of each kind) for each seed."""
@@ -59,6 +60,7 @@ def layer_of(summary: dict, name: str) -> dict:
 
 
 # --- determinism ------------------------------------------------------------------------------
+@pytest.mark.slow  # quizzes traced for several seeds
 def test_same_seed_same_quiz_and_seeds_differ():
     a, b = qz.quiz(11, 8), qz.quiz(11, 8)
     assert a == b and len(a) == 8
@@ -67,6 +69,7 @@ def test_same_seed_same_quiz_and_seeds_differ():
     assert qz.quiz(11, 3) == a[:3]  # a shorter quiz is the start of the longer one
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_same_seed_same_quiz_in_another_process():
     """Classroom replicas are separate processes: a seed must not depend on hash randomisation."""
     code = "import json,sys; from cnnviz.labs.quiz import quiz; print(json.dumps([q.to_dict() for q in quiz(5, 6)]))"

@@ -19,7 +19,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, start_pool, stop_pool, wait_pool
+from conftest import ROOT, WAIT_S, need, start_pool, stop_pool, wait_pool
 
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.train.events import TIMING_FIELDS
@@ -27,12 +27,12 @@ from cnnviz.train.recipes import recipe_config
 
 from training_helpers import tiny
 
-try:
-    import ray  # noqa: F401  (requirements-ray.txt: `make test` installs it, so CI runs these for real)
-except ImportError:
-    if os.environ.get("CI"):
-        raise  # in CI a missing Ray is a broken set-up, not a reason to pass
-    pytest.skip("Ray is not installed (pip install -r requirements-ray.txt)", allow_module_level=True)
+# every test here needs Ray (requirements-ray.txt: `make test` installs it, so CI runs these for
+# real; a missing Ray fails there, and skips this module elsewhere); its subprocesses import it
+need("ray", "pip install -r requirements-ray.txt", load=False)
+
+# one local cluster for the module, on one xdist worker
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 HOLDER = """
 import signal, sys, ray
@@ -72,9 +72,9 @@ def ray_pool(cluster, tmp_path_factory):
     db = tmp_path_factory.mktemp("ray") / "runs.sqlite"
     proc = start_pool(db, workers=1, threads=1, env={"CNNVIZ_RAY_ADDRESS": cluster})
     try:
-        wait_pool(db, timeout=90)
+        wait_pool(db)
         s = Scheduler(db, pool="external")
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + WAIT_S
         while s.pool_info().executor != "ray":
             assert time.monotonic() < deadline, pathlib.Path(str(db) + ".pool.log").read_text()[-3000:]
             time.sleep(0.2)
@@ -108,7 +108,7 @@ def test_a_class_period_job_on_ray_gives_the_local_executors_numbers(ray_pool, c
     local = Scheduler(db, pool="external")
     try:
         here = local.submit("train", cfg, STUDENT)
-        a, b = ray_pool.wait(on_ray.run_id, 120), local.wait(here.run_id, 120)
+        a, b = ray_pool.wait(on_ray.run_id, WAIT_S), local.wait(here.run_id, WAIT_S)
         assert a.status == b.status == "completed", (a.message, b.message)
         assert a.worker.startswith("ray:") and not b.worker.startswith("ray:")
         ea, eb = ray_pool.events(on_ray.run_id), local.events(here.run_id)
@@ -122,13 +122,13 @@ def test_a_class_period_job_on_ray_gives_the_local_executors_numbers(ray_pool, c
 
 def test_a_job_on_ray_stops_within_a_step(ray_pool):
     t = ray_pool.submit("train", tiny(epochs=1000, seed=5, log_every=5).to_dict(), STUDENT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + WAIT_S
     while ray_pool.get(t.run_id).summary.get("step", 0) < 10:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert ray_pool.stop(t.run_id, STUDENT) == "stopped"
     t0 = time.monotonic()
-    info = ray_pool.wait(t.run_id, 30)
+    info = ray_pool.wait(t.run_id, WAIT_S)
     assert info.status == "stopped" and time.monotonic() - t0 < 10
     assert [e.kind for e in ray_pool.events(t.run_id)][-1] == "end"  # the engine ended it: its numbers kept
 
@@ -148,17 +148,17 @@ def _task_pids() -> list[int]:
 
 def test_a_killed_ray_worker_fails_its_job_and_the_pool_carries_on(ray_pool):
     t = ray_pool.submit("train", tiny(epochs=1000, seed=6, log_every=5).to_dict(), STUDENT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + WAIT_S
     while ray_pool.get(t.run_id).summary.get("step", 0) < 5 or not _task_pids():
         assert time.monotonic() < deadline, "the task never showed up"
         time.sleep(0.05)
     for pid in _task_pids():
         os.kill(pid, signal.SIGKILL)
-    info = ray_pool.wait(t.run_id, 60)
+    info = ray_pool.wait(t.run_id, WAIT_S)
     assert info.status == "failed" and info.code == "train.runs.ray_died", info.message
     assert "Ray" in info.text("en")
     nxt = ray_pool.submit("train", tiny(seed=7).to_dict(), STUDENT)
-    assert ray_pool.wait(nxt.run_id, 90).status == "completed"
+    assert ray_pool.wait(nxt.run_id, WAIT_S).status == "completed"
 
 
 def test_an_unreachable_cluster_leaves_the_pool_local_and_says_why(tmp_path):
@@ -170,7 +170,7 @@ def test_an_unreachable_cluster_leaves_the_pool_local_and_says_why(tmp_path):
         info = s.pool_info()
         assert info.executor == "local" and "cannot reach the Ray cluster" in info.detail["ray_error"]
         t = s.submit("train", tiny(seed=8).to_dict(), STUDENT)
-        done = s.wait(t.run_id, 60)
+        done = s.wait(t.run_id, WAIT_S)
         assert done.status == "completed" and not done.worker.startswith("ray:")
         s.close()
     finally:

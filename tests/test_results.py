@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, need_data
 from PIL import Image
 
 from cnnviz.jobs import finished as R
@@ -23,6 +23,7 @@ from cnnviz.runs.worker import run_job
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.evaluate import Results
 
+SLOW_FIXTURES = {"env"}  # LeNet trained on real Fashion-MNIST (conftest marks their tests slow)
 TEST_N = 300
 
 
@@ -46,8 +47,7 @@ def _run(store: RunStore, weights: WeightStore, rid: str, cfg: TrainConfig, stop
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    need_data()
     folder = tmp_path_factory.mktemp("results")
     store = RunStore(folder / "runs.sqlite")
     weights = WeightStore.beside(store.path)

@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import until
+from conftest import WAIT_S, until
 
 from cnnviz.runs.scheduler import NotYours, RunError, Scheduler
 from cnnviz.runs.store import TEACHER, LiveLimit, RunStore
@@ -34,7 +34,7 @@ def long_cfg(seed: int = 0):
 def test_a_job_runs_in_a_worker_process_and_is_stored(sch):
     t = sch.submit("train", tiny(seed=11).to_dict(), A)
     assert not t.attached
-    info = sch.wait(t.run_id, 60)
+    info = sch.wait(t.run_id, WAIT_S)
     assert info.status == "completed", info.message
     assert info.worker.split(":")[1].isdigit() and int(info.worker.split(":")[1]) != __import__("os").getpid()
     assert info.progress == 1.0 and info.summary["test_acc"] is not None
@@ -52,7 +52,7 @@ def test_identical_requests_share_one_computation(sch):
     tickets = [sch.submit("train", cfg.to_dict(), s) for s in (A, B, C)]
     assert len({t.run_id for t in tickets}) == 1
     assert [t.attached for t in tickets] == [False, True, True]
-    info = sch.wait(tickets[0].run_id, 60)
+    info = sch.wait(tickets[0].run_id, WAIT_S)
     assert info.status == "completed"
     assert sorted(sch.watchers(info.id)) == sorted([A, B, C])
     assert sum(1 for e in sch.events(info.id) if e.kind == "start") == 1  # trained once
@@ -60,7 +60,7 @@ def test_identical_requests_share_one_computation(sch):
     assert late.attached and late.run_id == info.id
     other = sch.submit("train", cfg.replace(seed=13).to_dict(), A)  # another seed is another run
     assert other.run_id != info.id
-    sch.wait(other.run_id, 60)
+    sch.wait(other.run_id, WAIT_S)
 
 
 def test_another_students_stop_and_delete_are_refused(sch):
@@ -73,7 +73,7 @@ def test_another_students_stop_and_delete_are_refused(sch):
         sch.delete(t.run_id, B)
     assert sch.get(t.run_id).status == "running"
     assert sch.stop(t.run_id, TEACHER, teacher=True) == "stopped"  # the teacher may
-    info = sch.wait(t.run_id, 20)
+    info = sch.wait(t.run_id, WAIT_S)
     assert info.status == "stopped"
 
 
@@ -90,7 +90,7 @@ def test_a_shared_runs_stop_detaches_until_the_last_watcher(sch):
     step = sch.get(a.run_id).summary.get("step", 0)
     assert sch.stop(a.run_id, B) == "stopped"
     t0 = time.monotonic()
-    info = sch.wait(a.run_id, 20)
+    info = sch.wait(a.run_id, WAIT_S)
     assert info.status == "stopped" and time.monotonic() - t0 < 5
     assert info.summary["step"] >= step
 
@@ -101,9 +101,9 @@ def test_one_live_run_per_student(sch):
         sch.submit("train", long_cfg(32).to_dict(), C)
     assert err.value.code == "train.runs.limit" and a.run_id in str(err.value)
     sch.stop(a.run_id, C)
-    sch.wait(a.run_id, 20)
+    sch.wait(a.run_id, WAIT_S)
     b = sch.submit("train", tiny(seed=33).to_dict(), C)  # the share is free again
-    assert sch.wait(b.run_id, 60).status == "completed"
+    assert sch.wait(b.run_id, WAIT_S).status == "completed"
 
 
 def test_a_run_deleted_while_running_stops_and_leaves_nothing(sch):
@@ -116,19 +116,19 @@ def test_a_run_deleted_while_running_stops_and_leaves_nothing(sch):
     assert sch.store.count_events(t.run_id) == 0
     assert not sch.weights.exists(t.run_id)
     nxt = sch.submit("train", tiny(seed=42).to_dict(), A)  # and the worker is free for the next job
-    assert sch.wait(nxt.run_id, 60).status == "completed"
+    assert sch.wait(nxt.run_id, WAIT_S).status == "completed"
 
 
 def test_a_diverging_run_and_a_broken_job_end_with_their_reason(sch):
     t = sch.submit("train", tiny(lr=1e6, seed=51).to_dict(), B)
-    info = sch.wait(t.run_id, 60)
+    info = sch.wait(t.run_id, WAIT_S)
     assert info.status == "diverged"
     # a job no worker can run (a kind nobody registered): failed with a message, the pool carries on
     sch.store.create("badjob000001", "x", "x", {"a": 1}, B, kind="no-such-kind")
     until(lambda: sch.get("badjob000001").status == "failed", what="failed")
     assert "no-such-kind" in sch.get("badjob000001").text("en")
     ok = sch.submit("train", tiny(seed=52).to_dict(), B)
-    assert sch.wait(ok.run_id, 60).status == "completed"
+    assert sch.wait(ok.run_id, WAIT_S).status == "completed"
 
 
 def test_unknown_and_crafted_run_ids(sch):
@@ -197,6 +197,7 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path):
         store.close()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_without_a_ray_address_nothing_imports_ray():
     """Ray is optional: the scheduler, the pool, the CLI and the app's scheduler glue never import it
     unless a Ray address (or --backend ray) asks for it."""

@@ -14,6 +14,7 @@ import asyncio
 import pathlib
 
 import pytest
+from conftest import WAIT_S
 from websockets.asyncio.server import serve
 
 from cnnviz.supervisor import free_port
@@ -28,14 +29,14 @@ ARCH, BN, RES = "explorer.arch", "explorer.bn", "explorer.res"
 def app_url(tmp_path_factory):
     """``streamlit run app.py`` on a free port (CNNVIZ_DB from conftest's temp dir); its URL."""
     try:
-        with serve_app(tmp_path_factory.mktemp("wsclient")) as url:
+        with serve_app(tmp_path_factory.mktemp("wsclient"), timeout=WAIT_S) as url:
             yield url
     except RuntimeError as err:
         pytest.fail(str(err))
 
 
 def _run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 90))
+    return asyncio.run(asyncio.wait_for(coro, WAIT_S))
 
 
 def _label(s: Student, arch_label_prefix: str) -> str:
@@ -43,6 +44,8 @@ def _label(s: Student, arch_label_prefix: str) -> str:
     return next(o for o in s.widget(ARCH).options if o.startswith(arch_label_prefix))
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("wsclient")
 def test_three_students_each_see_their_own_page(app_url):
     async def scenario():
         students = [Student(app_url, page="explorer", query="arch=lenet", timeout=60) for _ in range(3)]
@@ -95,6 +98,8 @@ def test_three_students_each_see_their_own_page(app_url):
     _run(scenario())
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("wsclient")
 def test_unknown_page_gets_page_not_found(app_url):
     async def scenario():
         s = Student(app_url, page="no-such-page", timeout=60)
@@ -111,6 +116,8 @@ def test_unknown_page_gets_page_not_found(app_url):
     _run(scenario())
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("wsclient")
 def test_bad_values_are_refused_before_sending(app_url):
     async def scenario():
         s = Student(app_url, page="explorer", query="arch=lenet", timeout=60)
