@@ -12,8 +12,9 @@ REPLICAS ?=
 
 .PHONY: run classroom test test-fast lint setup setup-dev browser haproxy bench
 
+# a venv whose creation was cut short (no pip in it) is made again, not reused
 $(VENV)/.app-installed: requirements.txt
-	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip --version >/dev/null 2>&1 || python3 -m venv --clear $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
