@@ -407,6 +407,8 @@ def section_suite(rep: Report, ctx: Ctx) -> None:
 def real_pool(ctx: Ctx, tmp: pathlib.Path, name: str, workers: int, threads: int):
     """A store served by a real pool (``python -m cnnviz pool``) and a ``Scheduler`` on it. Enter it
     first: the pool and its workers start up while this process imports what it needs."""
+    from cnnviz.supervisor import terminate  # standard library only: no torch before the pool starts
+
     db = tmp / "runs.sqlite"
     log_path = ctx.out / "logs" / f"{name}-pool.log"
     log = open(log_path, "ab")  # noqa: SIM115
@@ -432,13 +434,7 @@ def real_pool(ctx: Ctx, tmp: pathlib.Path, name: str, workers: int, threads: int
             with contextlib.suppress(Exception):
                 sch.clear()
             sch.close()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate([proc], 15)  # the pool: SIGTERM (its workers end their jobs), SIGKILL after the grace
 
 
 def pool_shape(ctx: Ctx, want: int) -> tuple[int, int]:

@@ -22,6 +22,7 @@ import pytest
 from conftest import ROOT, WAIT_S, need, start_pool, stop_pool, wait_pool
 
 from cnnviz.runs.scheduler import Scheduler
+from cnnviz.supervisor import terminate
 from cnnviz.train.events import TIMING_FIELDS
 from cnnviz.train.recipes import recipe_config
 
@@ -59,12 +60,7 @@ def cluster():
         yield address
         mp.undo()
     finally:
-        holder.terminate()
-        try:
-            holder.wait(30)
-        except subprocess.TimeoutExpired:
-            holder.kill()
-            holder.wait()
+        terminate([holder], 30)  # SIGTERM, then SIGKILL after the grace
 
 
 @pytest.fixture(scope="module")
