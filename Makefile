@@ -56,15 +56,19 @@ lint: setup-dev
 # Every core: pytest-xdist workers (-n auto: one per core; TEST_WORKERS=0 runs in one process),
 # one run store per worker (tests/conftest.py); the tests sharing a server, pool or cluster stay
 # together on one worker, in order (--dist loadgroup, pyproject.toml; groups: tests/conftest.py).
+# Bytecode is cached (PYTHONDONTWRITEBYTECODE unset, as some shells set it): the suite starts
+# dozens of Python processes (xdist workers, pools, servers), and without the cache each one
+# compiles cnnviz and pytest rewrites every test module again (about 5 s of CPU per worker).
 TEST_WORKERS ?= auto
 FAST := not slow and not browser and not cluster
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS)
 
 test: setup-dev browser haproxy lint
-	$(PY) -m pytest -n $(TEST_WORKERS)
+	$(PYTEST)
 
 # The quick loop: everything but the slow, browser and cluster tests (pyproject.toml's markers).
 test-fast: setup-dev
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "$(FAST)"
+	$(PYTEST) -m "$(FAST)"
 
 bench: setup-dev
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

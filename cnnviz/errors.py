@@ -61,3 +61,12 @@ class ShapeError(CnnvizError):
     def with_min_side(self, min_side: int | None) -> ShapeError:
         """The same error, its message completed with the smallest valid input side."""
         return ShapeError(self.layer, self.kind, arithmetic=self.arithmetic, min_side=min_side, **self._geom)
+
+
+def error_messages(err: BaseException) -> tuple[str, dict[str, str]]:
+    """(code, {lang: text}) for any exception: user errors translated, others as they are."""
+    from cnnviz.i18n import LANGS, messages
+
+    if isinstance(err, CnnvizError):
+        return err.code, {lang: err.render(lang) for lang in LANGS}
+    return "train.failed", messages("train.failed", error=f"{type(err).__name__}: {err}")

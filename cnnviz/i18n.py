@@ -44,3 +44,8 @@ def t(key: str, lang: str = "en", /, **params: Any) -> str:
     pair = TABLE[key]
     text = pair[1] if lang == "zh" else pair[0]
     return text.format(**params) if params else text
+
+
+def messages(code: str, **params: Any) -> dict[str, str]:
+    """The string ``code`` rendered in every language: events and stored records carry all of them."""
+    return {lang: t(code, lang, **params) for lang in LANGS}

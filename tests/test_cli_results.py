@@ -11,9 +11,8 @@ import pytest
 from conftest import SHARED_DATA, WAIT_S, need_data
 from PIL import Image
 
-from cnnviz.runs.store import RunStore
+from cnnviz.runs.store import RunStore, worker_name
 from cnnviz.runs.weights import WeightStore
-from cnnviz.runs.worker import worker_name
 
 from cli_helpers import error_line, run_cli
 

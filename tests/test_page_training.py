@@ -16,11 +16,28 @@ from training_helpers import tiny
 PAGE = "../pages/training.py"
 TIMEOUT = 120
 ME, OTHER = "me" + "x" * 22, "other" + "y" * 20  # raw cookie tokens (22+ URL-safe characters)
+SEED = 0  # finished_run's default seed: each test's own (_own_students)
 
 
 @pytest.fixture
-def db(sched_db):
-    return sched_db
+def db(module_sched_db):
+    """The module's store and pool (one pool for the module: each costs three processes
+    importing torch); each test has students of its own (``_own_students``)."""
+    return module_sched_db
+
+
+@pytest.fixture(autouse=True)
+def _own_students(monkeypatch, request):
+    """ME and OTHER are new students in each test, and its runs have a seed of their own, so that
+    tests sharing the module's store never see (or attach to) each other's runs."""
+    import hashlib
+    import sys
+
+    tag = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    here = sys.modules[__name__]
+    monkeypatch.setattr(here, "ME", f"me{tag}" + "x" * 12)
+    monkeypatch.setattr(here, "OTHER", f"other{tag}" + "y" * 12)
+    monkeypatch.setattr(here, "SEED", 1000 + int(tag, 16) % 10**6)
 
 
 @pytest.fixture
@@ -42,17 +59,17 @@ def sid(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
-def page(token: str = ME) -> AppTest:
+def page(token: str | None = None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state["_student_token"] = token
+    at.session_state["_student_token"] = token or ME
     return at
 
 
-def finished_run(db, token: str = ME, **fields) -> str:
-    """A tiny run asked for by ``token``'s student and completed by the pool."""
+def finished_run(db, token: str | None = None, **fields) -> str:
+    """A tiny run asked for by ``token``'s student (ME) and completed by the pool."""
     s = Scheduler(db, pool="external")
     try:
-        rid = s.submit("train", tiny(**fields).to_dict(), sid(token)).run_id
+        rid = s.submit("train", tiny(**{"seed": SEED, **fields}).to_dict(), sid(token or ME)).run_id
         assert s.wait(rid, WAIT_S).status == "completed"
         return rid
     finally:
@@ -267,7 +284,7 @@ def test_a_new_students_cookie_setter_keeps_its_place_so_the_page_layout_never_s
         setters[0].proto.body]  # the same token: one student for the whole session
 
 
-def test_the_form_lives_in_the_url_and_a_crafted_link_is_clamped(db):
+def test_the_form_lives_in_the_url_and_a_crafted_link_is_clamped(store_only):
     """The form is the page's URL schema (``ui.schemas.training_schema``): a recipe's form leaves
     only what differs from it in the link, a shared link opens the same form, and a crafted one
     is clamped to the page's limits (the same as the other pages': side ≤ 512, width divisor

@@ -168,6 +168,13 @@ def test_the_real_pool_stays_within_the_cores(pool2):
     for pid in kids:  # each worker process was given the row's thread count (torch.set_num_threads)
         argv = _argv(pid)
         assert "--worker" in argv and argv[argv.index("--threads") + 1] == str(row.threads)
+        assert _loaded_torch(pid)  # a worker trains
+    assert not _loaded_torch(pool.pid)  # the supervisor only spawns, beats and reaps: no torch (2+ s of CPU)
+
+
+def _loaded_torch(pid: int) -> bool:
+    """Whether process ``pid`` has torch's library mapped (imported torch)."""
+    return "libtorch" in pathlib.Path(f"/proc/{pid}/maps").read_text()
 
 
 # --- round-robin ------------------------------------------------------------------------------------

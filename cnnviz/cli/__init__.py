@@ -2,7 +2,11 @@
 
 Each module in this package that defines ``COMMAND``, ``HELP``, ``add_arguments(parser)``
 and ``run(args) -> int`` is a subcommand, found at start-up: adding a command is adding a
-file. Every ``CnnvizError`` becomes one line on stderr and exit status 2, as do bad
+file, named as its command. Only the command asked for is imported (``python -m cnnviz pool``
+must not pay for torch and every job kind in its supervisor: 2+ s of CPU each time a class or
+a test starts a pool); ``--help`` and an unknown command import them all.
+
+Every ``CnnvizError`` becomes one line on stderr and exit status 2, as do bad
 arguments; anything else is a bug and keeps its traceback.
 """
 
@@ -18,9 +22,6 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from cnnviz.config import ConvNetConfig, parse_value
 from cnnviz.errors import CnnvizError, ConfigError
-from cnnviz.jobs import KINDS
-
-JOB_KINDS = tuple(KINDS)  # every command's process knows every job kind (the pool's workers, train, evaluate)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,20 +32,32 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _commands() -> list[Any]:
+def _commands(only: str | None = None) -> list[Any]:
+    """The command modules: all of them, or just ``only``'s when it names one (module = command)."""
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__))
+    if only in names:
+        names = [only]
     mods = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        mod = importlib.import_module(f"{__name__}.{info.name}")
+    for name in names:
+        mod = importlib.import_module(f"{__name__}.{name}")
         if hasattr(mod, "COMMAND"):
             mods.append(mod)
     return mods
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every discovered subcommand."""
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word, when no top-level option comes first)."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser: with every discovered subcommand, or only the one ``argv`` names."""
     parser = _Parser(prog="python -m cnnviz", description="Build, inspect and train the modern CNNs of D2L.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for mod in _commands():
+    mods = _commands(_command_word(argv) if argv is not None else None)
+    if argv is not None and mods and mods[0].COMMAND != _command_word(argv):
+        mods = _commands()  # a module whose command is named otherwise: find it among them all
+    for mod in mods:
         p = sub.add_parser(mod.COMMAND, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
@@ -58,7 +71,8 @@ def main(argv: Sequence[str] | None = None, parent_pid: int | None = None) -> in
     commands' imports (torch: seconds), else read now; the commands find it in
     ``args.parent_pid`` (``pool --exit-with-parent`` watches it)."""
     parent_pid = os.getppid() if parent_pid is None else parent_pid
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     args.parent_pid = parent_pid
     try:
         return int(args._run(args) or 0)

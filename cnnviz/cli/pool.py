@@ -7,11 +7,13 @@ worker``), each with ``--threads`` torch threads, never more than the cores in a
 classroom`` starts one for all its replicas. ``worker`` is the pool's child: it imports the
 labs (so their job kinds are registered) and claims jobs until the pool goes away.
 
+The supervisor imports neither torch nor a job kind (``cnnviz.cli`` imports only the command
+asked for): it starts in a fraction of a second. Only a worker imports ``cnnviz.jobs``.
+
 ``--exit-with-parent PID``: the pool exits once process PID is no longer its parent (the app
-that started it is gone). The spawner names itself, since this module imports torch and the
-labs before the pool runs: an app that died meanwhile would not be seen by a pool that only
-then read its parent's pid. A bare ``--exit-with-parent`` watches the parent that ``python -m
-cnnviz`` read first thing (``cnnviz.__main__``), before any of these imports.
+that started it is gone). The spawner names itself, so that an app that died while the pool
+was starting is still noticed. A bare ``--exit-with-parent`` watches the parent that ``python -m
+cnnviz`` read first thing (``cnnviz.__main__``), before any other import.
 """
 
 from __future__ import annotations
@@ -20,13 +22,11 @@ import argparse
 import logging
 import sys
 
-from cnnviz.jobs import KINDS
 from cnnviz.runs.pool import Pool
-from cnnviz.runs.worker import worker_loop
 from cnnviz.settings import db_path
 
-PLUGINS = ("cnnviz.jobs",)  # imported by a Ray task on its node, where it registers KINDS as it does here
-WORKER_KINDS = tuple(KINDS)  # the kinds this pool's workers run: importing cnnviz.jobs registered them
+# imported by each worker and by a Ray task on its node, where it registers every job kind
+PLUGINS = ("cnnviz.jobs",)
 COMMAND = "pool"
 HELP = "run the worker pool that executes training runs and lab jobs (the app starts one itself)"
 
@@ -48,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(message)s")
     db = args.db or str(db_path())
     if args.worker:
+        import importlib
+
+        from cnnviz.runs.worker import worker_loop
+
+        for module in PLUGINS:  # the job kinds this worker runs (a missing one is an error naming its module)
+            importlib.import_module(module)
         worker_loop(db, args.threads or 1)
         return 0
     parent = None if args.exit_with_parent is None else (args.exit_with_parent or args.parent_pid)

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from cnnviz import settings
 from cnnviz.cli import apply_settings
+from cnnviz.jobs import KINDS
 from cnnviz.models.registry import get_config
 from cnnviz.status import FINISHED, Status
 from cnnviz.train.config import OPTIMIZERS, PRECISIONS, TrainConfig, TrainingError
@@ -32,6 +33,8 @@ from cnnviz.train.data import DATASETS, DISPLAY, DataConfig, DataError, load_spl
 from cnnviz.train.events import EndEvent, EpochEvent, EvalEvent, Event, StartEvent, StepEvent
 from cnnviz.train.loop import check, train
 from cnnviz.train.recipes import RECIPES, recipe_config
+
+RECORDED_KIND = KINDS["train"]  # what a recorded run is: importing cnnviz.jobs registers it, here as in a worker
 
 COMMAND = "train"
 HELP = "train an architecture on Fashion-MNIST, MNIST or the built-in synthetic set"
@@ -178,10 +181,10 @@ def _run_unrecorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
 def _run_recorded(cfg: TrainConfig, args: argparse.Namespace) -> int:
     """Train as a recorded run: made running in the store by the scheduler's own ``run_here`` (the
     same canonical params, key and estimate as a page's Start), then the worker's own ``run_job``."""
-    from cnnviz.i18n import t
+    from cnnviz.i18n import messages, t
     from cnnviz.runs.scheduler import Scheduler
-    from cnnviz.runs.worker import local_source, run_job, worker_name
-    from cnnviz.train.config import messages
+    from cnnviz.runs.store import worker_name
+    from cnnviz.runs.worker import local_source, run_job
 
     source = _executor(args).source if args.backend == "ray" else local_source  # Ray: before anything is written
     sch = Scheduler(args.db, pool="none")  # this process runs the job itself: no pool is asked for

@@ -34,11 +34,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cnnviz import settings
-from cnnviz.runs.store import RunStore
-from cnnviz.runs.worker import worker_name
+from cnnviz.i18n import messages
+from cnnviz.runs.store import RunStore, worker_name
 from cnnviz.status import Status
 from cnnviz.supervisor import Backoff, Child, describe_exit, spawn, terminate
-from cnnviz.train.config import messages
 
 if TYPE_CHECKING:
     from cnnviz.runs.rayexec import RayExecutor

@@ -169,8 +169,12 @@ class RayExecutor:
     """The pool's driver threads on a Ray cluster (see the module docstring)."""
 
     def __init__(self, address: str, threads: int, gpus_per_cuda_job: float = 1.0, plugins: tuple[str, ...] = ()):
+        import importlib
+
         self.address = address
         self.plugins = tuple(plugins)
+        for mod in self.plugins:  # here too: ``stream`` asks a job's kind for its device
+            importlib.import_module(mod)
         self.threads = max(1, threads)
         self.gpus_per_cuda_job = gpus_per_cuda_job
         self.info = connect(address)

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import builtins  # RunStore.list shadows the built-in in the class's later annotations
 import json
+import os
 import pathlib
+import socket
 import sqlite3
 import threading
 import time
@@ -42,6 +44,11 @@ from cnnviz.errors import CnnvizError
 from cnnviz.settings import db_path
 from cnnviz.status import FINAL, LIVE, SHAREABLE, Status, sql_in
 from cnnviz.train.events import Event, event_from_dict
+
+
+def worker_name(pid: int | None = None) -> str:
+    """How the store names a worker process (a run's ``worker``): ``host:pid``."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
 
 
 class StoreError(CnnvizError):
@@ -282,7 +289,7 @@ class RunStore:
         return int(left)
 
     def _stop_now(self, run_id: str) -> None:
-        from cnnviz.train.config import messages
+        from cnnviz.i18n import messages
 
         self._conn.execute(f"UPDATE runs SET stop=1 WHERE id=? AND status IN {LIVE_SQL}", (run_id,))
         self._conn.execute("UPDATE runs SET status=?, code='train.runs.stopped_queued', message=?, "

@@ -20,16 +20,16 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from cnnviz.errors import error_messages
+from cnnviz.i18n import messages
 from cnnviz.runs.kinds import JobContext, get_kind
-from cnnviz.runs.store import RunInfo, RunStore
+from cnnviz.runs.store import RunInfo, RunStore, worker_name
 from cnnviz.runs.weights import WeightStore
 from cnnviz.status import FINISHED, Status
-from cnnviz.train.config import error_messages, messages
 from cnnviz.train.events import EndEvent, EpochEvent, Event, StartEvent
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 FLUSH_S = 0.5  # longest an event waits in memory before its commit
 IDLE_S = 0.1  # how often an idle worker looks for a queued job
 _EXITING = False  # set by SIGTERM: the current job ends "interrupted", then the worker exits
-
-
-def worker_name(pid: int | None = None) -> str:
-    """How the store names a worker process: ``host:pid``."""
-    return f"{socket.gethostname()}:{pid or os.getpid()}"
 
 
 class StoreStop:

@@ -1,6 +1,6 @@
 """What a training run is: the frozen ``TrainConfig`` (JSON round-trippable, so a run can be
-stored, shared and re-run) and the messages its events carry in every language
-(``messages``, ``error_messages``). The events themselves are ``cnnviz.train.events``. A leaf
+stored, shared and re-run). The messages its events carry in every language are
+``cnnviz.i18n.messages`` and ``cnnviz.errors.error_messages``. The events themselves are ``cnnviz.train.events``. A leaf
 of ``cnnviz.train``: it imports no other module of the package except ``data`` (the dataset
 part of a config).
 """
@@ -15,7 +15,6 @@ from typing import Any
 
 from cnnviz.config import MAX_BATCH, ConvNetConfig, check_field_types
 from cnnviz.errors import CnnvizError, ConfigError
-from cnnviz.i18n import LANGS, t
 from cnnviz.models.registry import get_config, model_spec
 from cnnviz.train.data import DataConfig
 
@@ -133,17 +132,5 @@ class TrainConfig:
             return cls(model=model, data=data, **d)
         except (KeyError, TypeError) as err:  # a stored record from another version, or hand-edited
             raise ConfigError("err.bad_value", key="config", raw=str(err)[:40], type=cls.__name__) from None
-
-
-def messages(code: str, **params: Any) -> dict[str, str]:
-    """The string ``code`` rendered in every language: events carry all of them."""
-    return {lang: t(code, lang, **params) for lang in LANGS}
-
-
-def error_messages(err: BaseException) -> tuple[str, dict[str, str]]:
-    """(code, {lang: text}) for any exception: user errors translated, others as they are."""
-    if isinstance(err, CnnvizError):
-        return err.code, {lang: err.render(lang) for lang in LANGS}
-    return "train.failed", messages("train.failed", error=f"{type(err).__name__}: {err}")
 
 

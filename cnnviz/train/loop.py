@@ -63,9 +63,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.i18n import LANGS
+from cnnviz.errors import error_messages
+from cnnviz.i18n import LANGS, messages
 from cnnviz.status import Status
-from cnnviz.train.config import TrainConfig, error_messages, messages
+from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import Data, batches, load_data, prepare
 from cnnviz.train.events import EndEvent, EpochEvent, EvalEvent, Event, StartEvent, StepEvent
 from cnnviz.train.steps import (
