@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None, parent_pid: int | None = None) -> in
     commands' imports (torch: seconds), else read now; the commands find it in
     ``args.parent_pid`` (``pool --exit-with-parent`` watches it)."""
     parent_pid = os.getppid() if parent_pid is None else parent_pid
-    argv = list(sys.argv[1:] if argv is None else argv)
+    # not list(): importing the ``list`` command binds that name in this package's namespace
+    argv = [*(sys.argv[1:] if argv is None else argv)]
     args = build_parser(argv).parse_args(argv)
     args.parent_pid = parent_pid
     try:
