@@ -208,11 +208,17 @@ def fit(img, size: tuple[int, int], how: str = "letterbox") -> FitResult:
 
 # --- the bounded decode ---------------------------------------------------------------------------
 def _refuse_size(w: int, h: int, limits: ImageLimits) -> None:
-    """The header's size against the caps: pixels in all, then the long side and the aspect."""
-    if w < 1 or h < 1 or w * h > limits.max_pixels:
+    """The header's size against the caps: the aspect first (a strip's message says it is a strip),
+    then the pixels in all, then the long side."""
+    if w < 1 or h < 1:
+        raise UploadError("err.upload.broken")
+    shape = UploadError("err.upload.shape", w=w, h=h, side=limits.max_side, ratio=limits.max_aspect)
+    if max(w, h) > limits.max_aspect * min(w, h):
+        raise shape
+    if w * h > limits.max_pixels:
         raise UploadError("err.upload.too_many_pixels", w=w, h=h, cap=limits.max_pixels)
-    if max(w, h) > limits.max_side or max(w, h) > limits.max_aspect * min(w, h):
-        raise UploadError("err.upload.shape", w=w, h=h, side=limits.max_side, ratio=limits.max_aspect)
+    if max(w, h) > limits.max_side:
+        raise shape
 
 
 def _decode(data: bytes, limits: ImageLimits, draft: tuple[str, int] | None):
@@ -243,8 +249,8 @@ def _decode(data: bytes, limits: ImageLimits, draft: tuple[str, int] | None):
 
     try:
         img = open_()
-    except UnidentifiedImageError:
-        raise UploadError("err.upload.type", formats="/".join(ALLOWED_FORMATS)) from None
+    except UnidentifiedImageError:  # PNG's or JPEG's magic bytes, but a header Pillow cannot parse
+        raise UploadError("err.upload.broken") from None
     except Image.DecompressionBombError:
         raise UploadError("err.upload.bomb", cap=limits.max_pixels) from None
     except (OSError, SyntaxError, ValueError, EOFError):
