@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import pathlib
 import struct
 import subprocess
 import sys
@@ -34,8 +35,9 @@ from cnnviz.labs import featuremaps as fm
 from cnnviz.labs import images
 from cnnviz.labs.images import DATA_URL_PREFIX, UploadError
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-PEAK_MB = 150  # what the worst case may add to a process's peak resident size (the old code: GBs)
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PEAK_MB = 150  # what the worst allowed picture may add to a process's peak resident size (the old code: GBs)
+SMALL_MB = 20  # what a refused or tiny one may add (the interpreter's own noise is a few MB)
 OK = "ok"
 
 
@@ -72,6 +74,14 @@ def _big_drawing() -> bytes:
     img = Image.new("RGBA", (6000, 6000), (0, 0, 0, 255))
     img.paste((255, 255, 255, 255), (2900, 1000, 3100, 5000))
     return _save(img, "PNG")
+
+
+def _text_bomb() -> bytes:
+    """A 28 × 28 PNG carrying 127 zTXt chunks of 512 KB of text each, ~70 KB compressed: Pillow
+    would hold ~64 MB of text (twice, as bytes and str) while opening it."""
+    z = zlib.compress(b"a" * (512 * 1024), 9)
+    png = _save(Image.fromarray(_strokes(28, 28)), "PNG")
+    return png[:33] + b"".join(_chunk(b"zTXt", b"k%d\x00\x00" % i + z) for i in range(127)) + png[33:]
 
 
 def _apng() -> bytes:
@@ -125,6 +135,7 @@ CORPUS = {
     "header_5000x5000": (lambda: _png_header(5000, 5000), "err.upload.too_many_pixels", "err.upload.too_many_pixels"),
     "drawing_6000x6000": (_big_drawing, "err.upload.too_many_pixels", "err.upload.too_many_pixels"),
     "header_0x10": (lambda: _png_header(0, 10), "err.upload.broken", "err.upload.broken"),
+    "png_text_bomb": (_text_bomb, OK, OK),
     "truncated_png": (_truncated_png, "err.upload.broken", "err.upload.broken"),
     "truncated_jpeg": (_truncated_jpeg, "err.upload.broken", "err.upload.broken"),
     "apng_first_frame": (_apng, OK, OK),
@@ -335,7 +346,8 @@ def _allowed_worst() -> dict[str, bytes]:
     ("wide_65536x256", "upload", "L"), ("tall_256x65536", "upload", "RGB"), ("drawing_6000x6000", "drawing", ""),
     ("wide_65536x256", "drawing", ""), ("header_100000x100000", "upload", "L"),
     ("rgba_at_cap", "upload", "RGB"), ("rgba_at_cap", "upload", "L"), ("palette_transparent_at_cap", "upload", "RGB"),
-    ("png16_at_cap", "upload", "L"), ("jpeg_at_cap", "upload", "RGB"),
+    ("png16_at_cap", "upload", "L"), ("jpeg_at_cap", "upload", "RGB"), ("png_text_bomb", "upload", "L"),
+    ("png_text_bomb", "drawing", ""),
 ])
 def test_the_worst_cases_stay_within_bounded_memory(corpus, tmp_path, name, entry, mode):
     data = corpus[name] if name in corpus else _allowed_worst()[name]
@@ -346,11 +358,12 @@ def test_the_worst_cases_stay_within_bounded_memory(corpus, tmp_path, name, entr
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert got["growth_mb"] < PEAK_MB, got
-    if name.endswith("_at_cap"):
-        assert got["code"] is None and got["size"] == [224, 224], got  # allowed, and decoded
-    else:
-        assert got["code"] is not None, got  # refused
+    if name.endswith("_at_cap"):  # allowed, and decoded: its pixels cost what they cost, within the bound
+        assert got["code"] is None and got["size"] == [224, 224] and got["growth_mb"] < PEAK_MB, got
+    elif name == "png_text_bomb":  # a 28 × 28 picture: its metadata never inflated
+        assert got["code"] is None and got["size"] in ([224, 224], [28, 28]) and got["growth_mb"] < SMALL_MB, got
+    else:  # refused from its header: nothing decoded
+        assert got["code"] is not None and got["growth_mb"] < SMALL_MB, got
 
 
 # --- the pages ------------------------------------------------------------------------------------
@@ -365,3 +378,56 @@ def test_a_too_wide_upload_on_the_feature_map_page_says_so(corpus):
     at.get("file_uploader")[0].set_value(("wide.png", corpus["wide_65536x256"], "image/png")).run()
     assert not at.exception, at.exception
     assert at.error and "65,536 × 256" in at.error[0].value and "8:1" in at.error[0].value
+
+
+def _try_tab_app():
+    """The Results view's "try your own" tab alone, for an untrained LeNet posing as a finished run
+    (no store, no training: the tab needs only the run's config and network)."""
+    import threading
+
+    from cnnviz.jobs.finished import TrainedRun
+    from cnnviz.models.registry import create_model
+    from ui import results as ur
+
+    from training_helpers import tiny
+
+    cfg = tiny()
+    ur.try_tab("run0000hostile", cfg.data.dataset, TrainedRun(None, cfg, create_model(cfg.model).eval()),
+               threading.Lock(), "hostile")
+
+
+def _canvas_value(url: str) -> dict:
+    """The canvas component's state as its frontend sets it (``setStateValue("drawing", ...)``)."""
+    return {"drawing": {"raw": {"objects": []}, "data": url}}
+
+
+def test_the_results_view_refuses_a_too_wide_upload_and_a_forged_drawing(corpus):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_try_tab_app, default_timeout=120)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception, at.exception
+    up = next(u for u in at.get("file_uploader") if u.id.endswith("try_up"))
+    up.set_value(("wide.png", corpus["wide_65536x256"], "image/png")).run()
+    assert not at.exception, at.exception
+    assert at.error and "65,536 × 256" in at.error[0].value and "8:1" in at.error[0].value
+    assert not [c for c in at.get("plotly_chart")]  # no guesses for a refused picture
+    # the drawing: the canvas's value as a forged browser would send it (the component's state)
+    at.radio(key="hostile.try_src").set_value("draw").run()
+    assert not at.exception and not at.error and any("Draw something first" in c.value for c in at.caption)
+    at.session_state["hostile.canvas"] = _canvas_value(_url(corpus["drawing_6000x6000"]))
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error and "6000×6000" in at.error[0].value
+    at.session_state["hostile.canvas"] = _canvas_value("data:image/gif;base64,R0lG")
+    at.run()
+    assert not at.exception and at.error and "did not send a PNG" in at.error[0].value
+    # a real drawing's value (a white stroke on black, 280 × 280) gives the three guesses
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[40:240, 130:152, :3] = 255
+    at.session_state["hostile.canvas"] = _canvas_value(_url(_save(Image.fromarray(rgba, "RGBA"), "PNG")))
+    at.run()
+    assert not at.exception and not at.error, at.exception
+    assert any("square" in i.value for i in at.info) and len(at.get("plotly_chart")) == 2  # the input, the top 3

@@ -25,6 +25,7 @@ from torch import nn
 
 from cnnviz.errors import ConfigError
 from cnnviz.labs import images
+
 # the upload rules live in cnnviz.labs.images; these names stay here for the code that knew them here
 from cnnviz.labs.images import ALLOWED_FORMATS as ALLOWED_FORMATS
 from cnnviz.labs.images import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
