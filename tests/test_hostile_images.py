@@ -65,15 +65,26 @@ def _strokes(w: int, h: int) -> np.ndarray:
     return a
 
 
+def _png_stream(w: int, h: int, channels: int, row) -> bytes:
+    """An 8-bit PNG (grey: 1 channel, RGBA: 4) encoded row by row, so that a huge one is never held
+    decoded here: ``row(y)`` gives row ``y``'s ``w * channels`` bytes."""
+    z = zlib.compressobj(6)
+    idat = b"".join(z.compress(b"\x00" + row(y)) for y in range(h)) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, {1: 0, 4: 6}[channels], 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
 def _wide(w: int, h: int) -> bytes:
-    return _save(Image.new("L", (w, h), 0), "PNG")
+    """A black ``w`` × ``h`` grey PNG."""
+    black = bytes(w)
+    return _png_stream(w, h, 1, lambda y: black)
 
 
 def _big_drawing() -> bytes:
-    """A forged canvas value: a 6,000 × 6,000 RGBA drawing with one white stroke (~200 KB)."""
-    img = Image.new("RGBA", (6000, 6000), (0, 0, 0, 255))
-    img.paste((255, 255, 255, 255), (2900, 1000, 3100, 5000))
-    return _save(img, "PNG")
+    """A forged canvas value: a 6,000 × 6,000 RGBA drawing (opaque black) with one white stroke, ~150 KB."""
+    black = b"\x00\x00\x00\xff" * 6000
+    stroke = b"\x00\x00\x00\xff" * 2900 + b"\xff" * (4 * 200) + b"\x00\x00\x00\xff" * 2900
+    return _png_stream(6000, 6000, 4, lambda y: stroke if 1000 <= y < 5000 else black)
 
 
 def _text_bomb() -> bytes:
@@ -367,14 +378,29 @@ def test_the_worst_cases_stay_within_bounded_memory(corpus, tmp_path, name, entr
 
 
 # --- the pages ------------------------------------------------------------------------------------
-def test_a_too_wide_upload_on_the_feature_map_page_says_so(corpus):
+@pytest.fixture
+def no_pool(monkeypatch, tmp_path):
+    """The pages' scheduler on a store of this test's, told a pool is run elsewhere: rendering the
+    feature-map page (its estimate of the quick training) must not start a real pool here."""
+    from ui import sched
+
+    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path / "runs.sqlite"))
+    monkeypatch.setenv("CNNVIZ_POOL", "external")
+    sched._scheduler.clear()
+    yield
+    sched._scheduler.clear()
+
+
+@pytest.mark.slow  # the page renders a network (~4 s)
+def test_a_too_wide_upload_on_the_feature_map_page_says_so(corpus, no_pool):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "pages" / "featuremaps.py"), default_timeout=120)
     at.session_state["lang"] = "en"
     at.session_state["_student_token"] = "hostile-images-token-0001"
+    at.query_params["src"] = "upload"  # straight to the uploader: no dataset image's maps first
     at.run()
-    at.radio(key="featuremaps.src").set_value("upload").run()
+    assert at.radio(key="featuremaps.src").value == "upload"
     at.get("file_uploader")[0].set_value(("wide.png", corpus["wide_65536x256"], "image/png")).run()
     assert not at.exception, at.exception
     assert at.error and "65,536 × 256" in at.error[0].value and "8:1" in at.error[0].value
