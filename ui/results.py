@@ -21,8 +21,9 @@ What is shared, and why:
   config's, or the synthetic set where the run itself fell back to it), loaded once per
   (data config, dataset actually used);
 * the drawing canvas is streamlit-drawable-canvas (a Components v2 component whose frontend is
-  bundled in its wheel: no request leaves the server); its RGBA drawing becomes a PNG and goes
-  through ``fit_image`` like an upload.
+  bundled in its wheel: no request leaves the server); its value, a PNG data URL, is read
+  undecoded (``canvas_data_url``) and goes through ``fit_drawing``: the same bounded decode as an
+  upload (``cnnviz.labs.images``), with the drawing's tighter caps.
 
 Every ``CnnvizError`` (an evicted file, a broken upload) goes through ``show_error``: never a
 traceback.
@@ -290,32 +291,37 @@ def try_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, ke
     left, right = st.columns([3, 5], gap="large")  # the picture on the left, the guesses beside it
     with left:
         src = _source(key_prefix)
+        mode = "L" if cin == 1 else "RGB"
         if src == "upload":
             fit = st.radio(tr("resv.try.fit"), FITS, horizontal=True, key=f"{key_prefix}.fit",
                            format_func=lambda f: tr(f"resv.try.fit.{f}"))
             # the widget's cap stops a big file before it reaches the server's memory; fit_image checks
-            # again (bytes, format, pixel count from the header, integrity), as the feature-map lab does
+            # again (bytes, format, size from the header, integrity), as the feature-map lab does
             up = st.file_uploader(tr("resv.try.upload"), type=["png", "jpg", "jpeg"], key=f"{key_prefix}.try_up",
                                   max_upload_size=fm.MAX_UPLOAD_BYTES // 2**20)
             data, first = (None if up is None else up.getvalue()), "resv.try.first"
         else:
-            fit = FITS[0]  # the canvas is square: nothing to letterbox or crop
             st.caption(tr("resv.try.canvas"))
             st.space("medium")  # room for the toolbar, which shows above the canvas on hover
             # white strokes on black, as the datasets are (no inversion); the component's toolbar undoes
             # and clears; a finished stroke sends the drawing back (one rerun per stroke)
-            drawing = st_canvas(stroke_width=STROKE_PX, stroke_color="#ffffff", background_color="#000000",
-                                width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
-                                key=f"{key_prefix}.canvas")
-            data, first = fm.drawing_png(drawing.image_data), "resv.try.draw_first"
+            st_canvas(stroke_width=STROKE_PX, stroke_color="#ffffff", background_color="#000000",
+                      width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
+                      key=f"{key_prefix}.canvas")
+            data, first = canvas_data_url(f"{key_prefix}.canvas"), "resv.try.draw_first"
     with right:
-        if data is None:
-            st.caption(tr(first))
-            return
         try:
-            fitted = lr.fit_image(data, hw, "L" if cin == 1 else "RGB", fit)
+            if data is None:
+                fitted = None
+            elif src == "upload":
+                fitted = lr.fit_image(data, hw, mode, fit)
+            else:  # the canvas is square: nothing to letterbox or crop; a blank one is None
+                fitted = lr.fit_drawing(data, hw, mode)
         except CnnvizError as err:
             show_error(err)
+            return
+        if fitted is None:
+            st.caption(tr(first))
             return
         for note in fitted.notes(lang()):  # square / letterboxed / cropped, and inverted
             st.info(note, icon=":material/crop:")
@@ -324,6 +330,21 @@ def try_tab(rid: str, dataset: str, run: lr.TrainedRun, lock: threading.Lock, ke
         c[0].plotly_chart(_input_figure(fitted.x, tr("resv.try.seen", h=hw[0], w=hw[1])), config=PLOT,
                           key=f"{key_prefix}.try_input")
         c[1].plotly_chart(vr.topk_figure(preds, names, lang()), config=PLOT, key=f"{key_prefix}.top")
+
+
+def canvas_data_url(key: str) -> str | None:
+    """The drawing canvas's value as the browser sent it: a ``data:image/png;base64,...`` URL, not
+    decoded, or None before the first stroke.
+
+    Read from the component's state (``st.session_state[key]["drawing"]["data"]``, where
+    Components v2 keep it), never through ``CanvasResult.image_data``: that decodes whatever the
+    value holds with Pillow, any format and any size, before a check could run. The URL goes to
+    ``cnnviz.jobs.finished.fit_drawing``, which refuses a forged one by its length and its header.
+    """
+    state = st.session_state.get(key)
+    drawing = state.get("drawing") if hasattr(state, "get") else None
+    url = drawing.get("data") if hasattr(drawing, "get") else None
+    return url if url is None or isinstance(url, str) else ""  # "" (not a data URL): refused as unreadable
 
 
 def _source(key_prefix: str) -> str:

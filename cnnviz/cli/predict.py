@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def read_image(path: str) -> bytes:
     """The file's bytes, at most one past the upload cap (``fit_image`` refuses a larger one)."""
-    from cnnviz.labs.featuremaps import MAX_UPLOAD_BYTES, UploadError
+    from cnnviz.labs.images import MAX_UPLOAD_BYTES, UploadError
 
     try:
         with open(path, "rb") as f:

@@ -12,8 +12,9 @@ gone (``WeightsGone``: evicted past the total cap, or never kept because they we
 per-run cap; the message names the cap and its setting). ``stored_results(events)`` is the
 "results" event the run recorded as it ended; ``evaluate(run)`` recomputes the same from the
 weights. ``fit_image`` turns an upload into what the network sees (letterboxed or cropped to
-its shape, inverted when it is dark on light, as the training images are light on dark) with
-``decode_upload``'s safety rules, and ``predict`` gives the top-k classes.
+its shape, inverted when it is dark on light, as the training images are light on dark) through
+``cnnviz.labs.images`` (the one bounded way in for every image), ``fit_drawing`` does the same
+for the drawing canvas's data URL, and ``predict`` gives the top-k classes.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import t
 from cnnviz.jobs.train import train_title
-from cnnviz.labs.featuremaps import QuickTrainConfig, image_tensor, load_trained, open_upload, to_model_input
+from cnnviz.labs import images
+from cnnviz.labs.featuremaps import QuickTrainConfig, image_tensor, load_trained, to_model_input
+from cnnviz.labs.images import FITS
 from cnnviz.runs.kinds import UnknownKindError, get_kind
 from cnnviz.runs.store import RunInfo, RunStore
 from cnnviz.runs.weights import MB, WeightStore
@@ -41,8 +43,6 @@ from cnnviz.train.evaluate import MAX_MISTAKES, Results, evaluate_model
 from cnnviz.train.events import Event, ResultsEvent
 
 CLASS_KEYS: dict[str, tuple[str, ...]] = {d: tuple(f"res.class.{d}.{i}" for i in range(CLASSES)) for d in DATASETS}
-FITS = ("letterbox", "crop")
-BORDER_DARK = 128  # a border brighter than this (mean of 0..255) is a light background: the image is inverted
 
 
 def class_names(dataset: str, lang: str = "en") -> list[str]:
@@ -209,49 +209,34 @@ class Fitted:
 def fit_image(data: bytes, size: tuple[int, int], mode: str = "L", fit: str = "letterbox") -> Fitted:
     """An uploaded PNG/JPEG as a network input of ``size`` (H, W) and ``mode`` ("L"/"RGB").
 
-    ``open_upload``'s checks first (its ``UploadError``s). Dark on light (the border, the
-    outermost ring of pixels, averages brighter than ``BORDER_DARK``) is inverted, since every
-    dataset here is light on dark. A picture of another shape than ``size`` is ``"letterbox"``ed
-    (centred on a canvas of its background level, the border's median, so the padding does not
-    draw a frame) or ``"crop"``ped to its centre; then resized (bilinear, antialiased).
+    ``cnnviz.labs.images.open_image``'s checks first (its ``UploadError``s), then
+    ``cnnviz.labs.images.fit``: dark on light (the border, the outermost ring of pixels, averages
+    brighter than ``BORDER_DARK``) is inverted, since every dataset here is light on dark; a
+    picture of another shape than ``size`` is ``"letterbox"``ed (resized to fit, then centred on a
+    canvas of its background level, the border's median, so the padding does not draw a frame) or
+    ``"crop"``ped to its centre. Every step after the bounded decode works at the target size.
     """
-    from PIL import Image, ImageOps
-
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, got {fit!r}")  # a programming error
-    img = open_upload(data, mode)
-    inverted = _border(np.asarray(img.convert("L"))).mean() > BORDER_DARK
-    if inverted:
-        img = ImageOps.invert(img)
-    h, w = int(size[0]), int(size[1])
-    iw, ih = img.size
-    if iw * h == ih * w:
-        shape = "square"
-    elif fit == "crop":
-        shape = "cropped"
-        scale = max(w / iw, h / ih)  # the smallest scale that covers the target: the rest is cut
-        cw, ch = round(w / scale), round(h / scale)
-        left, top = (iw - cw) // 2, (ih - ch) // 2
-        img = img.crop((left, top, left + cw, top + ch))
-    else:
-        shape = "letterboxed"
-        scale = min(w / iw, h / ih)  # the largest scale that fits: the rest is padding
-        cw, ch = max(iw, round(w / scale)), max(ih, round(h / scale))
-        border = _border(np.asarray(img))  # K (L) or K x 3 (RGB) border pixels
-        fill = np.median(border, axis=0).round().astype(np.uint8)
-        canvas = Image.new(img.mode, (cw, ch), int(fill) if fill.ndim == 0 else tuple(int(v) for v in fill))
-        canvas.paste(img, ((cw - iw) // 2, (ch - ih) // 2))
-        img = canvas
-    img = img.resize((w, h), Image.Resampling.BILINEAR)  # PIL takes (W, H)
-    return Fitted(image_tensor(img), shape, bool(inverted))
+    return fit_picture(images.open_image(data, mode, need=max(int(size[0]), int(size[1]))), size, mode, fit)
 
 
-def _border(arr: np.ndarray) -> np.ndarray:
-    """The outermost ring of pixels of ``H x W`` (or ``H x W x C``) as ``K`` (or ``K x C``)."""
-    if arr.shape[0] <= 2 or arr.shape[1] <= 2:
-        return arr.reshape(-1, *arr.shape[2:])
-    ring = [arr[0], arr[-1], arr[1:-1, 0], arr[1:-1, -1]]
-    return np.concatenate(ring, axis=0).astype(np.float64)
+def fit_drawing(url: str | None, size: tuple[int, int], mode: str = "L") -> Fitted | None:
+    """The drawing canvas's value (its PNG data URL) as a network input, or None when it is blank.
+
+    ``cnnviz.labs.images.drawing_image``'s checks (prefix, length before decoding, then the
+    upload's with the drawing's caps); white strokes on black stay light on dark; the canvas is
+    square, so a square input needs no fitting (another shape is letterboxed)."""
+    grey = images.drawing_image(url)
+    if grey is None:
+        return None
+    return fit_picture(grey if mode == "L" else grey.convert(mode), size, mode, "letterbox")
+
+
+def fit_picture(img, size: tuple[int, int], mode: str, fit: str) -> Fitted:
+    """A decoded, bounded picture (``open_image``'s or ``drawing_image``'s) fitted to ``size``."""
+    done = images.fit(img if img.mode == mode else img.convert(mode), size, fit)
+    return Fitted(image_tensor(done.image), done.shape, done.inverted)
 
 
 @torch.no_grad()

@@ -3,7 +3,8 @@
 Two halves. ``decode_upload`` turns the bytes a user uploads into a model input, refusing
 anything that is not a small, intact PNG or JPEG with one translated message (an
 ``UploadError``) and never letting Pillow decode a decompression bomb (the checks are
-``open_upload``'s, which ``cnnviz.jobs.finished.fit_image`` shares). ``capture`` runs one
+``cnnviz.labs.images.open_image``'s, the one way in for every image, which
+``cnnviz.jobs.finished.fit_image`` shares). ``capture`` runs one
 forward pass with forward hooks on every conv layer (removed in ``finally``) and returns the
 first channels of each output; ``tile`` lays one layer's channels out as one image.
 
@@ -15,7 +16,6 @@ recipe; the worker keeps the ``state_dict`` and the page loads it (``load_traine
 from __future__ import annotations
 
 import io
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,109 +23,43 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.errors import CnnvizError, ConfigError
+from cnnviz.errors import ConfigError
+from cnnviz.labs import images
+
+# the upload rules live in cnnviz.labs.images; these names stay here for the code that knew them here
+from cnnviz.labs.images import ALLOWED_FORMATS as ALLOWED_FORMATS
+from cnnviz.labs.images import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
+from cnnviz.labs.images import MAX_UPLOAD_PIXELS as MAX_UPLOAD_PIXELS
+from cnnviz.labs.images import UploadError as UploadError
 from cnnviz.status import FINISHED
 from cnnviz.train.events import EndEvent, Event
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # 5 MiB: a 28×28 to 224×224 input never needs more
-MAX_UPLOAD_PIXELS = 4096 * 4096  # checked from the header, before a single pixel is decoded
 MAX_CHANNELS_SHOWN = 64  # per layer; the page's default shows 16
-ALLOWED_FORMATS = ("PNG", "JPEG")
-
-
-class UploadError(CnnvizError):
-    """An uploaded file that is not a small, intact PNG or JPEG."""
 
 
 def decode_upload(data: bytes, mode: str = "L", size: tuple[int, int] = (28, 28)) -> torch.Tensor:
     """Decode an uploaded PNG/JPEG into a ``1 x C x H x W`` float tensor in [0, 1].
 
-    ``mode`` is ``"L"`` (1 channel) or ``"RGB"`` (3); ``size`` is the model's (H, W). The
-    checks are ``open_upload``'s; the picture is then resized as it is (stretched if not square).
+    ``mode`` is ``"L"`` (1 channel) or ``"RGB"`` (3); ``size`` is the model's (H, W). The checks
+    are ``cnnviz.labs.images.open_image``'s (its ``UploadError``s); the picture is then resized as
+    it is (stretched if not square).
     """
     from PIL import Image
 
-    img = open_upload(data, mode)
-    img = img.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR)  # PIL takes (W, H)
+    h, w = int(size[0]), int(size[1])
+    img = images.open_image(data, mode, need=max(h, w))  # already small: short side <= 2 x the target's
+    img = img.resize((w, h), Image.Resampling.BILINEAR)  # PIL takes (W, H)
     return image_tensor(img)
 
 
 def image_tensor(img) -> torch.Tensor:
-    """A PIL image ("L" or "RGB") as a ``1 x C x H x W`` float tensor in [0, 1]."""
+    """A PIL image ("L" or "RGB", at the network's size) as a ``1 x C x H x W`` float tensor in [0, 1]."""
     arr = np.asarray(img, dtype=np.float32) / 255.0  # H x W (L) or H x W x 3 (RGB)
     if arr.ndim == 2:
         arr = arr[None]  # 1 x H x W
     else:
         arr = arr.transpose(2, 0, 1)  # 3 x H x W
     return torch.from_numpy(np.ascontiguousarray(arr))[None]  # 1 x C x H x W
-
-
-def open_upload(data: bytes, mode: str = "L"):
-    """An uploaded PNG/JPEG, checked and fully decoded, as an 8-bit PIL image in ``mode``.
-
-    Checks, in order, each with its own message (an ``UploadError``): byte size
-    (``MAX_UPLOAD_BYTES``), format (only PNG and JPEG: Pillow is told to try no other decoder),
-    pixel count from the header (``MAX_UPLOAD_PIXELS``, before decoding), integrity
-    (``verify()``, then a full decode of a fresh handle, since a verified file cannot be loaded
-    and a truncated one fails only on load). Then upright, transparency flattened onto white.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    if mode not in ("L", "RGB"):
-        raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")  # a programming error, not the user's
-    n = len(data) if data is not None else 0
-    if n == 0:
-        raise UploadError("err.upload.empty")
-    if n > MAX_UPLOAD_BYTES:
-        raise UploadError("err.upload.too_large", mb=round(n / 2**20, 1), cap=MAX_UPLOAD_BYTES // 2**20)
-
-    def open_image() -> Image.Image:
-        # formats=: never fall back to Pillow's other decoders (GIF, TIFF, PSD, EPS...)
-        return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-
-    # Pillow's own bomb check (Image.MAX_IMAGE_PIXELS) warns at 89 M pixels and raises at
-    # twice that; ours is lower and does not depend on a global another module may change.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            img = open_image()
-        except UnidentifiedImageError:
-            # "PNG/JPEG" reads in both languages
-            raise UploadError("err.upload.type", formats="/".join(ALLOWED_FORMATS)) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise UploadError("err.upload.bomb", cap=MAX_UPLOAD_PIXELS) from None
-        except (OSError, SyntaxError, ValueError, EOFError):
-            raise UploadError("err.upload.broken") from None
-        w, h = img.size  # from the header: nothing decoded yet
-        if w < 1 or h < 1 or w * h > MAX_UPLOAD_PIXELS:
-            raise UploadError("err.upload.too_many_pixels", w=w, h=h, cap=MAX_UPLOAD_PIXELS)
-        try:
-            img.verify()  # checks chunk CRCs (PNG) / markers without decoding; the handle is spent after this
-            img = open_image()
-            img.load()  # a truncated stream fails here (Pillow's LOAD_TRUNCATED_IMAGES stays False)
-            return _normalise(img, mode)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise UploadError("err.upload.too_many_pixels", w=w, h=h, cap=MAX_UPLOAD_PIXELS) from None
-        except (OSError, SyntaxError, ValueError, EOFError, UnidentifiedImageError):
-            raise UploadError("err.upload.broken") from None
-
-
-def _normalise(img, mode: str):
-    """8-bit ``mode`` ("L"/"RGB") as a person sees the picture: upright (EXIF orientation, as
-    phone photos carry it), transparency flattened onto white, 16-bit depth scaled rather than
-    clipped (Pillow's ``convert`` clips I;16 to 255, turning most of a 16-bit PNG white)."""
-    from PIL import Image, ImageOps
-
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
-        img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    return img.convert(mode)
 
 
 def to_model_input(x: torch.Tensor, in_channels: int, size: tuple[int, int]) -> torch.Tensor:
@@ -319,24 +253,19 @@ def quick_train_stream(cfg: QuickTrainConfig, stop=None, weights_path=None) -> I
 
 
 def drawing_png(rgba: np.ndarray | None) -> bytes | None:
-    """The canvas's ``H x W x 4`` RGBA drawing as a grey PNG, or None when nothing is drawn.
+    """The canvas's ``H x W x 4`` RGBA drawing (uint8) as a grey PNG, or None when nothing is drawn.
 
-    Only the strokes' brightness times their opacity counts (white strokes on black or on a
-    transparent background both give light on dark, as the datasets are): a blank canvas is all
-    zero, whatever the component puts in its colour channels."""
+    Only the strokes' brightness times their opacity counts (``cnnviz.labs.images.strokes``:
+    integer arithmetic at the drawing's size, no float copy; an array past the drawing's pixel cap
+    is an ``UploadError``). The app itself reads the canvas's PNG data URL through
+    ``cnnviz.labs.images.drawing_image`` instead; this is the same conversion for an array."""
     if rgba is None:
         return None
-    a = np.asarray(rgba, dtype=np.float64)  # H x W x 4 (or H x W x 3 without alpha)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
+    img = images.strokes(rgba)
+    if img is None:
         return None
-    grey = a[..., :3].mean(axis=2) * (a[..., 3] / 255.0 if a.shape[2] == 4 else 1.0)  # H x W in [0, 255]
-    grey = grey.round().clip(0, 255).astype(np.uint8)
-    if not grey.any():
-        return None
-    from PIL import Image
-
     buf = io.BytesIO()
-    Image.fromarray(grey, "L").save(buf, "PNG")
+    img.save(buf, "PNG")
     return buf.getvalue()
 
 
