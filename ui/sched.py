@@ -194,11 +194,11 @@ def client_address() -> str:
         forwarded = st.context.headers.get_all("X-Forwarded-For")
     except Exception:
         return ""
-    if peer:
-        return peer  # a direct connection: its own X-Forwarded-For could say anything
-    if forwarded:
+    if isinstance(peer, str) and peer:
+        return peer[:64]  # a direct connection: its own X-Forwarded-For could say anything
+    if isinstance(forwarded, list) and forwarded and isinstance(forwarded[-1], str):
         return forwarded[-1].split(",")[-1].strip()[:64]
-    return ""
+    return ""  # this machine, or no browser context (AppTest's client is a stand-in)
 
 
 def guard_session() -> str:
