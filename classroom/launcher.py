@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from cnnviz import settings
 from cnnviz import supervisor as sv
 from cnnviz.i18n import t
+from cnnviz.runs.guard import MIN_LEN, weak_key
 
 from . import haproxy as hx
 
@@ -387,6 +388,9 @@ class Classroom:
         self.teacher_key = settings.teacher_key()
         if self.teacher_key:
             self.say(t("room.teacher_key_env", self.lang))
+            why = weak_key(self.teacher_key)
+            if why is not None:  # a key the teacher chose that a student could guess: said before the lesson
+                self.say(t("guard.weak_key", self.lang, why=t(f"guard.weak.{why}", self.lang, n=MIN_LEN), n=MIN_LEN))
         else:
             self.teacher_key = secrets.token_urlsafe(9)  # 72 bits, 12 characters to type
             self.say(t("room.teacher_key", self.lang, key=self.teacher_key))

@@ -88,7 +88,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("CNNVIZ_RAY_ADDRESS", _text, "", "run the pool's jobs on this Ray cluster"),
     Setting("CNNVIZ_WEIGHTS_MAX_RUN_MB", _positive_int, 256, "trained weights kept per run, in MB"),
     Setting("CNNVIZ_WEIGHTS_MAX_MB", _positive_int, 2048,
-            "trained weights kept in all, in MB (beside the store; oldest evicted first)"),
+            "trained weights kept in all, in MB (beside the store; see CNNVIZ_WEIGHTS_STUDENT_MB for who is evicted)"),
+    Setting("CNNVIZ_WEIGHTS_STUDENT_MB", _positive_int, None,
+            "trained weights one student may keep, in MB (a student past it loses their own oldest first; "
+            "the teacher's pre-warmed runs are never evicted)"),
     Setting("CNNVIZ_LANG", _choice("en", "zh"), "en", "the language of `make classroom`'s console messages"),
 )}
 
@@ -164,6 +167,17 @@ def teacher_key() -> str:
 def weights_caps() -> tuple[int, int]:
     """(bytes one run's weights may take, bytes all weights may take)."""
     return int(get("CNNVIZ_WEIGHTS_MAX_RUN_MB")) * MB, int(get("CNNVIZ_WEIGHTS_MAX_MB")) * MB
+
+
+def student_weights_cap() -> int:
+    """Bytes one student's kept weights may take: ``$CNNVIZ_WEIGHTS_STUDENT_MB``, else a fifth of
+    the class cap but never less than one run's cap (a student can always keep one run: 2048 MB
+    in all → 409 MB each, with 20-40 students sharing the class cap by eviction)."""
+    own = get("CNNVIZ_WEIGHTS_STUDENT_MB")
+    if own is not None:
+        return int(own) * MB
+    run_cap, total_cap = weights_caps()
+    return max(run_cap, total_cap // 5)
 
 
 def worker_plan_overrides() -> tuple[int | None, int | None]:

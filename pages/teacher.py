@@ -1,9 +1,11 @@
 """Teacher's page: the class at a glance and a hand on every run, behind the teacher key.
 
-Until the key is typed (``ui.sched.check_teacher_key``: constant-time compare, remembered in
-this session only), the page draws the key box and stops: none of the class's data, and no
-action button, exists in a locked session, so it cannot be clicked (every action callback
-checks again anyway).
+Until the key is typed (``ui.sched.check_teacher_key``: constant-time compare through the
+store's ``KeyGuard``, which makes each wrong key from a tab or an address wait longer; the page
+says how long), or the browser brings the signed teacher cookie an earlier unlock set (8 hours),
+the page draws the key box and stops: none of the class's data, and no action button, exists
+in a locked session, so it cannot be clicked (every action callback checks again anyway).
+Unlocked, it also lists the recent wrong keys (when, from where; never what was typed).
 
 Unlocked, it shows, live (``ui.board.poll``): the pool, the connected students, the queue in
 claim order with its ETAs, the running jobs, every run and lab job, a leaderboard and an
@@ -20,12 +22,24 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import train as train_job
+from cnnviz.runs.guard import COOKIE_S
 from cnnviz.runs.store import TEACHER
 from cnnviz.status import Status
 from ui import board as ub
 from ui import results
-from ui.common import arch_label, lang, show_error, tr
-from ui.sched import TEACHER_KEY, check_teacher_key, is_teacher, page_scheduler, scheduler, student
+from ui.common import arch_label, fmt_count, lang, show_error, tr
+from ui.sched import (
+    check_teacher_key,
+    is_teacher,
+    keep_teacher_cookie,
+    key_guard,
+    key_wait_s,
+    lock_teacher,
+    page_scheduler,
+    scheduler,
+    student,
+    wait_text,
+)
 
 SAID = "teacher._said"  # session state: (kind, text or error) list of what the last action did
 CONFIRM = "teacher._confirm_clear"
@@ -50,20 +64,44 @@ def show_said() -> None:
 
 # --- the key ---------------------------------------------------------------------------------
 def unlock_box() -> None:
+    """The key box; a wrong key says how long to wait before the next try (``ui.sched.check_teacher_key``)."""
     st.caption(tr("teacher.locked"))
     with st.form("teacher.unlock_form"):
         given = st.text_input(tr("teacher.key"), type="password", help=tr("teacher.key.help"), key="teacher.key_in")
         go = st.form_submit_button(tr("teacher.unlock"), type="primary", icon=":material/lock_open:")
     if go:
-        if check_teacher_key(given or ""):
-            say("success", tr("teacher.unlocked"))
+        got = check_teacher_key(given or "")
+        if got.ok:
+            say("success", tr("guard.key.unlocked", hours=fmt_count(COOKIE_S / 3600)))
             st.rerun()
-        st.error(tr("teacher.bad_key"), icon=":material/block:")
+        if not got.checked:  # too early: the key was not even compared
+            st.warning(tr("guard.key.wait", s=fmt_count(wait_text(got.wait_s))), icon=":material/hourglass:")
+        elif got.wait_s > 0:
+            st.error(tr("guard.key.wrong_wait", n=fmt_count(got.fails), s=fmt_count(wait_text(got.wait_s))),
+                     icon=":material/block:")
+        else:
+            st.error(tr("teacher.bad_key"), icon=":material/block:")
+    elif (wait := key_wait_s()) > 0:  # a reload while waiting: still says so
+        st.warning(tr("guard.key.wait", s=fmt_count(wait_text(wait))), icon=":material/hourglass:")
 
 
 def lock() -> None:
-    st.session_state.pop(TEACHER_KEY, None)
+    lock_teacher()  # and the browser's teacher cookie is deleted
     st.session_state.pop(CONFIRM, None)
+
+
+def failures_view() -> None:
+    """The wrong keys of the last day (``cnnviz.runs.guard``): when, from where, how long; never what."""
+    fails = key_guard().failures()
+    with st.expander(tr("guard.fail.title", n=len(fails)), icon=":material/key_off:"):
+        st.caption(tr("guard.fail.help"))
+        if not fails:
+            st.caption(tr("guard.fail.none"))
+            return
+        st.dataframe([{tr("guard.fail.col.at"): ub.fmt_time(f.at), tr("guard.fail.col.addr"): f.addr
+                       or tr("guard.addr.local"), tr("guard.fail.col.session"): f.session[:4],
+                       tr("guard.fail.col.length"): f.length} for f in fails], hide_index=True,
+                     key="teacher.key_failures")
 
 
 # --- actions (each re-checks the key: a callback is only reachable from an unlocked page) ------
@@ -236,12 +274,15 @@ def actions(sch, me: str) -> None:
 # --- page --------------------------------------------------------------------------------------------
 st.title(tr("teacher.title"))
 if not is_teacher():
+    keep_teacher_cookie()  # after Lock: deletes the browser's teacher cookie
     unlock_box()
     st.stop()
+keep_teacher_cookie()  # after an unlock: the signed cookie that keeps this browser unlocked
 sch, me = page_scheduler()  # or the store's error, and the page stops
 st.button(tr("teacher.lock"), on_click=lock, icon=":material/lock:", key="teacher.lock_btn")
 show_said()
 actions(sch, me)
+failures_view()
 st.divider()
 ub.poll("teacher._live", lambda: ub.any_live(sch), lambda: dashboard(sch, me))
 st.divider()

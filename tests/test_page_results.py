@@ -139,7 +139,7 @@ def test_training_page_shows_the_results_of_its_finished_run(runs):
     grid = next(s for s in specs(at) if any(d["type"] == "image" for d in s["data"]))
     captions = [a["text"] for a in grid["layout"]["annotations"]]
     assert len(captions) == min(32, wrong) and all("→" in c and "%" in c for c in captions)
-    assert "kept on the server" in texts(at) and "oldest are evicted first" in texts(at)
+    assert "kept on the server" in texts(at) and "Your saved networks:" in texts(at) and "the class:" in texts(at)
     # the view's own toggle: each row as a share of its true class, the counts still in the cells
     tab(at, "Confusion matrix")
     at.toggle(key="tr.results.norm").set_value(True).run()

@@ -5,8 +5,8 @@ completed or been stopped), the class board and the teacher's page (a run picker
 It shows the test accuracy and its n, then four tabs: the confusion matrix with per-class
 accuracy, the grid of mistakes, the feature maps of the trained network for a test image or an
 upload, and "try your own" (an upload or a drawing → the top-3 predictions, saying whether it was
-letterboxed or cropped and whether it was inverted). A line says what the run's weights take
-against the store's caps (oldest evicted first).
+letterboxed or cropped and whether it was inverted). A line says what the run's weights take,
+what this student keeps against their share and the class against its cap (``cnnviz.runs.weights``).
 
 What is shared, and why:
 
@@ -45,13 +45,13 @@ from cnnviz.errors import CnnvizError
 from cnnviz.jobs import finished as lr
 from cnnviz.jobs.finished import run_title
 from cnnviz.labs import featuremaps as fm
-from cnnviz.runs.store import RunInfo
+from cnnviz.runs.store import TEACHER, RunInfo
 from cnnviz.status import FINISHED
 from cnnviz.train.data import DISPLAY, DataConfig, prepare
 from cnnviz.viz import labs as lc
 from cnnviz.viz import results as vr
 from ui.common import fmt_bytes, lang, show_error, tr
-from ui.sched import scheduler
+from ui.sched import scheduler, student
 
 PLOT = {"displaylogo": False}
 FITS = ("letterbox", "crop")
@@ -138,23 +138,30 @@ def choice_label(info: RunInfo) -> str:
 
 
 def weights_line(info: RunInfo, state: str) -> None:
-    """This run's weights against the store's caps, or why there are none."""
+    """This run's weights, what this student keeps against their share and the class against
+    its cap ("Your saved networks: 120 MiB of 409.6 MiB; the class: 1.2 GiB of 2 GiB"), or why
+    there are none."""
     if state == "kept":
-        u = scheduler().weights.usage()
-        st.caption(tr("resv.w.kept", files=u.files, total=fmt_bytes(u.total_bytes), **_caps(info)))
-    elif state in ("evicted", "too_big"):
-        st.warning(tr(f"resv.w.{state}", **_caps(info)), icon=":material/delete_history:")
+        u = scheduler().weights.usage(student())
+        st.caption(tr("guard.w.kept", mine=fmt_bytes(u.student_bytes), total=fmt_bytes(u.total_bytes),
+                      **_caps(info)))
+    elif state == "evicted":
+        st.warning(tr("guard.w.evicted", **_caps(info)), icon=":material/delete_history:")
+    elif state == "too_big":
+        st.warning(tr("resv.w.too_big", **_caps(info)), icon=":material/delete_history:")
     else:
         st.info(tr("resv.w.none"), icon=":material/info:")
 
 
 def _caps(info: RunInfo) -> dict:
-    """The caps and this run's weights size, as the messages show them."""
+    """The caps and this run's weights size, as the messages show them (``run_cap``: what one
+    run of this owner may keep, the per-run cap or a student's share, whichever is smaller)."""
     w = scheduler().weights
     size = info.summary.get("weights_bytes")
     if not size and w.exists(info.id):  # a run from before the summary recorded it
         size = w.path(info.id).stat().st_size
-    return dict(cap=fmt_bytes(w.max_total_bytes), run_cap=fmt_bytes(w.max_run_bytes), size=fmt_bytes(size or 0))
+    return dict(cap=fmt_bytes(w.max_total_bytes), run_cap=fmt_bytes(w.cap_for(info.owner, info.owner == TEACHER)),
+                share=fmt_bytes(w.max_student_bytes), size=fmt_bytes(size or 0))
 
 
 # --- the view -------------------------------------------------------------------------------------------

@@ -13,14 +13,22 @@ whether this session is the teacher's.
   session) stores in the cookie. The store only ever sees a hash of it.
 * ``teacher_key()`` / ``is_teacher()``: the key is ``$CNNVIZ_TEACHER_KEY``, else one generated
   when the server process starts and printed in its console (the classroom launcher generates
-  one for all replicas and passes it in that variable). A session becomes the teacher's by
-  typing it on the teacher's page (compared in constant time).
+  one for all replicas and passes it in that variable); a key the teacher chose that is weak
+  (``cnnviz.runs.guard.weak_key``) gets a WARNING in the console at start. A session becomes the
+  teacher's by typing it on the teacher's page (``check_teacher_key``: through the store's
+  ``KeyGuard``, which makes wrong keys wait longer and longer, per session and per client
+  address, and records them), or by bringing the signed cookie ``cnnviz_teacher`` an unlock set
+  in this browser (8 hours; set by a one-line script, as the student's; ``Lock`` deletes it).
+  The client address (``client_address``) is the connection's peer, or behind the classroom's
+  HAProxy on this machine (a loopback peer) the last ``X-Forwarded-For`` entry, the one HAProxy
+  added (a client's own header comes before it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import logging
+import math
 import re
 import secrets
 import time
@@ -30,13 +38,19 @@ import streamlit as st
 from cnnviz import settings
 from cnnviz.i18n import t
 from cnnviz.jobs import KINDS
+from cnnviz.runs.guard import COOKIE_S, KeyGuard, Verdict, weak_key
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.settings import db_path
 
 COOKIE = "cnnviz_student"
 _NEW_TOKEN = "_student_token_new"  # session state: the token was made here, not read from a cookie
 TOKEN_KEY = "_student_token"  # session state: this session's raw token
-TEACHER_KEY = "_teacher"  # session state: True once the key was typed
+TEACHER_KEY = "_teacher"  # session state: True once the key was typed (or a valid cookie brought)
+TEACHER_COOKIE = "cnnviz_teacher"
+_TEACHER_UNTIL = "_teacher_until"  # session state: the cookie's expiry, when it unlocked this session
+_TEACHER_SET = "_teacher_cookie"  # session state: the cookie value to give the browser ("" : delete it)
+_TEACHER_LOCKED = "_teacher_locked"  # session state: locked here; the cookie this session came with is ignored
+_GUARD_SESSION = "_guard_session"  # session state: this session's id for the key guard
 TOUCH_EVERY_S = 15.0  # how often a session's "last seen" is written
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 
@@ -124,23 +138,141 @@ def student_label(sid: str, names: dict[str, str], lang: str, me: str | None = N
     return f"{base} ({t('board.you', lang)})" if me and sid == me else base
 
 
+log = logging.getLogger("cnnviz.teacher")
+
+
 @st.cache_resource(show_spinner=False)
 def teacher_key() -> str:
-    """``$CNNVIZ_TEACHER_KEY``, else a key generated once for this server process and printed."""
+    """``$CNNVIZ_TEACHER_KEY`` (a WARNING in the console when it is weak), else a key generated
+    once for this server process and printed."""
     key = settings.teacher_key()
     if not key:
         key = secrets.token_urlsafe(9)
         print(t("teacher.key_printed", "en", key=key), flush=True)
         print(t("teacher.key_printed", "zh", key=key), flush=True)
+    else:
+        warn_weak_key(key)
     return key
 
 
-def check_teacher_key(given: str) -> bool:
-    ok = hmac.compare_digest(given.strip().encode(), teacher_key().encode())
-    if ok:
+def warn_weak_key(key: str) -> str | None:
+    """Log a WARNING (both languages) when ``key`` is weak; the reason, or None."""
+    from cnnviz.runs.guard import MIN_LEN
+
+    why = weak_key(key)
+    if why is not None:
+        for lang in ("en", "zh"):
+            log.warning(t("guard.weak_key", lang, why=t(f"guard.weak.{why}", lang, n=MIN_LEN), n=MIN_LEN))
+    return why
+
+
+@st.cache_resource(show_spinner=False)
+def _key_guard(db: str) -> KeyGuard:
+    return KeyGuard(db)
+
+
+def key_guard() -> KeyGuard:
+    """The process-wide guard of the teacher key, in the current store (shared by every replica)."""
+    return _key_guard(str(db_path()))
+
+
+def request_cookie(name: str) -> str | None:
+    """The cookie ``name`` the browser sent when this session connected (None outside a browser)."""
+    try:
+        value = st.context.cookies.get(name)
+    except Exception:  # no browser context (a bare script run)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def client_address() -> str:
+    """Who is asking, for the key guard: the peer's address, or behind a proxy on this machine
+    (HAProxy, ``option forwardfor``) the last ``X-Forwarded-For`` entry; "" when neither is known
+    (this machine itself)."""
+    try:
+        peer = st.context.ip_address  # None for a loopback peer
+        forwarded = st.context.headers.get_all("X-Forwarded-For")
+    except Exception:
+        return ""
+    if isinstance(peer, str) and peer:
+        return peer[:64]  # a direct connection: its own X-Forwarded-For could say anything
+    if isinstance(forwarded, list) and forwarded and isinstance(forwarded[-1], str):
+        return forwarded[-1].split(",")[-1].strip()[:64]
+    return ""  # this machine, or no browser context (AppTest's client is a stand-in)
+
+
+def guard_session() -> str:
+    """This session's id for the key guard (random, never shown whole)."""
+    sid = st.session_state.get(_GUARD_SESSION)
+    if sid is None:
+        sid = st.session_state[_GUARD_SESSION] = secrets.token_hex(8)
+    return sid
+
+
+def key_wait_s() -> float:
+    """Seconds before this session, from this address, may try a key again (0: now)."""
+    return key_guard().wait_s(guard_session(), client_address())
+
+
+def check_teacher_key(given: str) -> Verdict:
+    """One try of the teacher key through the guard. Right: this session is the teacher's, and
+    the browser gets a signed cookie (``keep_teacher_cookie``). An empty box is no try (nothing
+    is counted) unless the session must wait anyway."""
+    given = given.strip()
+    if not given:
+        wait = key_wait_s()
+        return Verdict(False, wait == 0, wait, 0)
+    verdict = key_guard().attempt(given, teacher_key(), guard_session(), client_address())
+    if verdict.ok:
         st.session_state[TEACHER_KEY] = True
-    return ok
+        st.session_state.pop(_TEACHER_LOCKED, None)
+        st.session_state.pop(_TEACHER_UNTIL, None)
+        st.session_state[_TEACHER_SET] = key_guard().sign(teacher_key())
+    return verdict
 
 
 def is_teacher() -> bool:
-    return bool(st.session_state.get(TEACHER_KEY))
+    """This session typed the key, or came with a valid, unexpired teacher cookie (and did not lock)."""
+    if st.session_state.get(TEACHER_KEY):
+        until = st.session_state.get(_TEACHER_UNTIL)
+        if until is None or time.time() < until:
+            return True
+        st.session_state.pop(TEACHER_KEY, None)  # the cookie that unlocked this session has expired
+        st.session_state.pop(_TEACHER_UNTIL, None)
+        return False
+    if st.session_state.get(_TEACHER_LOCKED):
+        return False
+    cookie = request_cookie(TEACHER_COOKIE)
+    if not cookie:
+        return False
+    until = key_guard().verify(teacher_key(), cookie)
+    if until is None:
+        return False
+    st.session_state[TEACHER_KEY] = True
+    st.session_state[_TEACHER_UNTIL] = until
+    return True
+
+
+def lock_teacher() -> None:
+    """This session is no longer the teacher's, and the browser's teacher cookie is deleted."""
+    st.session_state.pop(TEACHER_KEY, None)
+    st.session_state.pop(_TEACHER_UNTIL, None)
+    st.session_state[_TEACHER_LOCKED] = True
+    st.session_state[_TEACHER_SET] = ""
+
+
+def keep_teacher_cookie() -> None:
+    """Drawn by the teacher's page on every run: gives the browser the cookie an unlock signed
+    (or deletes it after ``Lock``), with the same kind of one-line script as the student's.
+    Strict: never sent by another site's request; the value is digits, hex and dots."""
+    value = st.session_state.get(_TEACHER_SET)
+    if value is None:
+        return
+    age = int(COOKIE_S) if value else 0
+    script = f"document.cookie = '{TEACHER_COOKIE}={value}; path=/; max-age={age}; SameSite=Strict';"
+    st.sidebar.html(f"<script>{script}</script>", unsafe_allow_javascript=True, width="content")
+
+
+def wait_text(seconds: float) -> int:
+    """A wait as the page says it: whole seconds, rounded up (never 0 while one is due)."""
+    return max(1, math.ceil(seconds))

@@ -262,7 +262,7 @@ def drive(executor: RayExecutor, db: str, name: str, stopping: threading.Event, 
     from cnnviz.runs.worker import run_job
 
     store = RunStore(db)
-    weights = WeightStore.beside(store.path)
+    weights = WeightStore.beside(store.path, runs=store)  # owners, and the store's lock for eviction
     try:
         while not stopping.is_set():
             info = store.claim(name)

@@ -105,7 +105,7 @@ class Scheduler:
                  pool_argv: Sequence[str] | None = None, max_live: int | None = None,
                  pool_log: str | os.PathLike | None = None):
         self.store = RunStore(os.fspath(db) if db is not None else None)
-        self.weights = WeightStore.beside(self.store.path)
+        self.weights = WeightStore.beside(self.store.path, runs=self.store)
         # "auto": start a pool when none serves this store (``streamlit run app.py`` alone);
         # "external": the classroom launcher runs it; "none": never (tests that drive workers)
         self.pool_mode = pool or settings.pool_mode()

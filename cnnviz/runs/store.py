@@ -29,6 +29,7 @@ Tables::
 from __future__ import annotations
 
 import builtins  # RunStore.list shadows the built-in in the class's later annotations
+import contextlib
 import json
 import os
 import pathlib
@@ -36,7 +37,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +195,30 @@ class RunStore:
     def _tx(self, immediate: bool = True) -> RunStore._Tx:
         """A transaction; IMMEDIATE takes the write lock at BEGIN, so what it reads stays true."""
         return RunStore._Tx(self._conn, immediate)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """The store's write lock, held across processes for the block (one IMMEDIATE
+        transaction): the weights folder's commit and eviction run under it, so two workers
+        never evict at once. Reads of this store inside the block see one state."""
+        with self._lock, self._tx():
+            yield
+
+    def weight_holders(self, run_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
+        """``{run id: (owner, the teacher's?)}`` for the jobs among ``run_ids`` that exist: who is
+        charged for a run's kept weights, and whether they are the teacher's (owned by or requested
+        by ``TEACHER``: the pre-warm, which attaches to a student's identical run too)."""
+        ids = [*run_ids]
+        out: dict[str, tuple[str, bool]] = {}
+        with self._lock:
+            for i in range(0, len(ids), 500):  # SQLite's bound-variable limit
+                part = ids[i:i + 500]
+                rows = self._conn.execute(
+                    f"SELECT r.id, r.owner, r.owner=? OR EXISTS (SELECT 1 FROM requests q WHERE q.run_id=r.id "
+                    f"AND q.student=?) FROM runs r WHERE r.id IN ({','.join('?' * len(part))})",
+                    (TEACHER, TEACHER, *part)).fetchall()
+                out.update({rid: (owner, bool(teacher)) for rid, owner, teacher in rows})
+        return out
 
     # --- creating, attaching, detaching -----------------------------------------------------
     def create(self, run_id: str, arch: str, label: str, config: Mapping[str, Any], owner: str,

@@ -170,7 +170,7 @@ def worker_loop(db: str, threads: int, *, max_jobs: int | None = None, idle_s: f
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     store = RunStore(db)
-    weights = WeightStore.beside(store.path)
+    weights = WeightStore.beside(store.path, runs=store)  # owners, and the store's lock for eviction
     me = worker_name()
     done = 0
     parent = os.getppid()
