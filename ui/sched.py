@@ -127,11 +127,11 @@ def client_address() -> str | None:
         forwarded = st.context.headers.get_all("X-Forwarded-For")
     except Exception:  # no browser context (a bare script run)
         return None
-    if peer is not None:
+    if isinstance(peer, str) and peer:
         return peer  # a direct connection: its own header proves nothing
-    if forwarded:
+    if isinstance(forwarded, list) and forwarded and isinstance(forwarded[-1], str):
         return forwarded[-1].split(",")[-1].strip() or None
-    return None
+    return None  # loopback, no proxy; or no real browser (AppTest's context is a stand-in)
 
 
 def _identities():
