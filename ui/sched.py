@@ -145,11 +145,11 @@ def may_start() -> CnnvizError | None:
 
     sid = student()
     ids = _identities()
-    if is_teacher():
-        ids.admit_teacher(sid)
-        return None
     state = ids.state(sid)
     if state == MEMBER:
+        return None
+    if is_teacher():  # the unlocked teacher's browser: a member without code or limit
+        ids.admit_teacher(sid)
         return None
     if state == REMOVED:
         return NotMember("ident.removed")
