@@ -174,11 +174,11 @@ def class_view(sch, me: str) -> None:
     names = sch.store.names()
     labels = {m.student: f"{ub.who(sch, m.student, me, names)} ({m.student[:4]})" for m in members}
     st.dataframe([{
-        tr("teacher.col.name"): ub.who(sch, m.student, me, names), tr("teacher.col.code"): m.student[:4],
-        tr("ident.t.col.joined"): ub.fmt_time(m.created), tr("teacher.last_seen"): ub.fmt_time(m.last_seen),
-        tr("ident.t.col.address"): m.address or "—",
+        # column names of its own: the students' table above has name, code, last seen
+        tr("ident.t.col.who"): labels[m.student], tr("ident.t.col.joined"): ub.fmt_time(m.created),
+        tr("ident.t.col.seen"): ub.fmt_time(m.last_seen), tr("ident.t.col.address"): m.address or "—",
         tr("ident.t.col.state"): tr("ident.t.state.removed" if m.removed else "ident.t.state.member"),
-        tr("teacher.col.runs"): len(sch.store.list(m.student, kinds=None)),
+        tr("ident.t.col.jobs"): len(sch.store.list(m.student, kinds=None)),
     } for m in members], hide_index=True, key="teacher.ident_table")
     active = [m.student for m in members if not m.removed and m.student != me]
     if not active:
