@@ -25,6 +25,9 @@ One frontend on the teacher's host:port, one backend with the K Streamlit replic
 - ``timeout tunnel 1h`` for the websockets once upgraded (Streamlit's server pings them
   every 30 s, ``server.websocketPingInterval``, so only a dead connection idles that long);
   ordinary HTTP timeouts for the rest.
+- ``option forwardfor``: each request carries the student's address in ``X-Forwarded-For``
+  (appended last, after any the browser sent), which the rate limit of new identities reads
+  (``ui.sched.client_address``); the replicas see only the proxy's loopback address.
 - ``http-response set-header X-Cnnviz-Replica %s``: every answer names the replica (the
   server name, as in the cookie) that served it.
 """

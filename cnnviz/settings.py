@@ -79,6 +79,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("CNNVIZ_DB", _path, None, "the SQLite store of every job, its metrics and the queue"),
     Setting("CNNVIZ_TEACHER_KEY", _text, "", "the key of the teacher's page"),
     Setting("CNNVIZ_MAX_LIVE", _positive_int, 1, "training runs one student may have queued or running"),
+    Setting("CNNVIZ_MAX_LAB_LIVE", _positive_int, 1,
+            "lab jobs (gradient flow, BatchNorm pair, feature maps) one student may have queued or running"),
+    Setting("CNNVIZ_JOIN_CODE", _text, "",
+            "the class's join code: a browser becomes a student only by typing it (wins over the teacher page's)"),
+    Setting("CNNVIZ_MAX_NEW_IDS", _positive_int, 3,
+            "new student identities (and wrong join codes) one client address may make per 10 minutes"),
     Setting("CNNVIZ_WORKERS", _positive_int, None, "the pool's worker processes (clamped: workers × threads ≤ cores)"),
     Setting("CNNVIZ_WORKER_THREADS", _positive_int, None, "torch threads of each worker"),
     Setting("CNNVIZ_POOL", _choice("auto", "external", "none"), "auto",
@@ -149,6 +155,19 @@ def pool_log(db: pathlib.Path) -> pathlib.Path:
 
 def max_live() -> int:
     return int(get("CNNVIZ_MAX_LIVE"))
+
+
+def max_lab_live() -> int:
+    return int(get("CNNVIZ_MAX_LAB_LIVE"))
+
+
+def join_code() -> str:
+    """The join code set in the environment ("" when none: the teacher page's, if any, applies)."""
+    return str(get("CNNVIZ_JOIN_CODE"))
+
+
+def max_new_ids() -> int:
+    return int(get("CNNVIZ_MAX_NEW_IDS"))
 
 
 def pool_mode() -> str:

@@ -83,7 +83,9 @@ def train_tab() -> None:
         field("select_slider", "tbatch", tr("lab.batch_size")),
         field("selectbox", "impl", tr("lab.bn.impl"), format_func=lambda i: tr(f"lab.bn.impl.{i}")),
         field("selectbox", "tdata", tr("lab.dataset"), format_func=dataset_label))
-    if st.button(tr("lab.run"), type="primary", key="bn.t.run", icon=":material/play_arrow:"):
+    joined = jobs.gate("bn")  # a visitor of a class with a join code: the form, and Run disabled
+    if st.button(tr("lab.run"), type="primary", key="bn.t.run", icon=":material/play_arrow:", disabled=not joined,
+                 help=None if joined else tr("ident.start_disabled")):
         try:
             cfg = bnlab.BNPairConfig(steps=int(steps), lr=float(lr), batch_size=int(batch), bn_impl=impl,
                                      dataset=dataset)

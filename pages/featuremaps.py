@@ -157,7 +157,9 @@ def weights(cfg, run: tuple[lr.TrainedRun, threading.Lock] | None) -> tuple[torc
     steps = quick.total_steps
     st.caption(tr("lab.fm.no_stored_weights", steps=steps))
     seconds = int(round(scheduler().estimate_s("featuremaps", quick.to_dict())))
-    if st.button(tr("lab.fm.train", steps=steps, seconds=seconds), key="fm.train", icon=":material/model_training:"):
+    joined = jobs.gate("fm")  # a visitor of a class with a join code: the form, and Train disabled
+    if st.button(tr("lab.fm.train", steps=steps, seconds=seconds), key="fm.train", icon=":material/model_training:",
+                 disabled=not joined, help=None if joined else tr("ident.start_disabled")):
         try:
             jobs.submit(JOB, "featuremaps", quick.to_dict())
         except CnnvizError as err:

@@ -138,9 +138,11 @@ with side:
 with main:
     state.start()  # the link (or the last visit) → the widgets, with a warning about bad values
     cfg = controls()
+    joined = jobs.gate("gf")  # a visitor of a class with a join code: the form, and Run disabled
     c = st.columns([1, 3], vertical_alignment="bottom")
     # the return value, not on_click: a callback would get the config of the previous run of the script
-    if c[0].button(tr("lab.run"), type="primary", disabled=cfg is None, key="gf.run", icon=":material/play_arrow:"):
+    if c[0].button(tr("lab.run"), type="primary", disabled=cfg is None or not joined, key="gf.run",
+                   icon=":material/play_arrow:", help=None if joined else tr("ident.start_disabled")):
         start(cfg)
     show = c[1].pills(tr("lab.grad.show"), VARIANTS, default=list(VARIANTS), selection_mode="multi", key="gf.show",
                       format_func=lambda v: lc.variant_name(v, lang()))

@@ -12,6 +12,8 @@ claim order with its ETAs, the running jobs, every run and lab job, a leaderboar
 overlay, and any finished run's Results view (``ui.results``); and it acts: stop or delete any
 job, clear the class (after a confirmation), and pre-warm the class-period recipes
 (``cnnviz.train.recipes.CLASS``) so that the students' identical first runs attach to jobs already done or under way.
+It also holds the class's join code (generate, change, remove; ``$CNNVIZ_JOIN_CODE`` wins) and
+its identities, any of which it removes (``cnnviz.runs.identity``; ``Scheduler.remove_identity``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import streamlit as st
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import train as train_job
 from cnnviz.runs.guard import COOKIE_S
+from cnnviz.runs.identity import new_join_code
 from cnnviz.runs.store import TEACHER
 from cnnviz.status import Status
 from ui import board as ub
@@ -154,6 +157,79 @@ def prewarm() -> None:
     say("success", tr("teacher.prewarmed", new=got.new, done=got.done))
 
 
+# --- the class's identities and its join code (cnnviz.runs.identity) -------------------------------
+IDENT_PICK, IDENT_RUNS = "teacher.ident_pick", "teacher.ident_runs"
+
+
+def new_code() -> None:
+    if is_teacher():
+        code = new_join_code()
+        scheduler().identities.set_join_code(code)
+        say("success", tr("ident.t.code_set", code=code))
+
+
+def clear_code() -> None:
+    if is_teacher():
+        scheduler().identities.set_join_code("")
+        say("success", tr("ident.t.code_cleared"))
+
+
+def remove_identity(labels: dict[str, str]) -> None:
+    if not is_teacher():
+        return
+    sid = st.session_state.get(IDENT_PICK)
+    try:
+        got = scheduler().remove_identity(sid or "", delete_runs=st.session_state.get(IDENT_RUNS) == "delete")
+    except CnnvizError as err:
+        say("error", err)
+        return
+    say("success", tr("ident.t.removed", who=labels.get(sid or "", ""), stopped=got.stopped, deleted=got.deleted,
+                      kept=got.kept, left=got.left))
+
+
+def class_view(sch, me: str) -> None:
+    """The join code and every identity, with Remove (its finished runs kept read-only or deleted)."""
+    ids = sch.identities
+    st.subheader(tr("ident.t.code"), help=tr("ident.t.code.help"))
+    code = ids.join_code()
+    if code:
+        st.code(code, language=None)  # big enough to read off the projector
+    else:
+        st.caption(tr("ident.t.code_none"))
+    if ids.code_from_env():
+        st.caption(tr("ident.t.code_env"))
+    else:
+        c = st.columns(2)
+        c[0].button(tr("ident.t.code_new"), on_click=new_code, icon=":material/key:", key="teacher.code_new",
+                    width="stretch")
+        c[1].button(tr("ident.t.code_off"), on_click=clear_code, disabled=not code, icon=":material/lock_open:",
+                    key="teacher.code_off", width="stretch")
+    members = ids.members()
+    st.subheader(tr("ident.t.members", n=len(members)), help=tr("ident.t.members.help"))
+    if not members:
+        st.caption(tr("ident.t.none"))
+        return
+    names = sch.store.names()
+    labels = {m.student: f"{ub.who(sch, m.student, me, names)} ({m.student[:4]})" for m in members}
+    st.dataframe([{
+        # column names of its own: the students' table above has name, code, last seen
+        tr("ident.t.col.who"): labels[m.student], tr("ident.t.col.joined"): ub.fmt_time(m.created),
+        tr("ident.t.col.seen"): ub.fmt_time(m.last_seen), tr("ident.t.col.address"): m.address or "—",
+        tr("ident.t.col.state"): tr("ident.t.state.removed" if m.removed else "ident.t.state.member"),
+        tr("ident.t.col.jobs"): len(sch.store.list(m.student, kinds=None)),
+    } for m in members], hide_index=True, key="teacher.ident_table")
+    active = [m.student for m in members if not m.removed and m.student != me]
+    if not active:
+        return
+    ub.keep_choices(IDENT_PICK, {sid: labels[sid] for sid in active}, multi=False)
+    c = st.columns([3, 2, 1], vertical_alignment="bottom")
+    c[0].selectbox(tr("ident.t.pick"), active, format_func=labels.get, key=IDENT_PICK)
+    c[1].radio(tr("ident.t.runs"), ["keep", "delete"], format_func=lambda v: tr(f"ident.t.runs.{v}"),
+               key=IDENT_RUNS, horizontal=True)
+    c[2].button(tr("ident.t.remove"), on_click=remove_identity, args=(labels,), icon=":material/person_remove:",
+                key="teacher.ident_remove", width="stretch")
+
+
 # --- the views -------------------------------------------------------------------------------------
 def students_view(sch, me: str, watched: dict[str, int]) -> None:
     # the teacher's own browser is a "student" to the store too (its cookie): not one of the class
@@ -283,6 +359,8 @@ st.button(tr("teacher.lock"), on_click=lock, icon=":material/lock:", key="teache
 show_said()
 actions(sch, me)
 failures_view()
+st.divider()
+class_view(sch, me)
 st.divider()
 ub.poll("teacher._live", lambda: ub.any_live(sch), lambda: dashboard(sch, me))
 st.divider()

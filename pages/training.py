@@ -30,7 +30,7 @@ from cnnviz.viz.training import curves_figure
 from ui import figures, jobs, results
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
-from ui.sched import page_scheduler, scheduler, student
+from ui.sched import join_gate, joined_note, member, page_scheduler, scheduler, student
 from ui.schemas import MAX_BUDGET_S, MAX_SUBSET, UI_MAX_BATCH, UI_MAX_SIDE, UI_MIN_SIDE, WIDTH_DIVS
 
 K = ut.K
@@ -42,7 +42,7 @@ STATUS_ICON = {Status.QUEUED: "⏳", Status.RUNNING: "▶️", Status.COMPLETED:
 def start_run(cfg) -> None:
     """Submit (or attach to the identical run) and show it: its id goes into the URL."""
     try:
-        ticket = scheduler().submit("train", cfg.to_dict(), student())
+        ticket = scheduler().submit("train", cfg.to_dict(), member())
     except CnnvizError as err:  # the student's share is used up, a broken store...
         st.session_state["tr._error"] = err
         return
@@ -128,9 +128,12 @@ def launch() -> None:
     c[2].metric(tr("train.est.images"), f"{est['n_train']:,}", help=tr("train.est.images.help", test=est["n_test"]))
     if not mem.fits:
         st.error(tr("train.err.memory", need=fmt_bytes(mem.need_bytes), free=free, device=mem.device), icon="🚫")
+    joined_note()
+    joined = join_gate("tr")  # a visitor of a class with a join code: the form, and Start disabled
     with c[3]:
-        st.button(tr("train.start"), type="primary", disabled=not mem.fits, on_click=start_run, args=(cfg,),
-                  width="stretch", icon=":material/play_arrow:")
+        st.button(tr("train.start"), type="primary", disabled=not mem.fits or not joined, on_click=start_run,
+                  args=(cfg,), width="stretch", icon=":material/play_arrow:",
+                  help=None if joined else tr("ident.start_disabled"))
     err = st.session_state.pop("tr._error", None)
     if err is not None:
         show_error(err)

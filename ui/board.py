@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 import streamlit as st
 
+from cnnviz.errors import CnnvizError
 from cnnviz.i18n import TABLE
 from cnnviz.jobs.finished import finished_runs, run_title
+from cnnviz.runs.identity import NAME_MAX  # characters of a display name
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunInfo
 from cnnviz.viz.training import curves_figure
-from ui.common import arch_short, lang, tr
+from ui.common import arch_short, lang, show_error, tr
 from ui.results import choice_label
 from ui.sched import student_label
 
 POLL_LIVE_S = 2.0  # a run of the class is queued or running: its row and curves move
 POLL_IDLE_S = 10.0  # nothing live: only new runs or students to notice
-NAME_MAX = 32  # characters of a display name
 PLOT_CONFIG = {"displaylogo": False}
 
 
@@ -179,12 +179,6 @@ def pool_status(sch: Scheduler, quiet: bool = False) -> bool:
 
 
 # --- the student's name -----------------------------------------------------------------------------
-def clean_name(raw: str) -> str:
-    """Printable characters only (no control or format characters), whitespace collapsed."""
-    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C")
-    return " ".join(kept.split())
-
-
 def name_box(sch: Scheduler, me: str) -> None:
     """The student's display name on the boards (empty: their short code). At most ``NAME_MAX``
     characters: Streamlit cuts a longer value server-side too, whatever the browser sends."""
@@ -198,8 +192,11 @@ def name_box(sch: Scheduler, me: str) -> None:
         save = c[1].form_submit_button(tr("board.name.save"), width="stretch")
     if not save:
         return
-    name = clean_name(st.session_state[key] or "")
-    sch.store.touch(me, name=name)
+    try:  # unique in the class, never the teacher's (cnnviz.runs.identity)
+        name = sch.identities.set_name(me, st.session_state[key] or "")
+    except CnnvizError as err:
+        show_error(err)
+        return
     st.success(tr("board.name.saved", name=name) if name else tr("board.name.cleared"), icon=":material/badge:")
 
 

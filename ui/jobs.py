@@ -25,7 +25,7 @@ from cnnviz.runs.store import RunInfo
 from cnnviz.status import Status
 from cnnviz.train.events import Event
 from ui.common import lang, show_error, tr
-from ui.sched import scheduler, student
+from ui.sched import join_gate, joined_note, member, scheduler, student
 
 POLL_S = 1.0  # how often a running job's panel is redrawn
 _NOTE = "_jobs.note"  # session state: {key: (string key, params)} a message for the next draw of key's panel
@@ -39,11 +39,18 @@ def submit(key: str, kind: str, params: Mapping[str, Any]) -> Ticket:
     someone else watches it). Raises ``CnnvizError`` for parameters the kind refuses; the
     page shows it.
     """
-    ticket = scheduler().submit(kind, params, student(), replace=True)
+    ticket = scheduler().submit(kind, params, member(), replace=True)
     st.session_state[key] = ticket.run_id
     if ticket.attached:
         _note(key, "sched.attached")
     return ticket
+
+
+def gate(key: str) -> bool:
+    """Whether this session may start a job; if not, the reason and the join form are drawn here
+    (``ui.sched.join_gate``): the page disables its Run button on False."""
+    joined_note()
+    return join_gate(key)
 
 
 def current(key: str) -> RunInfo | None:

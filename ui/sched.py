@@ -11,6 +11,11 @@ whether this session is the teacher's.
   cookie is read with ``st.context.cookies``; a browser without one gets a fresh token, which
   a one-line script (``st.sidebar.html``, drawn by ``keep_cookie`` on every run of that
   session) stores in the cookie. The store only ever sees a hash of it.
+* ``member()`` / ``join_gate()``: who may start jobs (``cnnviz.runs.identity``). A session whose
+  identity is not a member yet is admitted at its first start in an open class (rate-limited
+  per ``client_address()``), or by the join form of ``join_gate`` when the class has a join
+  code; a removed identity's session gets a fresh token when it joins again. The unlocked
+  teacher's browser is always a member.
 * ``teacher_key()`` / ``is_teacher()``: the key is ``$CNNVIZ_TEACHER_KEY``, else one generated
   when the server process starts and printed in its console (the classroom launcher generates
   one for all replicas and passes it in that variable); a key the teacher chose that is weak
@@ -36,6 +41,7 @@ import time
 import streamlit as st
 
 from cnnviz import settings
+from cnnviz.errors import CnnvizError
 from cnnviz.i18n import t
 from cnnviz.jobs import KINDS
 from cnnviz.runs.guard import COOKIE_S, KeyGuard, Verdict, weak_key
@@ -51,6 +57,7 @@ _TEACHER_UNTIL = "_teacher_until"  # session state: the cookie's expiry, when it
 _TEACHER_SET = "_teacher_cookie"  # session state: the cookie value to give the browser ("" : delete it)
 _TEACHER_LOCKED = "_teacher_locked"  # session state: locked here; the cookie this session came with is ignored
 _GUARD_SESSION = "_guard_session"  # session state: this session's id for the key guard
+_JOINED = "_ident_joined"  # session state: the join form just admitted this session
 TOUCH_EVERY_S = 15.0  # how often a session's "last seen" is written
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 
@@ -122,6 +129,94 @@ def student() -> str:
     return sid
 
 
+def _identities():
+    return scheduler().identities
+
+
+def may_start() -> CnnvizError | None:
+    """None when this session may start a job now (a member; or a visitor of an open class, who
+    is admitted at its first start), else why not (``NotMember``: removed, or no code yet)."""
+    from cnnviz.runs.identity import MEMBER, REMOVED, NotMember
+
+    sid = student()
+    ids = _identities()
+    state = ids.state(sid)
+    if state == MEMBER:
+        return None
+    if is_teacher():  # the unlocked teacher's browser: a member without code or limit
+        ids.admit_teacher(sid)
+        return None
+    if state == REMOVED:
+        return NotMember("ident.removed")
+    return NotMember("ident.need_code") if ids.join_code() else None
+
+
+def member() -> str:
+    """This browser's student id, a member of the class: in an open class a visitor is admitted
+    here, at its first start (``TooManyIdentities`` past its address's share); ``NotMember``
+    otherwise (the scheduler refuses it anyway)."""
+    why = may_start()
+    if why is not None:
+        raise why
+    sid = student()
+    _identities().admit(sid, client_address())
+    return sid
+
+
+def join(code: str | None) -> None:
+    """Join the class with ``code`` (None: an open class). A removed identity joins under a new
+    token (its old one never acts again); raises the identity errors."""
+    from cnnviz.runs.identity import REMOVED
+
+    ids = _identities()
+    if ids.state(student()) == REMOVED:
+        st.session_state[TOKEN_KEY] = secrets.token_urlsafe(24)
+        st.session_state[_NEW_TOKEN] = True  # keep_cookie() gives the browser the new one
+    ids.admit(student(), client_address(), code)
+
+
+def join_gate(key: str) -> bool:
+    """Whether this session may start jobs; if not, the reason and the join form (a code box when
+    the class has a code, else one button: a removed browser joining again). A page draws it
+    where a student would start something and disables its Start buttons when False."""
+    from ui.common import show_error, tr
+
+    why = may_start()
+    if why is None:
+        return True
+    st.info(why.render(_lang()), icon=":material/group_add:")
+    needs_code = bool(_identities().join_code())
+    with st.form(f"{key}.join_form", border=False):
+        c = st.columns([3, 1], vertical_alignment="bottom")
+        given = c[0].text_input(tr("ident.join.code"), help=tr("ident.join.code.help"), key=f"{key}.join_code",
+                                max_chars=64) if needs_code else None
+        go = c[1 if needs_code else 0].form_submit_button(tr("ident.join.go" if needs_code else "ident.join.again"),
+                                                         type="primary", icon=":material/login:")
+    if go:
+        try:
+            join((given or "") if needs_code else None)
+        except CnnvizError as err:
+            show_error(err)
+            return False
+        st.session_state[_JOINED] = True
+        st.rerun()
+    return False
+
+
+def joined_note() -> None:
+    """The one-time "you joined" after the join form's rerun."""
+    from ui.common import tr
+
+    if st.session_state.pop(_JOINED, False):
+        st.success(tr("ident.joined"), icon=":material/how_to_reg:")
+
+
+def _lang() -> str:
+    from ui.common import lang
+
+    return lang()
+
+
 def _remember(token: str) -> None:
     # a year; Strict: never sent by another site's request; the value is URL-safe base64
     script = f"document.cookie = '{COOKIE}={token}; path=/; max-age=31536000; SameSite=Strict';"
@@ -186,9 +281,10 @@ def request_cookie(name: str) -> str | None:
 
 
 def client_address() -> str:
-    """Who is asking, for the key guard: the peer's address, or behind a proxy on this machine
-    (HAProxy, ``option forwardfor``) the last ``X-Forwarded-For`` entry; "" when neither is known
-    (this machine itself)."""
+    """Who is asking, for the key guard and the new-identity limit (see the module docstring):
+    the peer's address, or behind a proxy on this machine (HAProxy, ``option forwardfor``) the
+    last ``X-Forwarded-For`` entry; "" when neither is known (this machine itself, a test), which
+    the identity limit exempts."""
     try:
         peer = st.context.ip_address  # None for a loopback peer
         forwarded = st.context.headers.get_all("X-Forwarded-For")

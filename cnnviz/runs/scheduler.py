@@ -21,8 +21,13 @@ Ownership: a student acts only on the jobs they asked for. Their Stop on a share
 detaches them (it goes on for the others); the last watcher's Stop, or the teacher's, stops it
 within one step. Their Delete removes it from their list, and deletes it once nobody else
 watches it. Anything else is ``NotYours``. Fair shares: at most ``max_live`` training runs
-queued or running per student (``$CNNVIZ_MAX_LIVE``, default 1); a lab page's new job replaces
-the same student's previous one.
+queued or running per student (``$CNNVIZ_MAX_LIVE``, default 1), and at most ``max_lab_live``
+lab jobs besides (``$CNNVIZ_MAX_LAB_LIVE``, default 1); a lab page's new job replaces the same
+student's previous one of its kind.
+
+Membership (``cnnviz.runs.identity``): ``submit`` refuses a student the teacher removed, and,
+when the class has a join code, one who has not joined (``NotMember``); a removed student acts
+on nothing. ``remove_identity`` is the teacher's hand on one identity.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from typing import Any
 from cnnviz import settings
 from cnnviz.errors import CnnvizError
 from cnnviz.export.runcsv import events_csv
+from cnnviz.runs.identity import REMOVED, Identities, NotMember
 from cnnviz.runs.kinds import JobKind, content_key, get_kind
 from cnnviz.runs.pool import pool_running, spawn_pool
 from cnnviz.runs.store import TEACHER, RunInfo, RunStore
@@ -88,6 +94,17 @@ class _Prepared:
 
 
 @dataclass(frozen=True)
+class Removal:
+    """What ``remove_identity`` did to the identity's jobs: stopped (or cancelled in the queue),
+    deleted, kept read-only, left (shared jobs that go on for their other watchers)."""
+
+    stopped: int
+    deleted: int
+    kept: int
+    left: int
+
+
+@dataclass(frozen=True)
 class Place:
     """Where a job stands: its place in the queue (0: running or done) and the ETAs, in seconds
     from now, of its start and its end (None: finished)."""
@@ -103,7 +120,7 @@ class Scheduler:
 
     def __init__(self, db: str | os.PathLike | None = None, *, pool: str | None = None,
                  pool_argv: Sequence[str] | None = None, max_live: int | None = None,
-                 pool_log: str | os.PathLike | None = None):
+                 pool_log: str | os.PathLike | None = None, max_lab_live: int | None = None):
         self.store = RunStore(os.fspath(db) if db is not None else None)
         self.weights = WeightStore.beside(self.store.path, runs=self.store)
         # "auto": start a pool when none serves this store (``streamlit run app.py`` alone);
@@ -112,6 +129,8 @@ class Scheduler:
         self.pool_argv = list(pool_argv or [sys.executable, "-m", "cnnviz", "pool"])
         self.pool_log = pathlib.Path(pool_log) if pool_log else settings.pool_log(self.store.path)
         self.max_live = max_live or settings.max_live()
+        self.max_lab_live = max_lab_live or settings.max_lab_live()
+        self.identities = Identities(self.store)
         self._lock = threading.RLock()
         self._events: collections.OrderedDict[str, list] = collections.OrderedDict()
         self._final: set[str] = set()
@@ -149,20 +168,24 @@ class Scheduler:
     # --- submitting -------------------------------------------------------------------------
     def submit(self, kind: str, params: Mapping[str, Any], student: str, *, label: str | None = None,
                replace: bool = False) -> Ticket:
-        """Queue a job (or attach to its identical one); ``LiveLimit`` past the student's share.
+        """Queue a job (or attach to its identical one); ``LiveLimit`` past the student's share
+        (training runs and lab jobs each have their own), ``NotMember`` for a student who may
+        not start anything (removed; not joined a class that has a join code).
 
         ``replace``: the student's live jobs of this kind are dropped first (a lab page).
         """
         if not student:
             raise NotYours("err.job.no_student")
+        self.identities.may_start(student)
         job = self._prepare(kind, params)
         if job.key and job.kind.keeps_weights:
             done = self.store.shareable(job.key)
             if done is not None and done.status == Status.COMPLETED and not self.weights.exists(done.id):
                 self.store.unshare(done.id)  # its weights were evicted: a new request computes them again
+        share = self.max_live if kind == "train" else self.max_lab_live  # lab jobs: every kind but training
         got, attached, dropped = self.store.attach_or_create(
             uuid.uuid4().hex[:12], job.key, student, arch=job.arch, label=label or job.label, config=job.params,
-            kind=kind, device=job.device, est_s=job.est_s, max_live=None if kind != "train" else self.max_live,
+            kind=kind, device=job.device, est_s=job.est_s, max_live=share,
             replace_kinds=(kind,) if replace else ())
         self.ensure_pool()
         return Ticket(got, attached, tuple(dropped))
@@ -189,7 +212,12 @@ class Scheduler:
 
     # --- acting on a job ----------------------------------------------------------------------
     def can_act(self, run_id: str, student: str, teacher: bool = False) -> bool:
-        return teacher or (bool(student) and self.store.watching(run_id, student))
+        return teacher or (bool(student) and self.store.watching(run_id, student)
+                           and self.identities.state(student) != REMOVED)
+
+    def _check_acting(self, student: str) -> None:
+        if self.identities.state(student) == REMOVED:
+            raise NotMember("ident.removed")
 
     def stop(self, run_id: str, student: str, teacher: bool = False) -> str:
         """``STOPPED`` (for everyone) or ``LEFT`` (others still watch it); ``NotYours`` otherwise."""
@@ -197,6 +225,7 @@ class Scheduler:
         if teacher:
             self.store.request_stop(run_id)
             return STOPPED
+        self._check_acting(student)
         if not self.can_act(run_id, student):
             raise NotYours("err.job.not_yours", run_id=run_id)
         if not info.live:
@@ -210,6 +239,7 @@ class Scheduler:
         """``DELETED``, or ``LEFT`` (removed from this student's list; others still watch it)."""
         self.get(run_id)
         if not teacher:
+            self._check_acting(student)
             if not self.can_act(run_id, student):
                 raise NotYours("err.job.not_yours", run_id=run_id)
             if self.store.detach(run_id, student) > 0:
@@ -221,6 +251,32 @@ class Scheduler:
             self._events.pop(run_id, None)
             self._final.discard(run_id)
         return DELETED
+
+    def remove_identity(self, student: str, *, delete_runs: bool) -> Removal:
+        """The teacher removes ``student`` from the class: marked removed first (nothing new can
+        start), then each of its jobs: a live one only it watches is stopped (cancelled in the
+        queue); a shared live one goes on for the others, without it; a finished one is kept,
+        read-only (``delete_runs=False``) or deleted (``True``; a shared one only loses it).
+        Its token never acts again (``NotMember``); with a join code, its browser must join again."""
+        if not student or student == TEACHER:
+            raise NotYours("err.job.no_student")
+        self.identities.remove(student, forget_name=delete_runs)
+        stopped = deleted = kept = left = 0
+        for r in self.store.list(student, kinds=None):
+            others = [w for w in self.store.watchers(r.id) if w != student]
+            if others and (r.live or delete_runs):
+                self.store.detach(r.id, student)
+                left += 1
+                continue
+            if r.live:
+                self.store.request_stop(r.id)
+                stopped += 1
+            if delete_runs:
+                self.delete(r.id, student, teacher=True)
+                deleted += 1
+            elif not r.live:
+                kept += 1
+        return Removal(stopped, deleted, kept, left)
 
     def clear(self) -> int:
         """Delete every job (the teacher's "clear the class"); running ones stop within a step."""
@@ -398,4 +454,5 @@ def _macs(cfg) -> int:
         return 0
 
 
-__all__ = ["DELETED", "LEFT", "STOPPED", "TEACHER", "NotYours", "Place", "RunError", "Scheduler", "Ticket"]
+__all__ = ["DELETED", "LEFT", "STOPPED", "TEACHER", "NotMember", "NotYours", "Place", "Removal", "RunError",
+           "Scheduler", "Ticket"]

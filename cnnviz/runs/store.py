@@ -22,6 +22,10 @@ Tables::
         -- stop: 1 once its last watcher (or the teacher) asked it to stop; est_s: solo seconds
     requests(run_id, student, created)    -- who watches a job: their "my runs" list
     students(student, name, last_seen, served)  -- served: when their last job started (round-robin)
+    members(student, created, address, removed)  -- identities admitted to the class (cnnviz.runs.identity);
+        -- removed: when the teacher removed it (0: active); address: the client address that made it
+    admissions(address, at, what)  -- new identities and wrong join codes per address (the rate limit)
+    classroom(key, value)          -- the class's own settings (the join code the teacher set)
     pool(id=1, host, pid, started, heartbeat, workers, threads)
     events(run_id, seq, kind, step, data JSON)   -- data is the event's to_dict()
 """
@@ -78,6 +82,13 @@ CREATE TABLE IF NOT EXISTS students (
     student TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', last_seen REAL NOT NULL DEFAULT 0,
     served REAL NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (
+    student TEXT PRIMARY KEY, created REAL NOT NULL, address TEXT NOT NULL DEFAULT '',
+    removed REAL NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS admissions (address TEXT NOT NULL, at REAL NOT NULL, what TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS admissions_address ON admissions (address, at);
+CREATE TABLE IF NOT EXISTS classroom (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pool (
     id INTEGER PRIMARY KEY CHECK (id = 1), host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL,
     heartbeat REAL NOT NULL, workers INTEGER NOT NULL, threads INTEGER NOT NULL,
@@ -161,6 +172,8 @@ class RunStore:
                 if version > SCHEMA_VERSION:  # written by a newer cnnviz: its columns mean what this one cannot know
                     raise StoreError("train.runs.store_newer", path=str(self.path), version=version,
                                      ours=SCHEMA_VERSION)
+                had_members = self._conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='members'").fetchone() is not None
                 self._conn.executescript(_SCHEMA)  # IF NOT EXISTS: a no-op on an existing store
                 with self._tx():
                     have = {r[1] for r in self._conn.execute("PRAGMA table_info(runs)")}
@@ -173,6 +186,9 @@ class RunStore:
                             self._conn.execute(f"ALTER TABLE pool ADD COLUMN {col} {decl}")
                     self._conn.execute("CREATE INDEX IF NOT EXISTS runs_status ON runs (status, created)")
                     self._conn.execute("CREATE INDEX IF NOT EXISTS runs_key ON runs (key)")
+                    if not had_members:  # a store from before identities: its students stay students
+                        self._conn.execute("INSERT OR IGNORE INTO members (student, created) SELECT student, "
+                                           "last_seen FROM students WHERE student != ?", (TEACHER,))
                     self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as err:  # not a database, a folder, read-only...: one clear message
             raise StoreError("train.runs.store_error", error=f"{self.path}: {err}") from None
@@ -201,7 +217,7 @@ class RunStore:
         """The store's write lock, held across processes for the block (one IMMEDIATE
         transaction): the weights folder's commit and eviction run under it, so two workers
         never evict at once. Reads of this store inside the block see one state."""
-        with self._lock, self._tx():
+        with self.write():
             yield
 
     def weight_holders(self, run_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
@@ -219,6 +235,18 @@ class RunStore:
                     (TEACHER, TEACHER, *part)).fetchall()
                 out.update({rid: (owner, bool(teacher)) for rid, owner, teacher in rows})
         return out
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """This store's connection in one IMMEDIATE transaction, under its lock: for the modules
+        beside it that keep their own tables here (``cnnviz.runs.identity``)."""
+        with self._lock, self._tx() as conn:
+            yield conn
+
+    def read(self, sql: str, args: Iterable[Any] = ()) -> builtins.list[tuple]:
+        """The rows of one query (no transaction: a single statement reads one snapshot)."""
+        with self._lock:
+            return self._conn.execute(sql, tuple(args)).fetchall()
 
     # --- creating, attaching, detaching -----------------------------------------------------
     def create(self, run_id: str, arch: str, label: str, config: Mapping[str, Any], owner: str,
@@ -258,8 +286,9 @@ class RunStore:
         * ``replace_kinds``: the student's live requests of these kinds are dropped first (a lab
           page's new settings replace its previous job); the ids dropped are returned, and a job
           left with no watcher is flagged to stop.
-        * ``max_live``: a student already watching that many live jobs (after the replacement)
-          gets ``LiveLimit`` (the page says which run is in the way).
+        * ``max_live``: a student already watching that many live jobs of the same group
+          (training runs, or lab jobs: every other kind) after the replacement gets
+          ``LiveLimit`` (the page says which job is in the way).
 
         Returns ``(run id, attached to an existing job?, dropped ids)``.
         """
@@ -283,26 +312,30 @@ class RunStore:
                 mine = self._conn.execute("SELECT 1 FROM requests WHERE run_id=? AND student=?",
                                           (row[0], student)).fetchone()
                 if not mine:
-                    self._check_limit(student, max_live, row[0])
+                    self._check_limit(student, max_live, row[0], kind)
                     self._conn.execute("INSERT INTO requests (run_id, student, created) VALUES (?,?,?)",
                                        (row[0], student, time.time()))
                 return row[0], True, dropped
-            self._check_limit(student, max_live, None)
+            self._check_limit(student, max_live, None, kind)
             self._insert(run_id, arch, label, config, student, device, Status.QUEUED, kind, key, est_s)
             return run_id, False, dropped
 
-    def _check_limit(self, student: str, max_live: int | None, joining: str | None) -> None:
+    def _check_limit(self, student: str, max_live: int | None, joining: str | None, kind: str = "train") -> None:
+        """``LiveLimit`` when ``student`` already watches ``max_live`` live jobs of ``kind``'s group:
+        training runs count against one share, lab jobs (any other kind) against their own."""
         if max_live is None or student == TEACHER:
             return
+        same_group = "r.kind='train'" if kind == "train" else "r.kind!='train'"
         rows = self._conn.execute(
-            "SELECT r.id FROM runs r JOIN requests q ON q.run_id=r.id WHERE q.student=? AND r.kind='train' "
+            f"SELECT r.id FROM runs r JOIN requests q ON q.run_id=r.id WHERE q.student=? AND {same_group} "
             f"AND r.status IN {LIVE_SQL} ORDER BY r.created", (student,)).fetchall()
         if joining is not None:
             row = self._conn.execute("SELECT status FROM runs WHERE id=?", (joining,)).fetchone()
             if row and row[0] not in LIVE:
                 return  # a finished run costs nothing: always open to everyone
         if len(rows) >= max_live:
-            raise LiveLimit("train.runs.limit", n=max_live, run_id=rows[0][0])
+            raise LiveLimit("train.runs.limit" if kind == "train" else "ident.lab_limit", n=max_live,
+                            run_id=rows[0][0])
 
     def _detach(self, run_id: str, student: str) -> int:
         """Drop ``student``'s request; a live job nobody watches any more is flagged to stop
