@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cnnviz import urlstate
+from cnnviz.safe import verbatim
 from cnnviz.urlstate import (
     BoolField,
     ChoiceField,
@@ -289,7 +290,7 @@ class RunIdField(TextField):
         value = raw.strip()
         if not value or (len(value) <= self.max_len and value.isascii() and value.isalnum()):
             return value, None  # empty: no run chosen
-        return default, urlstate.Problem("resv.url.bad_run", dict(name=self.name, raw=raw[:24]))
+        return default, urlstate.Problem("resv.url.bad_run", dict(name=self.name, raw=verbatim(raw, 24)))
 
 
 def featuremaps_schema() -> urlstate.Schema:
