@@ -321,7 +321,7 @@ def test_featuremaps_link_to_a_bad_run_warns_and_shows_the_untrained_network(sch
         rid = {"unknown": "deadbeef0000", "evicted": train_runs[1], "garbled": "<script>"}[case]
     at = _fm_link(weights="run", run=rid, img="3")
     assert not at.exception, at.exception
-    words = {"unknown": "no run 'deadbeef0000'", "evicted": "no longer kept", "garbled": "is not a run id",
+    words = {"unknown": "no run `deadbeef0000`", "evicted": "no longer kept", "garbled": "is not a run id",
              "lab job": "not a training run"}[case]
     assert words in "\n".join(w.value for w in at.warning)
     if case != "garbled":

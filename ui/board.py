@@ -19,6 +19,7 @@ from cnnviz.i18n import TABLE
 from cnnviz.jobs.finished import finished_runs, run_title
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunInfo
+from cnnviz.safe import verbatim
 from cnnviz.viz.training import curves_figure
 from ui.common import arch_short, lang, tr
 from ui.results import choice_label
@@ -200,7 +201,8 @@ def name_box(sch: Scheduler, me: str) -> None:
         return
     name = clean_name(st.session_state[key] or "")
     sch.store.touch(me, name=name)
-    st.success(tr("board.name.saved", name=name) if name else tr("board.name.cleared"), icon=":material/badge:")
+    st.success(tr("board.name.saved", name=verbatim(name, NAME_MAX)) if name else tr("board.name.cleared"),
+               icon=":material/badge:")  # the name as Markdown code: never a link or markup
 
 
 # --- live updates -------------------------------------------------------------------------------------

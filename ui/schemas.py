@@ -8,6 +8,7 @@ declares them per page and turns parsed values into configs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cnnviz import urlstate
@@ -280,6 +281,7 @@ FM_MAX_INDEX = 9_999
 FM_WEIGHTS = ("untrained", "trained", "run")  # "run": a finished training run of the class (``?run=<id>``)
 
 
+@dataclass(frozen=True)
 class RunIdField(TextField):
     """A run id (``secrets.token_hex``: letters and digits); whether it names a finished run with
     kept weights is the page's check, against the store."""
