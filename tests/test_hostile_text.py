@@ -97,6 +97,38 @@ def test_outside_code_follows_commonmark():
     assert outside_code(safe.md("a``b`c")) == ""
 
 
+def code_content(span: str) -> str:
+    """What a renderer shows for one code span (CommonMark: the fence removed; content that begins
+    and ends with a space, and is not all spaces, loses one space on each side)."""
+    n = len(span) - len(span.lstrip("`"))
+    body = span[n:-n]
+    return body[1:-1] if len(body) >= 2 and body[0] == body[-1] == " " and body.strip(" ") else body
+
+
+@settings(max_examples=300, deadline=None)
+@given(hs.text())
+def test_md_shows_any_text_verbatim_as_one_code_span(text):
+    span = safe.md(text, limit=None)
+    assert outside_code(span) == ""  # one span, nothing outside it
+    assert code_content(span) == (safe.clean(text) or " ")  # exactly the text (control characters replaced)
+    assert not any(ch in safe.clean(text) for ch in "\n\r\x00\u202e\u200b")  # nothing breaks a line or hides
+
+
+def test_safe_html_file_name_and_verbatim():
+    assert safe.html("<a href='x'>&</a>") == "&lt;a href='x'&gt;&amp;&lt;/a&gt;"
+    assert safe.clean("a\nb\u202ec", limit=2) == "a\ufffd…"
+    assert safe.file_name("../../etc/passwd") == "etc_passwd" and safe.file_name(".x<b>.csv") == "x_b_.csv"
+    assert safe.file_name("") == "download" and safe.file_name("-rf") == "rf"
+    from cnnviz.errors import CnnvizError
+    from cnnviz.i18n import t
+
+    v = safe.verbatim("[x](http://e)`")
+    assert t("train.runs.unknown", "en", run_id=v) == "there is no run `` [x](http://e)` `` (it may have been deleted)"
+    err = CnnvizError("train.runs.unknown", run_id=v)
+    assert str(err) == "there is no run '[x](http://e)`' (it may have been deleted)"  # the CLI: plain text
+    assert err.render("en") == t("train.runs.unknown", "en", run_id=v)  # a page: Markdown code
+
+
 def _nodes(node):
     yield node
     for child in getattr(node, "children", {}).values():
@@ -255,8 +287,6 @@ def test_a_malformed_run_id_on_the_training_page_is_one_sentence(store, raw):
 
 def test_a_lab_jobs_id_in_the_results_view_is_one_sentence(store):
     """``ui.results.view`` itself refuses a lab job (it read a training config: ``KeyError: 'data'``)."""
-    from streamlit.testing.v1 import AppTest
-
     rid = _job(store, "gradflow", Status.COMPLETED)
 
     def script(rid: str) -> None:
