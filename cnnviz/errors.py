@@ -4,11 +4,17 @@ Every error that a configuration, a URL or an upload can cause is a ``CnnvizErro
 ``ValueError``) made of a string-table key and its parameters: ``str(err)`` is the English
 message (what the CLI prints) and ``err.render("zh")`` the Chinese one (what a page shows).
 Pages and the CLI catch this one type; anything else that escapes is a bug.
+
+A parameter that came from outside (a URL value, a run id from a link, a student's answer)
+is passed as ``cnnviz.safe.verbatim(value)``: ``render`` (pages, Markdown) shows it as code,
+never as a link or markup; ``str(err)`` shows the plain text (``cnnviz.safe.plain_text``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from cnnviz.safe import plain_text
 
 
 class CnnvizError(ValueError):
@@ -16,7 +22,9 @@ class CnnvizError(ValueError):
 
     def __init__(self, code: str, /, **params: Any):
         self.code, self.params = code, params  # a key of the string table and its arguments
-        super().__init__(self.render("en"))
+        with plain_text():  # the terminal's message: outside values as plain text, not Markdown code
+            message = self.render("en")
+        super().__init__(message)
 
     def render(self, lang: str = "en") -> str:
         """The message in ``lang`` ("en" or "zh")."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from cnnviz.config import FALSE_WORDS, TRUE_WORDS
 from cnnviz.i18n import t
+from cnnviz.safe import Verbatim, verbatim
 
 # A crafted link may carry a megabyte of junk; messages quote at most this much of it.
 _QUOTE = 24
@@ -29,7 +30,8 @@ _MAX_RAW = 200
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a link: a string-table key and its parameters."""
+    """One thing wrong with a link: a string-table key and its parameters (the link's own text
+    among them as ``cnnviz.safe.Verbatim``: Markdown code when rendered)."""
 
     key: str
     params: dict = field(default_factory=dict, hash=False, compare=False)
@@ -39,8 +41,10 @@ class Problem:
         return t(self.key, lang, **self.params)
 
 
-def _quote(raw: str) -> str:
-    return raw if len(raw) <= _QUOTE else raw[:_QUOTE] + "…"
+def _quote(raw: str) -> Verbatim:
+    """A value from the link as a message parameter: its first ``_QUOTE`` characters, shown as
+    Markdown code (never a link, an image or markup: see ``cnnviz.safe``)."""
+    return verbatim(raw, _QUOTE)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.jobs import finished as lr
 from cnnviz.jobs.finished import run_title
 from cnnviz.labs import featuremaps as fm
+from cnnviz.safe import verbatim
 from cnnviz.status import FINISHED
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
@@ -111,7 +112,7 @@ def pick_image(cfg, from_run: bool = False) -> torch.Tensor | None:
             raw = state.get("img")
             state.set({"img": last})
             st.warning(urlstate.problems_text([urlstate.Problem("url.clamped", dict(
-                name="img", raw=raw, lo=0, hi=last, value=last))], lang()), icon=":material/link_off:")
+                name="img", raw=verbatim(raw), lo=0, hi=last, value=last))], lang()), icon=":material/link_off:")
         # not state.number: its maximum is the schema's, this one is the chosen split's
         i = st.number_input(tr("lab.fm.index"), min_value=0, max_value=last, step=1, key=state.key("img"))
         if notice is not None:

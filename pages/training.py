@@ -21,6 +21,7 @@ from cnnviz.jobs.finished import run_title
 from cnnviz.jobs.train import TrainProgress
 from cnnviz.models.registry import list_models
 from cnnviz.runs.scheduler import LEFT, RunError
+from cnnviz.safe import file_name
 from cnnviz.status import FINISHED, Status
 from cnnviz.train.config import MAX_EPOCHS, OPTIMIZERS
 from cnnviz.train.data import DATASETS, available
@@ -145,15 +146,24 @@ def _duration(seconds: float) -> str:
 
 
 # --- the current run ---------------------------------------------------------------------------
+def forget_button() -> None:
+    """Drop the link's run from the URL (after a message that it cannot be shown)."""
+    if st.button(tr("train.run.forget")):
+        del st.query_params["run"]
+        st.rerun()
+
+
 def current_run(rid: str) -> None:
     sch = scheduler()
     try:
-        sch.get(rid)
-    except RunError as err:
+        info = sch.get(rid)
+    except RunError as err:  # no such run (deleted, or a link to another server's)
         show_error(err)
-        if st.button(tr("train.run.forget")):
-            del st.query_params["run"]
-            st.rerun()
+        forget_button()
+        return
+    if info.kind != "train":  # a lab job's id: its own page shows it; no curves nor results here
+        st.error(ut.lab_job_error(info), icon=":material/block:")
+        forget_button()
         return
 
     def running() -> bool:
@@ -264,8 +274,9 @@ def history() -> None:
     if c[1].button(tr("train.hist.open"), width="stretch"):
         st.query_params["run"] = pick
         st.rerun()
-    c[2].download_button(tr("train.hist.csv"), data=sch.csv(pick).encode(), file_name=f"cnnviz-run-{pick}.csv",
-                         mime="text/csv", width="stretch", on_click="ignore")
+    c[2].download_button(tr("train.hist.csv"), data=sch.csv(pick).encode(),
+                         file_name=file_name(f"cnnviz-run-{pick}.csv"), mime="text/csv", width="stretch",
+                         on_click="ignore")
     if c[3].button(tr("train.hist.delete"), width="stretch", key="tr.delete"):
         try:
             sch.delete(pick, me)  # "left" when others still watch it: it only leaves this list
@@ -281,7 +292,7 @@ def history() -> None:
 st.title(tr("train.title"))
 st.caption(tr("train.intro"))
 page_scheduler()  # or the store's error, and the page stops
-rid = st.query_params.get("run")
+rid = ut.url_run_id()  # None, or letters and digits (a malformed one is said once, quoted as code)
 with st.expander(tr("train.new"), expanded=not rid, icon=":material/tune:"):
     form()
     launch()

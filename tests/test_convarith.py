@@ -295,7 +295,7 @@ def test_page_opens_a_pool_layer_at_another_side():
     assert vals == [28, 2, 2, 0] and _metrics(at)[0] == "14"  # LeNet at 32: conv 5 → 28, the pool halves it
 
 
-@pytest.mark.parametrize("layer,words", [("features.99", "no layer called features.99"),
+@pytest.mark.parametrize("layer,words", [("features.99", "no layer called `features.99`"),
                                          ("features.2", "not a convolution or pooling layer")])
 def test_page_bad_layer_is_a_warning(layer, words):
     at = _page({"arch": "alexnet", "layer": layer})

@@ -186,8 +186,8 @@ def test_featuremaps_link():
 def test_gradflow_crafted_link():
     at = open_page("gradflow", depth="30", steps="999", lr="abc", init="he", bn="maybe", seed="1e400")
     w = warnings(at)
-    assert "depth=30" in w and "steps=999" in w and "lr='abc'" in w and "init='he'" in w and "bn='maybe'" in w
-    assert "seed='1e400'" in w and not at.error
+    assert "depth=`30`" in w and "steps=`999`" in w and "lr=`abc`" in w and "init=`he`" in w and "bn=`maybe`" in w
+    assert "seed=`1e400`" in w and not at.error
     assert at.slider(key="gradflow.depth").value == 29 and at.slider(key="gradflow.steps").value == 200
     assert at.select_slider(key="gradflow.lr").value == 0.05 and at.selectbox(key="gradflow.init").value == "pytorch"
     assert lab_params(at, "gradflow") == {"depth": "29", "steps": "200"}
@@ -198,7 +198,7 @@ def test_gradflow_crafted_link():
 def test_batchnorm_crafted_link_in_chinese():
     at = open_page("batchnorm", tlr="0.7", tsteps="35", mom="1e9", n="zz", trials="-1", lang="zh")
     w = warnings(at)
-    assert "tlr=0.7" in w and "tsteps=35" in w and "mom=1e9" in w and "n='zz'" in w and "改用" in w
+    assert "tlr=`0.7`" in w and "tsteps=`35`" in w and "mom=`1e9`" in w and "n=`zz`" in w and "改用" in w
     assert at.select_slider(key="batchnorm.tlr").value == 0.5  # 0.7 is halfway: the lower
     assert at.slider(key="batchnorm.tsteps").value == 40 and at.select_slider(key="batchnorm.mom").value == 1.0
     assert at.select_slider(key="batchnorm.n").value == 16 and at.select_slider(key="batchnorm.trials").value == 50
@@ -208,7 +208,7 @@ def test_batchnorm_crafted_link_in_chinese():
 def test_costlab_crafted_link():
     at = open_page("costlab", cin="99999", side="0", nside="100", classes="-5", c3="<script>" * 50)
     w = warnings(at)
-    assert "cin=99999" in w and "side=0" in w and "nside=100" in w and "classes=-5" in w and "c3='<script>" in w
+    assert "cin=`99999`" in w and "side=`0`" in w and "nside=`100`" in w and "classes=`-5`" in w and "c3=`<script>" in w
     assert "<script>" * 4 not in w  # a long value is quoted short
     assert at.number_input(key="costlab.cin").value == 2048 and at.number_input(key="costlab.side").value == 1
     assert at.select_slider(key="costlab.nside").value == 96 and at.select_slider(key="costlab.classes").value == 10
@@ -219,8 +219,8 @@ def test_costlab_crafted_link():
 def test_featuremaps_crafted_link():
     at = open_page("featuremaps", arch="vgg99", maps="5", img="5000", weights="x", src="")
     w = warnings(at)
-    assert "arch='vgg99'" in w and "maps=5" in w and "weights='x'" in w
-    assert "img=5000" in w and "0–999" in w  # the synthetic test split has 1,000 images: the page lowers it
+    assert "arch=`vgg99`" in w and "maps=`5`" in w and "weights=`x`" in w
+    assert "img=`5000`" in w and "0–999" in w  # the synthetic test split has 1,000 images: the page lowers it
     assert at.selectbox(key="featuremaps.arch").value == "lenet" and at.select_slider(key="featuremaps.maps").value == 4
     assert at.number_input(key="featuremaps.img").value == 999
     assert at.radio(key="featuremaps.weights").value == "untrained"

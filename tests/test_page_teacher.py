@@ -182,7 +182,7 @@ def test_teacher_stops_and_deletes_another_students_run(sch):
     sch.delete(other, "", teacher=True)
     button(at, "Delete").click().run()
     assert not at.exception, at.exception
-    assert any(f"there is no run {other!r}" in e.value for e in at.error)
+    assert any(f"there is no run `{other}`" in e.value for e in at.error)  # the id as Markdown code
 
 
 def test_clear_the_class_asks_first(sch):

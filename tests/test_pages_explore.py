@@ -154,7 +154,7 @@ def test_explorer_width_divisor_that_empties_a_layer_is_an_error_not_a_crash():
 def test_explorer_crafted_link_is_clamped_and_warned():
     at = ok(open_page("explorer", arch="googlenet", side="100000", ch="7", batch="-3", expand="9.9"))
     warnings = " ".join(w.value for w in at.warning)
-    assert "100000" in warnings and "ch=7" in warnings and "9.9" in warnings
+    assert "100000" in warnings and "ch=`7`" in warnings and "9.9" in warnings
     assert at.slider(key="explorer.side").value == UI_MAX_SIDE
     assert at.radio(key="explorer.ch").value == 3
     assert at.number_input(key="explorer.batch").value == 1
@@ -247,7 +247,7 @@ def test_designer_warns_when_the_map_collapses():
 def test_designer_crafted_link():
     at = ok(open_page("designer", blocks="99", convs="1,x,3", chans="100", side="0"))
     warnings = at.warning[0].value
-    assert "blocks=99" in warnings and "side=0" in warnings and "convs" in warnings and "chans=100" in warnings
+    assert "blocks=`99`" in warnings and "side=`0`" in warnings and "convs" in warnings and "chans=`100`" in warnings
     assert at.slider(key="designer.blocks").value == 6
     assert at.select_slider(key="designer.chans.0").value == 128  # the nearest allowed width
     assert at.slider(key="designer.side").value == 8
@@ -285,7 +285,7 @@ def test_compare_small_input_notes_the_networks_that_do_not_fit():
 
 def test_compare_crafted_link_and_chinese():
     at = ok(open_page("compare", side="abc", ch="2", lang="zh"))
-    assert "side='abc'" in at.warning[0].value and "改用" in at.warning[0].value
+    assert "side=`abc`" in at.warning[0].value and "改用" in at.warning[0].value
     assert at.slider(key="compare.side").value == 224
     assert at.title[0].value == t("cmp.page.title", "zh")
 

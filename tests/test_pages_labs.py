@@ -323,7 +323,7 @@ def test_featuremaps_link_to_a_bad_run_warns_and_shows_the_untrained_network(sch
     if case == "lab job":  # done before the module's pool stops (a running job holds its stop for a step)
         sched.wait(rid, TIMEOUT)
     assert not at.exception, at.exception
-    words = {"unknown": "no run 'deadbeef0000'", "evicted": "no longer kept", "garbled": "is not a run id",
+    words = {"unknown": "no run `deadbeef0000`", "evicted": "no longer kept", "garbled": "is not a run id",
              "lab job": "not a training run"}[case]
     assert words in "\n".join(w.value for w in at.warning)
     if case != "garbled":

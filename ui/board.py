@@ -20,6 +20,7 @@ from cnnviz.jobs.finished import finished_runs, run_title
 from cnnviz.runs.identity import NAME_MAX  # characters of a display name
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunInfo
+from cnnviz.safe import verbatim
 from cnnviz.viz.training import curves_figure
 from ui.common import arch_short, lang, show_error, tr
 from ui.results import choice_label
@@ -197,7 +198,8 @@ def name_box(sch: Scheduler, me: str) -> None:
     except CnnvizError as err:
         show_error(err)
         return
-    st.success(tr("board.name.saved", name=name) if name else tr("board.name.cleared"), icon=":material/badge:")
+    st.success(tr("board.name.saved", name=verbatim(name, NAME_MAX)) if name else tr("board.name.cleared"),
+               icon=":material/badge:")  # the name as Markdown code: never a link or markup
 
 
 # --- live updates -------------------------------------------------------------------------------------

@@ -173,6 +173,9 @@ def view(rid: str, key_prefix: str) -> None:
     except CnnvizError as err:
         show_error(err)
         return
+    if info.kind != "train":  # a lab job's id: no test results, no trained network to ask
+        show_error(lr.NotTrainRun("res.err.not_train", run_id=info.id, kind=info.kind))
+        return
     if info.status not in FINISHED:
         st.caption(tr("resv.not_finished"))
         return

@@ -8,9 +8,11 @@ declares them per page and turns parsed values into configs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cnnviz import urlstate
+from cnnviz.safe import verbatim
 from cnnviz.urlstate import (
     BoolField,
     ChoiceField,
@@ -279,6 +281,7 @@ FM_MAX_INDEX = 9_999
 FM_WEIGHTS = ("untrained", "trained", "run")  # "run": a finished training run of the class (``?run=<id>``)
 
 
+@dataclass(frozen=True)
 class RunIdField(TextField):
     """A run id (``secrets.token_hex``: letters and digits); whether it names a finished run with
     kept weights is the page's check, against the store."""
@@ -289,7 +292,7 @@ class RunIdField(TextField):
         value = raw.strip()
         if not value or (len(value) <= self.max_len and value.isascii() and value.isalnum()):
             return value, None  # empty: no run chosen
-        return default, urlstate.Problem("resv.url.bad_run", dict(name=self.name, raw=raw[:24]))
+        return default, urlstate.Problem("resv.url.bad_run", dict(name=self.name, raw=verbatim(raw, 24)))
 
 
 def featuremaps_schema() -> urlstate.Schema:

@@ -16,6 +16,8 @@ import streamlit as st
 import torch
 
 from cnnviz.models.registry import get_config, model_spec
+from cnnviz.runs.store import RunInfo
+from cnnviz.safe import verbatim
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import split_sizes
 from cnnviz.train.estimate import calibrate, memory_estimate, time_estimate
@@ -26,8 +28,30 @@ from .common import arch_label, lang, tr
 from .widgets import PageState
 
 K = "tr."  # prefix of the form's session-state keys
+RUN_FIELD = schemas.RunIdField("run", "")  # the link's ``?run=<id>``: letters and digits, or nothing
+LAB_PAGES = {"gradflow": "nav.gradflow", "bnpair": "nav.batchnorm", "featuremaps": "nav.featuremaps"}
 APPLIED = "tr._applied"  # the recipe message a button left for the page to show once
 EXTRA = "tr._model_extra"  # recipe model overrides without a widget (AlexNet's fc_width...)
+
+
+def url_run_id() -> str | None:
+    """The run the link names (``?run=<id>``), or None. A value that cannot be a run id (too long,
+    not letters and digits: markup, a link, control characters) gets one message, the value quoted
+    as code (``cnnviz.safe``), and the page shows no run."""
+    raw = st.query_params.get("run")
+    if not raw:
+        return None
+    value, problem = RUN_FIELD.parse(raw, "")
+    if problem is not None:
+        st.error(tr("safe.train.bad_run", raw=verbatim(raw, 24)), icon=":material/link_off:")
+        return None
+    return value or None
+
+
+def lab_job_error(info: RunInfo) -> str:
+    """The one sentence for a lab job's id on the training page (it has no curves nor results here)."""
+    key = LAB_PAGES.get(info.kind, "")
+    return tr("safe.train.lab_job", run_id=verbatim(info.id), lab=tr(key) if key else verbatim(info.kind))
 
 
 def devices() -> list[str]:

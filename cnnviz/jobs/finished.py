@@ -36,6 +36,7 @@ from cnnviz.labs.images import FITS
 from cnnviz.runs.kinds import UnknownKindError, get_kind
 from cnnviz.runs.store import RunInfo, RunStore
 from cnnviz.runs.weights import MB, WeightStore
+from cnnviz.safe import verbatim
 from cnnviz.status import FINISHED
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import CLASSES, DATASETS, Data
@@ -81,7 +82,7 @@ def load_run(store: RunStore, weights: WeightStore, run_id: str) -> TrainedRun:
 
     info = store.get(run_id)
     if info is None:
-        raise UnknownRun("res.err.unknown_run", run_id=run_id, db=str(store.path))
+        raise UnknownRun("res.err.unknown_run", run_id=verbatim(run_id), db=str(store.path))  # from a link: as code
     if info.kind != "train":
         raise NotTrainRun("res.err.not_train", run_id=run_id, kind=info.kind)
     if info.status not in FINISHED:

@@ -21,6 +21,7 @@ from typing import Any
 
 from cnnviz.errors import ConfigError
 from cnnviz.i18n import t
+from cnnviz.safe import verbatim
 
 OPS = ("conv", "max", "avg")  # nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d
 _OP_OF_TYPE = {"Conv2d": "conv", "MaxPool2d": "max", "AvgPool2d": "avg"}
@@ -164,7 +165,7 @@ def find_layer(records, name: str):
     for rec in records:
         if rec.name == name:
             return rec
-    raise ConfigError("err.convarith.no_layer", name=str(name)[:40])
+    raise ConfigError("err.convarith.no_layer", name=verbatim(name, 40))  # a link's text: quoted as code
 
 
 def from_layer(record) -> Setting:

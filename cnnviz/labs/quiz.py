@@ -38,6 +38,7 @@ from cnnviz.inspect.records import LayerRecord
 from cnnviz.inspect.tracing import Trace, trace
 from cnnviz.models.geometry import out_size
 from cnnviz.models.registry import get_config, min_input_side
+from cnnviz.safe import verbatim
 
 KINDS = ("shape", "params", "collapse", "min_side", "rf", "inception")
 MAX_COUNT = 30
@@ -356,7 +357,7 @@ def parse_answer(question: Question, text: str) -> tuple[int, ...] | int | str:
     """A student's typed answer in the form the question's answer has; ``CnnvizError`` if it
     cannot be read ("64x28x28", "64 × 28 × 28", "(64, 28, 28)" for shapes; "1,234" for counts)."""
     raw = str(text).strip()
-    shown = raw[:40] if raw else "∅"
+    shown = verbatim(raw, 40) if raw else "∅"  # the student's text quoted back: Markdown code, never markup
     if question.choices:
         for c in question.choices:
             if raw.lower() == c.lower():

@@ -43,6 +43,7 @@ from cnnviz import settings
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import LANGS, t
 from cnnviz.runs.store import TEACHER, RunStore
+from cnnviz.safe import verbatim
 
 WINDOW_S = 600.0  # the rate limit's window: new identities and wrong codes per address per 10 minutes
 NAME_MAX = 32  # characters of a display name (the board's box cuts there too)
@@ -124,7 +125,7 @@ def check_name(name: str) -> None:
         if mark in name or mark in shown:
             raise NameRefused("ident.name.marker", mark=mark)
     if name_key(name) in protected_keys():
-        raise NameRefused("ident.name.teacher", name=name)
+        raise NameRefused("ident.name.teacher", name=verbatim(name))
     if len(name) > NAME_MAX:
         raise NameRefused("ident.name.long", n=NAME_MAX)
 
@@ -276,7 +277,7 @@ class Identities:
                 for (theirs,) in conn.execute("SELECT name FROM students WHERE name != '' AND student != ?",
                                               (student,)):
                     if name_key(theirs) == key:
-                        raise NameRefused("ident.name.taken", name=name)
+                        raise NameRefused("ident.name.taken", name=verbatim(name))
             conn.execute("INSERT INTO students (student, name, last_seen) VALUES (?, ?, ?) ON CONFLICT(student) "
                          "DO UPDATE SET name=excluded.name, last_seen=excluded.last_seen", (student, name, time.time()))
         return name

@@ -54,6 +54,7 @@ from cnnviz.runs.kinds import JobKind, content_key, get_kind
 from cnnviz.runs.pool import pool_running, spawn_pool
 from cnnviz.runs.store import TEACHER, RunInfo, RunStore
 from cnnviz.runs.weights import WeightStore
+from cnnviz.safe import verbatim
 from cnnviz.status import Status
 from cnnviz.train.events import Event
 
@@ -301,7 +302,7 @@ class Scheduler:
     def get(self, run_id: str) -> RunInfo:
         info = self.store.get(run_id) if run_id and run_id.isalnum() else None
         if info is None:
-            raise RunError("train.runs.unknown", run_id=run_id)
+            raise RunError("train.runs.unknown", run_id=verbatim(run_id))  # an id from a link: quoted as code
         return info
 
     def exists(self, run_id: str) -> bool:

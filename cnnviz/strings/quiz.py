@@ -97,16 +97,16 @@ STRINGS = {
         "{field} 必须是 {lo} 到 {hi} 之间的整数，而不是 {value}",
     ),
     "err.quiz_choice": (
-        "'{raw}' is not one of the choices: {choices}",
-        "“{raw}” 不是可选项之一：{choices}",
+        "{raw!r} is not one of the choices: {choices}",
+        "{raw!r} 不是可选项之一：{choices}",
     ),
     "err.quiz_shape": (
-        "could not read '{raw}' as a shape: type {n} whole numbers, such as 64x28x28",
-        "无法把“{raw}”读作形状：请输入 {n} 个整数，例如 64x28x28",
+        "could not read {raw!r} as a shape: type {n} whole numbers, such as 64x28x28",
+        "无法把 {raw!r} 读作形状：请输入 {n} 个整数，例如 64x28x28",
     ),
     "err.quiz_number": (
-        "could not read '{raw}' as a whole number: type digits, such as 1,234",
-        "无法把“{raw}”读作整数：请输入数字，例如 1,234",
+        "could not read {raw!r} as a whole number: type digits, such as 1,234",
+        "无法把 {raw!r} 读作整数：请输入数字，例如 1,234",
     ),
     # --- the page ------------------------------------------------------------------------------
     "quiz.title": ("Predict the shape", "预测形状"),

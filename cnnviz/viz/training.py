@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnviz import safe
 from cnnviz.i18n import t
 from cnnviz.train.events import EpochEvent, EvalEvent, Event, StartEvent, StepEvent
 from cnnviz.viz import theme
@@ -36,7 +37,8 @@ def _thin(rows: list, limit: int = MAX_POINTS) -> list:
 
 
 def curves_figure(runs: Sequence[tuple[str, Sequence[Event]]], lang: str = "en", height: int = 380) -> go.Figure:
-    """Loss and accuracies against epochs for each ``(label, events)`` in ``runs``."""
+    """Loss and accuracies against epochs for each ``(label, events)`` in ``runs``; a label is
+    plain text (shown as it is, escaped for plotly: ``cnnviz.safe.html``)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(t("train.chart.loss", lang), t("train.chart.accuracy", lang)),
                         horizontal_spacing=0.08)
     single = len(runs) == 1
@@ -52,7 +54,9 @@ def curves_figure(runs: Sequence[tuple[str, Sequence[Event]]], lang: str = "en",
             return dict(color=color, dash=DASHES[metric], width=1 if metric == "test_acc_subset" else 2)
 
         def name(key: str, label: str = label) -> str:
-            return t(key, lang) if single else f"{label}: {t(key, lang)}"
+            # a label names a run and its student (a display name they typed): plotly's HTML must
+            # not read it as markup (``<a href>``, ``<br>``, styles), so it is escaped here
+            return t(key, lang) if single else f"{safe.html(label)}: {t(key, lang)}"
 
         group = f"run{i}"
         fig.add_trace(go.Scatter(x=[e.epoch for e in steps], y=[e.epoch_loss for e in steps], mode="lines",
