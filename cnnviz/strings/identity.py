@@ -25,13 +25,13 @@ STRINGS = {
         "名字不能包含“{mark}”：看板用它来分隔训练和学生",
     ),
     "ident.name.teacher": (
-        "“{name}” is the teacher's name: choose another one",
-        "“{name}”是老师的称呼：请换一个名字",
+        "{name} is the teacher's name: choose another one",
+        "{name} 是老师的称呼：请换一个名字",
     ),
     "ident.name.long": ("a name has at most {n} characters", "名字最多 {n} 个字符"),
     "ident.name.taken": (
-        "“{name}” is already taken in this class (names are compared ignoring case, spaces and look-alike letters): choose another one",
-        "“{name}”在本班已有人使用（比较时忽略大小写、空格和形近字母）：请换一个名字",
+        "{name} is already taken in this class (names are compared ignoring case, spaces and look-alike letters): choose another one",
+        "{name} 在本班已有人使用（比较时忽略大小写、空格和形近字母）：请换一个名字",
     ),
     # the join form, where a student would start something
     "ident.join.code": ("Join code", "加入码"),
