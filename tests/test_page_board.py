@@ -95,7 +95,7 @@ def test_name_box_sets_the_name_shown_on_the_board(sch):
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert sch.store.names()[ME] == "Ada Lovelace"
-    assert "The class board now shows you as Ada Lovelace" in texts(at)
+    assert "The class board now shows you as `Ada Lovelace`" in texts(at)  # a name is shown as code
     assert at.dataframe[0].value["student"][0] == "Ada Lovelace (you)"
     at.text_input[0].set_value("x" * 40)  # past max_chars: only a crafted request sends that
     at.button[0].click().run()
