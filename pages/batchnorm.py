@@ -20,7 +20,7 @@ from cnnviz.viz import labs as lc
 from ui import jobs
 from ui.common import dataset_label, lang, show_error, tr
 from ui.schemas import batchnorm_schema
-from ui.widgets import PageState, field
+from ui.widgets import PageState, field, keep_choices
 
 JOB = "bn.run_id"  # session key of this session's paired job (its run id)
 PLOT = {"displaylogo": False}
@@ -142,6 +142,7 @@ def render_pair(rid: str) -> None:
     if not hist_steps:
         return
     c = st.columns(2)
+    keep_choices("bn.hist_layer", layers)
     layer = c[0].selectbox(tr("lab.bn.hist_layer"), layers, key="bn.hist_layer", format_func=lambda n: labels.get(n, n))
     if info.live or len(hist_steps) < 2:
         pick = len(hist_steps) - 1

@@ -41,7 +41,7 @@ from ui import results as ur
 from ui.common import arch_label, dataset_label, lang, show_error, tr
 from ui.sched import scheduler
 from ui.schemas import featuremaps_schema
-from ui.widgets import PageState, field
+from ui.widgets import PageState, field, keep_choices, label_of
 
 JOB = "fm.run_id"  # session key of this session's quick training (its run id)
 PLOT = {"displaylogo": False}
@@ -149,7 +149,7 @@ def weights(cfg, run: tuple[lr.TrainedRun, threading.Lock] | None) -> tuple[torc
             st.info(tr("resv.fm.no_runs"), icon=":material/info:")
             return None
         labels = {r.id: ur.choice_label(r) for r in kept}
-        state.selectbox("run", tr("resv.fm.run"), options=list(labels), format_func=labels.get)
+        state.selectbox("run", tr("resv.fm.run"), options=list(labels), format_func=label_of(labels))
         m = run[0].cfg.model
         st.caption(tr("resv.fm.from_run", h=m.input_hw[0], w=m.input_hw[1], c=m.in_channels,
                       title=run_title(run[0].info, lang())))
@@ -247,6 +247,7 @@ with right:
         model, lock = model_lock
         names = [n for n, _ in fm.conv_layers(model)]
         default = names if len(names) <= 8 else names[:4] + names[-2:]
+        keep_choices(f"fm.layers.{arch}", names, multi=True)
         chosen = st.multiselect(tr("lab.fm.layers"), names, default=default, key=f"fm.layers.{arch}")
         with lock:  # capture hooks the model and flips it to eval mode: one caller at a time
             maps = fm.capture(model, x, max_channels=int(n_show), layers=chosen)

@@ -43,6 +43,7 @@ from ui.sched import (
     student,
     wait_text,
 )
+from ui.widgets import keep_choices, label_of
 
 SAID = "teacher._said"  # session state: (kind, text or error) list of what the last action did
 CONFIRM = "teacher._confirm_clear"
@@ -221,9 +222,9 @@ def class_view(sch, me: str) -> None:
     active = [m.student for m in members if not m.removed and m.student != me]
     if not active:
         return
-    ub.keep_choices(IDENT_PICK, {sid: labels[sid] for sid in active}, multi=False)
+    keep_choices(IDENT_PICK, {sid: labels[sid] for sid in active}, multi=False)
     c = st.columns([3, 2, 1], vertical_alignment="bottom")
-    c[0].selectbox(tr("ident.t.pick"), active, format_func=labels.get, key=IDENT_PICK)
+    c[0].selectbox(tr("ident.t.pick"), active, format_func=label_of(labels), key=IDENT_PICK)
     c[1].radio(tr("ident.t.runs"), ["keep", "delete"], format_func=lambda v: tr(f"ident.t.runs.{v}"),
                key=IDENT_RUNS, horizontal=True)
     c[2].button(tr("ident.t.remove"), on_click=remove_identity, args=(labels,), icon=":material/person_remove:",
@@ -326,9 +327,9 @@ def actions(sch, me: str) -> None:
         for r in every:
             if r.kind != "train":
                 labels[r.id] = f"{ub.kind_text(r.kind)}: {labels[r.id]}"
-        ub.keep_choices(PICK, labels, multi=False)
+        keep_choices(PICK, labels, multi=False)
         c = st.columns([4, 1, 1], vertical_alignment="bottom")
-        pick = c[0].selectbox(tr("teacher.pick"), list(labels), format_func=labels.get, key=PICK)
+        pick = c[0].selectbox(tr("teacher.pick"), list(labels), format_func=label_of(labels), key=PICK)
         live = next((r.live for r in every if r.id == pick), False)
         c[1].button(tr("teacher.stop"), on_click=act, args=("stop",), disabled=not live, icon=":material/stop:",
                     key="teacher.stop_btn", width="stretch")

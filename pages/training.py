@@ -33,6 +33,7 @@ from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui.sched import join_gate, joined_note, member, page_scheduler, scheduler, student
 from ui.schemas import MAX_BUDGET_S, MAX_SUBSET, UI_MAX_BATCH, UI_MAX_SIDE, UI_MIN_SIDE, WIDTH_DIVS
+from ui.widgets import keep_choices, label_of
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
@@ -66,7 +67,7 @@ def form() -> None:
     ut.init_form()
     c = st.columns([2, 1, 1])
     c[0].selectbox(tr("train.f.arch"), list_models(), key=K + "arch", format_func=arch_label,
-                   on_change=lambda: ut.apply_recipe(st.session_state[K + "arch"]))
+                   on_change=ut.apply_recipe)
     c[1].button(tr("train.f.recipe_book"), on_click=ut.apply_recipe, kwargs={"kind": "book"},
                 help=tr("train.f.recipe_book.help"), width="stretch")
     c[2].button(tr("train.f.recipe_class"), on_click=ut.apply_recipe, kwargs={"kind": "class"},
@@ -264,13 +265,15 @@ def history() -> None:
         tr("train.hist.epoch"): st.column_config.NumberColumn(format="%.2f"),
     })
     labels = {r.id: f"{run_title(r, lang())} ({r.id[:6]})" for r in runs}
-    chosen = st.multiselect(tr("train.hist.overlay"), list(labels), format_func=labels.get, key="tr.overlay",
+    keep_choices("tr.overlay", labels, multi=True)
+    chosen = st.multiselect(tr("train.hist.overlay"), list(labels), format_func=label_of(labels), key="tr.overlay",
                             placeholder=tr("train.hist.overlay.placeholder"))
     if chosen:
         st.plotly_chart(curves_figure([(labels[r], sch.events(r)) for r in chosen], lang()), config=PLOT_CONFIG,
                         key="tr.overlay_chart")
     c = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-    pick = c[0].selectbox(tr("train.hist.pick"), list(labels), format_func=labels.get, key="tr.pick")
+    keep_choices("tr.pick", labels)
+    pick = c[0].selectbox(tr("train.hist.pick"), list(labels), format_func=label_of(labels), key="tr.pick")
     if c[1].button(tr("train.hist.open"), width="stretch"):
         st.query_params["run"] = pick
         st.rerun()

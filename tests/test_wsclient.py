@@ -137,6 +137,76 @@ def test_bad_values_are_refused_before_sending(app_url):
     _run(scenario())
 
 
+# --- forged widget values: what a websocket client can send that no browser would ----------------
+# Streamlit passes a choice widget's value to the script as it came when it is none of the options
+# (and formats it before the page can look at it); numbers and sliders it bounds itself. Every
+# page must survive any string in any of its choice widgets, and out-of-range numbers.
+FORGE_PAGES = ("explorer", "designer", "compare", "training", "board", "featuremaps", "gradflow", "batchnorm",
+               "costlab", "convarith", "quiz", "teacher", "")
+
+
+def _forged(info, text: str):
+    """The WidgetState a hostile client would send ``info``'s widget: ``text`` where a choice
+    goes, numbers out of every range; None for kinds that take no value (buttons)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    s, kind = WidgetState(), info.kind
+    if kind in ("selectbox", "radio", "text_input", "text_area"):
+        s.string_value = text
+    elif kind in ("select_slider", "multiselect", "button_group"):
+        s.string_array_value.data.extend([text, text[::-1]])
+    elif kind == "slider":
+        s.double_array_value.data.extend([1e308, -1e308])
+    elif kind == "number_input":
+        if info.data_type == "INT":
+            s.int_value = 2**62
+        else:
+            s.double_value = float("nan")
+    elif kind in ("checkbox", "toggle"):
+        s.string_value = text  # the wrong type altogether
+    else:
+        return None
+    return s
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("wsclient")
+def test_forged_widget_values_never_break_a_page(app_url):
+    """Each page, each of its widgets in turn, on one session per page: a generated string
+    (markup, links, control characters, long) in every choice, numbers out of range. The page
+    must answer every rerun without an exception element and stay connected."""
+    hyp = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as hst
+
+    markup = hst.sampled_from(["<b>x</b>](http://e.example/x.png)", "![x](http://e.example/i.png)", "`` ` ``",
+                               "<img src=x onerror=alert(1)>", ":red[x] $x$", "\u202e\u0000\n", "x" * 400])
+    payloads = hst.one_of(markup, hst.text(min_size=0, max_size=60))
+
+    @hyp.settings(max_examples=2, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(hyp.HealthCheck))
+    @hyp.given(text=payloads)
+    def one(text):
+        async def scenario():
+            for page in FORGE_PAGES:
+                s = Student(app_url, page=page, timeout=60)
+                try:
+                    await s.connect()
+                    for key in [w.key or w.id for w in s.widgets() if not w.disabled]:
+                        if not s.connected or key not in [w.key or w.id for w in s.widgets()]:
+                            continue  # the last value changed the page: that widget is gone
+                        state = _forged(s.widget(key), text)
+                        if state is None:
+                            continue
+                        await s.set_widget(key, state)
+                        assert s.exceptions == [], (page, key, text, s.exceptions)
+                finally:
+                    await s.close()
+
+        _run(scenario())
+
+    one()
+
+
 _TABS_APP = """
 import streamlit as st
 labels = ["One", "Two", "Three"]

@@ -25,6 +25,7 @@ from cnnviz.viz.training import curves_figure
 from ui.common import arch_short, lang, show_error, tr
 from ui.results import choice_label
 from ui.sched import student_label
+from ui.widgets import keep_choices, label_of
 
 POLL_LIVE_S = 2.0  # a run of the class is queued or running: its row and curves move
 POLL_IDLE_S = 10.0  # nothing live: only new runs or students to notice
@@ -112,27 +113,12 @@ def run_labels(sch: Scheduler, runs: Iterable[RunInfo], me: str | None) -> dict[
     return {r.id: f"{title(r)} · {who(sch, r.owner, me, names)} ({r.id[:6]})" for r in runs}
 
 
-def keep_choices(key: str, options: Iterable[str], multi: bool) -> None:
-    """Drop from a picker's remembered value the runs that are gone (deleted, the class cleared),
-    before the widget is drawn: a value outside its options would be an error."""
-    if key not in st.session_state:
-        return
-    opts = set(options)
-    cur = st.session_state[key]
-    if multi:
-        kept = [v for v in (cur or []) if v in opts]
-        if kept != cur:
-            st.session_state[key] = kept
-    elif cur is not None and cur not in opts:
-        del st.session_state[key]
-
-
 def overlay(sch: Scheduler, runs: Sequence[RunInfo], me: str | None, key: str,
             label_key: str = "board.overlay") -> None:
     """A multiselect of any of ``runs`` and their curves on the same axes."""
     labels = run_labels(sch, runs, me)
     keep_choices(key, labels, multi=True)
-    chosen = st.multiselect(tr(label_key), list(labels), format_func=labels.get, key=key,
+    chosen = st.multiselect(tr(label_key), list(labels), format_func=label_of(labels), key=key,
                             placeholder=tr("train.hist.overlay.placeholder"))
     if chosen:
         # the legend repeats a label per metric: the short form (who, network, id), not the full title
@@ -152,7 +138,7 @@ def results_picker(runs: Sequence[RunInfo], key: str) -> str | None:
         return None
     labels = {r.id: choice_label(r) for r in done}
     keep_choices(key, labels, multi=False)
-    return st.selectbox(tr("resv.pick"), list(labels), format_func=labels.get, key=key)
+    return st.selectbox(tr("resv.pick"), list(labels), format_func=label_of(labels), key=key)
 
 
 # --- the pool ----------------------------------------------------------------------------------------

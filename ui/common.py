@@ -53,6 +53,8 @@ def lang() -> str:
     if LANG_KEY not in st.session_state:
         q = st.query_params.get(LANG_KEY, "en")
         st.session_state[LANG_KEY] = q if q in LANGS else "en"
+    elif st.session_state[LANG_KEY] not in LANGS:  # a forged widget value (first call of the run: no widget yet)
+        st.session_state[LANG_KEY] = "en"
     return st.session_state[LANG_KEY]
 
 
@@ -63,9 +65,10 @@ def tr(key: str, **params: Any) -> str:
 
 def language_selector() -> None:
     """Sidebar switch between English and Simplified Chinese; kept in the URL for shared links."""
-    lang()  # initialise from the URL
+    lang()  # initialise from the URL (a forged language reads as English; any value has a label: label_of)
     st.sidebar.selectbox(
-        t("common.language", st.session_state[LANG_KEY]), LANGS, key=LANG_KEY, format_func=LANG_NAMES.get,
+        t("common.language", st.session_state[LANG_KEY]), LANGS, key=LANG_KEY,
+        format_func=lambda v: LANG_NAMES.get(v, str(v)),
     )
     if st.session_state[LANG_KEY] != "en":
         st.query_params[LANG_KEY] = st.session_state[LANG_KEY]

@@ -89,7 +89,7 @@ def _hidden(arch: str, kind: str) -> None:
 def apply_recipe(arch: str | None = None, kind: str | None = None) -> None:
     """Fill every form widget from a recipe (a widget callback: runs before the widgets are drawn).
     The seed and the device stay as the student set them."""
-    arch = arch or st.session_state.get(K + "arch", "lenet")
+    arch = arch or _state().get("arch", "lenet")  # a forged value reads as the default (ui.widgets)
     values = schemas.training_defaults(arch, kind or default_kind())
     values.pop("seed"), values.pop("device")
     _state().set(values)

@@ -18,13 +18,18 @@ Why it works this way:
   page's fields (a shared URL, a ``st.page_link`` with ``query_params``) wins over that copy.
 * Values from a URL are cleaned by the schema (clamped, defaulted) before any widget sees
   them, so a crafted link can neither crash a widget nor ask for a 100,000-pixel input.
+* So are values from the browser. Streamlit hands a choice widget's value to the script as it
+  came when it is not one of the options (a forged websocket message: any string); ``get``
+  reads such a value as the field's default (a widget callback runs before the page does),
+  and ``start`` puts the default back before any widget is drawn. A choice widget whose
+  options the page computes (runs, layers) is guarded with ``keep_choices``.
 
 List fields (``IntListField``) map to one widget per element, keyed ``"<page>.<field>.<i>"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -35,6 +40,30 @@ from cnnviz.urlstate import BoolField, ChoiceField, FloatField, IntChoiceField, 
 from .common import lang
 
 _MEMORY = "_pagestate"  # session key of the per-page copies; no widget uses it
+
+
+def keep_choices(key: str, options: Iterable[Any], multi: bool = False) -> None:
+    """Before drawing the choice widget ``key`` whose options the page computes (runs, layers,
+    identities): a remembered value that is no longer among ``options`` (a run deleted, the
+    class cleared) or never was (a forged message: Streamlit passes it on as it came) is
+    dropped, so the widget starts from its default (``multi``: the valid ones kept)."""
+    if key not in st.session_state:
+        return
+    opts = set(options)
+    value = st.session_state[key]
+    if multi:
+        kept = [v for v in value if v in opts] if isinstance(value, list) else []
+        if kept != value:
+            st.session_state[key] = kept
+    elif value is not None and value not in opts:
+        del st.session_state[key]
+
+
+def label_of(labels: Mapping[Any, str]) -> Callable[[Any], str]:
+    """A choice widget's ``format_func`` over ``labels`` that has a label for any value: Streamlit
+    formats the value the browser sent before the page can drop it (``keep_choices``), and a
+    forged one would otherwise format as None and fail the run. Unknown values show as text."""
+    return lambda v: labels.get(v, str(v))
 
 
 def field(kind: str, name: str, label: str, **options: Any) -> tuple[str, str, str, dict[str, Any]]:
@@ -70,7 +99,9 @@ class PageState:
     def start(self) -> list[urlstate.Problem]:
         """Seed the widgets' state on the first run of a visit, from the URL if it carries this
         page's fields, else from the last visit, else the defaults; show a translated warning
-        listing what the link got wrong. Later runs only put back values Streamlit dropped."""
+        listing what the link got wrong. Later runs only put back values Streamlit dropped.
+        A choice the browser sent that is none of the field's choices goes back to the default."""
+        self._drop_forged()
         memory = st.session_state.get(_MEMORY, {}).get(self.page)
         if self._seeded():
             self._restore(memory)
@@ -137,8 +168,39 @@ class PageState:
                 st.session_state[self.key(name)] = value
 
     def get(self, name: str, default: Any = None) -> Any:
-        """The current value of a scalar field."""
-        return st.session_state.get(self.key(name), default)
+        """The current value of a scalar field (a choice field's default for a value that is
+        none of its choices: see the module docstring)."""
+        value = st.session_state.get(self.key(name), default)
+        choices = self._fixed_choices(name)
+        if choices is not None and name in self.schema.names and value not in choices:
+            return self.schema.field(name).default
+        return value
+
+    def _fixed_choices(self, name: str) -> tuple[Any, ...] | None:
+        """A field's fixed choices (a choice field, a list field with choices), else None."""
+        if name not in self.schema.names:
+            return None
+        f = self.schema.field(name)
+        if isinstance(f, (ChoiceField, IntChoiceField)) or (isinstance(f, IntListField) and f.choices):
+            return tuple(f.choices)
+        return None
+
+    def _drop_forged(self) -> None:
+        """Every choice widget's value that is none of its choices → the field's default (list
+        fields: the element's default, else the first choice). Runs before any widget is drawn."""
+        for f in self.schema.fields:
+            choices = self._fixed_choices(f.name)
+            if choices is None:
+                continue
+            if isinstance(f, IntListField):
+                for i in range(f.max_len):
+                    k = self.key(f.name, i)
+                    if k in st.session_state and st.session_state[k] not in choices:
+                        st.session_state[k] = f.default[i] if i < len(f.default) else choices[0]
+            else:
+                k = self.key(f.name)
+                if k in st.session_state and st.session_state[k] not in choices:
+                    st.session_state[k] = f.default
 
     def get_list(self, name: str, n: int) -> list[Any]:
         """The first ``n`` elements of a list field (missing ones repeat the last present one)."""
