@@ -529,6 +529,8 @@ def _label(pid: int) -> str:
         return "pool workers"
     if "-m" in args and args.index("-m") + 1 < len(args):
         mod = args[args.index("-m") + 1]
+        if mod == "cnnviz" and "pool" in args:
+            return "pool"  # python -m cnnviz pool: the training runs (in its threads or workers)
         return "launcher" if mod == "classroom" else mod
     return os.path.basename(args[0])
 
@@ -657,6 +659,11 @@ def report(base: Phase, hp: Phase, rid: str | None, weights_ok: bool | None) -> 
           f"{verdict(hp.errors == 0 and hp.disconnects == 0)}")
     print(f"target RSS growth ≤ {GROWTH_TARGET_MB:g} MB: {growth * 1.048576:+.0f} MB → "
           f"{verdict(growth * 1.048576 <= GROWTH_TARGET_MB)}")
+    web = {k: v for k, v in hp.parts_peak.items() if k not in ("pool", "pool workers")}
+    web0 = {k: v for k, v in hp.parts_before.items() if k not in ("pool", "pool workers")}
+    web_growth = (sum(web.values()) - sum(web0.values())) / 1024
+    print(f"  of which the web tier (replicas, HAProxy, launcher; the pool's training runs left out): "
+          f"{web_growth * 1.048576:+.0f} MB → {verdict(web_growth * 1.048576 <= GROWTH_TARGET_MB)}")
     print(f"target 0 tracebacks: {h.tracebacks} → {verdict(h.tracebacks == 0)}")
     lost_ok = hp.lost == 0 and weights_ok is not False
     print(f"target nothing lost: {hp.lost} students' state changed on a plain rerun; seeded run {rid or '–'} "
