@@ -987,8 +987,11 @@ class Student:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(self._host, self._port, ssl=ssl),
                                                     self.timeout)
             try:
-                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-                await asyncio.wait_for(writer.drain(), self.timeout)
+                try:
+                    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+                    await asyncio.wait_for(writer.drain(), self.timeout)
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # a server refusing by Content-Length (413) answers and closes before the body is in
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
             finally:
                 writer.close()
