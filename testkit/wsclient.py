@@ -48,6 +48,19 @@ What it reproduces, and where the browser does it:
   lists such containers with their labels, and ``select_tab`` opens one of their tabs as a
   click does, a ``WidgetState`` with the tab's label, kept and sent with every later rerun
   while the container is on the page.
+* **Uploads.** ``upload(key, name, data, mime)`` does what the browser's file uploader
+  does: a ``file_urls_request`` BackMsg (one file name), the server's
+  ``file_urls_response`` (a file id and an upload URL under ``/_stcore/upload_file/<session
+  id>/<file id>``), an HTTP ``PUT`` of the bytes there as ``multipart/form-data`` (field name
+  and file name the file's name) with the session's cookies and the XSRF token in
+  ``X-Xsrftoken`` (so a proxy's sticky cookie takes it to the same replica), then a rerun
+  whose widget state is a ``FileUploaderState`` naming the file. A refused PUT (413: over
+  ``server.maxUploadSize``) raises ``StudentError`` and is kept in ``last_upload_status``.
+* **Components v2.** A ``bidi_component`` element (``st.components.v2``; e.g. the drawing
+  canvas) is a widget whose state is JSON (``json_value``): ``set_component(key, value)``
+  sends ``value`` as the component's frontend would.
+* **Forms.** ``set_widget(key, value, rerun=False)`` records a value without a rerun, as a
+  widget inside ``st.form`` does until its submit button is pressed (``click``).
 * **Pings.** Websocket ping frames are answered by ``websockets``; ``heartbeat()``
   sends the frontend's ``app_heartbeat`` and waits for ``heartbeat_ack``.
 
@@ -58,7 +71,9 @@ A closed connection (server gone, proxy timeout, send queue overflow) raises
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import secrets
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -68,6 +83,7 @@ from typing import Any
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Checkbox_pb2 import Checkbox
 from streamlit.proto.ClientState_pb2 import ClientState
+from streamlit.proto.Common_pb2 import FileURLs, UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NumberInput_pb2 import NumberInput
 from streamlit.proto.Slider_pb2 import Slider
@@ -75,7 +91,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-__all__ = ["Student", "StudentError", "TabsInfo", "WidgetInfo"]
+__all__ = ["Student", "StudentError", "TabsInfo", "WidgetInfo", "multipart_file"]
 
 STREAM_PATH = "_stcore/stream"
 HEALTH_PATH = "_stcore/health"
@@ -95,12 +111,23 @@ _WIDGET_TYPES = {
     "text_input", "text_area", "multiselect", "button_group", "color_picker", "date_input",
     "time_input", "date_time_input", "file_uploader", "camera_input", "audio_input", "chat_input",
     "feedback", "pagination", "menu_button", "plotly_chart", "dataframe", "vega_lite_chart",
-    "deck_gl_json_chart", "echarts_chart",
+    "deck_gl_json_chart", "echarts_chart", "bidi_component",
 }
 # Elements that are widgets only when they report selections (they always carry an id).
 _SELECTION_TYPES = {"plotly_chart", "dataframe", "vega_lite_chart", "deck_gl_json_chart", "echarts_chart"}
 # Widgets that send a one-shot trigger when pressed and hold no state between runs.
 _TRIGGER_KINDS = {"button", "download_button"}
+
+
+def multipart_file(name: str, data: bytes, mime: str) -> tuple[bytes, str]:
+    """(body, Content-Type) of a ``multipart/form-data`` request holding one file, as the
+    frontend's ``FormData.append(name, file, name)`` makes it: field name and file name both
+    ``name`` (quotes and line breaks in it escaped as browsers do)."""
+    boundary = "----cnnvizStudent" + secrets.token_hex(12)
+    safe = name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{safe}\"; filename=\"{safe}\"\r\n"
+            f"Content-Type: {mime}\r\n\r\n").encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode("ascii"), f"multipart/form-data; boundary={boundary}"
 
 
 class StudentError(RuntimeError):
@@ -230,6 +257,7 @@ class Student:
         self.app_pages: list[dict[str, Any]] = []
         self.auto_reruns: dict[str, float] = {}        # fragment id → interval the server asked for
         self.max_cached_message_age = 2
+        self.last_upload_status: int | None = None     # HTTP status of the last upload's PUT
         self.close_code: int | None = None
         self.close_reason: str = ""
         self.closed_by_server = False
@@ -260,6 +288,7 @@ class Student:
         self._has_new_session = False
         self._waiter: _Waiter | None = None
         self._heartbeat: asyncio.Future | None = None
+        self._file_urls: dict[str, asyncio.Future] = {}  # request id → the server's FileURLsResponse
         self._closed_error: StudentError | None = None
         self._closing = False
 
@@ -324,9 +353,11 @@ class Student:
         return self._ws is not None and self._closed_error is None
 
     # --- actions ------------------------------------------------------------------------
-    async def set_widget(self, key: str, value: Any) -> float:
+    async def set_widget(self, key: str, value: Any, rerun: bool = True) -> float:
         """Change one widget (by user key or full id) and wait for the run it causes to
-        finish. Every other widget keeps its value. Returns seconds from send to finish."""
+        finish. Every other widget keeps its value. Returns seconds from send to finish.
+        ``rerun=False``: only record the value (0.0), as a widget in an ``st.form`` does; it
+        goes out with the next rerun (the form's submit button: ``click``)."""
         info = self.widget(key)
         if info.kind in _TRIGGER_KINDS:
             if value is not True:
@@ -335,7 +366,58 @@ class Student:
         state = value if isinstance(value, WidgetState) else self._encode(info, value)
         state.id = info.id
         self._states[info.id] = state
+        if not rerun:
+            return 0.0
         return await self._rerun(fragment_id=info.fragment_id)
+
+    async def set_component(self, key: str, value: Any) -> float:
+        """Set a Components v2 element's state (``bidi_component``, by user key or full id) to
+        ``value``, JSON-encoded as its frontend sends it (``json_value``; the drawing canvas:
+        ``{"drawing": {"raw": ..., "data": "data:image/png;base64,..."}}``), and wait for the
+        run. Returns seconds from send to finish."""
+        info = self.widget(key)
+        if info.kind != "bidi_component":
+            raise StudentError(f"{key} is a {info.kind}, not a Components v2 element")
+        self._states[info.id] = WidgetState(id=info.id, json_value=json.dumps(value))
+        return await self._rerun(fragment_id=info.fragment_id)
+
+    async def upload(self, key: str, name: str, data: bytes, mime: str = "application/octet-stream") -> float:
+        """Put one file into the ``st.file_uploader`` ``key`` as the browser does (see the
+        module docstring: URLs asked over the socket, an HTTP PUT, then the widget's state) and
+        wait for the run. Returns seconds from asking for the URL to the run's end.
+        ``StudentError`` when the server gives no URL or refuses the PUT (``last_upload_status``)."""
+        info = self.widget(key)
+        if info.kind != "file_uploader":
+            raise StudentError(f"{key} is a {info.kind}, not a file uploader")
+        if info.disabled:
+            raise StudentError(f"{key} (file_uploader) is disabled")
+        self._check_open()
+        t0 = time.perf_counter()
+        request_id = secrets.token_hex(8)
+        fut = asyncio.get_running_loop().create_future()
+        self._file_urls[request_id] = fut
+        msg = BackMsg()
+        msg.file_urls_request.request_id = request_id
+        msg.file_urls_request.file_names.append(name)
+        msg.file_urls_request.session_id = self.session_id or ""
+        try:
+            await self._send(msg)
+            resp = await self._wait(fut, "file_urls_response")
+        finally:
+            self._file_urls.pop(request_id, None)
+        if resp.error_msg or not resp.file_urls:
+            raise StudentError(f"{key}: no upload URL: {resp.error_msg or 'empty file_urls_response'}")
+        urls = resp.file_urls[0]
+        self.last_upload_status = await self._put_file(urls.upload_url, name, data, mime)
+        if not 200 <= self.last_upload_status < 300:
+            raise StudentError(f"{key}: the upload PUT answered HTTP {self.last_upload_status}")
+        state = WidgetState(id=info.id)
+        state.file_uploader_state_value.uploaded_file_info.append(UploadedFileInfo(
+            name=name, size=len(data), file_id=urls.file_id,
+            file_urls=FileURLs(file_id=urls.file_id, upload_url=urls.upload_url, delete_url=urls.delete_url)))
+        self._states[info.id] = state
+        await self._rerun(fragment_id=info.fragment_id)
+        return time.perf_counter() - t0
 
     async def click(self, key: str) -> float:
         """Press a button: a rerun carrying its ``trigger_value`` once."""
@@ -558,7 +640,7 @@ class Student:
         return self._closed_error
 
     def _fail_waiters(self, err: StudentError) -> None:
-        for fut in (self._waiter.future if self._waiter else None, self._heartbeat):
+        for fut in (self._waiter.future if self._waiter else None, self._heartbeat, *self._file_urls.values()):
             if fut is not None and not fut.done():
                 fut.set_exception(err)
 
@@ -645,6 +727,11 @@ class Student:
 
     def _on_stop_auto_rerun(self, msg: ForwardMsg) -> None:
         self.auto_reruns.clear()
+
+    def _on_file_urls_response(self, msg: ForwardMsg) -> None:
+        fut = self._file_urls.get(msg.file_urls_response.response_id)
+        if fut is not None and not fut.done():
+            fut.set_result(msg.file_urls_response)
 
     def _on_heartbeat_ack(self, msg: ForwardMsg) -> None:
         if self._heartbeat is not None and not self._heartbeat.done():
@@ -881,6 +968,40 @@ class Student:
             return
         for name, morsel in jar.items():
             self.cookies[name] = morsel.value
+
+    async def _put_file(self, url: str, name: str, data: bytes, mime: str) -> int:
+        """PUT ``data`` to ``url`` (absolute path, or relative to the base URL) as the frontend's
+        upload client does; the HTTP status."""
+        path = url if url.startswith("/") else urllib.parse.urlsplit(self._http_base).path + url
+        body, ctype = multipart_file(name, data, mime)
+        lines = [f"PUT {path} HTTP/1.1", f"Host: {self._host}:{self._port}", "Connection: close",
+                 "User-Agent: cnnviz-classroom-student", "Accept: */*", f"Origin: {self._origin}",
+                 f"Content-Type: {ctype}", f"Content-Length: {len(body)}"]
+        token = self.cookies.get(XSRF_COOKIE)
+        if token:
+            lines.append(f"X-Xsrftoken: {token}")
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        try:
+            ssl = self._http_base.startswith("https") or None
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self._host, self._port, ssl=ssl),
+                                                    self.timeout)
+            try:
+                try:
+                    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+                    await asyncio.wait_for(writer.drain(), self.timeout)
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # a server refusing by Content-Length (413) answers and closes before the body is in
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+            finally:
+                writer.close()
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
+            raise StudentError(f"cannot upload to {path}: {type(e).__name__}: {e}") from e
+        status_line = head.decode("latin-1").split("\r\n", 1)[0]
+        try:
+            return int(status_line.split()[1])
+        except (IndexError, ValueError):
+            raise StudentError(f"{path}: not an HTTP answer: {status_line!r}") from None
 
     async def _preflight(self) -> None:
         """GET /_stcore/health as the frontend does before opening the socket; keep its

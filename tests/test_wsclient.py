@@ -304,3 +304,92 @@ def test_nothing_listening_is_a_student_error():
             await s.connect()
 
     _run(scenario())
+
+
+# --- uploads, Components v2 values, forms --------------------------------------------------------
+def test_multipart_file_is_what_starlette_parses_back():
+    """The PUT body ``upload`` sends parses, with Starlette's own form parser (the server's), to one
+    file of that name, type and bytes; a quote in the name is escaped, not ending the header."""
+    from starlette.datastructures import UploadFile
+    from starlette.requests import Request
+
+    from testkit.wsclient import multipart_file
+
+    data = bytes(range(256)) * 3 + b"\r\n--not-a-boundary\r\n"
+
+    async def parse(name: str):
+        body, ctype = multipart_file(name, data, "image/png")
+        sent = {"done": False}
+
+        async def receive():
+            if sent["done"]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            sent["done"] = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope = {"type": "http", "method": "PUT", "headers": [(b"content-type", ctype.encode())]}
+        form = await Request(scope, receive).form()
+        files = [v for v in form.values() if isinstance(v, UploadFile)]
+        assert len(files) == 1
+        return files[0].filename, files[0].content_type, await files[0].read()
+
+    assert _run(parse("wide.png")) == ("wide.png", "image/png", data)
+    assert _run(parse('a"b.png'))[0] == "a%22b.png"
+
+
+_UPLOAD_APP = """
+import hashlib
+import streamlit as st
+comp = st.components.v2.component("wsclient_test.box", html="<div></div>")
+up = st.file_uploader("a picture", key="up")
+if up is not None:
+    st.markdown(f"got {up.name} {len(up.getvalue())} {hashlib.sha256(up.getvalue()).hexdigest()[:16]}")
+res = comp(key="box", default={"drawing": {"data": None}}, on_drawing_change=lambda: None)
+st.markdown(f"drawing: {(st.session_state.get('box') or {}).get('drawing')}")
+with st.form("f"):
+    st.text_input("name", key="name")
+    go = st.form_submit_button("Go")
+st.markdown(f"submitted: {go} {st.session_state.get('name')!r}")
+"""
+
+
+@pytest.mark.slow
+def test_upload_component_value_and_form_reach_the_script(tmp_path):
+    """``upload`` puts the bytes into ``st.file_uploader`` through the real URL request and PUT (the
+    script reads the same name, size and hash); an upload over ``server.maxUploadSize`` is refused
+    with its HTTP status; ``set_component`` gives a Components v2 element its JSON state;
+    ``set_widget(rerun=False)`` sends nothing until the form's button is pressed."""
+    import hashlib
+
+    script = tmp_path / "upload_app.py"
+    script.write_text(_UPLOAD_APP)
+    data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+
+    async def scenario(url):
+        s = Student(url, timeout=60, preflight=True)
+        try:
+            await s.connect()
+            assert s.widget("up").kind == "file_uploader" and s.widget("box").kind == "bidi_component"
+            await s.upload("up", "pic.png", data, "image/png")
+            assert s.last_upload_status == 204
+            assert f"got pic.png {len(data)} {hashlib.sha256(data).hexdigest()[:16]}" in s.page_text()
+            with pytest.raises(StudentError, match="HTTP 413"):
+                await s.upload("up", "big.png", b"\0" * (1024 * 1024 + 1), "image/png")
+            assert s.last_upload_status == 413
+            await s.set_component("box", {"drawing": {"data": "data:image/png;base64,AAAA"}})
+            assert "drawing: {'data': 'data:image/png;base64,AAAA'}" in s.page_text()
+            runs = s.runs
+            assert await s.set_widget("name", "<b>x</b>", rerun=False) == 0.0 and s.runs == runs
+            assert "submitted: False ''" in s.page_text()
+            go = next(w for w in s.widgets() if w.kind == "button" and w.label == "Go")
+            await s.click(go.id)
+            assert "submitted: True '<b>x</b>'" in s.page_text()
+            assert s.exceptions == []
+        finally:
+            await s.close()
+
+    try:
+        with serve_app(tmp_path, script=script, args=["--server.maxUploadSize", "1"]) as url:
+            _run(scenario(url))
+    except RuntimeError as err:
+        pytest.fail(str(err))
