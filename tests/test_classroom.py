@@ -86,16 +86,22 @@ def _port_free(port: int) -> bool:
             return False
 
 
+_BORN: dict[int, int] = {}  # pid → its start time (clock ticks since boot) when this module first saw it
+
+
 def _alive(pid: int) -> bool:
     """A live (not zombie) process with this pid that is one of ours (streamlit, haproxy, the pool
-    or its workers)."""
+    or its workers) and the same process this module first saw under that pid: the suite's other
+    worker starts servers and pools all the time, and a pid of ours that ended may be theirs now."""
     try:
         stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
         cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in ("Z", "X") and (b"streamlit" in cmd or b"haproxy" in cmd or b"cnnviz\0pool" in cmd)
+    fields = stat.rsplit(")", 1)[1].split()  # state, ppid, ... starttime (the 22nd field of stat)
+    born = _BORN.setdefault(pid, int(fields[19]))
+    return (fields[0] not in ("Z", "X") and born == int(fields[19])
+            and (b"streamlit" in cmd or b"haproxy" in cmd or b"cnnviz\0pool" in cmd))
 
 
 def _children(pid: int) -> list[int]:
@@ -192,6 +198,7 @@ class Launcher:
         self.teacher_key = KEY_RE.search(self.output()).group(1)
         self.every_pid |= set(self.pids.values()) | {self.haproxy_pid, self.pool_pid}
         self.every_pid |= set(_pool_workers(self.pool_pid, self.plan[0]))
+        assert all(_alive(p) for p in self.every_pid)  # each seen now, while ours: its start time noted
 
     def stop(self) -> None:
         """Safety net for a failed test: stop the launcher, then anything of ours it left."""
