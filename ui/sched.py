@@ -283,8 +283,8 @@ def request_cookie(name: str) -> str | None:
 def client_address() -> str:
     """Who is asking, for the key guard and the new-identity limit (see the module docstring):
     the peer's address, or behind a proxy on this machine (HAProxy, ``option forwardfor``) the
-    last ``X-Forwarded-For`` entry; "" when neither is known (this machine itself, a test), which
-    the identity limit exempts."""
+    last ``X-Forwarded-For`` entry, loopback or not; "" for a browser connected straight from
+    this machine (the teacher's own) or none at all (a test), which the identity limit exempts."""
     try:
         peer = st.context.ip_address  # None for a loopback peer
         forwarded = st.context.headers.get_all("X-Forwarded-For")

@@ -33,7 +33,6 @@ name in either language or carry the badge marker of the run labels (``" · "``)
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 import time
 import unicodedata
@@ -145,14 +144,12 @@ def codes_match(given: str, code: str) -> bool:
 
 
 def rate_limited(address: str | None) -> bool:
-    """Whether new identities from ``address`` count: not for loopback (the teacher's machine,
-    the suite's browsers) nor an unknown address (a bare script run)."""
-    if not address:
-        return False
-    try:
-        return not ipaddress.ip_address(address.strip()).is_loopback
-    except ValueError:  # not an address (a proxy's odd header): counted as its own text
-        return True
+    """Whether new identities from ``address`` count: every known address does, loopback ones
+    included (behind ``make classroom``'s HAProxy every browser on the server's own machine
+    arrives as 127.0.0.1, and a student with a shell there is still a student); an unknown one
+    ("" or None) does not: a browser connected straight to a replica from this machine (the
+    teacher's own, ``ui.sched.client_address``), or no browser at all (a script, a test)."""
+    return bool(address and address.strip())
 
 
 # --- the class ------------------------------------------------------------------------------------
