@@ -61,14 +61,18 @@ lint: setup-dev
 # compiles cnnviz and pytest rewrites every test module again (about 5 s of CPU per worker).
 TEST_WORKERS ?= auto
 FAST := not slow and not browser and not cluster
-PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS)
+# -p no:cacheprovider: measured here, the fast tier took 80 s of CPU without pytest's cache plugin
+# and 99-108 s with it (the cause not yet known); `--lf` and friends need a plain `pytest` call.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) -p no:cacheprovider
 
 test: setup-dev browser haproxy lint
 	$(PYTEST)
 
 # The quick loop: everything but the slow, browser and cluster tests (pyproject.toml's markers).
+# None of them shares a server, pool or cluster, so they are dealt out one by one (--dist load):
+# grouped, the single-test groups left a worker idle and tore module fixtures down between tests.
 test-fast: setup-dev
-	$(PYTEST) -m "$(FAST)"
+	$(PYTEST) -m "$(FAST)" --dist load
 
 bench: setup-dev
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
