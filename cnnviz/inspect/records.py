@@ -74,11 +74,7 @@ class LayerRecord:
 
 
 @functools.lru_cache(maxsize=128)
-@functools.lru_cache(maxsize=256)  # a pure function of a frozen, hashable config; its records are frozen too
 def _records(cfg: ConvNetConfig) -> tuple[LayerRecord, ...]:
-    """The records of ``cfg``, computed once per process (a trace costs up to ~0.5 s for VGG-19 or
-    GoogLeNet; the CLI, the workers and the pages' cache all ask again for the same configs).
-    A ``ShapeError`` is raised each time (exceptions are not cached)."""
     model = build_meta(cfg, check=False)  # the pass below checks the geometry
     paths = _PathFacts(model)
     try:
