@@ -94,6 +94,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 __all__ = ["Student", "StudentError", "TabsInfo", "WidgetInfo", "multipart_file"]
 
 STREAM_PATH = "_stcore/stream"
+CONTINUE_WAIT_S = 3.0  # how long a request with a body waits for "100 Continue" before sending it anyway (RFC 9110)
 HEALTH_PATH = "_stcore/health"
 XSRF_COOKIE = "_streamlit_xsrf"
 _MAX_MESSAGE = 64 * 1024 * 1024  # a single ForwardMsg (a big chart) may exceed websockets' 1 MiB default
@@ -974,12 +975,27 @@ class Student:
         upload client does; the HTTP status."""
         path = url if url.startswith("/") else urllib.parse.urlsplit(self._http_base).path + url
         body, ctype = multipart_file(name, data, mime)
-        lines = [f"PUT {path} HTTP/1.1", f"Host: {self._host}:{self._port}", "Connection: close",
-                 "User-Agent: cnnviz-classroom-student", "Accept: */*", f"Origin: {self._origin}",
-                 f"Content-Type: {ctype}", f"Content-Length: {len(body)}"]
+        lines = [f"PUT {path} HTTP/1.1", f"Origin: {self._origin}", f"Content-Type: {ctype}",
+                 f"Content-Length: {len(body)}"]
         token = self.cookies.get(XSRF_COOKIE)
         if token:
             lines.append(f"X-Xsrftoken: {token}")
+        head = await self._http(lines, body, f"upload to {path}")
+        status_line = head.decode("latin-1").split("\r\n", 1)[0]
+        try:
+            return int(status_line.split()[1])
+        except (IndexError, ValueError):
+            raise StudentError(f"{path}: not an HTTP answer: {status_line!r}") from None
+
+    async def _http(self, lines: list[str], body: bytes, what: str) -> bytes:
+        """One HTTP/1.1 request (``lines``: the request line and its own headers; the host, the
+        connection, the user agent and the cookies are added here) on a connection of its own;
+        the answer's head. A server that refuses by ``Content-Length`` and closes while the body
+        is still going out (413) is still heard."""
+        lines = [lines[0], f"Host: {self._host}:{self._port}", "Connection: close",
+                 "User-Agent: cnnviz-classroom-student", "Accept: */*", *lines[1:]]
+        if body:  # as curl does: the server may refuse on the headers (413), before any body is sent
+            lines.append("Expect: 100-continue")
         if self.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         try:
@@ -987,40 +1003,32 @@ class Student:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(self._host, self._port, ssl=ssl),
                                                     self.timeout)
             try:
+                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+                await asyncio.wait_for(writer.drain(), self.timeout)
+                if not body:
+                    return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+                try:  # "100 Continue", or the final answer; a server that says neither gets the body anyway
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONTINUE_WAIT_S)
+                except TimeoutError:
+                    head = b""
+                if head and b" 100 " not in head.split(b"\r\n", 1)[0] + b" ":
+                    return head  # refused on the headers: the body never goes out
                 try:
-                    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+                    writer.write(body)
                     await asyncio.wait_for(writer.drain(), self.timeout)
                 except (ConnectionResetError, BrokenPipeError):
-                    pass  # a server refusing by Content-Length (413) answers and closes before the body is in
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+                    pass  # it answered and closed while the body was going out: its answer may still be read
+                return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
             finally:
                 writer.close()
         except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
-            raise StudentError(f"cannot upload to {path}: {type(e).__name__}: {e}") from e
-        status_line = head.decode("latin-1").split("\r\n", 1)[0]
-        try:
-            return int(status_line.split()[1])
-        except (IndexError, ValueError):
-            raise StudentError(f"{path}: not an HTTP answer: {status_line!r}") from None
+            raise StudentError(f"cannot {what}: {type(e).__name__}: {e}") from e
 
     async def _preflight(self) -> None:
         """GET /_stcore/health as the frontend does before opening the socket; keep its
         cookies (Streamlit's XSRF cookie, a proxy's sticky cookie)."""
         path = urllib.parse.urlsplit(self._http_base).path + HEALTH_PATH
-        lines = [f"GET {path} HTTP/1.1", f"Host: {self._host}:{self._port}", "Connection: close",
-                 "User-Agent: cnnviz-classroom-student", "Accept: */*"]
-        if self.cookies:
-            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
-        try:
-            ssl = self._http_base.startswith("https") or None
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(self._host, self._port, ssl=ssl),
-                                                    self.timeout)
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-            await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
-            writer.close()
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
-            raise StudentError(f"cannot reach {self._http_base}{HEALTH_PATH}: {type(e).__name__}: {e}") from e
+        head = await self._http([f"GET {path} HTTP/1.1"], b"", f"reach {self._http_base}{HEALTH_PATH}")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
         if " 200 " not in status_line + " ":
             raise StudentError(f"{HEALTH_PATH} answered {status_line!r}")
