@@ -67,6 +67,18 @@ def browser(server):
             b.close()
 
 
+def _recording_page(browser):
+    """A new context and page (1400 × 1100) that record every URL they ask for, websockets
+    included: (context, page, urls), for the tests that check nothing leaves the server."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    urls: list[str] = []
+    ctx.on("request", lambda r: urls.append(r.url))
+    page = ctx.new_page()
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    page.set_default_timeout(WAIT_MS)
+    return ctx, page, urls
+
+
 def _settle(page, timeout: float = WAIT_S) -> None:
     """Wait until the script run is over: Streamlit's status widget shows while it runs."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)

@@ -17,8 +17,8 @@ import os
 from urllib.parse import quote, urlparse
 
 import pytest
-from conftest import WAIT_MS, WAIT_S
-from test_e2e_browser import _chromium, _no_exception, _settle, browser  # noqa: F401
+from conftest import WAIT_S
+from test_e2e_browser import _chromium, _no_exception, _recording_page, _settle, browser  # noqa: F401
 from test_hostile_text import _train_run
 
 from cnnviz.i18n import t
@@ -59,12 +59,7 @@ def test_markup_from_a_link_or_a_name_stays_text(server, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     base, runs = server
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-    urls: list[str] = []
-    ctx.on("request", lambda r: urls.append(r.url))
-    page = ctx.new_page()
-    page.on("websocket", lambda ws: urls.append(ws.url))
-    page.set_default_timeout(WAIT_MS)
+    ctx, page, urls = _recording_page(browser)
     try:
         # the training page with a crafted run id: one error, the id as code
         page.goto(f"{base}/training?run={quote(RUN_ID)}")

@@ -24,8 +24,8 @@ import re
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
-from conftest import WAIT_MS, WAIT_S, need_data
-from test_e2e_browser import _chromium, _fill_number, _no_exception, _settle, _student, browser  # noqa: F401
+from conftest import WAIT_S, need_data
+from test_e2e_browser import _chromium, _fill_number, _no_exception, _recording_page, _settle, _student, browser  # noqa: F401
 from test_page_results import png, train_runs
 
 from cnnviz.i18n import t
@@ -139,12 +139,7 @@ def test_draw_on_the_canvas_gives_three_guesses_and_nothing_leaves_the_server(se
 
     rid = stored_run[1]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-    urls: list[str] = []
-    ctx.on("request", lambda r: urls.append(r.url))
-    page = ctx.new_page()
-    page.on("websocket", lambda ws: urls.append(ws.url))
-    page.set_default_timeout(WAIT_MS)
+    ctx, page, urls = _recording_page(browser)
     try:
         page.goto(f"{server}/training?run={rid}")
         page.get_by_text(t("resv.title", "en")).wait_for()
