@@ -194,8 +194,32 @@ def terminate(procs: Iterable[subprocess.Popen], grace: float, *, group: bool = 
                 on_kill(p)
             send(p, signal.SIGKILL)
             p.wait()
-        if group:  # anything the child left in its group
+        if group:  # anything the child left in its group: killed, and gone before we return
             send(p, signal.SIGKILL)
+            _wait_group_gone(p.pid, GROUP_GONE_S)
+
+
+GROUP_GONE_S = 5.0  # how long a SIGKILLed group may take to leave (a big process frees its memory first)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes in process group ``pgid``, from /proc (none where there is no /proc)."""
+    out = []
+    for d in pathlib.Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            out.append(int(d.name))
+    return out
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> None:
+    """Until no live process is left in ``pgid`` (SIGKILLed: they are on their way out), at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 # --- ports ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ real processes (small ``python -c`` children) and waits on conditions:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import signal
@@ -259,3 +260,25 @@ def test_an_apps_pool_serves_while_the_app_lives_and_exits_after_it(tmp_path):
         app.wait(10)
         if pool:
             _kill_if_alive(pool, *workers)
+
+
+CHILD_IGNORING_TERM = ("import signal, subprocess, sys, time\n"
+                       "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                       "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+                       "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(120)'])\n"
+                       "time.sleep(120)\n")
+
+
+def test_terminate_returns_only_once_the_whole_group_is_gone():
+    """A group leader and a child that both ignore SIGTERM: after the grace, both are SIGKILLed, and
+    ``terminate`` returns only once no live process is left in the group (the launcher's "SIGTERM
+    stops everything" is then true the moment it exits)."""
+    leader = subprocess.Popen([sys.executable, "-c", CHILD_IGNORING_TERM], start_new_session=True)
+    try:
+        until(lambda: len(sv._group_members(leader.pid)) == 2, what="the leader and its child in one group")
+        sv.terminate([leader], 0.5, group=True)
+        assert leader.returncode == -signal.SIGKILL
+        assert sv._group_members(leader.pid) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(leader.pid, signal.SIGKILL)
