@@ -86,6 +86,16 @@ def _port_free(port: int) -> bool:
             return False
 
 
+def _describe(pid: int) -> str:
+    """pid, state, parent, group and command line, for a failure message."""
+    try:
+        f = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"{pid} (gone)"
+    return f"{pid} state {f[0]} ppid {f[1]} pgrp {f[2]}: {cmd[:120]}"
+
+
 _BORN: dict[int, int] = {}  # pid → its start time (clock ticks since boot) when this module first saw it
 
 
@@ -701,7 +711,7 @@ def test_sigterm_stops_everything(room):
     room.proc.send_signal(signal.SIGTERM)
     assert room.proc.wait(timeout=WAIT_S) == 0
     left = [p for p in room.every_pid if _alive(p)]
-    assert not left, f"still running: {left}"
+    assert not left, f"still running: {[_describe(p) for p in left]}"
     assert _port_free(room.port)
     assert all(_port_free(p) for p in room.ports.values())
     assert "stopped; logs kept in" in room.output()
