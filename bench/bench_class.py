@@ -445,6 +445,36 @@ async def warm_up(target: Target, archs: tuple[str, ...], timeout: float) -> Non
             await s.close()
 
 
+class PhaseClock:
+    """One phase's wall time, this process's CPU (the load generator: the students run here) and
+    the whole machine's busy time, from construction to ``stop()``; the CPU columns of a row."""
+
+    def __init__(self) -> None:
+        self.gen0, self.busy0, self.t0 = os.times(), machine_busy_ticks(), time.perf_counter()
+        self.wall = self.gen_pct = self.machine_pct = 0.0
+
+    def stop(self) -> None:
+        self.wall = max(time.perf_counter() - self.t0, 1e-9)
+        gen1, busy1 = os.times(), machine_busy_ticks()
+        self.gen_pct = 100.0 * ((gen1.user - self.gen0.user) + (gen1.system - self.gen0.system)) / self.wall
+        self.machine_pct = 100.0 * (busy1 - self.busy0) / CLK_TCK / self.wall
+
+    def other_pct(self, server_pct: float) -> float:
+        """The machine's busy time that was neither the server (``server_pct``) nor the load generator."""
+        return max(0.0, self.machine_pct - server_pct - self.gen_pct)
+
+
+async def settle(tasks: list[asyncio.Task], timeout: float) -> tuple[set[asyncio.Task], set[asyncio.Task]]:
+    """Wait for a phase's student tasks up to ``timeout`` s; cancel the late ones (and give them
+    15 s to unwind). (done, pending), as ``asyncio.wait`` returns them."""
+    done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=15)
+    return done, pending
+
+
 async def phase(target: Target, n: int, args, archs: tuple[str, ...], bg_env: dict[str, str] | None) -> Row:
     rng = random.Random(f"{args.seed}-{n}")
     rngs = [random.Random(rng.random()) for _ in range(n)]
@@ -454,16 +484,11 @@ async def phase(target: Target, n: int, args, archs: tuple[str, ...], bg_env: di
         bg.start()
         await asyncio.sleep(1.0)  # the run is under way when the class arrives
     mon.start()
-    gen0, busy0, t0 = os.times(), machine_busy_ticks(), time.perf_counter()
+    clock = PhaseClock()
     tasks = [asyncio.create_task(student(i, target.base_url, rngs[i], archs, args.arrival, args.clicks,
                                          args.gap, args.click_timeout, not args.no_cache)) for i in range(n)]
-    done, pending = await asyncio.wait(tasks, timeout=args.phase_timeout)
-    for t in pending:
-        t.cancel()
-    if pending:
-        await asyncio.wait(pending, timeout=15)
-    wall = time.perf_counter() - t0
-    gen1, busy1 = os.times(), machine_busy_ticks()
+    done, pending = await settle(tasks, args.phase_timeout)
+    clock.stop()
     cpu, rss = await mon.stop()
     if bg:
         bg.stop()
@@ -478,9 +503,8 @@ async def phase(target: Target, n: int, args, archs: tuple[str, ...], bg_env: di
         else:
             outs.append(Outcome(timeouts=1, note="phase timeout"))
     notes += sorted({o.note for o in outs if o.note})[:3]
-    gen_cpu = 100.0 * ((gen1.user - gen0.user) + (gen1.system - gen0.system)) / max(wall, 1e-9)
-    machine_cpu = 100.0 * (busy1 - busy0) / CLK_TCK / max(wall, 1e-9)
-    other_cpu = max(0.0, machine_cpu - cpu - gen_cpu)  # background training run included
+    gen_cpu, wall = clock.gen_pct, clock.wall
+    other_cpu = clock.other_pct(cpu)  # background training run included
     return Row(
         target=target.name, students=n,
         clicks=[c for o in outs for c in o.clicks], connects=[o.connect_s for o in outs if o.connect_s is not None],

@@ -75,16 +75,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_class import (  # noqa: E402
-    CLK_TCK,
     Outcome,
+    PhaseClock,
     TreeMonitor,
     initial_query,
-    machine_busy_ticks,
     machine_line,
     pct,
     pick_change,
     rss_kib,
     server_env,
+    settle,
     start_classroom,
     tree,
 )
@@ -570,20 +570,15 @@ async def phase(name: str, base: str, root: int, archs, args, rid: str | None, w
     level, level_parts = await rss_level(root, 5.0)
     mon = LabelledMonitor(root)
     mon.start()
-    gen0, busy0, t0 = os.times(), machine_busy_ticks(), time.perf_counter()
+    clock = PhaseClock()
     stop = asyncio.Event() if with_hostile else None
     tasks = [asyncio.create_task(student(base, r, archs, args, stop)) for r in rngs]
     h = None
     if with_hostile:
         h = await hostile(base, rid, args)
         stop.set()
-    done, pending = await asyncio.wait(tasks, timeout=args.phase_timeout)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending, timeout=15)
-    wall = time.perf_counter() - t0
-    gen1, busy1 = os.times(), machine_busy_ticks()
+    done, _ = await settle(tasks, args.phase_timeout)
+    clock.stop()
     cpu, peak = await mon.stop()
     outs = []
     for task in tasks:
@@ -591,9 +586,8 @@ async def phase(name: str, base: str, root: int, archs, args, rid: str | None, w
             outs.append(task.result())
         else:
             outs.append(Kept(timeouts=1, note="phase timeout or crash"))
-    gen = 100.0 * ((gen1.user - gen0.user) + (gen1.system - gen0.system)) / max(wall, 1e-9)
-    other = max(0.0, 100.0 * (busy1 - busy0) / CLK_TCK / max(wall, 1e-9) - cpu - gen)
-    return Phase(name, args.students, outs, level, peak, cpu, gen, other, wall, h, level_parts, mon.peak_parts)
+    return Phase(name, args.students, outs, level, peak, cpu, clock.gen_pct, clock.other_pct(cpu), clock.wall, h,
+                 level_parts, mon.peak_parts)
 
 
 # --- setup and report -------------------------------------------------------------------------------
