@@ -16,10 +16,10 @@ import datetime as dt
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from cnnviz.inspect.render import human
 from cnnviz.jobs.finished import run_title
 from cnnviz.jobs.train import TrainProgress
 from cnnviz.models.registry import list_models
+from cnnviz.numbers import duration, human
 from cnnviz.runs.scheduler import LEFT, RunError
 from cnnviz.safe import file_name
 from cnnviz.status import FINISHED, Status
@@ -141,9 +141,7 @@ def launch() -> None:
         show_error(err)
 
 
-def _duration(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+_duration = duration  # one formatter: cnnviz.inspect.render.duration
 
 
 # --- the current run ---------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import get_config, list_models
 from cnnviz.i18n import t
-from cnnviz.inspect.render import human
 from cnnviz.inspect.tracing import trace
+from cnnviz.numbers import human
 from ui import schemas
 from ui.schemas import UI_MAX_SIDE
 

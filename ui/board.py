@@ -17,6 +17,7 @@ import streamlit as st
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import TABLE
 from cnnviz.jobs.finished import finished_runs, run_title
+from cnnviz.numbers import duration
 from cnnviz.runs.identity import NAME_MAX  # characters of a display name
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunInfo
@@ -34,11 +35,8 @@ PLOT_CONFIG = {"displaylogo": False}
 
 # --- formatting --------------------------------------------------------------------------------
 def fmt_duration(seconds: float | None) -> str:
-    """0:42, 12:05, 1:02:03; "—" for None (finished, or nothing known)."""
-    if seconds is None:
-        return "—"
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    """0:42, 12:05, 1:02:03; "—" for None (finished, or nothing known): ``cnnviz.inspect.render.duration``."""
+    return duration(seconds)
 
 
 def fmt_time(ts: float | None, date: bool = True) -> str:

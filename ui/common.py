@@ -13,8 +13,8 @@ import streamlit as st
 from cnnviz.config import ConvNetConfig
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import LANG_NAMES, LANGS, t
-from cnnviz.inspect.render import human, human_bytes
 from cnnviz.inspect.tracing import Trace, trace
+from cnnviz.numbers import human, human_bytes
 
 LANG_KEY = "lang"
 

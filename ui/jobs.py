@@ -20,6 +20,7 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.labs.gradflow import VariantSeries, series_from_events
+from cnnviz.numbers import duration
 from cnnviz.runs.scheduler import LEFT, RunError, Ticket
 from cnnviz.runs.store import RunInfo
 from cnnviz.status import Status
@@ -124,11 +125,7 @@ def _note(key: str, code: str, **params: Any) -> None:
     st.session_state.setdefault(_NOTE, {})[key] = (code, params)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+_duration = duration  # one formatter: cnnviz.inspect.render.duration
 
 
 def _stop(key: str, run_id: str) -> None:

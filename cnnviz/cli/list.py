@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cnnviz.inspect.render import human
 from cnnviz.inspect.tracing import trace
 from cnnviz.models.registry import get_config, list_models, model_spec
+from cnnviz.numbers import human
 
 COMMAND = "list"
 HELP = "list the registered architectures"

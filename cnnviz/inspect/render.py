@@ -4,24 +4,7 @@ from __future__ import annotations
 
 from cnnviz.i18n import t
 from cnnviz.inspect.tracing import Trace
-
-
-def human(n: float) -> str:
-    """1234567 → '1.23M'."""
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= div:
-            return f"{n / div:.2f}{unit}"
-    return f"{n:.0f}"
-
-
-def human_bytes(n: float) -> str:
-    """Bytes in binary units, three significant figures at most: 1536 → '1.5 KiB',
-    187,056,128 → '178 MiB' (narrow enough for a metric tile on a projected page)."""
-    for unit, div in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= div:
-            v = n / div
-            return f"{v:.0f} {unit}" if abs(v) >= 100 else f"{v:.1f} {unit}"
-    return f"{n:.0f} B"
+from cnnviz.numbers import human_bytes
 
 
 def format_summary(arch: str, tr: Trace, lang: str = "en") -> str:

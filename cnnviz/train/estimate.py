@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cnnviz.inspect.render import human_bytes
 from cnnviz.inspect.tracing import trace
+from cnnviz.numbers import human_bytes
 from cnnviz.train.config import TrainConfig, TrainingError
 from cnnviz.train.data import Data
 from cnnviz.train.steps import resolve_device

@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 
 from cnnviz.i18n import t
 from cnnviz.inspect.records import LayerRecord
-from cnnviz.inspect.render import human, human_bytes
 from cnnviz.inspect.tracing import Trace
+from cnnviz.numbers import human, human_bytes
 from cnnviz.viz import theme
 from cnnviz.viz.diagram.nodes import shape_text, window_text
 

@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.i18n import t
-from cnnviz.inspect.render import human
+from cnnviz.numbers import human
 from cnnviz.viz import theme
 
 

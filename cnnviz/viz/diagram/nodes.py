@@ -215,7 +215,7 @@ def _label(op: _Op, dropout: float, lang: str, mods: bool = True) -> str:
 
 
 def _hover(recs: list[LayerRecord], lang: str) -> str:
-    from cnnviz.inspect.render import human
+    from cnnviz.numbers import human
 
     lines = []
     for r in recs:
