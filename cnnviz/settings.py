@@ -99,6 +99,16 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "trained weights one student may keep, in MB (a student past it loses their own oldest first; "
             "the teacher's pre-warmed runs are never evicted)"),
     Setting("CNNVIZ_LANG", _choice("en", "zh"), "en", "the language of `make classroom`'s console messages"),
+    Setting("CNNVIZ_STUDENT_MAX_S", _positive_int, 300,
+            "the longest a student's run may be estimated to take, in seconds (the teacher page can change it "
+            "for the class); a run past it is refused at Start, and one that overruns is stopped at 1.5 times it"),
+    Setting("CNNVIZ_TEACHER_MAX_S", _positive_int, 14400,
+            "the same bound for the teacher's own runs and pre-warm, in seconds"),
+    Setting("CNNVIZ_JOBS_MEMORY_MB", _positive_int, None,
+            "memory the pool's running jobs may reserve in all, in MB (default: the machine's memory less "
+            "CNNVIZ_RESERVE_MB); a job waits in the queue rather than start into a shortage"),
+    Setting("CNNVIZ_RESERVE_MB", _positive_int, 3072,
+            "memory kept for the app's replicas, the workers' own processes and a margin, in MB"),
 )}
 
 
@@ -202,6 +212,24 @@ def student_weights_cap() -> int:
 def worker_plan_overrides() -> tuple[int | None, int | None]:
     """(``$CNNVIZ_WORKERS``, ``$CNNVIZ_WORKER_THREADS``): None where unset (the pool plans)."""
     return get("CNNVIZ_WORKERS"), get("CNNVIZ_WORKER_THREADS")
+
+
+def run_time_limits() -> tuple[int, int]:
+    """(a student's, the teacher's) longest estimated run, in seconds (the class's own student
+    limit, set on the teacher page, wins over the first: ``cnnviz.runs.admission``)."""
+    return int(get("CNNVIZ_STUDENT_MAX_S")), int(get("CNNVIZ_TEACHER_MAX_S"))
+
+
+def jobs_memory(total_bytes: int | None) -> int | None:
+    """Bytes the running jobs may reserve in all: ``$CNNVIZ_JOBS_MEMORY_MB``, else ``total_bytes``
+    (the machine's memory) less ``$CNNVIZ_RESERVE_MB``, at least 256 MB; None when neither is
+    known (no bound)."""
+    own = get("CNNVIZ_JOBS_MEMORY_MB")
+    if own is not None:
+        return int(own) * MB
+    if total_bytes is None:
+        return None
+    return max(256 * MB, total_bytes - int(get("CNNVIZ_RESERVE_MB")) * MB)
 
 
 def console_lang() -> str:

@@ -12,7 +12,8 @@ claim order with its ETAs, the running jobs, every run and lab job, a leaderboar
 overlay, and any finished run's Results view (``ui.results``); and it acts: stop or delete any
 job, clear the class (after a confirmation), and pre-warm the class-period recipes
 (``cnnviz.train.recipes.CLASS``) so that the students' identical first runs attach to jobs already done or under way.
-It also holds the class's join code (generate, change, remove; ``$CNNVIZ_JOIN_CODE`` wins) and
+It sets the class's limit on a student's run (``cnnviz.runs.admission``). It also holds the
+class's join code (generate, change, remove; ``$CNNVIZ_JOIN_CODE`` wins) and
 its identities, any of which it removes (``cnnviz.runs.identity``; ``Scheduler.remove_identity``).
 """
 
@@ -22,8 +23,11 @@ import time
 
 import streamlit as st
 
+from cnnviz import settings
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import train as train_job
+from cnnviz.numbers import duration
+from cnnviz.runs import admission
 from cnnviz.runs.guard import COOKIE_S
 from cnnviz.runs.identity import new_join_code
 from cnnviz.runs.store import TEACHER
@@ -47,6 +51,7 @@ from ui.widgets import keep_choices, label_of
 
 SAID = "teacher._said"  # session state: (kind, text or error) list of what the last action did
 CONFIRM = "teacher._confirm_clear"
+LIMIT = "teacher.limit"
 PICK = "teacher.pick"
 ONLINE_S = 60.0  # "connected": seen within the last minute (a session touches the store every 15 s)
 
@@ -156,6 +161,14 @@ def prewarm() -> None:
     for arch, err in got.failed:  # a dataset missing, say: the others still went
         say("warning", tr("teacher.prewarm.failed", arch=arch_label(arch), error=err.render(lang())))
     say("success", tr("teacher.prewarmed", new=got.new, done=got.done))
+
+
+def save_limit() -> None:
+    """The class's limit on a student's run (``cnnviz.runs.admission``), for every replica."""
+    if is_teacher():
+        store = scheduler().store
+        admission.set_student_limit(store, int(st.session_state[LIMIT]))
+        say("success", tr("teacher.limit.saved", limit=duration(admission.student_limit(store))))
 
 
 # --- the class's identities and its join code (cnnviz.runs.identity) -------------------------------
@@ -335,6 +348,10 @@ def actions(sch, me: str) -> None:
                     key="teacher.stop_btn", width="stretch")
         c[2].button(tr("teacher.delete"), on_click=act, args=("delete",), icon=":material/delete:",
                     key="teacher.delete_btn", width="stretch")
+    teacher_s = settings.run_time_limits()[1]
+    st.number_input(tr("teacher.limit"), admission.MIN_LIMIT_S, admission.MAX_LIMIT_S,
+                    value=admission.student_limit(sch.store), step=30, key=LIMIT, on_change=save_limit,
+                    help=tr("teacher.limit.help", teacher=duration(teacher_s)))
     c = st.columns(2)
     c[0].button(tr("teacher.prewarm"), on_click=prewarm, help=tr("teacher.prewarm.help"),
                 icon=":material/local_fire_department:", key="teacher.prewarm_btn", width="stretch")

@@ -20,6 +20,7 @@ from cnnviz.jobs.finished import run_title
 from cnnviz.jobs.train import TrainProgress
 from cnnviz.models.registry import list_models
 from cnnviz.numbers import duration, human
+from cnnviz.runs import admission
 from cnnviz.runs.scheduler import LEFT, RunError
 from cnnviz.safe import file_name
 from cnnviz.status import FINISHED, Status
@@ -31,7 +32,7 @@ from cnnviz.viz.training import curves_figure
 from ui import figures, jobs, results
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
-from ui.sched import join_gate, joined_note, member, page_scheduler, scheduler, student
+from ui.sched import is_teacher, join_gate, joined_note, member, page_scheduler, scheduler, student
 from ui.schemas import MAX_BUDGET_S, MAX_SUBSET, UI_MAX_BATCH, UI_MAX_SIDE, UI_MIN_SIDE, WIDTH_DIVS
 from ui.widgets import keep_choices, label_of
 
@@ -41,10 +42,10 @@ STATUS_ICON = {Status.QUEUED: "⏳", Status.RUNNING: "▶️", Status.COMPLETED:
                Status.DIVERGED: "💥", Status.FAILED: "❌", Status.INTERRUPTED: "⚠️"}
 
 
-def start_run(cfg) -> None:
+def start_run(cfg, teacher: bool = False) -> None:
     """Submit (or attach to the identical run) and show it: its id goes into the URL."""
     try:
-        ticket = scheduler().submit("train", cfg.to_dict(), member())
+        ticket = scheduler().submit("train", cfg.to_dict(), member(), teacher=teacher)
     except CnnvizError as err:  # the student's share is used up, a broken store...
         st.session_state["tr._error"] = err
         return
@@ -103,7 +104,8 @@ def form() -> None:
 
 
 def launch() -> None:
-    """Estimates, and the Start button (disabled when the run would not fit)."""
+    """Estimates, the class's limits, and the Start button (disabled, with the reason, when the
+    run would not be admitted or its time is not known yet)."""
     try:
         cfg = ut.form_config()
         check(cfg)  # geometry, device, precision
@@ -112,36 +114,50 @@ def launch() -> None:
         show_error(err)
         return
     sch = scheduler()
-    known = sch.known_estimate_s("train", cfg.to_dict())
-    est = ut.estimates(cfg, device, known, busy=bool(sch.running()))
-    busy = est["seconds"] is None
+    teacher = is_teacher()
+    known = sch.train_estimate(cfg.to_dict(), cfg)
+    est = ut.estimates(cfg, device, known.seconds if known is not None else None)
     mem = est["mem"]
+    limit = admission.time_limit(sch.store, teacher)
+    cap = admission.jobs_memory()
     c = st.columns([1, 1, 1, 1.2])
     free = fmt_bytes(mem.free_bytes) if mem.free_bytes is not None else "?"
     c[0].metric(tr("train.est.memory"), fmt_bytes(mem.need_bytes), help=tr("train.est.memory.help", free=free,
                                                                             device=mem.device))
-    if est["seconds"] is not None and est["rate"] is None:  # learned from this server's finished runs
-        c[1].metric(tr("train.est.time"), _duration(est["seconds"]), help=tr("train.est.learned"))
-    elif est["seconds"] is not None:
-        c[1].metric(tr("train.est.time"), _duration(est["seconds"]),
-                    help=tr("train.est.time.help", rate=human(est["rate"]), device=mem.device))
+    if known is not None and known.source == "runs":  # learned from this server's finished runs
+        c[1].metric(tr("train.est.time"), _duration(known.seconds), help=tr("train.est.learned"))
+    elif known is not None:
+        c[1].metric(tr("train.est.time"), _duration(known.seconds),
+                    help=tr("cal.from", arch=arch_label(cfg.arch), rate=human(known.rate or 0)))
+    elif sch.calibrating():
+        c[1].metric(tr("train.est.time"), tr("cal.estimating"), help=tr("cal.estimating.help"))
     else:
-        c[1].metric(tr("train.est.time"), "—", help=tr("train.est.busy") if busy else None)
+        c[1].metric(tr("train.est.time"), "—", help=tr("cal.no_pool"))
     c[2].metric(tr("train.est.images"), f"{est['n_train']:,}", help=tr("train.est.images.help", test=est["n_test"]))
+    st.caption(tr("adm.limits", limit=_duration(limit), memory=fmt_bytes(cap) if cap is not None else "?"))
+    refusal = sch.refusal("train", cfg.to_dict(), teacher)  # too long for the class, too big for the machine
+    if refusal is not None:
+        show_error(refusal)
     if not mem.fits:
         st.error(tr("train.err.memory", need=fmt_bytes(mem.need_bytes), free=free, device=mem.device), icon="🚫")
     joined_note()
     joined = join_gate("tr")  # a visitor of a class with a join code: the form, and Start disabled
+    waiting = known is None
+    why = tr("ident.start_disabled") if not joined else tr("adm.start_waits") if waiting else None
     with c[3]:
-        st.button(tr("train.start"), type="primary", disabled=not mem.fits or not joined, on_click=start_run,
-                  args=(cfg,), width="stretch", icon=":material/play_arrow:",
-                  help=None if joined else tr("ident.start_disabled"))
+        st.button(tr("train.start"), type="primary", disabled=not mem.fits or not joined or waiting or bool(refusal),
+                  on_click=start_run, args=(cfg, teacher), width="stretch", icon=":material/play_arrow:", help=why)
     err = st.session_state.pop("tr._error", None)
     if err is not None:
         show_error(err)
 
 
-_duration = duration  # one formatter: cnnviz.inspect.render.duration
+_duration = duration  # one formatter: cnnviz.numbers.duration
+
+
+def _took(r) -> float | None:
+    """A finished run's wall time, start to end (None: it has not both)."""
+    return r.ended - r.started if r.ended and r.started else None
 
 
 # --- the current run ---------------------------------------------------------------------------
@@ -197,6 +213,10 @@ def current_run(rid: str) -> None:
                             key="tr.cancel", width="stretch")
             if not sch.pool_alive():
                 st.warning(tr("sched.pool_down"), icon="⚠️")
+            short = admission.waits_for_memory(sch.store, info.mem_bytes)
+            if short is not None and place.position == 1:
+                st.info(tr("adm.wait_memory", need=fmt_bytes(info.mem_bytes or 0), held=fmt_bytes(short[0]),
+                           cap=fmt_bytes(short[1])), icon=":material/memory:")
             return
         prog = TrainProgress.of(info)
         eta = _duration(prog.eta_s) if prog.eta_s is not None else "—"
@@ -256,6 +276,8 @@ def history() -> None:
         tr("train.hist.run"): run_title(r, lang()),
         tr("train.hist.status"): f"{STATUS_ICON.get(r.status, '')} {tr(f'train.status.{r.status}')}",
         tr("train.hist.test_acc"): r.summary.get("test_acc"), tr("train.hist.epoch"): r.summary.get("epoch"),
+        # the estimate it was queued with against its wall time: how far this server's estimates are off
+        tr("train.hist.est"): _duration(r.est_s), tr("train.hist.took"): _duration(_took(r)),
         tr("train.hist.created"): dt.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M"), "id": r.id,
     } for r in runs]
     st.dataframe(rows, hide_index=True, column_config={

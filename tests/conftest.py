@@ -28,6 +28,9 @@ import tempfile
 # workers, the pools' workers, a neighbour's jobs) spinning threads burn the CPU the others wait
 # for: a 2-thread LeNet run measured 28 s of CPU spinning, 6.6 s passive, for the same numbers.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Tests run long jobs on purpose (to stop, share or kill them mid-run): a student's time limit
+# (cnnviz.runs.admission) would refuse them. The admission tests set their own limit.
+os.environ.setdefault("CNNVIZ_STUDENT_MAX_S", "86400")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -107,11 +110,19 @@ def shared_data() -> pathlib.Path:
 
 
 # --- the scheduler's worker pool -------------------------------------------------------------
-def start_pool(db: pathlib.Path | str, workers: int = 1, threads: int = 1, env: dict | None = None):
+def start_pool(db: pathlib.Path | str, workers: int = 1, threads: int = 1, env: dict | None = None,
+               calibrated: bool = True):
     """A real worker pool (``python -m cnnviz pool``) serving ``db``, as the classroom runs one;
-    ``env`` adds to (or, with None values, removes from) this process's environment."""
+    ``env`` adds to (or, with None values, removes from) this process's environment.
+    ``calibrated``: the store gets a calibration of this machine first (``testkit.calibration``),
+    so the pool queues no "calibrate" job of its own (most of a minute of one worker)."""
     import subprocess
     import sys
+
+    if calibrated:
+        from testkit.calibration import seed
+
+        seed(db, threads=threads, workers=workers)
 
     log = open(str(db) + ".pool.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "cnnviz", "pool", "--db", str(db), "--workers", str(workers),

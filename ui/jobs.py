@@ -125,7 +125,7 @@ def _note(key: str, code: str, **params: Any) -> None:
     st.session_state.setdefault(_NOTE, {})[key] = (code, params)
 
 
-_duration = duration  # one formatter: cnnviz.inspect.render.duration
+_duration = duration  # one formatter: cnnviz.numbers.duration
 
 
 def _stop(key: str, run_id: str) -> None:

@@ -9,7 +9,6 @@ keep their values in ``st.session_state`` under ``tr.*`` keys; a recipe writes t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import streamlit as st
@@ -20,7 +19,7 @@ from cnnviz.runs.store import RunInfo
 from cnnviz.safe import verbatim
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.data import split_sizes
-from cnnviz.train.estimate import calibrate, memory_estimate, time_estimate
+from cnnviz.train.estimate import memory_estimate
 from cnnviz.train.recipes import recipe_config
 
 from . import schemas
@@ -144,23 +143,14 @@ def data_sizes(cfg: TrainConfig) -> tuple[int, int]:
     return split_sizes(cfg.data)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _rate(cfg_json: str, device: str) -> float:
-    # keyed by the config's JSON: what calibrate measures depends on the network and the batch only
-    return calibrate(TrainConfig.from_dict(json.loads(cfg_json)), device)
-
-
-def estimates(cfg: TrainConfig, device: torch.device, known_s: float | None, busy: bool) -> dict[str, Any]:
-    """Memory estimate and a time estimate: ``known_s`` (what the scheduler learned from this
-    store's finished runs) when there is one, else a measurement, unless workers are busy
-    (timing steps next to a running job would measure neither, and slow it down)."""
+def estimates(cfg: TrainConfig, device: torch.device, known_s: float | None) -> dict[str, Any]:
+    """The memory estimate (the meta-device trace: no tensor is computed) and the time estimate
+    ``known_s``, which the scheduler read from this store's finished runs or the pool's
+    calibration of this machine (``cnnviz.runs.calibration``). The page never times a step
+    itself: that would train in the server's process at every change of the form."""
     n_train, n_test = data_sizes(cfg)
     mem = memory_estimate(cfg, device, n_train, n_test)
-    out: dict[str, Any] = {"mem": mem, "n_train": n_train, "n_test": n_test, "seconds": known_s, "rate": None}
-    if known_s is None and not busy and mem.fits:
-        rate = _rate(json.dumps(cfg.replace(time_budget_s=None).to_dict()), str(device))
-        out.update(rate=rate, seconds=time_estimate(cfg, rate, n_train, n_test))
-    return out
+    return {"mem": mem, "n_train": n_train, "n_test": n_test, "seconds": known_s}
 
 
 def run_message(info_or_end: Any) -> str:

@@ -8,7 +8,8 @@ its title for people, what keys it (identical jobs are computed once) and its es
 * ``train``: a training run (``TrainConfig``), its results and weights;
 * ``gradflow``: the gradient-flow lab's paired plain/residual run;
 * ``bnpair``: the BatchNorm lab's paired LeNet without/with BatchNorm;
-* ``featuremaps``: the feature-map lab's quick training.
+* ``featuremaps``: the feature-map lab's quick training;
+* ``calibrate``: the pool's measurement of this machine's speed (``cnnviz.runs.calibration``).
 
 ``finished`` is what a finished run is for people: its trained network, results, weights
 state and title.
@@ -23,11 +24,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnviz.jobs import bnpair, featuremaps, gradflow, train
+from cnnviz.jobs import bnpair, calibrate, featuremaps, gradflow, train
 from cnnviz.runs.kinds import JobKind, register_kind
 
 KINDS: dict[str, JobKind[Any]] = {k.name: register_kind(k) for k in (
-    train.KIND, gradflow.KIND, bnpair.KIND, featuremaps.KIND,
+    train.KIND, gradflow.KIND, bnpair.KIND, featuremaps.KIND, calibrate.KIND,
 )}
 LAB_KINDS = ("gradflow", "bnpair", "featuremaps")
 

@@ -167,8 +167,20 @@ class TrainProgress:
                    epoch_loss=s.get("epoch_loss"), train_acc=s.get("train_acc"), test_acc=s.get("test_acc"))
 
 
+def _memory(cfg: TrainConfig) -> int | None:
+    """The host memory the run needs (``cnnviz.train.estimate``: the traced step and the dataset); a
+    run on a GPU holds its tensors there, so it reserves the default (``cnnviz.runs.admission``)."""
+    if _device(cfg) != "cpu":
+        return None
+    from cnnviz.train.data import split_sizes
+    from cnnviz.train.estimate import memory_estimate
+
+    n_train, n_test = split_sizes(cfg.data)
+    return memory_estimate(cfg, "cpu", n_train, n_test).need_bytes
+
+
 KIND: JobKind[TrainConfig] = JobKind("train", TrainConfig.from_dict, _run, _describe, _fingerprint, _progress,
-                                     device=_device, keeps_weights=True)
+                                     device=_device, memory_bytes=_memory, keeps_weights=True)
 
 
 def default_label(cfg: TrainConfig) -> str:

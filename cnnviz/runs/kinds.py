@@ -68,7 +68,8 @@ class JobKind(Generic[P]):
     ``stop.is_set()``; ``describe(cfg)`` is ``(arch, label)`` for the run list;
     ``fingerprint(cfg)`` is what besides the parameters decides the numbers (a dataset's
     hash), or ``None`` when the job is not reproducible (never shared); ``estimate_s(cfg)`` is
-    a guess of its solo seconds (None: unknown); ``progress(summary, event)`` folds one event
+    a guess of its solo seconds (None: unknown); ``memory_bytes(cfg)`` the memory it needs
+    on its device (``cnnviz.runs.admission`` reserves it); ``progress(summary, event)`` folds one event
     into the summary dict the run list and the pages show and returns the fraction done (None:
     unchanged): the one place a kind's events become its progress.
     """
@@ -81,6 +82,7 @@ class JobKind(Generic[P]):
     progress: Callable[[dict, Event], float | None]
     estimate_s: Callable[[P], float | None] = _unknown
     device: Callable[[P], str] = _cpu  # the device type it runs on
+    memory_bytes: Callable[[P], int | None] = _unknown  # what it reserves while it runs (None: the default)
     keeps_weights: bool = False  # a finished job is worth sharing only while its weights are kept
     title: Callable[[P, str], str] | None = None  # (cfg, lang) → its name for people
 

@@ -5,6 +5,8 @@ store has one pool however many replicas ask for one; a second pool exits at onc
 
 * marks the jobs that a previous pool left running as "interrupted" (a restart cut them off;
   their events up to the last commit stay readable), and leaves queued ones queued;
+* queues the calibration of this machine when the store has none (``cnnviz.runs.calibration``:
+  the estimates come from it), and names the machine in its heartbeat;
 * starts ``workers`` worker processes (``worker_argv``), each with ``threads`` torch threads,
   where workers × threads ≤ the cores this process may use (``plan``);
 * every second: writes its heartbeat into the store (the pages show it, and a replica whose
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from cnnviz import settings
 from cnnviz.i18n import messages
+from cnnviz.runs import calibration
 from cnnviz.runs.store import RunStore, worker_name
 from cnnviz.status import Status
 from cnnviz.supervisor import Backoff, Child, describe_exit, spawn, terminate
@@ -170,6 +173,7 @@ class Pool:
                 log.info("marked %d job(s) of a previous pool interrupted", len(cut))
             if self.ray_address:
                 self._start_ray()
+            self._calibrate(store)
             last_beat = 0.0
             while not self._stopping:
                 if self._orphaned():
@@ -191,6 +195,15 @@ class Pool:
             store.close()
             lock.close()
         return 0
+
+    def _calibrate(self, store: RunStore) -> None:
+        """Queue the measurement of this machine's speed, unless the store has it (or is getting
+        it): the estimates of every page come from it (``cnnviz.runs.calibration``)."""
+        machine = calibration.machine_id(self.threads)
+        self.detail = {**self.detail, "machine": machine}
+        if calibration.needed(store, machine):
+            rid = calibration.request(store, machine, self.threads)
+            log.info("measuring this machine's speed first (job %s; about a minute)", rid)
 
     def _on_signal(self, signum, frame) -> None:
         self._stopping = True

@@ -49,6 +49,7 @@ from typing import Any
 from cnnviz import settings
 from cnnviz.errors import CnnvizError
 from cnnviz.export.runcsv import events_csv
+from cnnviz.runs import admission, calibration
 from cnnviz.runs.identity import REMOVED, Identities, NotMember
 from cnnviz.runs.kinds import JobKind, content_key, get_kind
 from cnnviz.runs.pool import pool_running, spawn_pool
@@ -91,7 +92,9 @@ class _Prepared:
     label: str
     key: str  # "" when never shared
     device: str
-    est_s: float
+    est_s: float  # for the queue's ETAs: the estimate, else DEFAULT_EST_S
+    known_s: float | None  # the estimate admission reads (None: nothing measured yet)
+    mem_bytes: int  # what it reserves while it runs
 
 
 @dataclass(frozen=True)
@@ -168,10 +171,12 @@ class Scheduler:
 
     # --- submitting -------------------------------------------------------------------------
     def submit(self, kind: str, params: Mapping[str, Any], student: str, *, label: str | None = None,
-               replace: bool = False) -> Ticket:
+               replace: bool = False, teacher: bool = False) -> Ticket:
         """Queue a job (or attach to its identical one); ``LiveLimit`` past the student's share
         (training runs and lab jobs each have their own), ``NotMember`` for a student who may
-        not start anything (removed; not joined a class that has a join code).
+        not start anything (removed; not joined a class that has a join code), ``NotAdmitted``
+        for a new job whose estimate passes the class's time limit or the machine's memory
+        (``cnnviz.runs.admission``; the teacher's, ``teacher`` or ``TEACHER``, have their own limit).
 
         ``replace``: the student's live jobs of this kind are dropped first (a lab page).
         """
@@ -183,13 +188,33 @@ class Scheduler:
             done = self.store.shareable(job.key)
             if done is not None and done.status == Status.COMPLETED and not self.weights.exists(done.id):
                 self.store.unshare(done.id)  # its weights were evicted: a new request computes them again
+        limit_s = self._admit(job, teacher or student == TEACHER)
         share = self.max_live if kind == "train" else self.max_lab_live  # lab jobs: every kind but training
         got, attached, dropped = self.store.attach_or_create(
             uuid.uuid4().hex[:12], job.key, student, arch=job.arch, label=label or job.label, config=job.params,
             kind=kind, device=job.device, est_s=job.est_s, max_live=share,
-            replace_kinds=(kind,) if replace else ())
+            replace_kinds=(kind,) if replace else (), mem_bytes=job.mem_bytes, limit_s=limit_s)
         self.ensure_pool()
         return Ticket(got, attached, tuple(dropped))
+
+    def _admit(self, job: _Prepared, teacher: bool) -> float | None:
+        """The wall seconds ``job`` may run once started; ``NotAdmitted`` (``cnnviz.runs.admission``)
+        unless an identical job exists to watch (that costs the machine nothing: None)."""
+        try:
+            return admission.check(self.store, job.known_s, job.mem_bytes, teacher)
+        except admission.NotAdmitted:
+            if not job.key or self.store.shareable(job.key) is None:
+                raise
+            return None
+
+    def refusal(self, kind: str, params: Mapping[str, Any], teacher: bool = False) -> CnnvizError | None:
+        """What ``submit`` would refuse this request for (the form shows it before Start), or None:
+        its config (``ConfigError``), or admission (``NotAdmitted``)."""
+        try:
+            self._admit(self._prepare(kind, params), teacher)
+        except CnnvizError as err:
+            return err
+        return None
 
     def run_here(self, kind: str, params: Mapping[str, Any], owner: str, *, worker: str) -> RunInfo:
         """Record a job that this process runs itself (``python -m cnnviz train``), already
@@ -198,7 +223,7 @@ class Scheduler:
         job = self._prepare(kind, params)
         return self.store.create(uuid.uuid4().hex[:12], job.arch, job.label, job.params, owner, device=job.device,
                                  status=Status.RUNNING, kind=kind, key=job.key, est_s=job.est_s, worker=worker,
-                                 started=time.time())
+                                 started=time.time(), mem_bytes=job.mem_bytes)
 
     def _prepare(self, kind: str, params: Mapping[str, Any]) -> _Prepared:
         """A request's canonical form, before anything is written: the kind (``UnknownKindError``),
@@ -208,8 +233,11 @@ class Scheduler:
         canonical = json.loads(json.dumps(dict(params)))
         cfg = k.parse(canonical)
         arch, label = k.describe(cfg)
+        known = self.known_estimate_s(kind, canonical, cfg)
+        mem = k.memory_bytes(cfg)
         return _Prepared(k, canonical, arch, label, content_key(kind, canonical, cfg), k.device(cfg),
-                         self.estimate_s(kind, canonical, cfg))
+                         known if known is not None else DEFAULT_EST_S, known,
+                         mem if mem is not None else admission.DEFAULT_JOB_BYTES)
 
     # --- acting on a job ----------------------------------------------------------------------
     def can_act(self, run_id: str, student: str, teacher: bool = False) -> bool:
@@ -280,8 +308,9 @@ class Scheduler:
         return Removal(stopped, deleted, kept, left)
 
     def clear(self) -> int:
-        """Delete every job (the teacher's "clear the class"); running ones stop within a step."""
-        ids = self.store.clear()
+        """Delete every job (the teacher's "clear the class") but the machine's calibration;
+        running ones stop within a step."""
+        ids = self.store.clear(keep_kinds=(calibration.KIND,))
         for rid in ids:
             self.weights.delete(rid)
         with self._lock:
@@ -390,12 +419,14 @@ class Scheduler:
         return known if known is not None else DEFAULT_EST_S
 
     def known_estimate_s(self, kind: str, params: Mapping[str, Any], cfg: Any = None) -> float | None:
-        """Solo seconds of a job on one worker, from what this store has seen.
+        """Solo seconds of a job on one worker, from what this store has seen (None: nothing yet).
 
-        Training: the wall time of finished runs of the same network, batch and data (median),
-        else their throughput scaled to this run's examples, else the pool's measured rate of
-        multiply-accumulates per second over every finished run, scaled by this network's MACs;
-        a lab job: the median of finished jobs of the same kind and parameters but the seed.
+        Training: the wall time of finished runs of the same configuration but the seed
+        (median), else the throughput of finished runs of the same network and batch scaled to
+        this run's examples, else the pool's calibration of this machine
+        (``cnnviz.runs.calibration``: the architecture's measured rate at this network's work per
+        example); None before the calibration has finished. A lab job: the median of finished
+        jobs of the same kind and parameters but the seed, else its kind's own estimate.
         """
         done = [r for r in self.store.list(kinds=(kind,))[:400]
                 if r.status == Status.COMPLETED and r.started and r.ended]
@@ -406,7 +437,31 @@ class Scheduler:
             if same:
                 return statistics.median(same)
             return k.estimate_s(cfg)
-        return _train_estimate(cfg, params, done)
+        est = self.train_estimate(params, cfg, done)
+        return est.seconds if est is not None else None
+
+    def train_estimate(self, params: Mapping[str, Any], cfg: Any = None,
+                       done: list[RunInfo] | None = None) -> Estimate | None:
+        """A training run's estimate and its source (see ``known_estimate_s``)."""
+        if done is None:
+            done = [r for r in self.store.list(kinds=("train",))[:400]
+                    if r.status == Status.COMPLETED and r.started and r.ended]
+        cfg = get_kind("train").parse(params) if cfg is None else cfg
+        return _train_estimate(cfg, params, done, self.calibration())
+
+    def machine(self) -> str | None:
+        """The machine the pool serving this store runs on (its heartbeat says), or None."""
+        pool = self.store.pool()
+        machine = pool.detail.get("machine") if pool is not None else None
+        return str(machine) if machine else None
+
+    def calibration(self) -> tuple[calibration.Point, ...]:
+        """The pool's calibration of its machine (see ``cnnviz.runs.calibration.points``)."""
+        return calibration.points(self.store, self.machine())
+
+    def calibrating(self) -> bool:
+        """Whether the machine's calibration is queued or running (the estimates wait for it)."""
+        return calibration.pending(self.store, None)
 
 
 def _took(r: RunInfo) -> float:
@@ -424,25 +479,36 @@ def _model_key(p: Mapping[str, Any]) -> str:
                       sort_keys=True)
 
 
-def _train_estimate(cfg: Any, params: Mapping[str, Any], done: list[RunInfo]) -> float | None:
-    """A training run's solo seconds (``cfg``: its ``TrainConfig``), from the finished runs ``done``."""
+@dataclass(frozen=True)
+class Estimate:
+    """A training run's solo seconds, and where they come from: "runs" (this store's finished
+    runs of the same configuration or network) or "calibration" (the pool's measurement of
+    this machine; ``rate``: the examples per second it gives this network)."""
+
+    seconds: float
+    source: str
+    rate: float | None = None
+
+
+def _train_estimate(cfg: Any, params: Mapping[str, Any], done: list[RunInfo],
+                    points: Sequence[calibration.Point] = ()) -> Estimate | None:
+    """A training run's solo seconds (``cfg``: its ``TrainConfig``), from the finished runs ``done``,
+    else the calibration ``points``."""
     from cnnviz.train.data import split_sizes
     from cnnviz.train.estimate import time_estimate
 
     n_train, n_test = split_sizes(cfg.data)
     whole = [_took(r) for r in done if _sans_seed(r.config) == _sans_seed(params)]
     if whole:
-        return statistics.median(whole)
+        return Estimate(statistics.median(whole), "runs")
     mk = _model_key(params)
     rates = [r.summary["examples_per_s"] for r in done
              if _model_key(r.config) == mk and r.summary.get("examples_per_s")]
     if rates:
-        return START_OVERHEAD_S + time_estimate(cfg, statistics.median(rates), n_train, n_test)
-    macs = _macs(cfg)
-    mac_rates = [r.summary["examples_per_s"] * r.summary["macs"] for r in done
-                 if r.summary.get("examples_per_s") and r.summary.get("macs")]
-    if mac_rates and macs:
-        return START_OVERHEAD_S + time_estimate(cfg, statistics.median(mac_rates) / macs, n_train, n_test)
+        return Estimate(START_OVERHEAD_S + time_estimate(cfg, statistics.median(rates), n_train, n_test), "runs")
+    rate = calibration.rate(points, cfg.arch, _macs(cfg))
+    if rate:
+        return Estimate(START_OVERHEAD_S + time_estimate(cfg, rate, n_train, n_test), "calibration", rate)
     return None
 
 
@@ -455,5 +521,5 @@ def _macs(cfg) -> int:
         return 0
 
 
-__all__ = ["DELETED", "LEFT", "STOPPED", "TEACHER", "NotMember", "NotYours", "Place", "Removal", "RunError",
+__all__ = ["DELETED", "LEFT", "STOPPED", "TEACHER", "Estimate", "NotMember", "NotYours", "Place", "Removal", "RunError",
            "Scheduler", "Ticket"]

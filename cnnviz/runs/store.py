@@ -19,7 +19,9 @@ Tables::
          kind, key, worker, stop, est_s)
         -- owner: the student (a hash of their token) who first asked for it; key: the content
         -- key (identical requests share the job); worker: "host:pid" of the process running it;
-        -- stop: 1 once its last watcher (or the teacher) asked it to stop; est_s: solo seconds
+        -- stop: 1 once its last watcher (or the teacher) asked it to stop; est_s: solo seconds;
+        -- mem_bytes: the memory it reserves while it runs; limit_s: the wall time it may take
+        -- once started (a student's bound × 1.5, cnnviz.runs.admission; NULL: none)
     requests(run_id, student, created)    -- who watches a job: their "my runs" list
     students(student, name, last_seen, served)  -- served: when their last job started (round-robin)
     members(student, created, address, removed)  -- identities admitted to the class (cnnviz.runs.identity);
@@ -98,7 +100,7 @@ CREATE TABLE IF NOT EXISTS pool (
 # columns that schema 1 lacked (a store written before the scheduler): added in place
 _V2_COLUMNS = (("kind", "TEXT NOT NULL DEFAULT 'train'"), ("key", "TEXT NOT NULL DEFAULT ''"),
                ("worker", "TEXT NOT NULL DEFAULT ''"), ("stop", "INTEGER NOT NULL DEFAULT 0"),
-               ("est_s", "REAL"))
+               ("est_s", "REAL"), ("mem_bytes", "INTEGER"), ("limit_s", "REAL"))
 _POOL_COLUMNS = (("executor", "TEXT NOT NULL DEFAULT 'local'"), ("detail", "TEXT NOT NULL DEFAULT '{}'"))
 
 
@@ -125,6 +127,8 @@ class RunInfo:
     worker: str = ""
     stop: bool = False
     est_s: float | None = None
+    mem_bytes: int | None = None  # reserved while it runs (cnnviz.runs.admission)
+    limit_s: float | None = None  # wall seconds it may run once started; then its worker stops it
 
     @property
     def live(self) -> bool:
@@ -251,25 +255,27 @@ class RunStore:
     # --- creating, attaching, detaching -----------------------------------------------------
     def create(self, run_id: str, arch: str, label: str, config: Mapping[str, Any], owner: str,
                device: str = "", status: Status = Status.QUEUED, kind: str = "train", key: str = "",
-               est_s: float | None = None, *, worker: str = "", started: float | None = None) -> RunInfo:
+               est_s: float | None = None, *, worker: str = "", started: float | None = None,
+               mem_bytes: int | None = None, limit_s: float | None = None) -> RunInfo:
         """A new job and its first request (``owner``'s), in one transaction; its row.
 
         ``status=Status.RUNNING`` with ``worker`` and ``started``: a job that a process outside the
         pool runs itself (``python -m cnnviz train`` records its run so, then ``run_job``)."""
         with self._lock, self._tx():
-            self._insert(run_id, arch, label, config, owner, device, status, kind, key, est_s, worker, started)
+            self._insert(run_id, arch, label, config, owner, device, status, kind, key, est_s, worker, started,
+                         mem_bytes, limit_s)
         info = self.get(run_id)
         assert info is not None  # just written, in this transaction's wake
         return info
 
     def _insert(self, run_id, arch, label, config, owner, device, status, kind, key, est_s, worker="",
-                started=None) -> None:
+                started=None, mem_bytes=None, limit_s=None) -> None:
         now = time.time()
         self._conn.execute(
             "INSERT INTO runs (id, created, status, arch, label, config, device, owner, kind, key, est_s, worker, "
-            "started) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "started, mem_bytes, limit_s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, now, status, arch, label, json.dumps(dict(config)), device, owner, kind, key, est_s, worker,
-             started),
+             started, mem_bytes, limit_s),
         )
         if owner:
             self._conn.execute("INSERT OR IGNORE INTO requests (run_id, student, created) VALUES (?,?,?)",
@@ -277,8 +283,8 @@ class RunStore:
 
     def attach_or_create(self, run_id: str, key: str, student: str, *, arch: str, label: str,
                          config: Mapping[str, Any], kind: str, device: str = "", est_s: float | None = None,
-                         max_live: int | None = None,
-                         replace_kinds: tuple[str, ...] = ()) -> tuple[str, bool, list[str]]:
+                         max_live: int | None = None, replace_kinds: tuple[str, ...] = (),
+                         mem_bytes: int | None = None, limit_s: float | None = None) -> tuple[str, bool, list[str]]:
         """Attach ``student`` to the shareable job with content ``key``, or create ``run_id``.
 
         In one IMMEDIATE transaction, so twenty identical requests at once make one job:
@@ -317,7 +323,8 @@ class RunStore:
                                        (row[0], student, time.time()))
                 return row[0], True, dropped
             self._check_limit(student, max_live, None, kind)
-            self._insert(run_id, arch, label, config, student, device, Status.QUEUED, kind, key, est_s)
+            self._insert(run_id, arch, label, config, student, device, Status.QUEUED, kind, key, est_s,
+                         mem_bytes=mem_bytes, limit_s=limit_s)
             return run_id, False, dropped
 
     def _check_limit(self, student: str, max_live: int | None, joining: str | None, kind: str = "train") -> None:
@@ -396,19 +403,31 @@ class RunStore:
         return row is None or bool(row[0])
 
     # --- the queue: claiming, order, the pool ------------------------------------------------
-    def claim(self, worker: str, kinds: Iterable[str] | None = None) -> RunInfo | None:
+    def claim(self, worker: str, kinds: Iterable[str] | None = None, memory: int | None = None) -> RunInfo | None:
         """The next queued job, round-robin across students, marked running by ``worker``.
 
         Order: the student whose last job started longest ago first (never served: first of
         all), then the oldest request. Teacher-owned jobs (pre-warm) take their turn like a
         student's. One IMMEDIATE transaction: two workers never claim the same job.
+
+        ``memory``: the bytes running jobs may reserve in all (``cnnviz.runs.admission``): the
+        first job in that order whose reservation fits beside the running jobs' is claimed, the
+        ones before it wait for memory (a small job is not held up behind a big one; the big one
+        starts once enough has freed). With nothing running, the first job starts whatever it
+        reserves: admission refused at submit what could never fit.
         """
         with self._lock:  # an idle worker asks ten times a second: a plain read first, no write lock
             if self._conn.execute("SELECT 1 FROM runs WHERE status=? LIMIT 1", (Status.QUEUED,)).fetchone() is None:
                 return None
         with self._lock, self._tx():
-            row = self._conn.execute(f"SELECT {_COLS_R} FROM runs r LEFT JOIN students s ON s.student=r.owner "
-                                     f"WHERE r.status=? ORDER BY {QUEUE_ORDER} LIMIT 1", (Status.QUEUED,)).fetchone()
+            rows = self._conn.execute(f"SELECT {_COLS_R} FROM runs r LEFT JOIN students s ON s.student=r.owner "
+                                      f"WHERE r.status=? ORDER BY {QUEUE_ORDER}" + ("" if memory else " LIMIT 1"),
+                                      (Status.QUEUED,)).fetchall()
+            row = rows[0] if rows else None
+            if memory and rows:
+                held, n = self._conn.execute("SELECT COALESCE(SUM(mem_bytes), 0), COUNT(*) FROM runs WHERE status=?",
+                                             (Status.RUNNING,)).fetchone()
+                row = next((r for r in rows if n == 0 or held + (_info(r).mem_bytes or 0) <= memory), None)
             if row is None:
                 return None
             info = _info(row)
@@ -441,6 +460,12 @@ class RunStore:
             clock += 1.0
             served[nxt.owner] = clock
         return out
+
+    def reserved(self) -> int:
+        """Bytes the running jobs reserve (``mem_bytes``) in all."""
+        with self._lock:
+            return int(self._conn.execute("SELECT COALESCE(SUM(mem_bytes), 0) FROM runs WHERE status=?",
+                                          (Status.RUNNING,)).fetchone()[0])
 
     def running(self) -> list[RunInfo]:
         with self._lock:
@@ -555,14 +580,21 @@ class RunStore:
             self._conn.execute("DELETE FROM requests WHERE run_id=?", (run_id,))
             self._conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
 
-    def clear(self) -> list[str]:
-        """Every job and its events (the teacher's "clear the class"); live ones are flagged to
-        stop first and deleted by their worker when it notices (a missing row means stop)."""
+    def clear(self, keep_kinds: Iterable[str] = ()) -> list[str]:
+        """Every job and its events (the teacher's "clear the class") but those of ``keep_kinds``
+        (the machine's calibration is not the class's); live ones are flagged to stop first and
+        deleted by their worker when it notices (a missing row means stop)."""
+        keep = tuple(keep_kinds)
+        marks = ",".join("?" * len(keep))
+        where = f" WHERE kind NOT IN ({marks})" if keep else ""
         with self._lock, self._tx():
-            ids = [r[0] for r in self._conn.execute("SELECT id FROM runs")]
-            self._conn.execute("DELETE FROM events")
-            self._conn.execute("DELETE FROM requests")
-            self._conn.execute("DELETE FROM runs")
+            ids = [r[0] for r in self._conn.execute(f"SELECT id FROM runs{where}", keep)]
+            for i in range(0, len(ids), 500):  # SQLite's bound-variable limit
+                part = ids[i:i + 500]
+                q = ",".join("?" * len(part))
+                self._conn.execute(f"DELETE FROM events WHERE run_id IN ({q})", part)
+                self._conn.execute(f"DELETE FROM requests WHERE run_id IN ({q})", part)
+                self._conn.execute(f"DELETE FROM runs WHERE id IN ({q})", part)
         return ids
 
     # --- reads ----------------------------------------------------------------------------
@@ -604,7 +636,7 @@ class LiveLimit(CnnvizError):
 
 
 _FIELDS = ("id", "created", "status", "arch", "label", "config", "device", "started", "ended", "owner", "code",
-           "message", "progress", "summary", "kind", "key", "worker", "stop", "est_s")
+           "message", "progress", "summary", "kind", "key", "worker", "stop", "est_s", "mem_bytes", "limit_s")
 _COLS = ", ".join(_FIELDS)
 _COLS_R = ", ".join(f"r.{c}" for c in _FIELDS)
 # round-robin: the student served longest ago first (never: 0), then the oldest job
@@ -613,8 +645,8 @@ QUEUE_ORDER = "COALESCE(s.served, 0), r.created"
 
 def _info(row: tuple) -> RunInfo:
     (rid, created, status, arch, label, config, device, started, ended, owner, code, message, progress, summary,
-     kind, key, worker, stop, est_s) = row
+     kind, key, worker, stop, est_s, mem_bytes, limit_s) = row
     return RunInfo(id=rid, created=created, status=Status(status), arch=arch, label=label, config=json.loads(config),
                    device=device, started=started, ended=ended, owner=owner, code=code, message=json.loads(message),
                    progress=float(progress), summary=json.loads(summary), kind=kind, key=key, worker=worker,
-                   stop=bool(stop), est_s=est_s)
+                   stop=bool(stop), est_s=est_s, mem_bytes=mem_bytes, limit_s=limit_s)

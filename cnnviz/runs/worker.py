@@ -8,7 +8,10 @@ While a job runs, its events are committed about twice a second (at once for sta
 end events), with its status, progress and summary, in one transaction each: every replica
 reads them from the store. Stop is a flag in the job's row, read before every step
 (``StoreStop``; one indexed read, ~20 µs): a Stop pressed on any replica ends the job within
-one step. A missing row (the job was deleted) also means stop. SIGTERM (the pool going away)
+one step; so does the job's own clock once it has run the wall time it was admitted with
+(``limit_s``, ``cnnviz.runs.admission``): it ends "stopped", saying so. A worker claims only a
+job whose memory reservation fits beside the running jobs' (``RunStore.claim``). A missing
+row (the job was deleted) also means stop. SIGTERM (the pool going away)
 ends the current job as "interrupted" and the worker with it. A job that raises ends as
 "failed" with its message; the worker carries on with the next one. A job that keeps weights
 gets their fate in its summary: ``weights`` ("kept", "too_big", "none") and ``weights_bytes``.
@@ -26,6 +29,8 @@ from typing import Any
 
 from cnnviz.errors import error_messages
 from cnnviz.i18n import messages
+from cnnviz.numbers import duration
+from cnnviz.runs import admission
 from cnnviz.runs.kinds import JobContext, get_kind
 from cnnviz.runs.store import RunInfo, RunStore, worker_name
 from cnnviz.runs.weights import WeightStore
@@ -40,15 +45,20 @@ _EXITING = False  # set by SIGTERM: the current job ends "interrupted", then the
 
 
 class StoreStop:
-    """``stop.is_set()`` for a job in a worker: its row's stop flag, or the worker exiting."""
+    """``stop.is_set()`` for a job in a worker: its row's stop flag, the worker exiting, or the
+    job past the wall time it was admitted with (``limit_s``: then ``overran`` is true)."""
 
-    def __init__(self, store: RunStore, run_id: str):
+    def __init__(self, store: RunStore, run_id: str, limit_s: float | None = None):
         self.store, self.run_id = store, run_id
         self._set = False
+        self.overran = False
+        self._until = time.monotonic() + limit_s if limit_s else None
 
     def is_set(self) -> bool:
         if not self._set:
-            self._set = _EXITING or self.store.stop_requested(self.run_id)
+            if self._until is not None and time.monotonic() >= self._until:
+                self.overran = True
+            self._set = self.overran or _EXITING or self.store.stop_requested(self.run_id)
         return self._set
 
     def set(self) -> None:
@@ -87,7 +97,7 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
     status, code, message = Status.FAILED, "train.runs.no_end", messages("train.runs.no_end")
     summary: dict[str, Any] = {}
     progress = 0.0
-    stop = StoreStop(store, info.id)
+    stop = StoreStop(store, info.id, info.limit_s)
     gen = None
     ended = False
 
@@ -125,6 +135,8 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
             gen.close()  # frees the model and the data now, not at garbage collection
     if _EXITING and status == Status.STOPPED:  # cut off by the pool going away, not by a person
         status, code, message = Status.INTERRUPTED, "train.runs.interrupted", messages("train.runs.interrupted")
+    elif stop.overran and status == Status.STOPPED:  # past the wall time it was admitted with
+        code, message = "adm.overran", messages("adm.overran", limit=duration(info.limit_s))
     if status == Status.COMPLETED:
         progress = 1.0
     try:
@@ -172,13 +184,14 @@ def worker_loop(db: str, threads: int, *, max_jobs: int | None = None, idle_s: f
     store = RunStore(db)
     weights = WeightStore.beside(store.path, runs=store)  # owners, and the store's lock for eviction
     me = worker_name()
+    memory = admission.jobs_memory()  # what the running jobs may reserve in all: a job waits for its share
     done = 0
     parent = os.getppid()
     try:
         while not _EXITING and (max_jobs is None or done < max_jobs):
             if os.getppid() != parent:  # the pool is gone (no PDEATHSIG on this OS)
                 break
-            info = store.claim(me)
+            info = store.claim(me, memory=memory)
             if info is None:
                 time.sleep(idle_s)
                 continue

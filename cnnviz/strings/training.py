@@ -145,14 +145,6 @@ STRINGS = {
         "权重、梯度、优化器状态、一个批量的激活值以及数据集，按 float32 计算（混合精度下为上限）；{device} 上可用 {free}",
     ),
     "train.est.time": ("Estimated time", "预计用时"),
-    "train.est.time.help": (
-        "from {rate} training images/s, measured by timing a few real steps of this network on {device}",
-        "依据在 {device} 上实测本网络几个训练步得到的速度：每秒 {rate} 张图像",
-    ),
-    "train.est.busy": (
-        "the device is busy training: the time is estimated once it is free",
-        "设备正在训练：空闲后再估计用时",
-    ),
     "train.est.images": ("Training images", "训练图像"),
     "train.est.images.help": ("and {test} test images", "另有 {test} 张测试图像"),
     "train.start": ("Start training", "开始训练"),

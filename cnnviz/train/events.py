@@ -4,9 +4,9 @@ to the page.
 The training engine (``cnnviz.train.loop``) yields ``StartEvent``, ``StepEvent``, ``EvalEvent``,
 ``EpochEvent`` and ``EndEvent``; a training run adds one ``ResultsEvent`` before its end
 (the confusion matrix and mistakes, ``cnnviz.train.evaluate.Results``); the BatchNorm lab adds
-``StatsEvent``s (activation statistics). A paired lab job (plain vs residual, without vs with
-BatchNorm) runs two engines at once: each of their events carries its variant in ``name``;
-the job's own events have ``name == ""``.
+``StatsEvent``s (activation statistics); the pool's calibration yields ``MeasureEvent``s. A
+paired lab job (plain vs residual, without vs with BatchNorm) runs two engines at once: each
+of their events carries its variant in ``name``; the job's own events have ``name == ""``.
 
 The run store keeps ``to_dict()`` (JSON: a NaN or inf becomes null) and gives back
 ``event_from_dict(d)``, so a page, the CLI and the tests read the same records the worker
@@ -162,8 +162,23 @@ class StatsEvent(Event):
     edges: Sequence[float] | None = None
 
 
+@dataclass(frozen=True)
+class MeasureEvent(Event):
+    """One point of the pool's calibration (``cnnviz.jobs.calibrate``): training examples per
+    second of ``arch`` at this input side and batch, measured in a worker of this machine."""
+
+    kind: ClassVar[str] = "measure"
+    step: int  # the point's index in the calibration
+    arch: str
+    point: str  # "class": the class-period recipe run by the real loop; "probe": a few bare steps
+    side: int
+    batch: int
+    macs: int  # per example, forward
+    examples_per_s: float
+
+
 EVENT_TYPES: dict[str, type[Event]] = {c.kind: c for c in (StartEvent, StepEvent, EvalEvent, EpochEvent, EndEvent,
-                                                           ResultsEvent, StatsEvent)}
+                                                           ResultsEvent, StatsEvent, MeasureEvent)}
 ProgressEvent = StartEvent | StepEvent | EvalEvent | EpochEvent | EndEvent  # what the engine yields
 
 

@@ -13,7 +13,10 @@ minute on a 2-core laptop CPU and still gets well above chance on Fashion-MNIST
 Recipes are per family (``cnnviz.models.registry.model_spec(name).family``) and name the network
 the book trains (its ratio-4 VGG-11 for VGG). ``recipe_config(arch, kind)`` applies a
 family's preset to any member (VGG-16, ResNet-34): same input side, hyper-parameters and
-data, and the model overrides that the member's config has.
+data, and the model overrides that the member's config has, plus the member's own
+(``Recipe.members``: the class-period recipe narrows its large members, so that every
+architecture of the training page finishes its class-period run within a minute alone on one
+worker of a 2-core machine; ``bench/bench_estimate.py`` measures it).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class Recipe:
     subset: int | None = None
     test_subset: int | None = None
     time_budget_s: float | None = None
+    # per member of the family, model overrides on top of ``model``: the class-period recipe
+    # shrinks its large members (full-width VGG-16, ResNet-34) so each finishes within its period
+    members: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def config(self, arch: str | None = None, **changes: Any) -> TrainConfig:
         """The ``TrainConfig`` of this recipe for ``arch`` (default: the recipe's own network).
@@ -62,7 +68,7 @@ class Recipe:
                                       time_budget_s=self.time_budget_s)
         fields.update(changes)
         valid = {f.name for f in dataclasses.fields(model_spec(arch).config)}
-        settings = {k: v for k, v in self.model.items() if k in valid}
+        settings = {k: v for k, v in {**self.model, **self.members.get(arch, {})}.items() if k in valid}
         return TrainConfig.create(arch, input_side=self.input_side, model_settings=settings,
                                   dataset=dataset, data_dir=data_dir, subset=self.subset,
                                   test_subset=self.test_subset, **fields)
@@ -94,8 +100,12 @@ CLASS: dict[str, Recipe] = {
     # within a class period where the book's plain SGD sits at chance for several epochs
     "alexnet": Recipe("alexnet", 67, lr=0.02, batch_size=64, epochs=12, momentum=0.9,
                       model={"width_div": 2, "fc_width": 512}, **_CLASS_DATA),
+    # the full-width members at the book's own ratio of 4 (VGG-11 ÷4 is the book's network), the
+    # deepest at 8: each within a class period on one worker thread (bench/bench_estimate.py)
     "vgg": Recipe("vgg11_small", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
-                  model={"fc_width": 512}, **_CLASS_DATA),
+                  model={"fc_width": 512}, members={"vgg11": {"width_div": 4}, "vgg13": {"width_div": 4},
+                                                    "vgg16": {"width_div": 8}, "vgg19": {"width_div": 8}},
+                  **_CLASS_DATA),
     # NiN without BatchNorm is seed-sensitive at this scale (54–78 % test accuracy across seeds
     # with Adam); BatchNorm, the chapter's own remedy, makes it 80–85 % on every seed tried
     "nin": Recipe("nin", 67, lr=0.1, batch_size=64, epochs=15, momentum=0.9,
@@ -104,7 +114,7 @@ CLASS: dict[str, Recipe] = {
                         model={"width_div": 4}, **_CLASS_DATA),
     "batchnorm": Recipe("lenet", 28, lr=0.1, batch_size=64, epochs=20, momentum=0.9, **_CLASS_DATA),
     "resnet": Recipe("resnet18", 48, lr=0.05, batch_size=64, epochs=10, momentum=0.9,
-                     model={"width_div": 4}, **_CLASS_DATA),
+                     model={"width_div": 4}, members={"resnet34": {"width_div": 8}}, **_CLASS_DATA),
 }
 
 TABLES = {"book": BOOK, "class": CLASS}
