@@ -99,6 +99,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "trained weights one student may keep, in MB (a student past it loses their own oldest first; "
             "the teacher's pre-warmed runs are never evicted)"),
     Setting("CNNVIZ_LANG", _choice("en", "zh"), "en", "the language of `make classroom`'s console messages"),
+    Setting("CNNVIZ_WARM", _choice("on", "off"), "on",
+            "`on`: `make classroom` says ready only once one session has loaded home, explorer, training and "
+            "board on each replica (imports and shared figures done), and `make run` warms its server the same "
+            "way; `off`: no warm-up, the first students wait for them"),
 )}
 
 
@@ -206,3 +210,8 @@ def worker_plan_overrides() -> tuple[int | None, int | None]:
 
 def console_lang() -> str:
     return str(get("CNNVIZ_LANG"))
+
+
+def warm_up() -> bool:
+    """Whether a server is warmed before its class arrives (``classroom.warm``)."""
+    return get("CNNVIZ_WARM") == "on"
