@@ -237,10 +237,10 @@ def wait_healthy(url: str, timeout: float) -> bool:
 
 
 def summary(report: Report, lang: str) -> str:
-    """One report as the teacher reads it: "warmed in 6.1 s (home 3.2 s, explorer 1.4 s, ...)"."""
+    """One report as the teacher reads it: "warmed in 6.1 s (home 3.21 s, explorer 1.40 s, ...)"."""
     from cnnviz.i18n import t
 
-    pages = ", ".join(f"{p} {s:.1f} s" for p, s in report.pages)
+    pages = ", ".join(f"{p} {s:.2f} s" for p, s in report.pages)
     if report.ok:
         return t("warm.done", lang, secs=report.seconds, pages=pages)
     return t("warm.failed", lang, error=report.error, pages=pages or "–")
