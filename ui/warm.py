@@ -2,9 +2,9 @@
 
 A server is warmed by one real session per page before its class arrives; the session says so
 in the ``classroom.warm.HEADER`` request header. That is believed only of a connection straight
-from this machine (``ui.sched.client_address`` is "": a loopback peer with no ``X-Forwarded-For``),
-never of one through the classroom's proxy (HAProxy adds that header) or from another machine,
-so a student cannot pass for the warm-up. The warm-up session then
+from this machine (a loopback peer with no ``X-Forwarded-For``), never of one through the
+classroom's proxy (HAProxy adds that header) or from another machine, so a student cannot pass
+for the warm-up (a browser cannot add a header to its websocket either). The warm-up session then
 
 * is not recorded as a student "seen" (``ui.sched.student``): the teacher's list is the class;
 * leaves one line per page in the server's log, ``cnnviz warm-up: <page> (<lang>) ran in pid N``,
@@ -14,6 +14,7 @@ so a student cannot pass for the warm-up. The warm-up session then
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import streamlit as st
@@ -25,13 +26,22 @@ def is_warmup() -> bool:
     """This session is the warm-up's (see the module docstring)."""
     try:
         said = st.context.headers.get(HEADER)
+        peer = st.context.ip_address  # None for 127.0.0.1 and ::1
+        forwarded = st.context.headers.get_all("X-Forwarded-For")
     except Exception:  # no browser context (a bare script run, AppTest)
         return False
-    if said != "1":
-        return False
-    from ui.sched import client_address
+    return said == "1" and not forwarded and (peer is None or _loopback(peer))
 
-    return client_address() == ""
+
+def _loopback(peer: str) -> bool:
+    """A loopback address, IPv4-mapped ones included: ``streamlit run`` without an address listens
+    on ``::``, where a connection to 127.0.0.1 comes from ``::ffff:127.0.0.1``."""
+    try:
+        addr = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return (mapped or addr).is_loopback
 
 
 def mark(page: str, lang: str) -> None:
