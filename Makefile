@@ -38,8 +38,12 @@ haproxy:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
 	  else echo "haproxy missing: sudo apt-get install haproxy (Debian 12 ships 2.6), then make classroom again"; exit 1; fi; }
 
-# One process: `streamlit run app.py`, as a teacher would type it.
+# One process: `streamlit run app.py`, as a teacher would type it. Beside it, `classroom.warm`
+# waits for it to answer, loads its default pages once in one real session (so the first student
+# does not wait for torch's imports and the shared figures) and prints the ready line; it ends
+# by itself (CNNVIZ_WARM=off: it does nothing). `make run` without warm-up: CNNVIZ_WARM=off make run.
 run: setup
+	$(PY) -m classroom.warm --wait 120 http://127.0.0.1:$(PORT) & \
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 # A class: K replicas of the same app behind HAProxy on one port; Ctrl-C stops everything.

@@ -9,7 +9,8 @@ them from file names) and pages are grouped by the chapter's sections. Calling
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from ui.common import freeze_startup_objects, language_selector, tr
+from ui import warm
+from ui.common import freeze_startup_objects, lang, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
 from ui.sched import keep_cookie, scheduler, teacher_key
 
@@ -25,4 +26,6 @@ keep_cookie()  # the student's cookie, set from the sidebar on every run of a ne
 sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):
     sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), icon=icon, default=(i == 0)))
-st.navigation(sections).run()
+page = st.navigation(sections)
+page.run()
+warm.mark(page.url_path, lang())  # the warm-up's line in the server log (classroom.warm); nothing for a student

@@ -1,4 +1,4 @@
-"""``python -m classroom [--replicas K] [--port P] [--host H] [--lang en|zh]``: cnnviz for a class,
+"""``python -m classroom [--replicas K] [--port P] [--host H] [--warm-timeout S] [--lang en|zh]``: cnnviz for a class,
 K replicas behind HAProxy.
 
 Defaults: K = ``$REPLICAS`` or the CPU count, P = ``$PORT`` or 8501, H = 0.0.0.0 (every
@@ -17,7 +17,7 @@ import sys
 from cnnviz import settings
 from cnnviz.i18n import LANGS, t
 
-from .launcher import START_TIMEOUT_S, Classroom, LaunchError
+from .launcher import START_TIMEOUT_S, WARM_TIMEOUT_S, Classroom, LaunchError
 
 
 def _env_lang() -> str:
@@ -48,11 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pin-cpus", action="store_true", help=t("room.h.pin_cpus", lang))
     p.add_argument("--start-timeout", type=float, default=START_TIMEOUT_S,
                    help=t("room.h.start_timeout", lang, secs=START_TIMEOUT_S))
+    p.add_argument("--warm-timeout", type=float, default=WARM_TIMEOUT_S,
+                   help=t("warm.room.h.timeout", lang, secs=WARM_TIMEOUT_S))
     p.add_argument("--lang", choices=LANGS, default=lang, help=t("room.h.lang", lang))
     a = p.parse_args(argv)
     try:
         room = Classroom(a.replicas, host=a.host, port=a.port, run_dir=a.run_dir, pin_cpus=a.pin_cpus,
-                         start_timeout=a.start_timeout, lang=a.lang)
+                         start_timeout=a.start_timeout, lang=a.lang, warm_timeout=a.warm_timeout)
     except LaunchError as err:
         print(t("room.error", a.lang, err=err), file=sys.stderr)
         return 2

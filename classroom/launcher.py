@@ -17,15 +17,21 @@ is stopped, exit status 1):
    environment (``CNNVIZ_DATA_DIR``...) plus ``CNNVIZ_DB`` (the one store: every replica lists
    every run), ``CNNVIZ_POOL=external`` (a replica never starts a pool of its own) and
    ``CNNVIZ_TEACHER_KEY`` (one key for every replica), and waits until each answers
-   ``/_stcore/health``; then until the pool's heartbeat row in the store names the pool it
-   started, and prints the pool's plan (workers × threads) from that row;
+   ``/_stcore/health``; then warms them (``classroom.warm``, a child: one real session per
+   replica loads home, explorer, training and board, in English then Chinese, so that the
+   imports and the shared figures are done before the class arrives; ``CNNVIZ_WARM=off``
+   skips it) while it waits until the pool's heartbeat row in the store names the pool it
+   started, and prints the pool's plan (workers × threads) from that row; then waits for the
+   warm-up, at most ``--warm-timeout`` s, and prints a line per replica (its page times, or
+   what failed: the class is served anyway);
 4. renders ``haproxy.cfg`` (``classroom.haproxy``), validates it (``haproxy -c``), starts
    ``haproxy -f CFG -db`` (foreground, our child), and checks through the proxy that each
    replica is reachable by its own cookie; then prints one line with ``ready``;
 5. supervises until SIGINT/SIGTERM/SIGHUP: a replica that exits, or stops answering its
    health check for ``HUNG_AFTER_S``, is restarted on the same port after a backoff of
    1, 2, 4, ... 30 s (``BACKOFF``: reset once it has stayed up and healthy 30 s); HAProxy's
-   own checks take it out of rotation meanwhile and back when it answers. HAProxy itself is
+   own checks take it out of rotation meanwhile and back when it answers (a restarted replica is
+   warmed again once healthy, while it already serves). HAProxy itself is
    restarted the same way if it dies, and so is the pool (when it exits, or its heartbeat is
    older than ``HUNG_AFTER_S``); a restarted pool marks the jobs its predecessor was running
    "interrupted" and takes the queue up where it was. Each event is one line on stdout;
@@ -65,6 +71,7 @@ from cnnviz.i18n import t
 from cnnviz.runs.guard import MIN_LEN, weak_key
 
 from . import haproxy as hx
+from . import warm as wm
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # the project: app.py and .streamlit/config.toml
 HEALTH = hx.HEALTH_PATH
@@ -84,6 +91,8 @@ PROXY_TIMEOUT_S = 20.0  # every replica reachable through HAProxy
 ENV_PATHS = ("CNNVIZ_DB", "CNNVIZ_DATA_DIR")  # made absolute: the replicas run in the project folder
 POOL_BEAT_S = 5.0  # a pool heartbeat (written every second) younger than this: the pool is alive
 STORE_TIMEOUT_S = 60.0  # the child python that names the default store (imports torch: 1–3 s)
+WARM_TIMEOUT_S = wm.TIMEOUT_S  # the replicas' warm-up (classroom.warm), all at once; then ready is said anyway
+WARM_GRACE_S = 15.0  # past its own --timeout, a warm-up child is stopped (it bounds itself: this is a backstop)
 
 
 class LaunchError(Exception):
@@ -245,12 +254,24 @@ class Child(sv.Child):
     next_probe: float = 0.0
 
 
+@dataclass(kw_only=True)
+class Warming:
+    """A warm-up in flight: ``python -m classroom.warm --json`` (``child``) for ``replicas``, its
+    report read from ``child.log`` past ``offset`` (the log collects every warm-up of the run)."""
+
+    child: Child
+    replicas: list[Child]
+    offset: int
+    deadline: float  # monotonic: stopped past it
+
+
 class Classroom:
     """The launcher; ``run()`` is ``python -m classroom``."""
 
     def __init__(self, replicas: int, host: str = "127.0.0.1", port: int = 8501, run_dir: str | None = None,
                  app: str = "app.py", cwd: pathlib.Path = ROOT, pin_cpus: bool = False,
-                 start_timeout: float = START_TIMEOUT_S, out=None, lang: str = "en"):
+                 start_timeout: float = START_TIMEOUT_S, out=None, lang: str = "en",
+                 warm_timeout: float = WARM_TIMEOUT_S):
         self.lang = lang  # "en" or "zh": the language of every line it prints
         if replicas < 1:
             raise LaunchError(t("room.replicas_min", lang))
@@ -258,6 +279,8 @@ class Classroom:
         self.app, self.cwd = app, pathlib.Path(cwd)
         self.pin_cpus = pin_cpus
         self.start_timeout = start_timeout
+        self.warm_timeout = warm_timeout
+        self.warming: list[Warming] = []  # warm-ups in flight (classroom.warm): at start, after a restart
         self.out = out or sys.stdout
         self.run_dir = pathlib.Path(run_dir) if run_dir else None
         self.replicas: list[Child] = []
@@ -403,7 +426,9 @@ class Classroom:
             cpus = t("room.cpus", self.lang, cpus=sorted(r.cpus)) if r.cpus else ""
             self.say(t("room.replica_starting", self.lang, name=r.name, pid=r.pid, port=r.port, cpus=cpus, log=r.log))
         self._wait_replicas()
+        self._start_warm(self.replicas)  # while the pool starts: both take a few seconds
         self._wait_pool()
+        self._wait_warm()
         self._start_haproxy()
         self.say(t("room.haproxy_starting", self.lang, pid=self.haproxy.pid, cfg=self.cfg, log=self.haproxy.log))
         self._wait_proxy()
@@ -467,6 +492,71 @@ class Classroom:
         self.say(t("room.pool_ready", self.lang, pid=self.pool.pid, workers=workers, threads=threads,
                    cores=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))
 
+    # --- warm-up ---------------------------------------------------------------------------------
+    def _warm_on(self) -> bool:
+        return settings.get("CNNVIZ_WARM", self._env()) == "on"  # checked at start (settings.check)
+
+    def _start_warm(self, replicas: list[Child], again: bool = False) -> None:
+        """``python -m classroom.warm --json`` for ``replicas``, straight to their ports (the warm-up
+        is believed only from a direct loopback connection: ``ui.warm``); a child like the others
+        (its own group, dying with us), so that this process stays single-threaded."""
+        if not self._warm_on():
+            if not again:
+                self.say(t("warm.room.off", self.lang))
+            return
+        log = self.run_dir / "warm.log"
+        offset = log.stat().st_size if log.exists() else 0
+        child = Child(name="warm", log=log)
+        self._spawn(child, self._warm_cmd([f"http://127.0.0.1:{r.port}" for r in replicas]), self._env(), self.cwd)
+        self.warming.append(Warming(child=child, replicas=list(replicas), offset=offset,
+                                    deadline=child.started + self.warm_timeout + WARM_GRACE_S))
+        if again:
+            self.say(t("warm.room.again", self.lang, name=replicas[0].name, pid=child.pid, log=log))
+        else:
+            self.say(t("warm.room.starting", self.lang, pid=child.pid, log=log))
+
+    def _warm_cmd(self, urls: list[str]) -> list[str]:
+        return [sys.executable, "-m", "classroom.warm", "--json", "--timeout", f"{self.warm_timeout:g}", *urls]
+
+    def _reap_warm(self, w: Warming, now: float) -> bool:
+        """Whether warm-up ``w`` is over: then its lines are said (a report per replica, or why
+        there is none) and its child is gone. A warm-up past its deadline is stopped."""
+        code = w.child.proc.poll() if w.child.proc is not None else -1
+        if code is None and now < w.deadline:
+            return False
+        if code is None:
+            self._terminate([w.child])
+            self.say(t("warm.room.timeout", self.lang, secs=self.warm_timeout, log=w.child.log))
+            w.child.proc = None
+            return True
+        w.child.proc = None
+        try:
+            with open(w.child.log, "rb") as f:
+                f.seek(w.offset)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            text = ""
+        reports = {r.url: r for r in wm.parse_reports(text)}
+        for r in w.replicas:
+            rep = reports.get(f"http://127.0.0.1:{r.port}")
+            if rep is None:
+                self.say(t("warm.room.no_report", self.lang, how=_describe_exit(code, self.lang), name=r.name,
+                           log=w.child.log))
+            elif rep.ok:
+                self.say(t("warm.room.replica", self.lang, name=r.name, summary=wm.summary(rep, self.lang)))
+            else:
+                self.say(t("warm.room.not_warmed", self.lang, name=r.name, summary=wm.summary(rep, self.lang)))
+        return True
+
+    def _wait_warm(self) -> None:
+        """Until the start-up warm-up is over (bounded: ``warm_timeout`` and a grace); ready comes after."""
+        while self.warming:
+            self._check_stop()
+            now = time.monotonic()
+            self.warming = [w for w in self.warming if not self._reap_warm(w, now)]
+            if self.warming:
+                time.sleep(TICK_S)
+
     def _wait_proxy(self) -> None:
         """HAProxy's own health check has passed for every replica (its stats say "UP", not "UP 1/3":
         a server starts as up but unconfirmed), and each replica answers through the proxy when asked
@@ -529,6 +619,7 @@ class Classroom:
             self.say(t("room.haproxy_restarted", self.lang, pid=h.pid, old=h.pids[-2], n=h.restarts))
 
         self._supervise_pool(now)
+        self.warming = [w for w in self.warming if not self._reap_warm(w, now)]
         due = []
         for r in self.replicas:
             if r.proc is None:
@@ -557,6 +648,8 @@ class Classroom:
             if ok[r.port]:
                 if not r.healthy:
                     self.say(t("room.replica_healthy", self.lang, name=r.name, pid=r.pid, health=HEALTH))
+                    if r.restarts:  # a restarted replica is cold again: warm it (HAProxy already sends it students)
+                        self._start_warm([r], again=True)
                 r.healthy, r.last_ok = True, now
             elif r.healthy and now - r.last_ok >= HUNG_AFTER_S:
                 self.say(t("room.replica_hung", self.lang, name=r.name, pid=r.pid, health=HEALTH,
@@ -619,7 +712,8 @@ class Classroom:
 
     def stop(self) -> None:
         # the proxy first (no new traffic); the pool with the rest: its workers end their jobs "interrupted"
-        children = ([self.haproxy] if self.haproxy else []) + self.replicas + ([self.pool] if self.pool else [])
+        children = ([self.haproxy] if self.haproxy else []) + self.replicas + ([self.pool] if self.pool else []) \
+            + [w.child for w in self.warming]
         started = [c for c in children if c.proc is not None]
         if not started:
             return

@@ -109,6 +109,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "CNNVIZ_RESERVE_MB); a job waits in the queue rather than start into a shortage"),
     Setting("CNNVIZ_RESERVE_MB", _positive_int, 3072,
             "memory kept for the app's replicas, the workers' own processes and a margin, in MB"),
+    Setting("CNNVIZ_WARM", _choice("on", "off"), "on",
+            "`on`: `make classroom` says ready only once one session has loaded home, explorer, training and "
+            "board on each replica (imports and shared figures done), and `make run` warms its server the same "
+            "way; `off`: no warm-up, the first students wait for them"),
 )}
 
 
@@ -234,3 +238,8 @@ def jobs_memory(total_bytes: int | None) -> int | None:
 
 def console_lang() -> str:
     return str(get("CNNVIZ_LANG"))
+
+
+def warm_up() -> bool:
+    """Whether a server is warmed before its class arrives (``classroom.warm``)."""
+    return get("CNNVIZ_WARM") == "on"

@@ -49,6 +49,7 @@ READY_RE = re.compile(r"ready on (http://\S+) \((\d+) replicas?, pids ([\d ]+), 
 REPLICA_RE = re.compile(r"replica (r\d+) starting: pid (\d+) on 127\.0\.0\.1:(\d+)")
 POOL_RE = re.compile(r"worker pool up: pid (\d+), (\d+) worker\(s\) × (\d+) torch thread")
 KEY_RE = re.compile(r"teacher key: (\S+) \(type it")
+WARM_MARK_RE = re.compile(r"cnnviz warm-up: (\w+) \((en|zh)\) ran in pid (\d+)")  # ui.warm.mark
 HDR = hx.HEADER.lower()
 
 pytestmark = pytest.mark.xdist_group("classroom")
@@ -511,6 +512,44 @@ def test_ready_line_and_every_replica_up(room):
     assert (room.run_dir / "haproxy.cfg").read_text().count(" cookie r") == 2
 
 
+@cluster_test
+def test_ready_comes_only_after_every_replica_was_warmed(room):
+    """Each replica ran every default page once (its own marker lines, its pid: ``ui.warm``) and
+    the launcher said so before its ready line; the warm-up left no student in the store. A
+    session through the proxy that claims to be the warm-up is an ordinary student."""
+    import sqlite3
+
+    from classroom import warm as wm
+
+    ready_at = next(i for i, ln in enumerate(room.lines) if READY_RE.search(ln))
+    pages = {(p or "home", lang) for p in wm.PAGES for lang in wm.LANGS}
+    for name, pid in room.pids.items():
+        said = [i for i, ln in enumerate(room.lines) if re.search(rf"replica {name} warmed in [\d.]+ s \(home ", ln)]
+        assert said and said[0] < ready_at, room.output()
+        marks = WARM_MARK_RE.findall((room.run_dir / f"{name}.log").read_text())
+        assert {(p, lang) for p, lang, _ in marks} == pages and {int(p) for *_, p in marks} == {pid}, marks
+
+    def seen() -> int:
+        with sqlite3.connect(room.db) as conn:
+            return conn.execute("SELECT COUNT(*) FROM students").fetchone()[0]
+
+    assert seen() == 0  # the warm-up is nobody
+    from testkit.wsclient import Student
+
+    async def forged():
+        s = Student(room.base, page="training", headers={wm.HEADER: "1"})
+        try:
+            await s.connect()
+            assert not s.last_run_exceptions, s.last_run_exceptions
+        finally:
+            await s.close()
+
+    run_async(forged())
+    assert seen() == 1  # through the proxy (X-Forwarded-For): a student like any other
+    logs = "".join((room.run_dir / f"{name}.log").read_text() for name in room.pids)
+    assert len(WARM_MARK_RE.findall(logs)) == len(pages) * len(room.pids)  # and no marker line for it
+
+
 @browser_test
 def test_browsers_reach_both_replicas_and_stay_on_theirs(room, tabs):
     for name, tab in tabs.items():
@@ -680,6 +719,7 @@ def test_a_killed_replica_is_restarted_and_the_proxy_keeps_serving(room, browser
     m = room.wait_line(rf"replica {victim} restarted: pid (\d+) \(was {old}\)", WAIT_S, mark)
     new = int(m.group(1))
     room.wait_line(rf"replica {victim} healthy: pid {new}", WAIT_S, mark)
+    room.wait_line(rf"replica {victim} warmed in ", WAIT_S, mark)  # cold again after its restart: warmed again
     assert new != old and _alive(new) and not _alive(old)
     room.pids[victim] = new
     room.every_pid.add(new)

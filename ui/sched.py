@@ -47,6 +47,7 @@ from cnnviz.jobs import KINDS
 from cnnviz.runs.guard import COOKIE_S, KeyGuard, Verdict, weak_key
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.settings import db_path
+from ui.warm import is_warmup
 
 COOKIE = "cnnviz_student"
 _NEW_TOKEN = "_student_token_new"  # session state: the token was made here, not read from a cookie
@@ -120,7 +121,7 @@ def student() -> str:
     token = _token()
     sid = hashlib.sha256(token.encode()).hexdigest()[:24]
     last = st.session_state.get("_student_seen", 0.0)
-    if time.time() - last > TOUCH_EVERY_S:
+    if time.time() - last > TOUCH_EVERY_S and not is_warmup():  # the warm-up is nobody
         st.session_state["_student_seen"] = time.time()
         try:
             scheduler().store.touch(sid)
