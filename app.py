@@ -11,7 +11,7 @@ import streamlit as st
 from cnnviz.errors import CnnvizError
 from ui.common import freeze_startup_objects, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
-from ui.sched import keep_cookie, scheduler, teacher_key
+from ui.sched import keep_cookie, scheduler, store_guard, teacher_key
 
 st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
 freeze_startup_objects()  # once per process: see its docstring (why a click no longer pays a full GC)
@@ -25,4 +25,5 @@ keep_cookie()  # the student's cookie, set from the sidebar on every run of a ne
 sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):
     sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), icon=icon, default=(i == 0)))
-st.navigation(sections).run()
+with store_guard():  # a store that broke or stays locked: its one message on the pages that read it
+    st.navigation(sections).run()
