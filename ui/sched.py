@@ -101,7 +101,9 @@ def store_guard() -> Iterator[None]:
         elif isinstance(err, StoreError):
             shown = err  # it names the file and the cause already
         else:
-            shown = StoreError("store.broken", error=f"{db_path()}: {err}")
+            # the words of a store that cannot be opened (``RunStore``): the same, whichever page or
+            # session meets it first and whether its cached connection or a new one reads it
+            shown = StoreError("train.runs.store_error", error=f"{db_path()}: {err}")
             forget_store()
         logging.getLogger("cnnviz.store").warning("a page stopped on the run store: %s", err)
         show_error(shown)

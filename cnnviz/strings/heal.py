@@ -19,13 +19,7 @@ STRINGS = {
         "the owner's limit on live runs applies",
         "为所选训练的发起者和其他关注者再运行一次（已中断，或其工作进程意外退出）；发起者同时运行训练数量的上限仍然适用",
     ),
-    # --- a store that breaks after the app opened it, or is locked by another program --------------
-    "store.broken": (
-        "the run store cannot be read ({error}): the training runs, the class board and the labs' jobs are "
-        "unavailable until the teacher restores it or points CNNVIZ_DB at another file; the other pages still work",
-        "无法读取训练记录库（{error}）：在老师恢复它或用 CNNVIZ_DB 指定另一个文件之前，训练、班级看板和实验任务都不可用；"
-        "其他页面仍可正常使用",
-    ),
+    # --- a store locked by another program past SQLite's wait (ui.sched.store_guard) ----------------
     "store.busy": (
         "the run store is busy: another program holds its lock ({error}); try again in a moment",
         "训练记录库正忙：另一个程序正占用它的锁（{error}）；请稍后再试",
