@@ -29,7 +29,6 @@ Slow (real processes, ``slow``):
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import pathlib
@@ -42,11 +41,12 @@ import time
 import types
 
 import pytest
-from conftest import ROOT, WAIT_S, start_pool, stop_pool, until, wait_pool
+from conftest import ROOT, WAIT_S, stop_pool, until, wait_pool
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.runs import busy
 from cnnviz.runs import scheduler as scheduler_mod
+from cnnviz.runs.pool import pool_running
 from cnnviz.runs.scheduler import NotYours, RunError, Scheduler
 from cnnviz.runs.store import TEACHER, LiveLimit, RunStore
 from cnnviz.status import Status
@@ -345,4 +345,139 @@ def test_the_restart_button_on_the_training_page(app_db):
         assert dict(sch.get(new).config) == dict(sch.get(old).config)
         assert not [b for b in at.button if b.key == "tr.restart"]  # the new run is queued: no Restart
     finally:
+        sch.close()
+
+
+# --- real processes ---------------------------------------------------------------------------------------
+def _procs_with(text: str) -> list[int]:
+    """Live processes whose command line mentions ``text`` (a test's own store path: only its processes)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            argv = pathlib.Path(f"/proc/{name}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if text in argv and alive(int(name)):
+            out.append(int(name))
+    return out
+
+
+@pytest.mark.slow  # real pool processes
+def test_a_killed_pool_is_started_again_by_a_page_view(tmp_path, monkeypatch):
+    from ui import sched
+
+    db = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("CNNVIZ_DB", str(db))
+    monkeypatch.setenv("CNNVIZ_POOL", "auto")  # as `streamlit run app.py` alone: the app starts its pool
+    monkeypatch.setenv("CNNVIZ_WORKERS", "1")
+    monkeypatch.setenv("CNNVIZ_WORKER_THREADS", "1")
+    sched.forget_store()
+    store = RunStore(db)
+    replica = Scheduler(db, pool="none")  # another replica's scheduler: it never starts a pool
+    try:
+        board = AppTest.from_file(str(ROOT / "pages" / "board.py"), default_timeout=TIMEOUT)
+        board.session_state["_student_token"] = TOKEN
+        board.run()
+        assert not board.exception, [e.value for e in board.exception]
+        first = until(lambda: (p := store.pool()) is not None and p.alive() and p.pid, WAIT_S, "the app's pool")
+        os.kill(first, signal.SIGKILL)  # by its pid only
+        until(lambda: not store.pool().alive(), WAIT_S, "the killed pool's heartbeat to go stale")
+        rid = replica.submit("train", tiny(seed=51).to_dict(), OTHER).run_id
+        assert replica.get(rid).status == Status.QUEUED and not pool_running(db)  # nobody serves it
+
+        board.run()  # a page view, nobody pressing Start
+        assert not board.exception, [e.value for e in board.exception]
+        second = until(lambda: (p := store.pool()) is not None and p.alive() and p.pid != first and p.pid, WAIT_S,
+                       "a new pool's heartbeat")
+        assert second != first
+        assert replica.wait(rid, WAIT_S).status == Status.COMPLETED  # the queue moved by itself
+    finally:
+        proc = sched.scheduler()._pool_proc
+        if proc is not None:
+            stop_pool(proc)
+        sched.forget_store()
+        replica.close()
+        store.close()
+
+
+_SPAWNER = textwrap.dedent("""
+    import sys, time
+    from cnnviz.runs.pool import spawn_pool
+    from cnnviz.runs.store import RunStore
+    db, wait = sys.argv[1], sys.argv[2] == "started"
+    proc = spawn_pool(db, [sys.executable, "-m", "cnnviz", "pool", "--workers", "1", "--threads", "1"],
+                      log_path=db + ".pool.log")
+    if wait:  # until the pool beats: then this app goes
+        store = RunStore(db)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not ((p := store.pool()) is not None and p.alive()):
+            time.sleep(0.1)
+    print(proc.pid, flush=True)
+""")
+
+
+@pytest.mark.slow  # real pool processes
+@pytest.mark.parametrize("when", ["at_once", "started"])
+def test_a_pool_goes_when_the_app_that_started_it_goes(tmp_path, when):
+    """``at_once``: the app exits right after the spawn, before the pool has imported anything
+    (the check before its imports); ``started``: once the pool beats, with its worker (the check
+    in its loop). Either way the pool, and its worker, are gone soon after, by themselves."""
+    db = tmp_path / "runs.sqlite"
+    out = subprocess.run([sys.executable, "-c", _SPAWNER, str(db), when], cwd=ROOT, capture_output=True, text=True,
+                         timeout=WAIT_S)
+    assert out.returncode == 0, out.stderr[-2000:]
+    pid = int(out.stdout.split()[-1])
+    try:
+        until(lambda: not alive(pid), 60, f"the pool {pid} of an app that is gone to exit")
+        until(lambda: not _procs_with(str(db)), 60, "the pool's workers to exit")
+        log = pathlib.Path(str(db) + ".pool.log").read_text()
+        assert "is gone: exiting" in log, log[-2000:]
+        if when == "started":
+            assert RunStore(db).pool() is not None  # it had served
+    finally:
+        for left in _procs_with(str(db)):  # a failure must not leave them running
+            os.kill(left, signal.SIGKILL)
+
+
+def _job_running(sch: Scheduler, rid: str):
+    info = sch.get(rid)
+    return info.status == Status.RUNNING and info.summary.get("step") and info
+
+
+@pytest.mark.slow  # real pool processes
+def test_a_store_locked_longer_than_sqlites_wait_kills_neither_the_pool_nor_its_job(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    log_path = pathlib.Path(str(db) + ".pool.log")
+    sch = Scheduler(db, pool="none")
+    with open(log_path, "ab") as log:  # SQLite waits 0.3 s for a lock in the pool and its workers, not 30 s
+        pool = subprocess.Popen([sys.executable, str(ROOT / "tests" / "busy_pool.py"), "0.3", "120", "pool", "--db",
+                                 str(db), "--workers", "1", "--threads", "1", "--exit-with-parent"], cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    locker = None
+    try:
+        wait_pool(db)
+        rid = sch.submit("train", tiny(seed=61, epochs=30).to_dict(), "student-busy").run_id
+        until(lambda: _job_running(sch, rid), WAIT_S, "the job to run")
+        locker = sqlite3.connect(str(db), isolation_level=None, timeout=30)
+        locker.execute("BEGIN EXCLUSIVE")  # another program holds the store's write lock
+        held = time.monotonic()
+        # held until both the supervisor (its heartbeat) and the worker (its job's events) have met it
+        until(lambda: "heartbeat skipped" in log_path.read_text()
+              and f"busy during recording job {rid}" in log_path.read_text(), WAIT_S,
+              "the pool and its worker to meet the locked store")
+        until(lambda: time.monotonic() - held > 3.0, 10, "a lock held three seconds")  # ten times SQLite's wait
+        assert pool.poll() is None  # the supervisor lives
+        locker.execute("ROLLBACK")
+        info = sch.wait(rid, timeout=WAIT_S)
+        assert info.status == Status.COMPLETED, (info.status, info.code, info.text("en"))
+        until(lambda: (p := sch.pool_info()) is not None and p.pid == pool.pid and p.alive(), WAIT_S,
+              "the same pool beating again")
+        text = log_path.read_text()
+        assert "Traceback" not in text, text[-3000:]
+    finally:
+        if locker is not None:
+            locker.close()
+        stop_pool(pool)
         sch.close()
