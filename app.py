@@ -12,7 +12,7 @@ from cnnviz.errors import CnnvizError
 from ui import warm
 from ui.common import freeze_startup_objects, lang, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
-from ui.sched import keep_cookie, scheduler, teacher_key
+from ui.sched import keep_cookie, scheduler, store_guard, teacher_key
 
 st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
 freeze_startup_objects()  # once per process: see its docstring (why a click no longer pays a full GC)
@@ -27,5 +27,6 @@ sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):
     sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), icon=icon, default=(i == 0)))
 page = st.navigation(sections)
-page.run()
+with store_guard():  # a store that broke or stays locked: its one message on the pages that read it
+    page.run()
 warm.mark(page.url_path, lang())  # the warm-up's line in the server log (classroom.warm); nothing for a student

@@ -124,6 +124,8 @@ def act(action: str) -> None:
         name = ub.title(info)
         if action == "stop":
             sch.stop(rid, student(), teacher=True)
+        elif action == "restart":  # on the owner's behalf: their limit on live runs applies
+            sch.restart(rid, student(), teacher=True)
         else:
             sch.delete(rid, student(), teacher=True)
     except CnnvizError as err:  # gone meanwhile (another tab, a worker): say so
@@ -341,12 +343,16 @@ def actions(sch, me: str) -> None:
             if r.kind != "train":
                 labels[r.id] = f"{ub.kind_text(r.kind)}: {labels[r.id]}"
         keep_choices(PICK, labels, multi=False)
-        c = st.columns([4, 1, 1], vertical_alignment="bottom")
+        c = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
         pick = c[0].selectbox(tr("teacher.pick"), list(labels), format_func=label_of(labels), key=PICK)
-        live = next((r.live for r in every if r.id == pick), False)
+        picked = next((r for r in every if r.id == pick), None)
+        live = picked is not None and picked.live
         c[1].button(tr("teacher.stop"), on_click=act, args=("stop",), disabled=not live, icon=":material/stop:",
                     key="teacher.stop_btn", width="stretch")
-        c[2].button(tr("teacher.delete"), on_click=act, args=("delete",), icon=":material/delete:",
+        c[2].button(tr("sched.restart"), on_click=act, args=("restart",), help=tr("teacher.restart.help"),
+                    disabled=picked is None or not sch.restartable(picked), icon=":material/restart_alt:",
+                    key="teacher.restart_btn", width="stretch")
+        c[3].button(tr("teacher.delete"), on_click=act, args=("delete",), icon=":material/delete:",
                     key="teacher.delete_btn", width="stretch")
     teacher_s = settings.run_time_limits()[1]
     st.number_input(tr("teacher.limit"), admission.MIN_LIMIT_S, admission.MAX_LIMIT_S,

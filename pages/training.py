@@ -54,6 +54,18 @@ def start_run(cfg, teacher: bool = False) -> None:
         st.session_state["tr._note"] = tr("sched.attached")
 
 
+def restart_run(rid: str) -> None:
+    """The owner's (or the teacher's) Restart of a run a dead pool cut off: the new run goes into the URL."""
+    try:
+        ticket = scheduler().restart(rid, student(), teacher=is_teacher())
+    except CnnvizError as err:  # the owner's share is used up, another tab restarted or deleted it...
+        st.session_state["tr._restart_error"] = err
+        return
+    st.query_params["run"] = ticket.run_id
+    st.session_state["tr._note"] = tr("sched.restarted")
+    st.session_state["tr._restarted"] = True  # the panel's fragment reruns the whole page
+
+
 def stop_run(rid: str) -> None:
     """This student's Stop: the run stops, or (others still watch it) they leave it."""
     try:
@@ -238,6 +250,14 @@ def current_run(rid: str) -> None:
             show = {Status.COMPLETED: st.success, Status.STOPPED: st.info,
                     Status.INTERRUPTED: st.warning}.get(info.status, st.error)
             show(ut.run_message(info))
+        if sch.restartable(info) and (mine or is_teacher()):  # cut off by a dead pool or worker: one click
+            st.button(tr("sched.restart"), help=tr("sched.restart.help"), icon=":material/restart_alt:",
+                      key="tr.restart", on_click=restart_run, args=(rid,))
+        if st.session_state.pop("tr._restarted", False):
+            st.rerun(scope="app")  # from this fragment: the whole page follows the new run
+        err = st.session_state.pop("tr._restart_error", None)
+        if err is not None:
+            show_error(err)
         if steps:
             curves, bars, heat = figures.run_figures(rid, len(events), run_title(info, lang()), lang())
             st.plotly_chart(curves, config=PLOT_CONFIG, key="tr.curves")

@@ -25,7 +25,7 @@ from cnnviz.safe import verbatim
 from cnnviz.viz.training import curves_figure
 from ui.common import arch_short, lang, show_error, tr
 from ui.results import choice_label
-from ui.sched import student_label
+from ui.sched import store_guard, student_label
 from ui.widgets import keep_choices, label_of
 
 POLL_LIVE_S = 2.0  # a run of the class is queued or running: its row and curves move
@@ -196,8 +196,9 @@ def poll(key: str, is_live: Callable[[], bool], draw: Callable[[], None]) -> Non
 
     @st.fragment(run_every=POLL_LIVE_S if live else POLL_IDLE_S)
     def panel() -> None:
-        draw()
-        if is_live() != st.session_state.get(key):
-            st.rerun(scope="app")
+        with store_guard():  # a store that broke between two polls: its message, not Streamlit's crash
+            draw()
+            if is_live() != st.session_state.get(key):
+                st.rerun(scope="app")
 
     panel()

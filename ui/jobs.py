@@ -26,7 +26,7 @@ from cnnviz.runs.store import RunInfo
 from cnnviz.status import Status
 from cnnviz.train.events import Event
 from ui.common import lang, show_error, tr
-from ui.sched import join_gate, joined_note, member, scheduler, student
+from ui.sched import join_gate, joined_note, member, scheduler, store_guard, student
 
 POLL_S = 1.0  # how often a running job's panel is redrawn
 _NOTE = "_jobs.note"  # session state: {key: (string key, params)} a message for the next draw of key's panel
@@ -110,12 +110,13 @@ def live(key: str, job_id: str, running: Callable[[], bool], draw: Callable[[], 
 
     @st.fragment(run_every=POLL_S if running() else None)
     def panel() -> None:
-        draw()
-        if running():
-            st.session_state[key] = job_id
-        elif st.session_state.get(key) == job_id:
-            st.session_state.pop(key, None)
-            st.rerun(scope="app")
+        with store_guard():  # a store that broke between two polls: its message, not Streamlit's crash
+            draw()
+            if running():
+                st.session_state[key] = job_id
+            elif st.session_state.get(key) == job_id:
+                st.session_state.pop(key, None)
+                st.rerun(scope="app")
 
     panel()
 

@@ -31,12 +31,15 @@ whether this session is the teacher's.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
 import re
 import secrets
+import sqlite3
 import time
+from collections.abc import Iterator
 
 import streamlit as st
 
@@ -70,8 +73,49 @@ def _scheduler(db: str) -> Scheduler:
 
 
 def scheduler() -> Scheduler:
-    """The process-wide scheduler of the current store (``$CNNVIZ_DB`` or the data folder's)."""
-    return _scheduler(str(db_path()))
+    """The process-wide scheduler of the current store (``$CNNVIZ_DB`` or the data folder's).
+    Every page that reads it heals the pool: a stale heartbeat starts a new one (``Scheduler.heal``:
+    one look every couple of seconds per process, shared by every session; nothing when it beats)."""
+    sch = _scheduler(str(db_path()))
+    sch.heal()
+    return sch
+
+
+@contextlib.contextmanager
+def store_guard() -> Iterator[None]:
+    """Around a page (``app.py``) and inside its polling fragments (``ui.board.poll``,
+    ``ui.jobs.live``, whose errors Streamlit would show itself): a store that broke after it was
+    opened (overwritten, truncated: ``sqlite3.DatabaseError``), cannot be opened (``StoreError``)
+    or stays locked by another program past SQLite's wait shows its one message, in the reader's
+    language, and the page stops there; the app and the pages that need no store stay up. A broken
+    store's cached objects are dropped, so the first page view after the teacher mends it (or
+    points ``CNNVIZ_DB`` elsewhere) opens it afresh."""
+    from cnnviz.runs.busy import is_busy
+    from cnnviz.runs.store import StoreError
+    from ui.common import show_error
+
+    try:
+        yield
+    except (StoreError, sqlite3.DatabaseError) as err:
+        if is_busy(err):
+            shown: CnnvizError = StoreError("store.busy", error=str(err.__cause__ or err))
+        elif isinstance(err, StoreError):
+            shown = err  # it names the file and the cause already
+        else:
+            # the words of a store that cannot be opened (``RunStore``): the same, whichever page or
+            # session meets it first and whether its cached connection or a new one reads it
+            shown = StoreError("train.runs.store_error", error=f"{db_path()}: {err}")
+            forget_store()
+        logging.getLogger("cnnviz.store").warning("a page stopped on the run store: %s", err)
+        show_error(shown)
+        st.stop()
+
+
+def forget_store() -> None:
+    """Drop this process's scheduler and key guard (their connections read a broken file): the
+    next page view opens the store again, or says once more why it cannot."""
+    _scheduler.clear()
+    _key_guard.clear()
 
 
 def page_scheduler() -> tuple[Scheduler, str]:

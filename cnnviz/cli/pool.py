@@ -12,23 +12,25 @@ asked for): it starts in a fraction of a second. Only a worker imports ``cnnviz.
 
 ``--exit-with-parent PID``: the pool exits once process PID is no longer its parent (the app
 that started it is gone). The spawner names itself, so that an app that died while the pool
-was starting is still noticed. A bare ``--exit-with-parent`` watches the parent that ``python -m
-cnnviz`` read first thing (``cnnviz.__main__``), before any other import.
+was starting is still noticed: checked first thing in ``run``, before the supervisor's own
+imports, then again before the store is opened and on every tick (``Pool._orphaned``). A bare
+``--exit-with-parent`` watches the parent that ``python -m cnnviz`` read first thing
+(``cnnviz.__main__``), before any other import.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-
-from cnnviz.runs.pool import Pool
-from cnnviz.settings import db_path
 
 # imported by each worker and by a Ray task on its node, where it registers every job kind
 PLUGINS = ("cnnviz.jobs",)
 COMMAND = "pool"
 HELP = "run the worker pool that executes training runs and lab jobs (the app starts one itself)"
+# a worker's command line (the pool adds --db and --threads); a list, so that a test can wrap it
+WORKER_ARGV = [sys.executable, "-m", "cnnviz", "pool", "--worker"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,6 +48,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(message)s")
+    parent = None if args.exit_with_parent is None else (args.exit_with_parent or args.parent_pid)
+    if parent is not None and os.getppid() != parent:  # the app that started it is gone already
+        logging.info("the process that started this pool (pid %d) is gone: exiting", parent)
+        return 0
+    from cnnviz.runs.pool import Pool  # the store, the supervisor: after the check above
+    from cnnviz.settings import db_path
+
     db = args.db or str(db_path())
     if args.worker:
         import importlib
@@ -56,9 +65,8 @@ def run(args: argparse.Namespace) -> int:
             importlib.import_module(module)
         worker_loop(db, args.threads or 1)
         return 0
-    parent = None if args.exit_with_parent is None else (args.exit_with_parent or args.parent_pid)
-    pool = Pool(db, [sys.executable, "-m", "cnnviz", "pool", "--worker"], args.workers, args.threads,
-                parent=parent, ray_address=args.ray_address, plugins=PLUGINS)
+    pool = Pool(db, WORKER_ARGV, args.workers, args.threads, parent=parent, ray_address=args.ray_address,
+                plugins=PLUGINS)
     logging.info("pool for %s: %d worker(s) x %d thread(s)", db, pool.workers, pool.threads)
     code = pool.serve()
     if code == 3:  # a distinct status, so that a supervisor can tell (the app's races are harmless)

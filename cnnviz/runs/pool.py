@@ -13,7 +13,12 @@ store has one pool however many replicas ask for one; a second pool exits at onc
   pool stopped beating starts a new one), and reaps workers: a worker that died (kill -9,
   out of memory; noticed within 0.2 s) ends its running job as "failed" with the signal's name, and is replaced
   (with a backoff if it keeps dying at start);
-* on SIGTERM or SIGINT: stops its workers (their jobs end "interrupted") and exits.
+* on SIGTERM or SIGINT: stops its workers (their jobs end "interrupted") and exits;
+* when the process that started it is gone (``--exit-with-parent PID``): the same, checked
+  before it opens the store and on every tick;
+* a busy store (another process holds SQLite's write lock: ``cnnviz.runs.busy``) never kills
+  it: a heartbeat that cannot be written is skipped, a reaping is retried (``RETRY_S`` at a
+  time, then again on the next tick), each said in the log as a WARNING.
 
 Workers die with the pool (``PR_SET_PDEATHSIG``), so a killed pool leaves no orphan
 computing, and the next pool marks their jobs "interrupted". Spawning, the restart backoff and
@@ -37,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from cnnviz import settings
 from cnnviz.i18n import messages
-from cnnviz.runs import calibration
+from cnnviz.runs import busy, calibration
 from cnnviz.runs.store import RunStore, worker_name
 from cnnviz.status import Status
 from cnnviz.supervisor import Backoff, Child, describe_exit, spawn, terminate
@@ -56,6 +61,9 @@ BEAT_S = 1.0  # how often the heartbeat is written (a pool is "down" after 5 s w
 # 15 s keeps a queue from idling long once the cause is gone.
 BACKOFF = Backoff(steps=(0.5, 1, 2, 4, 8, 15), stable_s=20.0, after_stable=0.0)
 GRACE_S = 8.0  # SIGTERM → SIGKILL for a worker that does not end its step
+# how long one of the supervisor's writes retries a busy store before the loop goes round (signals,
+# its parent, the workers) and tries again on the next tick: it never gives up, nor blocks for long
+RETRY_S = 10.0
 
 
 def cpu_cores() -> int:
@@ -165,10 +173,15 @@ class Pool:
             return 3
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        store = RunStore(self.db)
+        try:
+            store = busy.retry("opening the run store", RunStore, self.db)
+        except BaseException:
+            lock.close()
+            raise
         try:
             # a run whose own process still works on it (a CLI run) is not the old pool's: left alone
-            cut = store.interrupt_running(messages("train.runs.interrupted"), keep=process_alive)
+            cut = busy.retry("marking a previous pool's jobs interrupted", store.interrupt_running,
+                             messages("train.runs.interrupted"), keep=process_alive)
             if cut:
                 log.info("marked %d job(s) of a previous pool interrupted", len(cut))
             if self.ray_address:
@@ -178,14 +191,19 @@ class Pool:
             while not self._stopping:
                 if self._orphaned():
                     break  # the app that started this pool is gone (Streamlit stopped)
-                if time.monotonic() - last_beat >= BEAT_S:
-                    if self._ray is not None and not self._ray.alive():
-                        self._ray_gone()
-                    self._beat(store)
-                    self._reap_gone(store)
-                    last_beat = time.monotonic()
-                if self._ray is None:
-                    self._reap_and_start(store)
+                try:
+                    if time.monotonic() - last_beat >= BEAT_S:
+                        last_beat = time.monotonic()
+                        if self._ray is not None and not self._ray.alive():
+                            self._ray_gone()
+                        self._beat(store)
+                        self._reap_gone(store)
+                    if self._ray is None:
+                        self._reap_and_start(store)
+                except Exception as err:  # a busy store: what was not written is tried again next tick
+                    if not busy.is_busy(err):
+                        raise
+                    log.warning("the run store is busy (%s); the pool carries on and tries again", err)
                 time.sleep(TICK_S)
         finally:
             self._stop_ray()
@@ -216,6 +234,15 @@ class Pool:
         return True
 
     def _beat(self, store: RunStore) -> None:
+        """Write the heartbeat; a busy store skips it (WARNING), the next beat is a second away."""
+        try:
+            self._write_beat(store)
+        except Exception as err:
+            if not busy.is_busy(err):
+                raise
+            log.warning("the run store is busy (%s): heartbeat skipped", err)
+
+    def _write_beat(self, store: RunStore) -> None:
         if self._ray is not None:
             detail = {"address": self.ray_address, **self._ray.info}
             store.pool_beat(socket.gethostname(), os.getpid(), self.started, len(self._drivers), self._ray.threads,
@@ -289,7 +316,9 @@ class Pool:
             p = slot.proc
             if p is not None and p.poll() is not None:
                 how = messages("train.runs.worker_died", how=str(describe_exit(p.returncode)))
-                failed = store.end_worker_jobs(worker_name(p.pid), Status.FAILED, "train.runs.worker_died", how)
+                # a busy store past RETRY_S raises: the slot stays unreaped and the next tick tries again
+                failed = busy.retry(f"reaping worker {p.pid}", store.end_worker_jobs, worker_name(p.pid), Status.FAILED,
+                                    "train.runs.worker_died", how, bound_s=RETRY_S)
                 log.warning("worker %d ended (%s); its job(s) %s failed", p.pid, p.returncode, failed)
                 slot.ended(now)
             if slot.due(now) and not self._stopping:
@@ -303,7 +332,8 @@ class Pool:
             w = info.worker
             if w and w not in mine and _local_pid(w) is not None and not process_alive(w):
                 gone = messages("train.runs.process_gone", worker=w)
-                ended = store.end_worker_jobs(w, Status.FAILED, "train.runs.process_gone", gone)
+                ended = busy.retry(f"ending the jobs of {w}", store.end_worker_jobs, w, Status.FAILED,
+                                   "train.runs.process_gone", gone, bound_s=RETRY_S)
                 log.warning("process %s is gone; its job(s) %s failed", w, ended)
 
     def pids(self) -> list[int]:
@@ -313,8 +343,11 @@ class Pool:
         terminate([s.proc for s in self._slots if s.proc is not None], GRACE_S)
         for s in self._slots:  # what a killed worker could not record
             if s.proc is not None:
-                store.end_worker_jobs(worker_name(s.proc.pid), Status.INTERRUPTED, "train.runs.interrupted",
-                                      messages("train.runs.interrupted"))
+                pid = s.proc.pid
+                with contextlib.suppress(Exception):  # a store still busy after RETRY_S: the next pool marks them
+                    busy.retry(f"ending the jobs of worker {pid}", store.end_worker_jobs, worker_name(pid),
+                               Status.INTERRUPTED, "train.runs.interrupted", messages("train.runs.interrupted"),
+                               bound_s=RETRY_S)
 
 
 def spawn_pool(db: pathlib.Path | str, argv: Sequence[str],

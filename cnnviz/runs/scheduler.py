@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import os
 import pathlib
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -59,11 +61,18 @@ from cnnviz.safe import verbatim
 from cnnviz.status import Status
 from cnnviz.train.events import Event
 
+log = logging.getLogger(__name__)
+
 EVENT_CACHE_RUNS = 64
 DEFAULT_EST_S = 20.0  # a job nothing is known about yet
 START_OVERHEAD_S = 0.6  # a job's set-up in a warm worker: data from the page cache, the model built
 POOL_START_S = 20.0  # how long a freshly started pool may take to beat before another is started
+HEAL_EVERY_S = 2.0  # a page view looks at the pool's heartbeat at most this often per process (``heal``)
 
+
+# a failed job that a restart may run again: its worker died under it (killed, out of memory, a
+# machine gone), not its own error; an interrupted one always may (``Scheduler.restart``)
+RESTARTABLE_CODES = frozenset({"train.runs.worker_died", "train.runs.process_gone", "train.runs.ray_died"})
 
 # what a student's Stop or Delete did: stopped (for everyone), left (others still watch it), deleted
 STOPPED, LEFT, DELETED = Status.STOPPED.value, "left", "deleted"
@@ -140,6 +149,7 @@ class Scheduler:
         self._final: set[str] = set()
         self._pool_proc: subprocess.Popen | None = None
         self._pool_started = 0.0
+        self._healed = time.monotonic()  # the last heal() that looked (ensure_pool below looks now)
         self.ensure_pool()
 
     def close(self) -> None:
@@ -326,6 +336,68 @@ class Scheduler:
             if not info.live or (deadline is not None and time.monotonic() >= deadline):
                 return info
             time.sleep(poll)
+
+    # --- healing the pool, restarting a cut-off job ---------------------------------------------
+    def heal(self) -> bool | None:
+        """Called on every page view (``ui.sched.scheduler``): at most once every ``HEAL_EVERY_S``
+        per process (every session shares this object), look at the pool's heartbeat and, in mode
+        "auto", start a pool when it is stale (``ensure_pool``). A pool that was killed or died is
+        back at the next page view of anyone, and its queue moves without anybody pressing Start.
+        A live pool costs one read of its heartbeat row, never a subprocess; modes "external" (the
+        classroom's launcher restarts its own) and "none" never look. Returns None when it did not
+        look this time, else whether a pool serves the store. A store that cannot be read is left
+        to the page's own reads to report (here only logged)."""
+        if self.pool_mode != "auto":
+            return None
+        now = time.monotonic()
+        with self._lock:
+            if now - self._healed < HEAL_EVERY_S:
+                return None
+            self._healed = now
+        try:
+            return self.ensure_pool()
+        except (sqlite3.Error, OSError, CnnvizError) as err:
+            log.warning("could not look at or start the worker pool of %s: %s", self.store.path, err)
+            return False
+
+    @staticmethod
+    def restartable(info: RunInfo) -> bool:
+        """Whether ``restart`` may run ``info`` again: it was interrupted (a pool restart cut it
+        off), or failed because its worker died under it (``RESTARTABLE_CODES``), not by its own error."""
+        return info.status == Status.INTERRUPTED or (info.status == Status.FAILED and info.code in RESTARTABLE_CODES)
+
+    def restart(self, run_id: str, student: str, teacher: bool = False) -> Ticket:
+        """Run a cut-off job again (see ``restartable``; ``RunError`` otherwise): a new request with
+        the same kind, parameters and label, for the same watchers. The old job stays as it was,
+        readable. Through ``submit``: an identical job already queued, running or done (the other
+        watcher restarted it first) is attached to, not run twice.
+
+        Who: a student who watches it (``NotYours`` for anyone else), whose request it is (it owns
+        the new job, its live limit applies); or the teacher (``teacher=True``), on behalf of the
+        old job's owner (or, when the owner left it, its first remaining watcher): the request is
+        theirs, with their live limit, so a teacher's restart never gives a student more live jobs
+        than their own click could. The other watchers (not removed) are attached after it, in
+        their order, without a limit of their own: they get back what they had."""
+        info = self.get(run_id)
+        if not teacher:
+            self._check_acting(student)
+            if not self.can_act(run_id, student):
+                raise NotYours("err.job.not_yours", run_id=run_id)
+        if not self.restartable(info):
+            raise RunError("sched.restart.no", run_id=verbatim(run_id))
+        watchers = self.store.watchers(run_id)
+        if teacher:
+            by = info.owner if info.owner in watchers or not watchers else watchers[0]
+        else:
+            by = student
+        ticket = self.submit(info.kind, info.config, by, label=info.label)
+        others = [w for w in watchers if w != by and self.identities.state(w) != REMOVED]
+        if others:
+            with self.store.write() as conn:
+                now = time.time()
+                conn.executemany("INSERT OR IGNORE INTO requests (run_id, student, created) VALUES (?,?,?)",
+                                 [(ticket.run_id, w, now + i * 1e-6) for i, w in enumerate(others)])
+        return ticket
 
     # --- reading ------------------------------------------------------------------------------
     def get(self, run_id: str) -> RunInfo:

@@ -64,6 +64,9 @@ class StoreError(CnnvizError):
 SCHEMA_VERSION = 2  # written as PRAGMA user_version; a store from a newer cnnviz is refused (StoreError)
 LIVE_SQL, SHAREABLE_SQL = sql_in(LIVE), sql_in(SHAREABLE)  # an identical request attaches to SHAREABLE
 TEACHER = "teacher"  # the student value of the teacher's own requests (pre-warm)
+# how long a statement waits for another process's write lock before "database is locked"
+# (read when a store is opened; writes that must not be lost retry beyond it: cnnviz.runs.busy)
+BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -167,7 +170,7 @@ class RunStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # one connection shared by this process's threads, serialised by the lock; autocommit
             # mode (isolation_level=None) so that BEGIN IMMEDIATE below is ours to issue
-            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30.0,
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=BUSY_TIMEOUT_S,
                                          isolation_level=None)
             with self._lock:
                 self._conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
@@ -195,7 +198,8 @@ class RunStore:
                                            "last_seen FROM students WHERE student != ?", (TEACHER,))
                     self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as err:  # not a database, a folder, read-only...: one clear message
-            raise StoreError("train.runs.store_error", error=f"{self.path}: {err}") from None
+            # from err: the cause tells a busy store (cnnviz.runs.busy.is_busy) from a broken one
+            raise StoreError("train.runs.store_error", error=f"{self.path}: {err}") from err
 
     def close(self) -> None:
         with self._lock:

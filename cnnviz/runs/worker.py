@@ -16,6 +16,9 @@ ends the current job as "interrupted" and the worker with it. A job that raises 
 "failed" with its message; the worker carries on with the next one. A job that keeps weights
 gets their fate in its summary: ``weights`` ("kept", "too_big", "none") and ``weights_bytes``.
 ``python -m cnnviz train`` records its own run through ``run_job`` too (``on_event`` prints it).
+A busy store (another process holds SQLite's write lock) pauses a job at its next commit and
+retries (``cnnviz.runs.busy``, WARNING in the log) rather than failing it; an idle worker
+asks for a job again a moment later rather than dying.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 from cnnviz.errors import error_messages
 from cnnviz.i18n import messages
 from cnnviz.numbers import duration
-from cnnviz.runs import admission
+from cnnviz.runs import admission, busy
 from cnnviz.runs.kinds import JobContext, get_kind
 from cnnviz.runs.store import RunInfo, RunStore, worker_name
 from cnnviz.runs.weights import WeightStore
@@ -58,7 +61,11 @@ class StoreStop:
         if not self._set:
             if self._until is not None and time.monotonic() >= self._until:
                 self.overran = True
-            self._set = self.overran or _EXITING or self.store.stop_requested(self.run_id)
+            try:
+                self._set = self.overran or _EXITING or self.store.stop_requested(self.run_id)
+            except Exception as err:  # a busy store: no stop read this step, the job goes on
+                if not busy.is_busy(err):
+                    raise
         return self._set
 
     def set(self) -> None:
@@ -103,7 +110,9 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
 
     def flush(**final: Any) -> None:
         nonlocal written, pending, last_flush
-        store.append(info.id, written, pending, progress=progress, summary=summary, **final)
+        # a busy store (another process holds its lock) pauses the job here rather than failing it
+        busy.retry(f"recording job {info.id}", store.append, info.id, written, pending, progress=progress,
+                   summary=summary, **final)
         written, pending, last_flush = written + len(pending), [], time.monotonic()
 
     try:
@@ -146,12 +155,13 @@ def run_job(store: RunStore, info: RunInfo, weights: WeightStore | None = None, 
             staged = weights.staging(info.id)
             size = staged.stat().st_size if staged.is_file() else 0
             # the staged file becomes the run's (atomic rename), within the caps: "kept", "too_big" or "none"
-            outcome = weights.commit(info.id)
+            outcome = busy.retry(f"keeping the weights of job {info.id}", weights.commit, info.id)
             if kind is not None and kind.keeps_weights:
                 summary["weights"], summary["weights_bytes"] = outcome, size if outcome != "none" else 0
         elif weights is not None:
             weights.discard(info.id)
-        if store.get(info.id) is None:  # deleted while it ran (the teacher cleared the class): nothing to record
+        gone = busy.retry(f"ending job {info.id}", store.get, info.id) is None
+        if gone:  # deleted while it ran (the teacher cleared the class): nothing to record
             if weights is not None:
                 weights.delete(info.id)
             return status
@@ -191,7 +201,15 @@ def worker_loop(db: str, threads: int, *, max_jobs: int | None = None, idle_s: f
         while not _EXITING and (max_jobs is None or done < max_jobs):
             if os.getppid() != parent:  # the pool is gone (no PDEATHSIG on this OS)
                 break
-            info = store.claim(me, memory=memory)
+            try:
+                info = store.claim(me, memory=memory)
+            except Exception as err:  # a busy store: this worker waits and asks again, it does not die
+                if not busy.is_busy(err):
+                    raise
+                log.warning("the run store is busy (%s); worker %s asks for a job again in %.1f s", err, me,
+                            busy.MAX_PAUSE_S)
+                time.sleep(busy.MAX_PAUSE_S)
+                continue
             if info is None:
                 time.sleep(idle_s)
                 continue
