@@ -503,6 +503,9 @@ def test_client_address_prefers_the_peer_and_trusts_only_the_proxys_entry(monkey
 
     for ip, xff, want in (("192.168.1.20", ["6.6.6.6"], "192.168.1.20"),
                           (None, ["6.6.6.6, 192.168.1.21"], "192.168.1.21"),
-                          (None, ["6.6.6.6", "192.168.1.22"], "192.168.1.22"), (None, [], "")):
+                          (None, ["6.6.6.6", "192.168.1.22"], "192.168.1.22"), (None, [], ""),
+                          # `streamlit run` listens on "::": IPv4 peers arrive mapped into IPv6
+                          ("::ffff:192.168.1.23", [], "192.168.1.23"), ("::ffff:127.0.0.1", [], ""),
+                          ("::1", ["192.168.1.24"], "192.168.1.24")):
         monkeypatch.setattr(st, "context", Ctx(ip, xff))
         assert sched.client_address() == want

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import logging
 import math
 import re
@@ -335,11 +336,25 @@ def client_address() -> str:
         forwarded = st.context.headers.get_all("X-Forwarded-For")
     except Exception:
         return ""
-    if isinstance(peer, str) and peer:
+    peer = _unmapped(peer) if isinstance(peer, str) else None
+    if peer:
         return peer[:64]  # a direct connection: its own X-Forwarded-For could say anything
     if isinstance(forwarded, list) and forwarded and isinstance(forwarded[-1], str):
         return forwarded[-1].split(",")[-1].strip()[:64]
     return ""  # this machine, or no browser context (AppTest's client is a stand-in)
+
+
+def _unmapped(peer: str) -> str | None:
+    """``peer`` as an IPv4 address when it is one mapped into IPv6 (``streamlit run`` listens on
+    ``::``, so this machine's 127.0.0.1 arrives as ``::ffff:127.0.0.1``); None for a loopback
+    address, which Streamlit itself reports as None only in its plain forms."""
+    try:
+        addr = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return None if addr.is_loopback else str(addr)
 
 
 def guard_session() -> str:
