@@ -19,8 +19,9 @@ thread on 2 cores) serves a fresh temporary store, so it first measures the mach
   wall time.
 
 The baseline of each row is the estimate itself (the ratio actual ÷ estimate is printed). The
-bench prints the machine's CPU use by others during each run: a busy machine slows the run,
-not the calibration measured earlier, so the error grows with the load.
+bench prints the machine's CPU use during each run, in % of one core: the run itself is about
+100 % (one worker thread); more means a busy machine, which slows the run but not the
+calibration measured earlier, so the error grows with the load.
 
 Run: ``.venv/bin/python bench/bench_estimate.py`` (about 15 minutes on 2 quiet cores), or
 ``--archs lenet,resnet18 --no-book`` for a quick look. Needs Fashion-MNIST in ``$CNNVIZ_DATA_DIR``.
@@ -111,7 +112,7 @@ def main() -> int:
             info = _wait(sch, ticket.run_id)
             seen = time.monotonic() - t_submit
             tot1, idle1 = _busy()
-            others = 100.0 * (1 - (idle1 - idle0) / max(1e-9, tot1 - tot0)) * usable_cores()
+            machine = 100.0 * (1 - (idle1 - idle0) / max(1e-9, tot1 - tot0)) * usable_cores()
             wall = (info.ended or 0) - (info.started or 0)
             err = (est.seconds / wall - 1) if est and wall > 0 else None
             ok = err is not None and abs(err) <= 0.30
@@ -123,7 +124,7 @@ def main() -> int:
                          f"{est.seconds:.1f}" if est else "—", f"{wall:.1f}", f"{seen:.1f}",
                          f"{wall / est.seconds:.2f}" if est else "—", f"{err:+.0%}" if err is not None else "—",
                          "ok" if ok else "MISS", under, f"{info.summary.get('test_acc', 0):.1%}",
-                         str(info.status.value), f"{others:.0f} %"])
+                         str(info.status.value), f"{machine:.0f} %"])
             print("  ".join(map(str, rows[-1])), flush=True)
 
         for i, arch in enumerate(archs):
@@ -147,7 +148,7 @@ def main() -> int:
         log.close()
     print()
     table(rows, ["section", "arch", "source", "estimate s", "run s", "seen s", "run/est", "error", "±30 %",
-                 "≤ 60 s", "test acc", "status", "others' CPU"])
+                 "≤ 60 s", "test acc", "status", "machine CPU"])
     n_ok = sum(verdicts)
     print(f"\n{n_ok} of {len(verdicts)} targets met")
     return 0 if all(verdicts) else 1
