@@ -24,9 +24,7 @@ Torch-free: the pool's supervisor and the pages' readers import it.
 
 from __future__ import annotations
 
-import functools
-
-from cnnviz import settings
+from cnnviz import host, settings
 from cnnviz.errors import CnnvizError
 from cnnviz.numbers import duration, human_bytes
 from cnnviz.runs.store import RunStore
@@ -41,17 +39,9 @@ class NotAdmitted(CnnvizError):
     """A job whose estimate passes a bound: too long for the class, or too big for the machine."""
 
 
-@functools.lru_cache(maxsize=1)
 def machine_memory() -> int | None:
-    """The machine's memory (``MemTotal``), in bytes; None where ``/proc/meminfo`` is missing."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024  # kB
-    except OSError:
-        pass
-    return None
+    """The machine's memory (``MemTotal``), in bytes; None where it is unknown."""
+    return host.meminfo("MemTotal")
 
 
 def jobs_memory() -> int | None:

@@ -24,15 +24,14 @@ estimate of the next. Torch-free: the pool's supervisor queues the job, the page
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 import socket
 import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cnnviz import host
 from cnnviz.runs.store import TEACHER, RunInfo, RunStore
 from cnnviz.status import LIVE, Status
 from cnnviz.train.events import MeasureEvent
@@ -56,25 +55,9 @@ class Point:
         return self.examples_per_s * self.macs
 
 
-@functools.lru_cache(maxsize=1)
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "?"
-
-
 def machine_id(threads: int) -> str:
     """Who measured: ``host|CPU model|cores|threads per worker`` (a calibration holds for that only)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return f"{socket.gethostname()}|{_cpu_model()}|{cores}c|{threads}t"
+    return f"{socket.gethostname()}|{host.cpu_model()}|{host.cpu_cores()}c|{threads}t"
 
 
 def _of(store: RunStore, machine: str | None) -> list[RunInfo]:

@@ -40,7 +40,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cnnviz import settings
+from cnnviz import host, settings
 from cnnviz.i18n import messages
 from cnnviz.runs import busy, calibration
 from cnnviz.runs.store import RunStore, worker_name
@@ -66,14 +66,6 @@ GRACE_S = 8.0  # SIGTERM → SIGKILL for a worker that does not end its step
 RETRY_S = 10.0
 
 
-def cpu_cores() -> int:
-    """CPU cores this process may use (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 def plan(workers: int | None = None, threads: int | None = None, cores: int | None = None) -> tuple[int, int]:
     """(workers, torch threads each), with workers × threads ≤ cores.
 
@@ -81,7 +73,7 @@ def plan(workers: int | None = None, threads: int | None = None, cores: int | No
     cores shared out as threads. ``$CNNVIZ_WORKERS`` and ``$CNNVIZ_WORKER_THREADS`` override;
     asking for more than the cores is clamped, never honoured.
     """
-    cores = cores or cpu_cores()
+    cores = cores or host.cpu_cores()
     env_w, env_t = settings.worker_plan_overrides()
     w, t = workers or env_w, threads or env_t
     if w is None:

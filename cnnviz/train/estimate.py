@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cnnviz import host
 from cnnviz.inspect.tracing import trace
 from cnnviz.numbers import human_bytes
 from cnnviz.train.config import TrainConfig, TrainingError
@@ -85,14 +86,7 @@ def free_bytes(device: torch.device | str) -> int | None:
             return int(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory())
         except (AttributeError, RuntimeError):
             return None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024  # kB
-    except OSError:
-        pass
-    return None
+    return host.meminfo("MemAvailable")
 
 
 def memory_estimate(cfg: TrainConfig, device: torch.device | str | None = None, n_train: int = 60000,
