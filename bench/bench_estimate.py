@@ -33,6 +33,7 @@ import argparse
 import dataclasses
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ def main() -> int:
     ap.add_argument("--no-book", action="store_true", help="skip the book recipes")
     ap.add_argument("--book-subset", type=int, default=256, help="training images of each book-recipe epoch")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))  # the pool stops too
 
     import cnnviz.jobs  # noqa: F401 (registers the kinds)
     from cnnviz.models.registry import list_models

@@ -356,7 +356,8 @@ def actions(sch, me: str) -> None:
                     key="teacher.delete_btn", width="stretch")
     teacher_s = settings.run_time_limits()[1]
     st.number_input(tr("teacher.limit"), admission.MIN_LIMIT_S, admission.MAX_LIMIT_S,
-                    value=admission.student_limit(sch.store), step=30, key=LIMIT, on_change=save_limit,
+                    value=admission.clamp_limit(admission.student_limit(sch.store)), step=30, key=LIMIT,
+                    on_change=save_limit,
                     help=tr("teacher.limit.help", teacher=duration(teacher_s)))
     c = st.columns(2)
     c[0].button(tr("teacher.prewarm"), on_click=prewarm, help=tr("teacher.prewarm.help"),

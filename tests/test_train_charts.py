@@ -94,6 +94,8 @@ def test_recipes():
                     "googlenet": (0.1, 128, 96, 10), "lenet": (1.0, 256, 28, 10), "resnet18": (0.05, 256, 96, 10)}
     cfg = recipe_config("vgg16", "class")  # a family's recipe applies to its other members
     assert cfg.arch == "vgg16" and cfg.model.fc_width == CLASS["vgg"].model["fc_width"]
+    assert cfg.model.width_div == 8 and cfg.epochs == CLASS["vgg"].epochs  # ...with the member's own narrowing
+    assert recipe_config("vgg11_small", "class").model.width_div == 1  # the book's ratio-4 network as it is
     assert recipe("resnet34", "book") is BOOK["resnet"]
     for p in CLASS.values():
         cfg = p.config()

@@ -156,6 +156,8 @@ def pool_status(sch: Scheduler, quiet: bool = False) -> bool:
                        icon=":material/memory:")
             if info.detail.get("ray_error"):  # Ray was asked for and is not serving: say why
                 st.warning(tr("sched.pool.ray_off", error=info.detail["ray_error"]), icon=":material/hub:")
+        if not quiet and sch.calibrating():  # the estimates wait for it (cnnviz.runs.calibration)
+            st.info(tr("cal.estimating.help"), icon=":material/speed:")
         return True
     why = (tr("teacher.pool.never") if info is None
            else tr("teacher.pool.beat", ago=fmt_duration(time.time() - info.heartbeat)))

@@ -49,12 +49,17 @@ def jobs_memory() -> int | None:
     return settings.jobs_memory(machine_memory())
 
 
+def clamp_limit(seconds: int) -> int:
+    """``seconds`` within what the teacher page accepts (``MIN_LIMIT_S``..``MAX_LIMIT_S``)."""
+    return max(MIN_LIMIT_S, min(MAX_LIMIT_S, int(seconds)))
+
+
 def student_limit(store: RunStore) -> int:
     """A student's longest estimated job, in seconds: the teacher's for this class, else the setting's."""
     rows = store.read("SELECT value FROM classroom WHERE key=?", (STUDENT_LIMIT_KEY,))
     if rows:
         try:
-            return max(MIN_LIMIT_S, min(MAX_LIMIT_S, int(rows[0][0])))
+            return clamp_limit(int(rows[0][0]))
         except ValueError:  # an edited store: the setting's
             pass
     return settings.run_time_limits()[0]
@@ -66,7 +71,7 @@ def set_student_limit(store: RunStore, seconds: int | None) -> None:
         if seconds is None:
             conn.execute("DELETE FROM classroom WHERE key=?", (STUDENT_LIMIT_KEY,))
         else:
-            value = str(max(MIN_LIMIT_S, min(MAX_LIMIT_S, int(seconds))))
+            value = str(clamp_limit(seconds))
             conn.execute("INSERT INTO classroom (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                          "value=excluded.value", (STUDENT_LIMIT_KEY, value))
 

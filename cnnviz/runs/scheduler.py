@@ -410,8 +410,10 @@ class Scheduler:
         return bool(run_id) and run_id.isalnum() and self.store.get(run_id) is not None
 
     def runs(self, student: str | None = None, kinds: Iterable[str] | None = ("train",)) -> list[RunInfo]:
-        """The student's jobs (None: the whole class's), newest first."""
-        return self.store.list(student, kinds)
+        """The student's jobs (None: the whole class's), newest first; ``kinds=None``: every kind
+        of the class's, not the machine's calibration (it is the pool's, shown while it runs)."""
+        got = self.store.list(student, kinds)
+        return got if kinds is not None else [r for r in got if r.kind != calibration.KIND]
 
     def watchers(self, run_id: str) -> list[str]:
         return self.store.watchers(run_id)

@@ -95,25 +95,30 @@ class _Data(TypedDict):
 
 
 _CLASS_DATA: _Data = {"subset": 5000, "test_subset": 1000}
+# Each within a minute alone through the pool, where a run gets one worker's one thread on a
+# 2-core machine (bench/bench_estimate.py: about 7-10 s per million multiply-accumulates per
+# example over a run of 12 epochs of 3,443 images), so the work per example and the epochs are
+# cut together: AlexNet at a quarter of its width, VGG at 5 epochs (the deeper members at an
+# eighth of their width), NiN, GoogLeNet and ResNet at fewer epochs than they would like.
 CLASS: dict[str, Recipe] = {
     # no BatchNorm in AlexNet, VGG, NiN, GoogLeNet: momentum (AlexNet) or Adam gets them going
     # within a class period where the book's plain SGD sits at chance for several epochs
     "alexnet": Recipe("alexnet", 67, lr=0.02, batch_size=64, epochs=12, momentum=0.9,
-                      model={"width_div": 2, "fc_width": 512}, **_CLASS_DATA),
+                      model={"width_div": 4, "fc_width": 512}, **_CLASS_DATA),
     # the full-width members at the book's own ratio of 4 (VGG-11 ÷4 is the book's network), the
-    # deepest at 8: each within a class period on one worker thread (bench/bench_estimate.py)
-    "vgg": Recipe("vgg11_small", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
-                  model={"fc_width": 512}, members={"vgg11": {"width_div": 4}, "vgg13": {"width_div": 4},
+    # deeper ones at 8
+    "vgg": Recipe("vgg11_small", 32, lr=1e-3, batch_size=64, epochs=5, optimizer="adam",
+                  model={"fc_width": 512}, members={"vgg11": {"width_div": 4}, "vgg13": {"width_div": 8},
                                                     "vgg16": {"width_div": 8}, "vgg19": {"width_div": 8}},
                   **_CLASS_DATA),
     # NiN without BatchNorm is seed-sensitive at this scale (54–78 % test accuracy across seeds
     # with Adam); BatchNorm, the chapter's own remedy, makes it 80–85 % on every seed tried
-    "nin": Recipe("nin", 67, lr=0.1, batch_size=64, epochs=15, momentum=0.9,
+    "nin": Recipe("nin", 67, lr=0.1, batch_size=64, epochs=10, momentum=0.9,
                   model={"width_div": 4, "batch_norm": True}, **_CLASS_DATA),
-    "googlenet": Recipe("googlenet", 32, lr=1e-3, batch_size=64, epochs=12, optimizer="adam",
+    "googlenet": Recipe("googlenet", 32, lr=1e-3, batch_size=64, epochs=8, optimizer="adam",
                         model={"width_div": 4}, **_CLASS_DATA),
     "batchnorm": Recipe("lenet", 28, lr=0.1, batch_size=64, epochs=20, momentum=0.9, **_CLASS_DATA),
-    "resnet": Recipe("resnet18", 48, lr=0.05, batch_size=64, epochs=10, momentum=0.9,
+    "resnet": Recipe("resnet18", 48, lr=0.05, batch_size=64, epochs=7, momentum=0.9,
                      model={"width_div": 4}, members={"resnet34": {"width_div": 8}}, **_CLASS_DATA),
 }
 
