@@ -9,7 +9,7 @@ them from file names) and pages are grouped by the chapter's sections. Calling
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from ui import warm
+from ui import teach, warm
 from ui.common import freeze_startup_objects, lang, language_selector, tr
 from ui.nav import PAGES  # the page table: (file, title key, icon, section key)
 from ui.sched import keep_cookie, scheduler, store_guard, teacher_key
@@ -23,6 +23,7 @@ except (CnnvizError, OSError):  # a store that cannot be opened: the pages that 
     pass
 language_selector()
 keep_cookie()  # the student's cookie, set from the sidebar on every run of a new session (see its docstring)
+teach.heartbeat()  # an open page checks in every 20 s, idle or not: the teacher's "connected students"
 sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):
     sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), icon=icon, default=(i == 0)))

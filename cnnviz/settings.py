@@ -63,6 +63,18 @@ def _text(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _class_url(name: str, raw: str) -> str:
+    """An http(s) address with a host (and port, base path) only: what the class's QR code holds."""
+    from urllib.parse import urlsplit
+
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment
+            or "@" in parts.netloc or any(c.isspace() or c in "<>\"'`" for c in value) or len(value) > 200):
+        raise SettingError("err.setting", name=name, raw=raw[:40], expected="an address such as http://10.0.0.5:8501")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: how to read it and what it means when unset."""
@@ -109,6 +121,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "CNNVIZ_RESERVE_MB); a job waits in the queue rather than start into a shortage"),
     Setting("CNNVIZ_RESERVE_MB", _positive_int, 3072,
             "memory kept for the app's replicas, the workers' own processes and a margin, in MB"),
+    Setting("CNNVIZ_CLASS_URL", _class_url, "",
+            "the class's address on the teacher's and the home page (its QR code and the short link), when the "
+            "address the teacher's browser used is not the one students reach (a proxy's public name)"),
     Setting("CNNVIZ_WARM", _choice("on", "off"), "on",
             "`on`: `make classroom` says ready only once one session has loaded home, explorer, training and "
             "board on each replica (imports and shared figures done), and `make run` warms its server the same "
@@ -243,3 +258,8 @@ def console_lang() -> str:
 def warm_up() -> bool:
     """Whether a server is warmed before its class arrives (``classroom.warm``)."""
     return get("CNNVIZ_WARM") == "on"
+
+
+def class_url() -> str:
+    """The class's address the teacher set ("" when none: the page finds it from its request)."""
+    return str(get("CNNVIZ_CLASS_URL"))

@@ -9,6 +9,7 @@ from cnnviz.viz import explore as charts
 from ui import figures
 from ui.common import arch_label, lang, tr
 from ui.nav import PAGES
+from ui.teach import class_address_card
 
 st.title(tr("app.title"))
 st.markdown(tr("home.intro"))
@@ -37,4 +38,5 @@ for i, (path, title, icon, _section) in enumerate(others):
             st.caption(tr(blurb))
 
 st.subheader(tr("home.class"))
+class_address_card("home.address")  # the class's address, a QR code to scan off the projector
 st.markdown(tr("home.class.body"))

@@ -7,10 +7,14 @@ the page draws the key box and stops: none of the class's data, and no action bu
 in a locked session, so it cannot be clicked (every action callback checks again anyway).
 Unlocked, it also lists the recent wrong keys (when, from where; never what was typed).
 
-Unlocked, it shows, live (``ui.board.poll``): the pool, the connected students, the queue in
+Unlocked, it shows, live (``ui.board.poll``): the pool, the connected students (those with a
+page open: each open page's heartbeat, ``ui.teach.heartbeat``, within ``ONLINE_S``), the queue in
 claim order with its ETAs, the running jobs, every run and lab job, a leaderboard and an
-overlay, and any finished run's Results view (``ui.results``); and it acts: stop or delete any
-job, clear the class (after a confirmation), and pre-warm the class-period recipes
+overlay, each training run linked to its live view and its presenter view (``ui.teach``), the
+class's address as a QR code, and any finished run's Results view (``ui.results``); and it acts
+on the run picked (none is preselected): stop it (a running one says "stopping at the next step"
+until its worker notices), restart it, delete it (after a confirmation), show it on the
+projector; clear the class (after a confirmation), and pre-warm the class-period recipes
 (``cnnviz.train.recipes.CLASS``) so that the students' identical first runs attach to jobs already done or under way.
 It sets the class's limit on a student's run (``cnnviz.runs.admission``). It also holds the
 class's join code (generate, change, remove; ``$CNNVIZ_JOIN_CODE`` wins) and
@@ -23,7 +27,7 @@ import time
 
 import streamlit as st
 
-from cnnviz import settings
+from cnnviz import classlink, settings
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import train as train_job
 from cnnviz.numbers import duration
@@ -33,7 +37,7 @@ from cnnviz.runs.identity import new_join_code
 from cnnviz.runs.store import TEACHER
 from cnnviz.status import Status
 from ui import board as ub
-from ui import results
+from ui import results, teach
 from ui.common import arch_label, fmt_count, lang, show_error, tr
 from ui.sched import (
     check_teacher_key,
@@ -51,9 +55,11 @@ from ui.widgets import keep_choices, label_of
 
 SAID = "teacher._said"  # session state: (kind, text or error) list of what the last action did
 CONFIRM = "teacher._confirm_clear"
+CONFIRM_DELETE = "teacher._confirm_delete"  # session state: the run id whose Delete waits for "yes"
 LIMIT = "teacher.limit"
 PICK = "teacher.pick"
-ONLINE_S = 60.0  # "connected": seen within the last minute (a session touches the store every 15 s)
+# "connected": an open page's heartbeat within the window (ui.teach.heartbeat; cnnviz.classlink)
+ONLINE_S, BEAT_S = classlink.ONLINE_S, classlink.BEAT_S
 
 
 def say(kind: str, what) -> None:
@@ -66,6 +72,9 @@ def show_said() -> None:
             show_error(what)
         elif kind == "warning":
             st.warning(what, icon=":material/warning:")
+        elif kind == "info":
+            st.info(what, icon=":material/hourglass_top:")
+            st.toast(what, icon=":material/hourglass_top:")
         else:
             st.success(what, icon=":material/check_circle:")
             st.toast(what, icon=":material/check_circle:")
@@ -97,6 +106,7 @@ def unlock_box() -> None:
 def lock() -> None:
     lock_teacher()  # and the browser's teacher cookie is deleted
     st.session_state.pop(CONFIRM, None)
+    st.session_state.pop(CONFIRM_DELETE, None)
 
 
 def failures_view() -> None:
@@ -115,15 +125,28 @@ def failures_view() -> None:
 
 # --- actions (each re-checks the key: a callback is only reachable from an unlocked page) ------
 def act(action: str) -> None:
+    """Stop, restart or delete the picked run. Delete only from its confirmation (``ask_delete``),
+    and only the run that confirmation named. A stop of a running job takes effect when its
+    worker notices the flag, at its next step: until then it says so, not "stopped"."""
+    if action != "delete":  # another action: a pending delete question is dropped
+        st.session_state.pop(CONFIRM_DELETE, None)
     if not is_teacher():
         return
     rid = st.session_state.get(PICK)
+    if rid is None:  # nothing picked (the picker starts empty)
+        return
+    if action == "delete" and st.session_state.pop(CONFIRM_DELETE, None) != rid:
+        return  # the confirmation was for another run (the picker changed): ask again
     sch = scheduler()
     try:
         info = sch.get(rid)
         name = ub.title(info)
         if action == "stop":
             sch.stop(rid, student(), teacher=True)
+            after = sch.store.get(rid)
+            if after is not None and after.stop and after.status == Status.RUNNING:
+                say("info", tr("teach.did.stopping", run=name))
+                return
         elif action == "restart":  # on the owner's behalf: their limit on live runs applies
             sch.restart(rid, student(), teacher=True)
         else:
@@ -132,6 +155,16 @@ def act(action: str) -> None:
         say("error", err)
         return
     say("success", tr(f"teacher.did.{action}", run=name))
+
+
+def ask_delete() -> None:
+    """Delete's first click: remember which run it is for; the page asks (``actions``)."""
+    if is_teacher() and st.session_state.get(PICK):
+        st.session_state[CONFIRM_DELETE] = st.session_state[PICK]
+
+
+def cancel_delete() -> None:
+    st.session_state.pop(CONFIRM_DELETE, None)
 
 
 def ask_clear() -> None:
@@ -206,6 +239,8 @@ def remove_identity(labels: dict[str, str]) -> None:
 def class_view(sch, me: str) -> None:
     """The join code and every identity, with Remove (its finished runs kept read-only or deleted)."""
     ids = sch.identities
+    st.subheader(tr("teach.address"))
+    teach.class_address_card("teacher.address")
     st.subheader(tr("ident.t.code"), help=tr("ident.t.code.help"))
     code = ids.join_code()
     if code:
@@ -250,7 +285,8 @@ def class_view(sch, me: str) -> None:
 def students_view(sch, me: str, watched: dict[str, int]) -> None:
     # the teacher's own browser is a "student" to the store too (its cookie): not one of the class
     rows = [r for r in sch.store.students(since=time.time() - ONLINE_S) if r[0] != me]
-    st.subheader(tr("teacher.students", n=len(rows)))
+    st.subheader(tr("teacher.students", n=len(rows)),
+                 help=tr("teach.students.help", beat=fmt_count(BEAT_S), window=fmt_count(ONLINE_S)))
     if not rows:
         st.caption(tr("teacher.no_students"))
         return
@@ -269,8 +305,9 @@ def queue_view(sch, me: str, names: dict[str, str]) -> None:
             tr("teacher.col.kind"): ub.kind_text(q.kind),
             tr("board.student"): ub.who(sch, q.owner, me, names),
             tr("teacher.col.starts"): ub.fmt_duration(places[q.id].start_s) if q.id in places else "—",
-            tr("teacher.col.ends"): ub.fmt_duration(places[q.id].end_s) if q.id in places else "—", "id": q.id,
-        } for i, q in enumerate(queue)], hide_index=True, key="teacher.queue_table")
+            tr("teacher.col.ends"): ub.fmt_duration(places[q.id].end_s) if q.id in places else "—",
+            **(teach.link_cells(q.id, projector=True) if q.kind == "train" else {}), "id": q.id,
+        } for i, q in enumerate(queue)], hide_index=True, key="teacher.queue_table", column_config=teach.link_columns())
     else:
         st.caption(tr("teacher.queue_empty"))
     st.subheader(tr("teacher.running", n=len(running)))
@@ -280,7 +317,8 @@ def queue_view(sch, me: str, names: dict[str, str]) -> None:
             tr("board.student"): ub.who(sch, r.owner, me, names), tr("teacher.col.worker"): r.worker,
             tr("teacher.col.progress"): r.progress,
             tr("teacher.col.ends"): ub.fmt_duration(places[r.id].end_s) if r.id in places else "—",
-            tr("board.watchers"): len(sch.watchers(r.id)), "id": r.id,
+            tr("board.watchers"): len(sch.watchers(r.id)), tr("train.hist.status"): ub.run_status_text(r),
+            **(teach.link_cells(r.id, projector=True) if r.kind == "train" else {}), "id": r.id,
         } for r in running], key="teacher.running_table")
     else:
         st.caption(tr("teacher.running_empty"))
@@ -289,7 +327,8 @@ def queue_view(sch, me: str, names: dict[str, str]) -> None:
 def runs_view(sch, me: str, train, labs, watchers) -> None:
     st.subheader(tr("teacher.runs"))
     if train:
-        ub.runs_table(ub.run_rows(sch, train, me, mine_column=False, watchers=watchers), key="teacher.runs_table")
+        ub.runs_table(ub.run_rows(sch, train, me, mine_column=False, watchers=watchers, projector=True),
+                      key="teacher.runs_table")
     else:
         st.caption(tr("teacher.runs_empty"))
     if labs:
@@ -312,7 +351,7 @@ def runs_view(sch, me: str, train, labs, watchers) -> None:
             tr("teacher.col.rank"): i + 1, tr("train.hist.test_acc"): r.summary["test_acc"],
             tr("train.hist.run"): ub.title(r), tr("board.student"): ub.who(sch, r.owner, me, names),
             tr("train.hist.epoch"): r.summary.get("epoch"), tr("board.watchers"): len(watchers.get(r.id, ())),
-            "id": r.id,
+            **teach.link_cells(r.id, projector=True), "id": r.id,
         } for i, r in enumerate(done)], key="teacher.leaderboard_table")
     ub.overlay(sch, train, me, key="teacher.overlay")
 
@@ -343,21 +382,40 @@ def actions(sch, me: str) -> None:
             if r.kind != "train":
                 labels[r.id] = f"{ub.kind_text(r.kind)}: {labels[r.id]}"
         keep_choices(PICK, labels, multi=False)
-        c = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
-        pick = c[0].selectbox(tr("teacher.pick"), list(labels), format_func=label_of(labels), key=PICK)
+        c = st.columns([4, 1, 1, 1, 1.4], vertical_alignment="bottom")
+        # no run preselected: an action is always on a run the teacher chose
+        pick = c[0].selectbox(tr("teacher.pick"), list(labels), format_func=label_of(labels), key=PICK, index=None,
+                              placeholder=tr("teach.pick.placeholder"))
         picked = next((r for r in every if r.id == pick), None)
-        live = picked is not None and picked.live
+        stopping = picked is not None and picked.stop and picked.status == Status.RUNNING
+        live = picked is not None and picked.live and not stopping
         c[1].button(tr("teacher.stop"), on_click=act, args=("stop",), disabled=not live, icon=":material/stop:",
                     key="teacher.stop_btn", width="stretch")
         c[2].button(tr("sched.restart"), on_click=act, args=("restart",), help=tr("teacher.restart.help"),
                     disabled=picked is None or not sch.restartable(picked), icon=":material/restart_alt:",
                     key="teacher.restart_btn", width="stretch")
-        c[3].button(tr("teacher.delete"), on_click=act, args=("delete",), icon=":material/delete:",
+        c[3].button(tr("teacher.delete"), on_click=ask_delete, disabled=picked is None, icon=":material/delete:",
                     key="teacher.delete_btn", width="stretch")
+        if picked is not None and picked.kind == "train":
+            c[4].link_button(tr("teach.projector_btn"), teach.run_link(picked.id, present=True),
+                             help=tr("teach.projector_btn.help"), icon=":material/co_present:", width="stretch")
+        else:
+            c[4].button(tr("teach.projector_btn"), disabled=True, icon=":material/co_present:",
+                        key="teacher.projector_off", width="stretch")
+        if stopping:
+            st.info(tr("teach.stopping.note", run=ub.title(picked)), icon=":material/hourglass_top:")
+        if picked is not None and st.session_state.get(CONFIRM_DELETE) == picked.id:
+            st.warning(tr("teach.delete.ask", run=ub.title(picked)), icon=":material/warning:")
+            d = st.columns(2)
+            d[0].button(tr("teach.delete.confirm"), on_click=act, args=("delete",), type="primary",
+                        key="teacher.delete_yes", width="stretch")
+            d[1].button(tr("sched.cancel"), on_click=cancel_delete, key="teacher.delete_no", width="stretch")
+        elif st.session_state.get(CONFIRM_DELETE):  # asked for another run (or one gone): ask again
+            st.session_state.pop(CONFIRM_DELETE, None)
     teacher_s = settings.run_time_limits()[1]
-    st.number_input(tr("teacher.limit"), admission.MIN_LIMIT_S, admission.MAX_LIMIT_S,
-                    value=admission.clamp_limit(admission.student_limit(sch.store)), step=30, key=LIMIT,
-                    on_change=save_limit,
+    now_s = admission.student_limit(sch.store)  # CNNVIZ_STUDENT_MAX_S may be past what the box sets: shown as is
+    st.number_input(tr("teacher.limit"), admission.MIN_LIMIT_S, max(admission.MAX_LIMIT_S, now_s),
+                    value=now_s, step=30, key=LIMIT, on_change=save_limit,
                     help=tr("teacher.limit.help", teacher=duration(teacher_s)))
     c = st.columns(2)
     c[0].button(tr("teacher.prewarm"), on_click=prewarm, help=tr("teacher.prewarm.help"),

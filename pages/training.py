@@ -29,7 +29,7 @@ from cnnviz.train.data import DATASETS, available
 from cnnviz.train.loop import check
 from cnnviz.train.steps import resolve_device
 from cnnviz.viz.training import curves_figure
-from ui import figures, jobs, results
+from ui import figures, jobs, results, teach
 from ui import training as ut
 from ui.common import arch_label, fmt_bytes, lang, show_error, tr
 from ui.sched import is_teacher, join_gate, joined_note, member, page_scheduler, scheduler, student
@@ -235,6 +235,8 @@ def current_run(rid: str) -> None:
         bar_text = tr("train.run.progress", status=tr(f"train.status.{info.status}"), step=prog.step,
                       total=prog.total_steps, epoch=prog.epoch, eta=eta)
         st.progress(prog.fraction, text=bar_text)
+        if info.stop and info.status == Status.RUNNING:  # asked to stop: its worker notices at its next step
+            st.info(tr("teach.stopping.note", run=run_title(info, lang())), icon=":material/hourglass_top:")
         c = st.columns([1, 1, 1, 1, 1])
         steps = prog.epoch_loss is not None  # a step has been measured: curves to draw
         c[0].metric(tr("train.run.rate"), human(prog.examples_per_s) if prog.examples_per_s else "—")
@@ -336,6 +338,15 @@ st.title(tr("train.title"))
 st.caption(tr("train.intro"))
 page_scheduler()  # or the store's error, and the page stops
 rid = ut.url_run_id()  # None, or letters and digits (a malformed one is said once, quoted as code)
+present = teach.presenting()  # ?present=1: the projector's view of one run (sidebar folded, no form nor history)
+if present:
+    st.link_button(tr("teach.present.back"), teach.run_link(rid) if rid else "training",
+                   icon=":material/close_fullscreen:")
+    if not rid:
+        st.info(tr("teach.present.no_run"), icon=":material/co_present:")
+    else:
+        current_run(rid)
+    st.stop()
 with st.expander(tr("train.new"), expanded=not rid, icon=":material/tune:"):
     form()
     launch()

@@ -168,19 +168,26 @@ def test_teacher_stops_and_deletes_another_students_run(sch):
     assert not stop.disabled
     stop.click().run()
     assert not at.exception, at.exception
-    assert any(s.value.startswith("Stopped: LeNet") for s in at.success)
+    # queued: stopped at once; running: its worker stops it at its next step, and the page says so
+    assert (any(s.value.startswith("Stopped: LeNet") for s in at.success)
+            or any(i.value.startswith("Stopping at the next step: LeNet") for i in at.info))
     assert sch.wait(long, WAIT_S).status == "stopped"
     at.run()
     assert button(at, "Stop").disabled  # a finished run has nothing to stop
     button(at, "Delete").click().run()
+    assert sch.exists(long)  # asked first
+    button(at, "Yes, delete it").click().run()
     assert not at.exception, at.exception
     assert any(s.value.startswith("Deleted: LeNet") for s in at.success)
     assert not sch.exists(long)
     assert long not in list(frame(at, "Status", without="job")["id"])
     # a run gone meanwhile (another tab deleted it): the action says so, translated
-    other = at.selectbox(key="teacher.pick").value
-    sch.delete(other, "", teacher=True)
+    assert at.selectbox(key="teacher.pick").value is None  # nothing preselected after the delete
+    other = next(r.id for r in sch.runs(None) if r.id != long)
+    at.selectbox(key="teacher.pick").set_value(other).run()
     button(at, "Delete").click().run()
+    sch.delete(other, "", teacher=True)
+    button(at, "Yes, delete it").click().run()
     assert not at.exception, at.exception
     assert any(f"there is no run `{other}`" in e.value for e in at.error)  # the id as Markdown code
 

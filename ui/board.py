@@ -22,10 +22,12 @@ from cnnviz.runs.identity import NAME_MAX  # characters of a display name
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunInfo
 from cnnviz.safe import verbatim
+from cnnviz.status import Status
 from cnnviz.viz.training import curves_figure
 from ui.common import arch_short, lang, show_error, tr
 from ui.results import choice_label
 from ui.sched import store_guard, student_label
+from ui.teach import link_cells, link_columns
 from ui.widgets import keep_choices, label_of
 
 POLL_LIVE_S = 2.0  # a run of the class is queued or running: its row and curves move
@@ -50,6 +52,12 @@ def status_text(status: str) -> str:
     return tr(f"train.status.{status}")
 
 
+def run_status_text(info: RunInfo) -> str:
+    """A run's status for the tables: "stopping at the next step" while its stop flag is set and
+    its worker has not noticed yet (still running), else its status."""
+    return tr("teach.stopping") if info.stop and info.status == Status.RUNNING else status_text(info.status)
+
+
 def kind_text(kind: str) -> str:
     """A job kind for people: "training", else the lab's page title, else its registry name."""
     if kind == "train":
@@ -72,9 +80,10 @@ def any_live(sch: Scheduler) -> bool:
 
 # --- the table of runs ---------------------------------------------------------------------------
 def run_rows(sch: Scheduler, runs: Sequence[RunInfo], me: str | None, *, mine_column: bool = True,
-             watchers: dict[str, list[str]] | None = None) -> list[dict]:
+             watchers: dict[str, list[str]] | None = None, projector: bool = False) -> list[dict]:
     """One row per run: title, student (first requester), status, test accuracy, epoch, how many
-    watch it, (mine), created, id. ``watchers``: run id → student ids, when already read."""
+    watch it, (mine), created, the link to its live view (and, ``projector``, to its presenter
+    view: ``ui.teach.link_cells``), id. ``watchers``: run id → student ids, when already read."""
     names = sch.store.names()
     rows = []
     for r in runs:
@@ -82,7 +91,7 @@ def run_rows(sch: Scheduler, runs: Sequence[RunInfo], me: str | None, *, mine_co
         row = {
             tr("train.hist.run"): title(r),
             tr("board.student"): who(sch, r.owner, me, names),
-            tr("train.hist.status"): status_text(r.status),
+            tr("train.hist.status"): run_status_text(r),
             tr("train.hist.test_acc"): r.summary.get("test_acc"),
             tr("train.hist.epoch"): r.summary.get("epoch"),
             tr("board.watchers"): len(ws),
@@ -90,6 +99,7 @@ def run_rows(sch: Scheduler, runs: Sequence[RunInfo], me: str | None, *, mine_co
         if mine_column:
             row[tr("board.col.mine")] = bool(me) and me in ws
         row[tr("train.hist.created")] = fmt_time(r.created)
+        row.update(link_cells(r.id, projector))
         row["id"] = r.id
         rows.append(row)
     return rows
@@ -102,6 +112,7 @@ def runs_table(rows: list[dict], key: str) -> None:
         tr("board.watchers"): st.column_config.NumberColumn(format="%d"),
         tr("board.col.mine"): st.column_config.CheckboxColumn(),
         tr("teacher.col.progress"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+        **link_columns(),
     })
 
 
