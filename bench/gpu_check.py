@@ -410,6 +410,10 @@ def real_pool(ctx: Ctx, tmp: pathlib.Path, name: str, workers: int, threads: int
     from cnnviz.supervisor import terminate  # standard library only: no torch before the pool starts
 
     db = tmp / "runs.sqlite"
+    if ctx.dry:  # a CPU dry run: the store gets a calibration, so the pool does not spend a worker on one
+        from testkit.calibration import seed
+
+        seed(db, threads=threads, workers=workers)
     log_path = ctx.out / "logs" / f"{name}-pool.log"
     log = open(log_path, "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "cnnviz", "pool", "--db", str(db), "--workers", str(workers),
@@ -428,6 +432,7 @@ def real_pool(ctx: Ctx, tmp: pathlib.Path, name: str, workers: int, threads: int
             time.sleep(0.1)
         print(f"  pool up in {time.monotonic() - t0:.1f} s ({workers} workers x {threads} threads)  [{_t()}]",
               flush=True)
+        _calibration_line(sch)
         yield db, sch
     finally:
         if sch is not None:
@@ -435,6 +440,16 @@ def real_pool(ctx: Ctx, tmp: pathlib.Path, name: str, workers: int, threads: int
                 sch.clear()
             sch.close()
         terminate([proc], 15)  # the pool: SIGTERM (its workers end their jobs), SIGKILL after the grace
+
+
+def _calibration_line(sch) -> None:
+    """Say where the pool's measurement of this machine stands (cnnviz.runs.calibration): on a
+    fresh store it runs first, in one worker, while the other jobs start on the others."""
+    from cnnviz.runs import calibration
+
+    jobs = sch.store.list(kinds=(calibration.KIND,))
+    state = jobs[0].status.value if jobs else "none"
+    print(f"  calibration of this machine: {state} ({len(sch.calibration())} points so far)  [{_t()}]", flush=True)
 
 
 def pool_shape(ctx: Ctx, want: int) -> tuple[int, int]:

@@ -155,6 +155,9 @@ class Launcher:
     """``python -m classroom`` as a subprocess; its stdout lines collected by a thread."""
 
     def __init__(self, replicas: int, port: int, run_dir: pathlib.Path, db: pathlib.Path):
+        from testkit.calibration import seed
+
+        seed(db)  # the pool's plan here: its forms have an estimate, its workers no calibration to run
         env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1", CNNVIZ_LANG="en")  # the tests read English
         self.port, self.run_dir = port, run_dir
         self.proc = subprocess.Popen(
