@@ -48,6 +48,9 @@ STUDENT = "bench" + "r" * 19
 
 
 def start_pool(db: pathlib.Path, env: dict) -> subprocess.Popen:
+    from testkit.calibration import seed
+
+    seed(db, threads=1, workers=1)  # the pool's own calibration would hold its one worker for a minute first
     log = open(str(db) + ".pool.log", "ab")  # noqa: SIM115
     return subprocess.Popen([sys.executable, "-m", "cnnviz", "pool", "--db", str(db), "--workers", "1",
                              "--threads", "1", "--exit-with-parent"], cwd=ROOT, env=env, stdout=log,

@@ -153,6 +153,9 @@ def wait_quiet(limit_s: float, pool_pid: int, threshold_pct: float = 25.0, need_
 
 # --- the pool and the students ---------------------------------------------------------------------
 def start_pool(db: pathlib.Path) -> subprocess.Popen:
+    from testkit.calibration import seed
+
+    seed(db)  # the pool's own calibration would hold a worker for a minute first (bench_estimate measures it)
     log = open(str(db) + ".pool.log", "ab")  # noqa: SIM115
     try:
         return subprocess.Popen([sys.executable, "-m", "cnnviz", "pool", "--db", str(db), "--exit-with-parent"],
