@@ -38,8 +38,11 @@ from ui.widgets import keep_choices, label_of
 
 K = ut.K
 PLOT_CONFIG = {"displaylogo": False}
-STATUS_ICON = {Status.QUEUED: "⏳", Status.RUNNING: "▶️", Status.COMPLETED: "✅", Status.STOPPED: "⏹️",
-               Status.DIVERGED: "💥", Status.FAILED: "❌", Status.INTERRUPTED: "⚠️"}
+# Streamlit's bundled Material icons, not emoji: a machine without an emoji font draws those as boxes
+STATUS_ICON = {Status.QUEUED: ":material/hourglass_top:", Status.RUNNING: ":material/play_circle:",
+               Status.COMPLETED: ":material/check_circle:", Status.STOPPED: ":material/stop_circle:",
+               Status.DIVERGED: ":material/trending_up:", Status.FAILED: ":material/error:",
+               Status.INTERRUPTED: ":material/warning:"}
 
 
 def start_run(cfg, teacher: bool = False) -> None:
@@ -151,7 +154,7 @@ def launch() -> None:
     if refusal is not None:
         show_error(refusal)
     if not mem.fits:
-        st.error(tr("train.err.memory", need=fmt_bytes(mem.need_bytes), free=free, device=mem.device), icon="🚫")
+        st.error(tr("train.err.memory", need=fmt_bytes(mem.need_bytes), free=free, device=mem.device), icon=":material/block:")
     joined_note()
     joined = join_gate("tr")  # a visitor of a class with a join code: the form, and Start disabled
     waiting = known is None
@@ -219,12 +222,12 @@ def current_run(rid: str) -> None:
             total = len(sch.queue())
             c = st.columns([4, 1], vertical_alignment="center")
             c[0].info(tr("sched.place", place=max(place.position, 1), total=max(total, 1),
-                         start=_duration(place.start_s or 0), end=_duration(place.end_s or 0)), icon="⏳")
+                         start=_duration(place.start_s or 0), end=_duration(place.end_s or 0)), icon=":material/hourglass_top:")
             if mine:
                 c[1].button(tr("sched.cancel"), on_click=stop_run, args=(rid,), icon=":material/cancel:",
                             key="tr.cancel", width="stretch")
             if not sch.pool_alive():
-                st.warning(tr("sched.pool_down"), icon="⚠️")
+                st.warning(tr("sched.pool_down"), icon=":material/warning:")
             short = admission.waits_for_memory(sch.store, info.mem_bytes)
             if short is not None and place.position == 1:
                 st.info(tr("adm.wait_memory", need=fmt_bytes(info.mem_bytes or 0), held=fmt_bytes(short[0]),
@@ -247,7 +250,7 @@ def current_run(rid: str) -> None:
             c[4].button(tr("train.stop"), on_click=stop_run, args=(rid,), icon=":material/stop:", key="tr.stop")
         notice = info.summary.get("notice")
         if notice:
-            st.warning(notice.get(lang()) or notice["en"], icon="ℹ️")
+            st.warning(notice.get(lang()) or notice["en"], icon=":material/info:")
         if not info.live and info.message:
             show = {Status.COMPLETED: st.success, Status.STOPPED: st.info,
                     Status.INTERRUPTED: st.warning}.get(info.status, st.error)
@@ -296,7 +299,7 @@ def history() -> None:
         return
     rows = [{
         tr("train.hist.run"): run_title(r, lang()),
-        tr("train.hist.status"): f"{STATUS_ICON.get(r.status, '')} {tr(f'train.status.{r.status}')}",
+        tr("train.hist.status"): tr(f"train.status.{r.status}"),  # a table cell draws no icon: the word
         tr("train.hist.test_acc"): r.summary.get("test_acc"), tr("train.hist.epoch"): r.summary.get("epoch"),
         # the estimate it was queued with against its wall time: how far this server's estimates are off
         tr("train.hist.est"): _duration(r.est_s), tr("train.hist.took"): _duration(_took(r)),
