@@ -155,6 +155,12 @@ def _datasets() -> tuple[str, ...]:
     return tuple(DATASETS)
 
 
+# The labs' default dataset: the one training opens on (its recipes'), so a student meets the
+# same images on every page; where its files are missing, ``load_data`` falls back to the
+# synthetic shapes and the page shows its notice.
+LAB_DATASET = "fashion-mnist"
+
+
 TRAIN_DEVICES = ("auto", "cpu", "cuda", "mps")  # the page offers those this machine has
 MAX_SUBSET = 10_000_000
 MAX_BUDGET_S = 86_400
@@ -227,7 +233,7 @@ def gradflow_schema() -> urlstate.Schema:
         ChoiceField("init", INITS[0], choices=tuple(INITS)),
         IntChoiceField("batch", 64, choices=(16, 32, 64, 128)),
         IntField("seed", 0, lo=0, hi=10_000),
-        ChoiceField("data", _datasets()[0], choices=_datasets()),
+        ChoiceField("data", LAB_DATASET, choices=_datasets()),
     ))
 
 
@@ -245,13 +251,13 @@ def batchnorm_schema() -> urlstate.Schema:
         FloatChoiceField("tlr", 0.9, choices=(0.1, 0.3, 0.5, 0.9, 1.0, 2.0)),
         IntChoiceField("tbatch", 128, choices=(32, 64, 128, 256)),
         ChoiceField("impl", "torch", choices=("torch", "scratch")),
-        ChoiceField("tdata", data[0], choices=data),
+        ChoiceField("tdata", LAB_DATASET, choices=data),
         IntChoiceField("mbatch", 32, choices=(4, 8, 16, 32, 64, 128)),
         IntField("msteps", 50, lo=1, hi=200),
         FloatChoiceField("mom", 0.1, choices=(0.01, 0.05, 0.1, 0.3, 1.0)),
-        ChoiceField("mdata", data[0], choices=data),
+        ChoiceField("mdata", LAB_DATASET, choices=data),
         IntChoiceField("trials", 200, choices=(50, 100, 200, 500, 1000)),
-        ChoiceField("bdata", data[0], choices=data),
+        ChoiceField("bdata", LAB_DATASET, choices=data),
     ))
 
 
@@ -303,7 +309,7 @@ def featuremaps_schema() -> urlstate.Schema:
     data = _datasets()
     return urlstate.Schema((
         ChoiceField("arch", FM_ARCHS[0], choices=tuple(FM_ARCHS)),
-        ChoiceField("data", data[0], choices=data),
+        ChoiceField("data", LAB_DATASET, choices=data),
         IntChoiceField("maps", 16, choices=(4, 8, 16, 32)),
         ChoiceField("src", "dataset", choices=("dataset", "upload")),
         IntField("img", 0, lo=0, hi=FM_MAX_INDEX),
