@@ -30,11 +30,10 @@ import torch
 from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import finished as lr
-from cnnviz.jobs.finished import run_title
+from cnnviz.jobs.finished import class_names, run_title
 from cnnviz.labs import featuremaps as fm
 from cnnviz.safe import verbatim
 from cnnviz.status import FINISHED
-from cnnviz.jobs.finished import class_names
 from cnnviz.train.data import DataConfig, load_data, prepare
 from cnnviz.viz import labs as lc
 from ui import jobs

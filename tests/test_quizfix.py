@@ -263,3 +263,44 @@ def test_featuremaps_names_the_class(store, monkeypatch):
     want = t("resv.maps.label", "en", name=class_names("fashion-mnist", "en")[int(y[0])])
     assert want in captions  # image 0 of the test split: "true class: Ankle boot"
     assert not any(c.startswith("label:") for c in captions)
+
+
+def _gradflow_default(**changes):
+    """The gradient-flow lab's config from its page's defaults (``ui.schemas.gradflow_schema``)."""
+    from cnnviz.labs.gradflow import GradFlowConfig
+    from ui import schemas
+
+    d = schemas.gradflow_schema().defaults()
+    return GradFlowConfig(depth=d["depth"], resnet18=d["r18"], batch_norm=d["bn"], width=d["width"], side=d["side"],
+                          steps=d["steps"], lr=d["lr"], init=d["init"], batch_size=d["batch"], seed=d["seed"],
+                          dataset=d["data"]).replace(**changes)
+
+
+def test_gradflow_defaults_are_the_measured_ones():
+    cfg = _gradflow_default()
+    assert (cfg.batch_norm, cfg.dataset, cfg.conv_depth, cfg.steps, cfg.lr) == (True, "fashion-mnist", 31, 40, 0.05)
+
+
+@pytest.mark.slow  # two 31-conv nets trained 40 steps each: 10-60 s on one thread
+def test_gradflow_defaults_show_the_point(monkeypatch):
+    """The plain net stays near chance (ln 10 ≈ 2.30), the residual one learns: the measurement
+    in ``ui.schemas.gradflow_schema``'s docstring, seed 0."""
+    import torch
+    from conftest import need_data
+
+    from cnnviz.labs.gradflow import run_gradflow
+    from cnnviz.train.events import StepEvent
+
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(need_data()))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        losses: dict[str, list[float]] = {"plain": [], "residual": []}
+        for name, ev in run_gradflow(_gradflow_default()):
+            if isinstance(ev, StepEvent):
+                losses[name].append(ev.loss)
+    finally:
+        torch.set_num_threads(threads)
+    plain, residual = (sum(v[-5:]) / 5 for v in (losses["plain"], losses["residual"]))
+    assert len(losses["plain"]) == len(losses["residual"]) == 40
+    assert plain > 1.8 and residual < 1.4 and plain - residual > 0.6, (plain, residual)

@@ -30,4 +30,12 @@ STRINGS = {
         "你的答案保存在这个浏览器中：重新加载页面后仍然在。",
     ),
     "quizfix.enter": ("Press Enter or Check to check the answer.", "按回车键或“检查”来检查答案。"),
+    # --- the gradient-flow lab ------------------------------------------------------------------------
+    "quizfix.grad.bn_note": (
+        "BatchNorm is on by default: it rescales each layer's output to unit variance, so the plain net's "
+        "gradients no longer vanish outright, yet in 40 steps the plain net barely moves from chance (loss 2.3) "
+        "while the residual one learns. Turn it off and, at this depth, neither gets far in 40 steps.",
+        "默认开启批量规范化：它把每层输出重新缩放到单位方差，普通网络的梯度不再完全消失；但在 40 步内普通网络的损失"
+        "几乎停在随机水平（2.3），残差网络却在学习。关闭它，在这个深度下两者在 40 步内都走不远。",
+    ),
 }
