@@ -43,16 +43,18 @@ def questions(seed: int) -> tuple[qz.Question, ...]:
     return qz.quiz(seed, COUNT)
 
 
-@st.cache_resource(show_spinner=False)
-def _progress_at(db: str) -> QuizProgress:
-    """The quiz's tables in the store at ``db`` (created once per process)."""
-    return QuizProgress(sched.scheduler().store)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _progress_at(db: str, store_id: int, _store) -> QuizProgress:
+    """The quiz's tables in the store object ``_store`` (created once per store object: a store the
+    app reopened, ``ui.sched.forget_store``, is a new key)."""
+    return QuizProgress(_store)
 
 
 def progress() -> QuizProgress | None:
     """This server's quiz progress, or None when the store cannot be opened (the session keeps it)."""
     try:
-        return _progress_at(str(sched.scheduler().store.path))
+        store = sched.scheduler().store
+        return _progress_at(str(store.path), id(store), store)
     except Exception:  # a broken or locked store: the quiz still works, for this session
         return None
 

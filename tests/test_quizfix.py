@@ -144,6 +144,27 @@ def test_side_number_box_and_slider_are_one_value_in_the_url(store):
 
 
 # --- the quiz ---------------------------------------------------------------------------------------
+def test_quiz_progress_table_keeps_answers_per_student_and_seed(tmp_path):
+    from cnnviz.labs.quizprogress import MAX_ANSWER, QuizProgress
+    from cnnviz.runs.store import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    try:
+        p = QuizProgress(store)
+        p.record("a", 7, 0, False, "1x1x1")
+        p.record("a", 7, 0, True, "64x28x28")  # a later check replaces the first
+        p.record("a", 7, 3, False, "z" * 1000)
+        p.record("b", 7, 0, False, "9")
+        p.move("a", 7, 4)
+        again = QuizProgress(RunStore(tmp_path / "runs.sqlite"))  # another process (replica) sees it
+        got = again.answers("a", 7)
+        assert got[0].right and got[0].text == "64x28x28" and not got[3].right and len(got[3].text) == MAX_ANSWER
+        assert set(again.answers("b", 7)) == {0} and again.answers("a", 8) == {}
+        assert again.position("a", 7) == 4 and again.position("a", 8) == 0 and again.position("b", 7) == 0
+    finally:
+        store.close()
+
+
 def _quiz(token: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params["seed"] = str(SEED)
