@@ -28,7 +28,8 @@ state.start()
 with st.container(border=True):
     a, b, c = st.columns([3, 1.4, 1], gap="medium")
     with a:
-        side = state.slider("side", tr("ex.side"), help=tr("cmp.side.help"))
+        side = state.slider_box("side", tr("ex.side"), tr("quizfix.side.box"), tr("quizfix.side.box.help"),
+                                help=tr("cmp.side.help"))
     with b:
         ch = state.radio("ch", tr("ex.ch"), format_func=lambda v: tr(f"ex.ch.{v}"))
     with c:

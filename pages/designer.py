@@ -67,7 +67,7 @@ def controls() -> tuple[tuple[tuple[int, int], ...], dict]:
         with c:
             state.select_slider("chans", tr("de.chans", i=i + 1), i=i, label_visibility="collapsed")
     st.divider()
-    state.slider("side", tr("de.side"))
+    state.slider_box("side", tr("de.side"), tr("quizfix.side.box"), tr("quizfix.side.box.help"))
     a, b = st.columns(2)
     with a:
         state.radio("ch", tr("ex.ch"), format_func=lambda v: tr(f"ex.ch.{v}"))

@@ -40,7 +40,8 @@ def controls() -> dict:
         with c[0]:
             arch = state.selectbox("arch", tr("ex.arch"), format_func=arch_label, on_change=on_arch_change)
         with c[1]:
-            state.slider("side", tr("ex.side"), help=tr("ex.side.help"))
+            state.slider_box("side", tr("ex.side"), tr("quizfix.side.box"), tr("quizfix.side.box.help"),
+                             help=tr("ex.side.help"))
         with c[2]:
             state.radio("ch", tr("ex.ch"), format_func=lambda v: tr(f"ex.ch.{v}"))
         with c[3]:
@@ -142,6 +143,29 @@ def table_tab(trace) -> None:
     st.caption(tr("ex.table.caption", n=trace.totals.batch_size))
 
 
+def collapse_panel(cfg, batch: int) -> None:
+    """An input too small for the network: the layers that ran, the failed one marked ✕, as the
+    diagram and the table (``cnnviz.inspect.collapse``), so the student sees where the side ran out."""
+    cut = figures.collapse(cfg, batch)
+    if cut is None:  # pragma: no cover - the trace refused this input, so the cut pass stops too
+        return
+    st.markdown(f"**{tr('quizfix.collapse.head')}**")
+    st.caption(tr("quizfix.collapse.caption", layer=cut.failed))
+    expand = state.get("expand")
+    expand = expand if expand in list(schemas.EXPAND_MODES) + diagram.units(cut.trace) else "auto"
+    left, right = st.columns([3.2, 1.3], gap="medium")
+    with left:
+        fig = figures.collapse_structure(cfg, batch, expand, lang())
+        st.plotly_chart(fig, config=PLOT_CONFIG | {"displayModeBar": False}, key="explorer.collapse.diagram")
+    with right:
+        rows = figures.collapse_rows(cfg, batch, "leaves", lang())
+        st.dataframe(rows, hide_index=True, width="stretch", height=min(35 * len(rows) + 38, 620),
+                     column_order=("layer", "type", "output"),
+                     column_config={"layer": st.column_config.TextColumn(tr("ex.col.layer")),
+                                    "type": st.column_config.TextColumn(tr("ex.col.type")),
+                                    "output": st.column_config.TextColumn(tr("ex.col.output"))})
+
+
 @st.fragment
 def panels(arch: str, trace) -> None:
     """The four views of one trace, one drawn at a time: a click sends one figure, not four.
@@ -173,7 +197,7 @@ state.start()
 values = controls()
 arch = values["arch"]
 
-trace, err = None, None
+trace, err, cfg = None, None, None
 try:
     cfg = schemas.explorer_config(values)
     trace, err = try_trace(cfg, values["batch"])
@@ -185,6 +209,8 @@ if err is not None:
     if isinstance(err, ShapeError) and err.min_side and err.min_side <= schemas.UI_MAX_SIDE:
         st.button(tr("ex.fix_side", side=err.min_side), on_click=use_side, args=(err.min_side,),
                   icon=":material/straighten:")
+    if isinstance(err, ShapeError):
+        collapse_panel(cfg, values["batch"])
     state.sync(defaults=schemas.explorer_defaults(arch))
 else:
     metrics(trace)

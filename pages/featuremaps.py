@@ -30,7 +30,7 @@ import torch
 from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import finished as lr
-from cnnviz.jobs.finished import run_title
+from cnnviz.jobs.finished import class_names, run_title
 from cnnviz.labs import featuremaps as fm
 from cnnviz.safe import verbatim
 from cnnviz.status import FINISHED
@@ -65,9 +65,10 @@ def trained(rid: str, params: str) -> tuple[torch.nn.Module, threading.Lock]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def dataset_images(dataset: str):
-    """The test split of ``dataset`` (uint8 N x 28 x 28, labels), shared read-only."""
+    """The test split of ``dataset`` (uint8 N x 28 x 28, labels, the fallback notice or None, the
+    dataset actually loaded: its class names label the image), shared read-only."""
     data = load_data(DataConfig(dataset=dataset))
-    return data.test_x, data.test_y, data.notice
+    return data.test_x, data.test_y, data.notice, data.dataset  # the set loaded: synthetic after a fallback
 
 
 def finished_run() -> tuple[lr.TrainedRun, threading.Lock] | None:
@@ -103,7 +104,11 @@ def pick_image(cfg, from_run: bool = False) -> torch.Tensor | None:
     source = state.radio("src", tr("lab.fm.source"), format_func=lambda s: tr(f"lab.fm.source.{s}"))
     if source == "dataset":
         try:
-            x, y, notice = ur.test_split(run[0]) if from_run else dataset_images(cfg.data.dataset)
+            if from_run:
+                x, y, notice = ur.test_split(run[0])
+                used = run[0].info.summary.get("dataset") or run[0].cfg.data.dataset  # as test_split reads it
+            else:
+                x, y, notice, used = dataset_images(cfg.data.dataset)
         except CnnvizError as err:  # the run's dataset is not on this machine now
             show_error(err)
             return None
@@ -117,7 +122,8 @@ def pick_image(cfg, from_run: bool = False) -> torch.Tensor | None:
         i = st.number_input(tr("lab.fm.index"), min_value=0, max_value=last, step=1, key=state.key("img"))
         if notice is not None:
             st.caption(notice.render(lang()))
-        st.caption(tr("lab.fm.label", label=int(y[int(i)])))
+        # the class's name, as the Results view writes it ("true class: Trouser"), never its number
+        st.caption(tr("resv.maps.label", name=class_names(used, lang())[int(y[int(i)])]))
         return prepare(x[int(i): int(i) + 1], hw, cin)
     # the widget's own cap stops a big file before it reaches the server's memory; decode_upload
     # checks again (bytes, format, pixel count, integrity), since the type filter only sees extensions

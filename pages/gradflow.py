@@ -72,7 +72,7 @@ def derivation() -> None:
     st.latex(r"y'' = f(x) + g(f(x)) = y + y'")
     st.latex(r"\frac{\partial y''}{\partial w} = \frac{\partial y}{\partial w} + \frac{\partial y'}{\partial w}")
     st.markdown(tr("lab.grad.why3"))
-    st.caption(tr("lab.grad.bn_note"))
+    st.caption(tr("quizfix.grad.bn_note"))
 
 
 def render(rid: str, show: list[str]) -> None:

@@ -1,9 +1,13 @@
 """Predict the shape: a quiz drawn from real traces of the chapter's networks.
 
 Layout only: the seed (in the URL, ``?seed=7``) → ``cnnviz.labs.quiz`` → one question at a
-time, an answer box (or a choice of layers), "Check". A wrong answer shows the arithmetic and
-a link that opens the same network, at the same input, in the explorer. The session keeps the
-score per seed; "New quiz" draws a new seed, so the link changes with it.
+time, an answer box (or a choice of layers, each with its type) in a form, so Enter checks it
+as the Check button does. A wrong answer shows the arithmetic and a link that opens the same
+network, at the same input, in the explorer (an input too small for it opens on the layers up
+to the one that fails). Each student's answers and the question they are on are kept per seed
+in the run store (``cnnviz.labs.quizprogress``), so a reload finds them again; "New quiz" draws
+a new seed, so the link changes with it. Without a store (it cannot be opened) the session
+keeps them, as before.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ from streamlit.errors import StreamlitPageNotFoundError
 from cnnviz import urlstate
 from cnnviz.errors import CnnvizError
 from cnnviz.labs import quiz as qz
+from cnnviz.labs.quizprogress import QuizProgress
 from cnnviz.urlstate import IntField
 from cnnviz.viz import diagram
+from ui import figures, sched
 from ui.common import lang, show_error, tr, try_trace
 from ui.widgets import PageState
 
 COUNT = 10  # questions per quiz: every kind once, then four more
 DEFAULT_SEED = 1
 POS, RESULTS, FEEDBACK = "quiz.pos", "quiz.results", "quiz.feedback"  # session keys no widget owns
+POS_SEED = "quiz.pos.seed"  # the seed whose stored position POS holds
 
 # The page's URL schema, declared here: the seed is this page's only setting.
 state = PageState("quiz", urlstate.Schema((IntField("seed", DEFAULT_SEED, lo=0, hi=qz.MAX_SEED),)))
@@ -36,14 +43,34 @@ def questions(seed: int) -> tuple[qz.Question, ...]:
     return qz.quiz(seed, COUNT)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _progress_at(db: str, store_id: int, _store) -> QuizProgress:
+    """The quiz's tables in the store object ``_store`` (created once per store object: a store the
+    app reopened, ``ui.sched.forget_store``, is a new key)."""
+    return QuizProgress(_store)
+
+
+def progress() -> QuizProgress | None:
+    """This server's quiz progress, or None when the store cannot be opened (the session keeps it)."""
+    try:
+        store = sched.scheduler().store
+        return _progress_at(str(store.path), id(store), store)
+    except Exception:  # a broken or locked store: the quiz still works, for this session
+        return None
+
+
 def new_quiz() -> None:
-    """Draw a fresh seed (the link follows) and go back to the first question."""
+    """Draw a fresh seed (the link follows) and go back to its first question."""
     state.set({"seed": random.SystemRandom().randrange(qz.MAX_SEED + 1)})
-    st.session_state[POS] = 0
+    st.session_state.pop(POS_SEED, None)  # the new seed's kept position (0 for a new one) is read next run
 
 
-def move(step: int) -> None:
-    st.session_state[POS] = min(max(st.session_state.get(POS, 0) + step, 0), COUNT - 1)
+def move(step: int, seed: int) -> None:
+    pos = min(max(st.session_state.get(POS, 0) + step, 0), COUNT - 1)
+    st.session_state[POS] = pos
+    store = progress()
+    if store is not None:
+        store.move(sched.student(), seed, pos)
 
 
 def answer_key(seed: int, i: int) -> str:
@@ -51,7 +78,8 @@ def answer_key(seed: int, i: int) -> str:
 
 
 def on_check(q: qz.Question, seed: int, i: int) -> None:
-    """Mark the answer: right or wrong is kept per (seed, question); unreadable text is a message."""
+    """Mark the answer: right or wrong is kept per (seed, question), in the store when there is
+    one; unreadable text is a message (never kept: a reload forgets a typo)."""
     typed = st.session_state.get(answer_key(seed, i))
     feedback = st.session_state.setdefault(FEEDBACK, {})
     if typed is None or not str(typed).strip():
@@ -64,6 +92,30 @@ def on_check(q: qz.Question, seed: int, i: int) -> None:
         return
     st.session_state.setdefault(RESULTS, {})[(seed, i)] = right
     feedback[(seed, i)] = ("right" if right else "wrong", str(typed).strip())
+    store = progress()
+    if store is not None:
+        store.record(sched.student(), seed, i, right, str(typed).strip())
+
+
+def load(seed: int) -> None:
+    """This student's kept answers and position on ``seed``'s quiz into the session: on the first
+    run of a session (a reload) and whenever the seed changes. The session's own feedback (an
+    empty box, a typo) stays."""
+    store = progress()
+    if store is None:
+        if st.session_state.get(POS_SEED) != seed:
+            st.session_state[POS], st.session_state[POS_SEED] = 0, seed
+        return
+    sid = sched.student()
+    results = st.session_state.setdefault(RESULTS, {})
+    feedback = st.session_state.setdefault(FEEDBACK, {})
+    for i, ans in store.answers(sid, seed).items():
+        results[(seed, i)] = ans.right
+        feedback.setdefault((seed, i), ("right" if ans.right else "wrong", ans.text))
+        st.session_state.setdefault(answer_key(seed, i), ans.text)  # the box shows what was answered
+    if st.session_state.get(POS_SEED) != seed:
+        st.session_state[POS] = min(store.position(sid, seed), COUNT - 1)
+        st.session_state[POS_SEED] = seed
 
 
 def explorer_link(q: qz.Question) -> None:
@@ -73,7 +125,10 @@ def explorer_link(q: qz.Question) -> None:
               "bn": "1" if cfg.batch_norm else "0", "wd": str(cfg.width_div), "view": "structure"}
     if hasattr(cfg, "residual"):
         params["res"] = "1" if cfg.residual else "0"
-    traced, _ = try_trace(cfg)  # a too-small side has no trace: the explorer shows its error there
+    traced, _ = try_trace(cfg)
+    if traced is None:  # a too-small side: the explorer draws the layers up to the one that fails
+        cut = figures.collapse(cfg, 1)
+        traced = cut.trace if cut is not None else None
     if traced is not None:
         around = [u for u in diagram.units(traced) if q.layer == u or q.layer.startswith(u + ".")]
         if around:
@@ -123,6 +178,7 @@ try:
 except CnnvizError as err:
     show_error(err)
     st.stop()
+load(seed)
 results = {i: ok for (s, i), ok in st.session_state.get(RESULTS, {}).items() if s == seed}
 with top[2]:
     st.metric(tr("quiz.score"), tr("quiz.score.value", right=sum(results.values()), n=len(qs)),
@@ -132,15 +188,23 @@ i = min(st.session_state.get(POS, 0), len(qs) - 1)
 q = qs[i]
 st.subheader(tr("quiz.progress", i=i + 1, n=len(qs), kind=tr(f"quiz.kind.{q.kind}")))
 st.markdown(q.render(lang()))
-if q.choices:
-    st.radio(tr("quiz.pick"), q.choices, index=None, key=answer_key(seed, i))
-else:
-    st.text_input(tr("quiz.answer"), key=answer_key(seed, i), help=tr("quiz.answer.help"))
-nav = st.columns([1, 1, 1, 3])
-nav[0].button(tr("quiz.check"), on_click=on_check, args=(q, seed, i), key="quiz.check", type="primary",
-              icon=":material/task_alt:")
-nav[1].button(tr("quiz.prev"), on_click=move, args=(-1,), key="quiz.prev", disabled=i == 0,
+key = answer_key(seed, i)
+if q.choices and st.session_state.get(key) not in (None, *q.choices):  # a kept text that is no choice
+    del st.session_state[key]
+# a form: Enter in the answer box submits it, as the Check button does (the box's value reaches
+# the script only then, so typing reruns nothing)
+with st.form("quiz.form", border=False, enter_to_submit=True):
+    if q.choices:
+        st.radio(tr("quiz.pick"), q.choices, index=None, key=key, format_func=q.choice_label)
+    else:
+        st.text_input(tr("quiz.answer"), key=key, help=tr("quiz.answer.help"))
+    st.form_submit_button(tr("quiz.check"), on_click=on_check, args=(q, seed, i), key="quiz.check",
+                          type="primary", icon=":material/task_alt:", help=tr("quizfix.enter"))
+nav = st.columns([1, 1, 4])
+nav[0].button(tr("quiz.prev"), on_click=move, args=(-1, seed), key="quiz.prev", disabled=i == 0,
               icon=":material/arrow_back:")
-nav[2].button(tr("quiz.next"), on_click=move, args=(1,), key="quiz.next", disabled=i == len(qs) - 1,
+nav[1].button(tr("quiz.next"), on_click=move, args=(1, seed), key="quiz.next", disabled=i == len(qs) - 1,
               icon=":material/arrow_forward:")
 show_feedback(q, seed, i)
+if progress() is not None:
+    st.caption(tr("quizfix.saved"))

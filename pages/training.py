@@ -154,7 +154,8 @@ def launch() -> None:
     if refusal is not None:
         show_error(refusal)
     if not mem.fits:
-        st.error(tr("train.err.memory", need=fmt_bytes(mem.need_bytes), free=free, device=mem.device), icon=":material/block:")
+        st.error(tr("train.err.memory", need=fmt_bytes(mem.need_bytes), free=free, device=mem.device),
+                 icon=":material/block:")
     joined_note()
     joined = join_gate("tr")  # a visitor of a class with a join code: the form, and Start disabled
     waiting = known is None
@@ -222,7 +223,8 @@ def current_run(rid: str) -> None:
             total = len(sch.queue())
             c = st.columns([4, 1], vertical_alignment="center")
             c[0].info(tr("sched.place", place=max(place.position, 1), total=max(total, 1),
-                         start=_duration(place.start_s or 0), end=_duration(place.end_s or 0)), icon=":material/hourglass_top:")
+                         start=_duration(place.start_s or 0), end=_duration(place.end_s or 0)),
+                      icon=":material/hourglass_top:")
             if mine:
                 c[1].button(tr("sched.cancel"), on_click=stop_run, args=(rid,), icon=":material/cancel:",
                             key="tr.cancel", width="stretch")

@@ -96,15 +96,16 @@ def test_default_view_leaves_the_url_clean(page):
 
 
 def test_gradflow_link():
-    at = open_page("gradflow", depth="15", bn="1", lr="0.01", init="xavier", data="fashion-mnist")
+    # BatchNorm on and Fashion-MNIST are the defaults (ui.schemas.gradflow_schema): a link turns them off
+    at = open_page("gradflow", depth="15", bn="0", lr="0.01", init="xavier", data="mnist")
     assert not at.warning
-    assert at.slider(key="gradflow.depth").value == 15 and at.toggle(key="gradflow.bn").value is True
+    assert at.slider(key="gradflow.depth").value == 15 and at.toggle(key="gradflow.bn").value is False
     assert at.select_slider(key="gradflow.lr").value == 0.01
     assert at.selectbox(key="gradflow.init").value == "xavier"
-    assert at.selectbox(key="gradflow.data").value == "fashion-mnist"
+    assert at.selectbox(key="gradflow.data").value == "mnist"
     at.slider(key="gradflow.steps").set_value(10).run()
-    assert lab_params(at, "gradflow") == {"depth": "15", "bn": "1", "lr": "0.01", "init": "xavier",
-                                          "data": "fashion-mnist", "steps": "10"}
+    assert lab_params(at, "gradflow") == {"depth": "15", "bn": "0", "lr": "0.01", "init": "xavier",
+                                          "data": "mnist", "steps": "10"}
 
 
 @pytest.mark.slow  # a real pool
@@ -138,11 +139,11 @@ def test_gradflow_hidden_depth_survives_in_the_url():
     at = open_page("gradflow", depth="21", r18="1")
     # ResNet-18 sets the depth: no depth slider, but the link's depth stays
     assert [s.key for s in at.slider] == ["gradflow.steps"]
-    at.toggle(key="gradflow.bn").set_value(True).run()
-    assert lab_params(at, "gradflow") == {"depth": "21", "r18": "1", "bn": "1"}
+    at.toggle(key="gradflow.bn").set_value(False).run()  # on by default
+    assert lab_params(at, "gradflow") == {"depth": "21", "r18": "1", "bn": "0"}
     at.toggle(key="gradflow.r18").set_value(False).run()
     assert ok(at).slider(key="gradflow.depth").value == 21
-    assert lab_params(at, "gradflow") == {"depth": "21", "bn": "1"}
+    assert lab_params(at, "gradflow") == {"depth": "21", "bn": "0"}
 
 
 def test_batchnorm_link():

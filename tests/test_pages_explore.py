@@ -139,7 +139,9 @@ def test_explorer_too_small_input_shows_the_error_panel_and_a_fix():
     assert len(at.error) == 1
     msg = at.error[0].value
     assert "features.7" in msg and "65×65" in msg  # the layer and the smallest valid input
-    assert not at.get("plotly_chart") and not at.dataframe
+    # no totals or views of a whole trace: only the layers up to the collapse (tests/test_quizfix.py)
+    assert not at.metric and [c.key for c in at.get("plotly_chart")] == ["explorer.collapse.diagram"]
+    assert [n.strip() for n in at.dataframe[0].value["layer"]][-1] == "features.7"
     at.button[0].click().run()
     ok(at)
     assert not at.error and at.slider(key="explorer.side").value == 65

@@ -265,6 +265,19 @@ def test_cli_bad_args_are_one_line(argv):
 
 
 # --- the page ----------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _quiz_store(tmp_path, monkeypatch):
+    """A store of each test's own for the quiz's kept progress (``cnnviz.labs.quizprogress``), and no
+    pool started for it: the page only reads and writes its tables."""
+    from ui import sched
+
+    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path / "runs.sqlite"))
+    monkeypatch.setenv("CNNVIZ_POOL", "external")
+    sched._scheduler.clear()
+    yield
+    sched._scheduler.clear()
+
+
 @pytest.fixture
 def app() -> AppTest:
     """``app.py`` on the quiz (it is in ``ui.nav.PAGES``), seed 7."""

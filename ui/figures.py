@@ -23,6 +23,8 @@ import streamlit as st
 from cnnviz.config import ConvNetConfig
 from cnnviz.errors import ShapeError
 from cnnviz.i18n import TABLE, t
+from cnnviz.inspect.collapse import Collapse
+from cnnviz.inspect.collapse import collapse as trace_collapse
 from cnnviz.models.registry import get_config, list_models, model_spec
 from cnnviz.viz import diagram
 from cnnviz.viz import explore as charts
@@ -44,6 +46,30 @@ def structure(cfg: ConvNetConfig, batch: int, expand: str, language: str) -> go.
     """The structure diagram of ``cfg`` with ``expand``'s units drawn open."""
     trace = cached_trace(cfg, batch)
     return diagram.figure(diagram.layout(trace, expand, language), language, title=t("ex.diagram.title", language))
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
+def collapse(cfg: ConvNetConfig, batch: int) -> Collapse | None:
+    """The layers of ``cfg`` up to the one its input is too small for (``cnnviz.inspect.collapse``),
+    or None when it traces whole; shared by every session, like the traces."""
+    return trace_collapse(cfg, batch)
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
+def collapse_structure(cfg: ConvNetConfig, batch: int, expand: str, language: str) -> go.Figure | None:
+    """The structure diagram up to the failed layer, marked; None when ``cfg`` traces whole."""
+    cut = collapse(cfg, batch)
+    if cut is None:
+        return None
+    lay = diagram.layout(cut.trace, expand, language, failed=cut.failed)
+    return diagram.figure(lay, language, title=t("quizfix.collapse.diagram", language))
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
+def collapse_rows(cfg: ConvNetConfig, batch: int, view: str, language: str) -> list[dict[str, Any]]:
+    """The layer table's rows up to the failed layer (none when ``cfg`` traces whole)."""
+    cut = collapse(cfg, batch)
+    return [] if cut is None else charts.layer_rows(cut.trace, view, language, failed=cut.failed)
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)

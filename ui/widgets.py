@@ -248,6 +248,31 @@ class PageState:
             kw = dict(min_value=f.lo, max_value=f.hi, step=getattr(f, "step", 1)) | kw
         return st.slider(label, key=self.key(name, i), **kw)
 
+    def slider_box(self, name: str, label: str, box_label: str, box_help: str | None = None,
+                   widths: Sequence[float] = (3, 1.25), **kw: Any) -> int:
+        """An ``IntField``'s slider with a number box beside it, for an exact value (side 16 is
+        hard to hit on a 280-pixel slider, on a phone hardest). One value: the slider's key is
+        the field's (URL, memory, ``get``); the box (key ``"<page>.<field>.box"``, no field of its
+        own) is set from it before it is drawn, and its ``on_change`` writes back to the slider's
+        key, which a callback may do because callbacks run before the script draws anything."""
+        f = self.schema.field(name)
+        assert isinstance(f, IntField)
+        key, box = self.key(name), self.key(name) + ".box"
+
+        def from_box() -> None:
+            typed = st.session_state.get(box)
+            if typed is not None:  # a cleared box keeps the slider's value
+                st.session_state[key] = min(max(int(typed), f.lo), f.hi)
+
+        left, right = st.columns(list(widths), gap="small", vertical_alignment="bottom")
+        with left:
+            value = self.slider(name, label, **kw)
+        st.session_state[box] = value  # the box is not drawn yet this run: setting it is allowed
+        with right:
+            st.number_input(box_label, min_value=f.lo, max_value=f.hi, step=1, key=box, on_change=from_box,
+                            help=box_help, disabled=kw.get("disabled", False))
+        return value
+
     def select_slider(self, name: str, label: str, i: int | None = None, **kw: Any) -> Any:
         """``st.select_slider`` over a choice field's choices."""
         return st.select_slider(label, options=list(self._choices(name)), key=self.key(name, i), **kw)

@@ -4,7 +4,7 @@
     python -m cnnviz quiz --seed 7 --count 6 --json
 
 With ``--json`` one object ``{"seed", "count", "questions": [{"kind", "arch", "config",
-"overrides", "layer", "prompt", "answer", "answer_text", "choices", "explanation",
+"overrides", "layer", "prompt", "answer", "answer_text", "choices", "choice_types", "explanation",
 "steps"}...]}``; otherwise each question, its choices, its answer and the answer's layer.
 A teacher prints the answer key of the seed the class's link carries.
 """
@@ -41,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
     for i, q in enumerate(questions, 1):
         print(f"\n{i}. [{t(f'quiz.kind.{q.kind}', lang)}] {q.render(lang)}")
         if q.choices:
-            print(t("quiz.cli.choices", lang, choices=", ".join(q.choices)))
+            print(t("quiz.cli.choices", lang, choices=", ".join(q.choice_label(c) for c in q.choices)))
         print(t("quiz.cli.answer", lang, answer=q.answer_text(), layer=q.layer))
     return 0

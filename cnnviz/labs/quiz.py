@@ -83,6 +83,13 @@ class Question:
     answer: tuple[int, ...] | int | str
     choices: tuple[str, ...] = ()  # multiple-choice kinds only
     steps: tuple[Step, ...] = ()
+    # multiple-choice kinds: each choice's layer type and window, "MaxPool2d 3×3/2", in ``choices``' order
+    choice_types: tuple[str, ...] = ()
+
+    def choice_label(self, choice: str) -> str:
+        """A choice as the page lists it: the layer's name and its type, "features.4 (MaxPool2d 3×3/2)"."""
+        types = dict(zip(self.choices, self.choice_types))
+        return f"{choice} ({types[choice]})" if types.get(choice) else choice
 
     @property
     def config(self) -> ConvNetConfig:
@@ -117,6 +124,7 @@ class Question:
             "layer": self.layer, "prompt": self.render(lang),
             "answer": list(self.answer) if isinstance(self.answer, tuple) else self.answer,
             "answer_text": self.answer_text(), "choices": list(self.choices),
+            "choice_types": list(self.choice_types),
             "explanation": self.explain(lang),
             "steps": [{"layer": s.layer, "what": s.what, "expr": s.expr, "value": s.value} for s in self.steps],
         }
@@ -315,9 +323,17 @@ def _question(kind: str, rng: random.Random) -> Question:
     names = [r.name for r in spatial]
     others = rng.sample([n for n in names if n != fail.layer], CHOICES - 1)
     choices = tuple(n for n in names if n in others or n == fail.layer)  # in execution order
+    by_name = {r.name: r for r in spatial}
+    types = tuple(_window_type(by_name[n]) for n in choices)
     over = tuple(sorted(dict(over, input_hw=(side, side)).items()))
     return Question(kind, arch, over, fail.layer, "quiz.q.collapse", (("side", side),), fail.layer, choices,
-                    tuple(steps))
+                    tuple(steps), types)
+
+
+def _window_type(r: LayerRecord) -> str:
+    """A conv's or pool's type and window as the explorer's table writes it: "Conv2d 3×3/1"."""
+    (kh, kw), (s, _), _ = r.window
+    return f"{r.type} {kh}×{kw}/{s}"
 
 
 def _shape_error(cfg: ConvNetConfig) -> ShapeError:

@@ -135,8 +135,8 @@ STRINGS = {
     "quiz.score": ("Score", "得分"),
     "quiz.score.value": ("{right} / {n}", "{right} / {n}"),
     "quiz.score.help": (
-        "Questions answered right in this session, out of the quiz's questions",
-        "本次会话中答对的题数 / 本套题的总题数",
+        "Questions answered right on this seed's quiz (kept for this browser), out of the quiz's questions",
+        "本套题中答对的题数（保存在这个浏览器中）/ 本套题的总题数",
     ),
     "quiz.empty": ("Type an answer (or pick one) first.", "请先输入（或选择）一个答案。"),
     "quiz.right": ("Right: {answer}.", "正确：{answer}。"),

@@ -399,13 +399,15 @@ def timeline(lang: str = "en", title: str | None = None):
 # --- the layer table --------------------------------------------------------------------------
 
 
-def layer_rows(trace: Trace, view: str = "leaves", lang: str = "en") -> list[dict[str, Any]]:
+def layer_rows(trace: Trace, view: str = "leaves", lang: str = "en", failed: str | None = None) -> list[dict[str, Any]]:
     """Rows of the explorer's layer table.
 
     ``view``: "leaves" (every layer, joins included), "blocks" (the top-level layers and the
     blocks: VGG/NiN/Inception/residual blocks, stages), or "all" (the whole tree). Names are
     indented by depth; convs and pools show kernel/stride ("Conv2d 3×3/1"), residual blocks
     their shortcut; ``share`` is the fraction of all parameters (a block's whole subtree).
+    ``failed``: a ``cnnviz.inspect.collapse`` trace, cut at that layer: its output reads "no
+    output pixel", and a container the pass never finished reads "not reached".
     """
     total = trace.totals.params or 1
     blocks = {"block", "inception", "residual"}
@@ -423,8 +425,12 @@ def layer_rows(trace: Trace, view: str = "leaves", lang: str = "en") -> list[dic
             extra = f" {kh}×{kw}/{s}"
         elif r.skip:  # a residual block: say which shortcut it has
             extra = f" ({t('dg.skip.' + r.skip, lang)})"
+        if r.output_shape:
+            output = shape_text(r.output_shape)
+        else:  # only in a collapse's trace: the failed layer, or a container it stopped
+            output = t("quizfix.table.failed" if r.name == failed else "quizfix.table.unfinished", lang)
         rows.append({
-            "layer": "\u2003" * (r.depth - 1) + r.name, "type": r.type + extra, "output": shape_text(r.output_shape),
+            "layer": "\u2003" * (r.depth - 1) + r.name, "type": r.type + extra, "output": output,
             "params": r.params, "macs": r.macs, "share": r.params / total,
         })
     return rows

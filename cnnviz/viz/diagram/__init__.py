@@ -2,6 +2,6 @@
 draws them with plotly (``draw``). Both are pure functions of their inputs."""
 
 from cnnviz.viz.diagram.draw import figure
-from cnnviz.viz.diagram.nodes import LANE_X, SKIP_X, UNIT_KINDS, default_expand, layout, shape_text, units
+from cnnviz.viz.diagram.nodes import FAILED, LANE_X, SKIP_X, UNIT_KINDS, default_expand, layout, shape_text, units
 
-__all__ = ["LANE_X", "SKIP_X", "UNIT_KINDS", "default_expand", "figure", "layout", "shape_text", "units"]
+__all__ = ["FAILED", "LANE_X", "SKIP_X", "UNIT_KINDS", "default_expand", "figure", "layout", "shape_text", "units"]

@@ -10,9 +10,11 @@ import math
 import plotly.graph_objects as go
 
 from cnnviz.viz import theme
-from cnnviz.viz.diagram.nodes import NODE_H, ROW_PX, UNIT_KINDS, X_RANGE, Diagram, Edge, Node
+from cnnviz.viz.diagram.nodes import FAILED, NODE_H, ROW_PX, UNIT_KINDS, X_RANGE, Diagram, Edge, Node
 
-COLORS = theme.KIND  # (fill, outline) per node kind: a conv is the same blue on every chart
+# (fill, outline) per node kind: a conv is the same blue on every chart; the layer an input too
+# small left with no pixel (``nodes.FAILED``) in the error panel's red
+COLORS = {**theme.KIND, FAILED: ("#fde8e8", "#b91c1c")}
 SKIP_COLOR = theme.SKIP
 EDGE_COLOR = theme.EDGE
 
@@ -100,6 +102,7 @@ def figure(diagram: Diagram, lang: str = "en", title: str | None = None):
     for n in boxes:
         fill, line = COLORS.get(n.kind, COLORS["block"])
         width = 1.4 if n.kind in UNIT_KINDS + ("block",) else 1  # a collapsed unit: a firmer outline
+        width = 2.5 if n.kind == FAILED else width
         shapes.append(dict(type="rect", x0=n.x - n.w / 2, x1=n.x + n.w / 2, y0=-n.y - NODE_H / 2,
                            y1=-n.y + NODE_H / 2, layer="below", fillcolor=fill, line=dict(color=line, width=width)))
     forks = [n for n in diagram.nodes if n.kind == "fork"]

@@ -40,6 +40,7 @@ MODIFIERS = ("norm", "act", "dropout")
 OPS = ("conv", "pool", "gap", "linear", "flatten")
 UNIT_KINDS = ("inception", "residual")
 MAX_AUTO_ROWS = 42  # "auto" expands everything when the whole drawing is at most this tall
+FAILED = "collapse"  # the kind of the node an input too small left with no output pixel (``layout(failed=...)``)
 
 
 
@@ -253,8 +254,8 @@ def _summary_label(r: LayerRecord, kids: dict[str, list[LayerRecord]], lang: str
 
 # --- layout -----------------------------------------------------------------------------------
 class _Layout:
-    def __init__(self, trace: Trace, expanded: frozenset[str], lang: str):
-        self.trace, self.expanded, self.lang = trace, expanded, lang
+    def __init__(self, trace: Trace, expanded: frozenset[str], lang: str, failed: str | None = None):
+        self.trace, self.expanded, self.lang, self.failed = trace, expanded, lang, failed
         self.kids = _children(trace)
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
@@ -280,6 +281,11 @@ class _Layout:
         self.y += 1
 
     def op(self, o: _Op) -> None:
+        if o.rec.name == self.failed:  # the layer an input too small left with no pixel: marked, its output none
+            label = t("quizfix.dg.failed", self.lang, label=_op_label(o.rec, self.lang))
+            hover = _hover([o.rec], self.lang) + "<br>" + t("quizfix.dg.failed.hover", self.lang)
+            self.chain(o.rec.name, FAILED, label, hover, o.out_shape)
+            return
         self.chain(o.rec.name, o.rec.kind, _label(o, self.dropout, self.lang), _hover([o.rec, *o.mods], self.lang),
                    o.out_shape)
 
@@ -449,18 +455,25 @@ def default_expand(trace: Trace) -> frozenset[str]:
     return frozenset(pick)
 
 
-def layout(trace: Trace, expand: str | Iterable[str] = "auto", lang: str = "en") -> Diagram:
+def layout(trace: Trace, expand: str | Iterable[str] = "auto", lang: str = "en", failed: str | None = None) -> Diagram:
     """Position every node and edge of ``trace``'s drawing.
 
     ``expand`` is "auto" (see ``default_expand``), "all", "none", a unit's name, or a set of
-    unit names; the other units are drawn as one summary node each.
+    unit names; the other units are drawn as one summary node each. ``failed``: the trace is a
+    ``cnnviz.inspect.collapse`` one, cut at the layer of that name; its node is marked (kind
+    ``FAILED``) and no output edge leaves the drawing. The units around it are always expanded:
+    a collapsed summary would hide the layer the student is looking for.
     """
     expanded = _expanded_set(trace, expand)
-    lay = _Layout(trace, expanded, lang)
+    if failed:
+        expanded |= {u for u in units(trace) if failed.startswith(u + ".")}
+    lay = _Layout(trace, expanded, lang, failed)
     lay.add_node("input", "input", t("dg.input", lang), 0.0, 1.6,
                  t("dg.hover.input", lang, shape=shape_text(trace.input_shape)), trace.input_shape)
     lay.y = 1
     lay.sequence("")
+    if failed:  # the pass stopped at the failed layer: nothing leaves it
+        return Diagram(tuple(lay.nodes), tuple(lay.edges), tuple(lay.frames), lay.y, tuple(units(trace)), expanded)
     # the network's output leaves the last node: an edge to nowhere, labelled with its shape
     lay.add_node("output", "output", "", 0.0, 0.0, "", lay.prev_shape, y=lay.y - 0.25)
     lay.edges.append(Edge(lay.prev, "output", shape_text(lay.prev_shape)))
