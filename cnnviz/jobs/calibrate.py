@@ -28,7 +28,7 @@ from cnnviz.train.recipes import recipe_config
 CLASS_S = 1.5  # seconds of the real loop per architecture (after its first steps)
 PROBE_SIDE = 96  # the book's network at this side at most: large work per example, a step in ~0.1-1 s
 WARM_STEPS = 2  # the loop's first steps pay for allocations and kernel selection: not counted
-MAX_STEPS = 40
+MAX_STEPS = 2000  # the clock ends it first, but for the tiniest nets
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,17 @@ def _class_rate(cfg: TrainConfig, stop: Stop) -> float | None:
     """Examples per second of the real loop on ``cfg`` (its StepEvents after the warm-up), or None."""
     from cnnviz.train.loop import train
 
-    short = cfg.replace(epochs=1, max_steps=MAX_STEPS, eval_every=0, log_every=1)
+    # the run's own logging cadence (every step for most nets on a CPU, every few for tiny ones):
+    # a StepEvent's gradient norms and sync are part of what a run pays per step
+    short = cfg.replace(epochs=1, max_steps=MAX_STEPS, eval_every=0)
     rates: list[float] = []
     clock = _Clock(CLASS_S, stop)
     for ev in train(short, stop=clock):
         if isinstance(ev, StepEvent):
-            if ev.step == WARM_STEPS:  # the clock starts once the loop is warm
-                clock.start()
-            elif ev.step > WARM_STEPS and ev.examples_per_s > 0:
+            if clock.until is None:
+                if ev.step >= WARM_STEPS:  # the clock starts once the loop is warm
+                    clock.start()
+            elif ev.examples_per_s > 0:
                 rates.append(ev.examples_per_s)
     if not rates:
         return None
