@@ -132,6 +132,19 @@ def start_pool(db: pathlib.Path | str, workers: int = 1, threads: int = 1, env: 
     return proc
 
 
+def calibrated_store(folder: pathlib.Path | str) -> pathlib.Path:
+    """A fresh run store in ``folder`` holding a calibration of this machine for the default pool
+    plan (``testkit.calibration``), for an app server or a classroom whose own pool would otherwise
+    queue the measurement first: most of a minute of one of its two workers, on a 2-core machine
+    shared with the suite's other worker. Its path (``CNNVIZ_DB``). The calibration itself, and a
+    pool on a store without one, are tested in tests/test_admission.py."""
+    from testkit.calibration import seed
+
+    db = pathlib.Path(folder) / "runs.sqlite"
+    seed(db)
+    return db
+
+
 def _env(extra: dict | None) -> dict:
     env = dict(os.environ)
     for k, v in (extra or {}).items():

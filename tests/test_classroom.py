@@ -35,7 +35,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import WAIT_MS, WAIT_S, in_ci, need, until
+from conftest import WAIT_MS, WAIT_S, calibrated_store, in_ci, need, until
 
 from classroom import haproxy as hx
 from classroom.launcher import Classroom, LaunchError
@@ -283,7 +283,7 @@ def cookie_of(context) -> str | None:
 def room(tmp_path_factory):
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
     tmp = tmp_path_factory.mktemp("classroom")
-    launcher = Launcher(2, free_port(), tmp / "run", tmp / "runs.sqlite")
+    launcher = Launcher(2, free_port(), tmp / "run", calibrated_store(tmp))  # its pool queues no calibration
     try:
         launcher.wait_ready()
         yield launcher
@@ -771,7 +771,7 @@ def test_sigterm_stops_everything(room):
 def test_children_die_with_a_sigkilled_launcher(tmp_path):
     """The launcher cannot clean up after SIGKILL: PR_SET_PDEATHSIG makes the kernel SIGTERM its children."""
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
-    launcher = Launcher(1, free_port(), tmp_path / "run", tmp_path / "runs.sqlite")
+    launcher = Launcher(1, free_port(), tmp_path / "run", calibrated_store(tmp_path))
     try:
         launcher.wait_ready()
         from testkit.wsclient import Student
