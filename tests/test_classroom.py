@@ -154,8 +154,9 @@ def _pool_workers(pool_pid: int, n: int) -> list[int]:
 class Launcher:
     """``python -m classroom`` as a subprocess; its stdout lines collected by a thread."""
 
-    def __init__(self, replicas: int, port: int, run_dir: pathlib.Path, db: pathlib.Path):
-        env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1", CNNVIZ_LANG="en")  # the tests read English
+    def __init__(self, replicas: int, port: int, run_dir: pathlib.Path, db: pathlib.Path, **env_extra: str):
+        env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1", CNNVIZ_LANG="en",  # the tests read English
+                   **env_extra)
         self.port, self.run_dir = port, run_dir
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "classroom", "--replicas", str(replicas), "--port", str(port),
@@ -771,7 +772,9 @@ def test_sigterm_stops_everything(room):
 def test_children_die_with_a_sigkilled_launcher(tmp_path):
     """The launcher cannot clean up after SIGKILL: PR_SET_PDEATHSIG makes the kernel SIGTERM its children."""
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
-    launcher = Launcher(1, free_port(), tmp_path / "run", calibrated_store(tmp_path))
+    # no warm-up (CNNVIZ_WARM=off): its replica's default pages, both languages, are the shared
+    # room's to check (test_ready_comes_only_after_every_replica_was_warmed), not this test's
+    launcher = Launcher(1, free_port(), tmp_path / "run", calibrated_store(tmp_path), CNNVIZ_WARM="off")
     try:
         launcher.wait_ready()
         from testkit.wsclient import Student
