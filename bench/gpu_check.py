@@ -410,7 +410,11 @@ def real_pool(ctx: Ctx, tmp: pathlib.Path, name: str, workers: int, threads: int
     from cnnviz.supervisor import terminate  # standard library only: no torch before the pool starts
 
     db = tmp / "runs.sqlite"
-    if ctx.dry:  # a CPU dry run: the store gets a calibration, so the pool does not spend a worker on one
+    if ctx.dry:
+        # A store without a calibration of this machine makes the pool queue one first ("calibrate",
+        # most of a minute of one worker): the live section's single worker then holds its runs queued
+        # past the section's budget. The dry run checks the script, not the calibration: it gets the
+        # tests' ready-made one (testkit.calibration). (On the GPU, the real one still runs first.)
         from testkit.calibration import seed
 
         seed(db, threads=threads, workers=workers)

@@ -132,6 +132,19 @@ def start_pool(db: pathlib.Path | str, workers: int = 1, threads: int = 1, env: 
     return proc
 
 
+def calibrated_store(folder: pathlib.Path | str) -> pathlib.Path:
+    """A fresh run store in ``folder`` holding a calibration of this machine for the default pool
+    plan (``testkit.calibration``), for an app server or a classroom whose own pool would otherwise
+    queue the measurement first: most of a minute of one of its two workers, on a 2-core machine
+    shared with the suite's other worker. Its path (``CNNVIZ_DB``). The calibration itself, and a
+    pool on a store without one, are tested in tests/test_admission.py."""
+    from testkit.calibration import seed
+
+    db = pathlib.Path(folder) / "runs.sqlite"
+    seed(db)
+    return db
+
+
 def _env(extra: dict | None) -> dict:
     env = dict(os.environ)
     for k, v in (extra or {}).items():
@@ -241,9 +254,32 @@ def module_scheduler(module_sched_db):
 #
 # xdist 3.8 marks a group by renaming the item (``item._nodeid``), which pytest 9 no longer reads,
 # so its own loadgroup silently groups nothing here. Instead the first worker writes each test's
-# group to GROUPS_FILE after collecting, and the controller's scheduler (below) reads it.
+# group, and each group's expected cost, to GROUPS_FILE after collecting, and the controller's
+# scheduler (below) reads it.
+#
+# The order groups are dealt in decides the suite's wall time on two cores: a long chain (the Ray
+# module, the browser tour, the classroom) started last runs alone while the other worker idles.
+# xdist's scope scheduler deals the groups with the MOST TESTS first (``--loadscope-reorder``, its
+# default), which put the single-test GPU dry run (a minute) and the 5-test Ray module behind
+# every 6-test module. Here the groups are dealt longest first (LPT): a test's expected cost is
+# its duration in the last full run on this checkout (DURATIONS_FILE, written by the controller),
+# else its module's figure in EXPECTED_S (measured, split over the module's heavy tests), else
+# a guess from its marks (HEAVY_GUESS_S).
 POOL_FIXTURES = {"sched_db", "module_sched_db", "module_scheduler"}  # a real worker pool: seconds to start
 HEAVY = ("slow", "browser", "cluster")
+# seconds of a module's slow/browser/cluster tests together (`-n 0 --durations`, this 2-core machine
+# at load 2-9 from other work, 2026-12-08; setup and teardown included): only their ratios matter,
+# for the order above. Update them when a module's cost changes much (or let DURATIONS_FILE do it).
+EXPECTED_S = {
+    "tests/test_classroom.py": 180.0, "tests/test_e2e_browser.py": 115.0, "tests/test_ray.py": 75.0,
+    "tests/test_gpu_check.py": 70.0, "tests/test_wsclient.py": 45.0, "tests/test_measured.py": 25.0,
+    "tests/test_export.py": 25.0,
+}
+# a test of another module: a browser or cluster test ~15 s; a slow one ~1.5 s (a rough mean: the
+# ~200 slow tests outside EXPECTED_S share module fixtures); else a fast one
+HEAVY_GUESS_S = {"browser": 15.0, "cluster": 15.0, "slow": 1.5}
+FAST_GUESS_S = 0.05
+DURATIONS_FILE = ROOT / "artifacts" / "test-durations.json"  # nodeid → seconds (setup + call + teardown)
 _GROUPS_ENV = "CNNVIZ_TEST_XDIST_GROUPS"
 if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller (or a run without xdist): its workers inherit it
     os.environ[_GROUPS_ENV] = os.path.join(_RUN_STORE, "xdist-groups.json")
@@ -260,11 +296,37 @@ def _group(item) -> str | None:
     return None
 
 
+def _costs(items, heavy_of) -> dict[str, float]:
+    """nodeid → expected seconds (see the comment above ``EXPECTED_S``)."""
+    import json
+
+    try:
+        recorded = json.loads(DURATIONS_FILE.read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    per_module: dict[str, int] = {}
+    for item in items:
+        if heavy_of(item):
+            path = item.nodeid.split("::")[0]
+            per_module[path] = per_module.get(path, 0) + 1
+    costs = {}
+    for item in items:
+        path, marks = item.nodeid.split("::")[0], heavy_of(item)
+        if isinstance(recorded.get(item.nodeid), (int, float)):
+            costs[item.nodeid] = float(recorded[item.nodeid])
+        elif marks and path in EXPECTED_S:
+            costs[item.nodeid] = EXPECTED_S[path] / per_module[path]
+        else:
+            costs[item.nodeid] = max((HEAVY_GUESS_S[m] for m in marks), default=FAST_GUESS_S)
+    return costs
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by the marks added here
 def pytest_collection_modifyitems(config, items):
     """A test that uses a real worker pool (``POOL_FIXTURES``), or one of the fixtures its module
     names in ``SLOW_FIXTURES`` (a real training run, subprocesses), is ``slow``. In an xdist worker:
-    the heavy groups and tests first (each group keeps its order), and the groups to GROUPS_FILE."""
+    the heavy groups and tests first (each group keeps its order), and the groups and their
+    expected costs to GROUPS_FILE."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         slow = POOL_FIXTURES | set(getattr(item.module, "SLOW_FIXTURES", ()))
@@ -280,28 +342,77 @@ def pytest_collection_modifyitems(config, items):
     if worker == "gw0":  # every worker collects the same tests (xdist checks): one writes them
         import json
 
+        cost: dict[str, float] = {}
+        for nodeid, c in _costs(items, lambda item: [m for m in HEAVY if item.get_closest_marker(m)]).items():
+            scope = groups[nodeid] or nodeid
+            cost[scope] = cost.get(scope, 0.0) + c
         path = os.environ[_GROUPS_ENV]
         with open(path + ".tmp", "w") as f:
-            json.dump({k: v for k, v in groups.items() if v}, f)
+            json.dump({"groups": {k: v for k, v in groups.items() if v}, "cost": cost}, f)
         os.replace(path + ".tmp", path)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadgroup``: xdist's scope scheduler, with a test's scope its group (GROUPS_FILE) or itself."""
+    """``--dist loadgroup``: xdist's scope scheduler, with a test's scope its group (GROUPS_FILE)
+    or itself, and the scopes dealt longest first (their expected cost in GROUPS_FILE)."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class GroupScheduling(LoadScopeScheduling):
         _groups: dict[str, str] | None = None
+        _cost: dict[str, float] = {}
+        _ordered = False
 
-        def _split_scope(self, nodeid: str) -> str:
+        def _load(self) -> None:
             if self._groups is None:  # first called once every worker has collected (and gw0 has written)
                 import json
 
                 with open(os.environ[_GROUPS_ENV]) as f:
-                    self._groups = json.load(f)
+                    data = json.load(f)
+                self._groups, self._cost = data["groups"], data["cost"]
+
+        def _split_scope(self, nodeid: str) -> str:
+            self._load()
             return self._groups.get(nodeid, nodeid)
 
+        def _assign_work_unit(self, node) -> None:
+            if not self._ordered:  # the first assignment: the whole queue is built; longest first
+                self._ordered = True
+                self._load()
+                queue = sorted(self.workqueue.items(), key=lambda kv: -self._cost.get(kv[0], FAST_GUESS_S))
+                self.workqueue.clear()
+                self.workqueue.update(queue)
+            super()._assign_work_unit(node)
+
     return GroupScheduling(config, log)
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report) -> None:
+    """The controller (and a run without xdist) adds up each test's setup, call and teardown."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """After an xdist run (the controller), its tests' durations go to DURATIONS_FILE for the next
+    run's order (a partial run, ``-k``/``-m``/some files, keeps the file's other entries)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not _durations:
+        return
+    if not session.config.getoption("numprocesses", None):  # one process: its times are not the workers'
+        return
+    import json
+
+    try:
+        old = json.loads(DURATIONS_FILE.read_text())
+    except (OSError, ValueError):
+        old = {}
+    old.update({k: round(v, 3) for k, v in _durations.items()})
+    DURATIONS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    tmp = DURATIONS_FILE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(old, indent=0, sort_keys=True))
+    os.replace(tmp, DURATIONS_FILE)

@@ -35,7 +35,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import WAIT_MS, WAIT_S, in_ci, need, until
+from conftest import WAIT_MS, WAIT_S, calibrated_store, in_ci, need, until
 
 from classroom import haproxy as hx
 from classroom.launcher import Classroom, LaunchError
@@ -154,11 +154,9 @@ def _pool_workers(pool_pid: int, n: int) -> list[int]:
 class Launcher:
     """``python -m classroom`` as a subprocess; its stdout lines collected by a thread."""
 
-    def __init__(self, replicas: int, port: int, run_dir: pathlib.Path, db: pathlib.Path):
-        from testkit.calibration import seed
-
-        seed(db)  # the pool's plan here: its forms have an estimate, its workers no calibration to run
-        env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1", CNNVIZ_LANG="en")  # the tests read English
+    def __init__(self, replicas: int, port: int, run_dir: pathlib.Path, db: pathlib.Path, **env_extra: str):
+        env = dict(os.environ, CNNVIZ_DB=str(db), PYTHONUNBUFFERED="1", CNNVIZ_LANG="en",  # the tests read English
+                   **env_extra)
         self.port, self.run_dir = port, run_dir
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "classroom", "--replicas", str(replicas), "--port", str(port),
@@ -286,7 +284,7 @@ def cookie_of(context) -> str | None:
 def room(tmp_path_factory):
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
     tmp = tmp_path_factory.mktemp("classroom")
-    launcher = Launcher(2, free_port(), tmp / "run", tmp / "runs.sqlite")
+    launcher = Launcher(2, free_port(), tmp / "run", calibrated_store(tmp))  # its pool queues no calibration
     try:
         launcher.wait_ready()
         yield launcher
@@ -774,7 +772,9 @@ def test_sigterm_stops_everything(room):
 def test_children_die_with_a_sigkilled_launcher(tmp_path):
     """The launcher cannot clean up after SIGKILL: PR_SET_PDEATHSIG makes the kernel SIGTERM its children."""
     _need(hx.find_haproxy(), f"haproxy ({hx.INSTALL_HINT})")
-    launcher = Launcher(1, free_port(), tmp_path / "run", tmp_path / "runs.sqlite")
+    # no warm-up (CNNVIZ_WARM=off): its replica's default pages, both languages, are the shared
+    # room's to check (test_ready_comes_only_after_every_replica_was_warmed), not this test's
+    launcher = Launcher(1, free_port(), tmp_path / "run", calibrated_store(tmp_path), CNNVIZ_WARM="off")
     try:
         launcher.wait_ready()
         from testkit.wsclient import Student

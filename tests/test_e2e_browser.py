@@ -15,7 +15,7 @@ import os
 import pathlib
 
 import pytest
-from conftest import WAIT_MS, WAIT_S, in_ci, need
+from conftest import WAIT_MS, WAIT_S, calibrated_store, in_ci, need
 
 from cnnviz.i18n import t
 from testkit.procs import serve_app
@@ -43,10 +43,14 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free port; yields its base URL; always stopped."""
+    """``streamlit run app.py`` on a free port, as a teacher starts it (the app starts its own pool),
+    on a store of its own that already holds this machine's calibration; yields its base URL;
+    always stopped."""
     _chromium()
+    folder = tmp_path_factory.mktemp("server")
+    env = dict(os.environ, CNNVIZ_DB=str(calibrated_store(folder)))
     try:
-        with serve_app(tmp_path_factory.mktemp("server"), timeout=WAIT_S) as url:
+        with serve_app(folder, env=env, timeout=WAIT_S) as url:
             yield url
     except RuntimeError as err:
         pytest.fail(f"streamlit did not start: {err}")

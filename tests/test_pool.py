@@ -33,6 +33,7 @@ from cnnviz.runs.pool import plan
 from cnnviz.runs.scheduler import Scheduler
 from cnnviz.runs.store import RunStore
 from cnnviz.settings import SettingError
+from testkit.calibration import seed
 from testkit.procs import alive as _alive
 
 from training_helpers import tiny
@@ -201,6 +202,10 @@ def test_a_one_worker_pool_starts_them_round_robin(tmp_path):
     db = tmp_path / "runs.sqlite"
     sch = Scheduler(db, pool="none", max_live=3)
     who = _queue_abc(sch)  # all queued before any pool serves the store
+    # this machine's calibration for 1 worker × every core, as start_pool gives its stores: else the
+    # pool queues the measurement first (the teacher's job), and its one worker spends most of a
+    # minute on it before A's first run
+    seed(db, threads=len(os.sched_getaffinity(0)), workers=1)
     env = dict(os.environ, CNNVIZ_WORKERS="1", CNNVIZ_WORKER_THREADS="64")
     proc = subprocess.Popen([sys.executable, "-m", "cnnviz", "pool", "--db", str(db), "--exit-with-parent"],
                             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -80,6 +80,22 @@ def ray_pool(cluster, tmp_path_factory):
         stop_pool(proc, timeout=30)
 
 
+@pytest.fixture(scope="module")
+def local_pool(tmp_path_factory):
+    """A pool told of a cluster nobody answers (127.0.0.1:1): it runs its jobs on its own local
+    workers, so it is both the unreachable-cluster case and the local executor that the Ray
+    numbers are compared with (one pool start, a few seconds of CPU, for the two tests)."""
+    db = tmp_path_factory.mktemp("local") / "runs.sqlite"
+    proc = start_pool(db, workers=1, threads=1, env={"CNNVIZ_RAY_ADDRESS": "127.0.0.1:1"})  # nobody listens there
+    try:
+        wait_pool(db)
+        s = Scheduler(db, pool="external")
+        yield s
+        s.close()
+    finally:
+        stop_pool(proc)
+
+
 def _numbers(events):
     """The events without their timing fields and run ids (two runs, two ids: in the results
     event and the CLI's end event)."""
@@ -93,27 +109,20 @@ def _numbers(events):
     return out
 
 
-def test_a_class_period_job_on_ray_gives_the_local_executors_numbers(ray_pool, cluster, tmp_path):
+def test_a_class_period_job_on_ray_gives_the_local_executors_numbers(ray_pool, local_pool, cluster):
     info = ray_pool.pool_info()
     assert info.executor == "ray" and info.detail["address"] == cluster and info.detail["cpus"] == 2.0
+    assert local_pool.pool_info().executor == "local"
     cfg = recipe_config("lenet", "class", epochs=2).to_dict()  # the class recipe (Fashion-MNIST subset)
     on_ray = ray_pool.submit("train", cfg, STUDENT)
-    db = tmp_path / "local.sqlite"
-    pool = start_pool(db, workers=1, threads=1, env={"CNNVIZ_RAY_ADDRESS": None})  # the local executor
-    wait_pool(db)
-    local = Scheduler(db, pool="external")
-    try:
-        here = local.submit("train", cfg, STUDENT)
-        a, b = ray_pool.wait(on_ray.run_id, WAIT_S), local.wait(here.run_id, WAIT_S)
-        assert a.status == b.status == "completed", (a.message, b.message)
-        assert a.worker.startswith("ray:") and not b.worker.startswith("ray:")
-        ea, eb = ray_pool.events(on_ray.run_id), local.events(here.run_id)
-        assert _numbers(ea) == _numbers(eb)  # identical metrics, step by step
-        assert [e.kind for e in ea][-2:] == ["results", "end"]  # the results came back from the task too
-        assert ray_pool.weights.exists(on_ray.run_id)  # the weights came back from the task
-    finally:
-        local.close()
-        stop_pool(pool)
+    here = local_pool.submit("train", cfg, STUDENT)
+    a, b = ray_pool.wait(on_ray.run_id, WAIT_S), local_pool.wait(here.run_id, WAIT_S)
+    assert a.status == b.status == "completed", (a.message, b.message)
+    assert a.worker.startswith("ray:") and not b.worker.startswith("ray:")
+    ea, eb = ray_pool.events(on_ray.run_id), local_pool.events(here.run_id)
+    assert _numbers(ea) == _numbers(eb)  # identical metrics, step by step
+    assert [e.kind for e in ea][-2:] == ["results", "end"]  # the results came back from the task too
+    assert ray_pool.weights.exists(on_ray.run_id)  # the weights came back from the task
 
 
 def test_a_job_on_ray_stops_within_a_step(ray_pool):
@@ -157,20 +166,12 @@ def test_a_killed_ray_worker_fails_its_job_and_the_pool_carries_on(ray_pool):
     assert ray_pool.wait(nxt.run_id, WAIT_S).status == "completed"
 
 
-def test_an_unreachable_cluster_leaves_the_pool_local_and_says_why(tmp_path):
-    db = tmp_path / "runs.sqlite"
-    proc = start_pool(db, workers=1, threads=1, env={"CNNVIZ_RAY_ADDRESS": "127.0.0.1:1"})  # nobody listens there
-    try:
-        wait_pool(db)
-        s = Scheduler(db, pool="external")
-        info = s.pool_info()
-        assert info.executor == "local" and "cannot reach the Ray cluster" in info.detail["ray_error"]
-        t = s.submit("train", tiny(seed=8).to_dict(), STUDENT)
-        done = s.wait(t.run_id, WAIT_S)
-        assert done.status == "completed" and not done.worker.startswith("ray:")
-        s.close()
-    finally:
-        stop_pool(proc)
+def test_an_unreachable_cluster_leaves_the_pool_local_and_says_why(local_pool):
+    info = local_pool.pool_info()
+    assert info.executor == "local" and "cannot reach the Ray cluster" in info.detail["ray_error"]
+    t = local_pool.submit("train", tiny(seed=8).to_dict(), STUDENT)
+    done = local_pool.wait(t.run_id, WAIT_S)
+    assert done.status == "completed" and not done.worker.startswith("ray:")
 
 
 def test_the_cli_trains_on_ray_with_the_same_numbers(cluster):

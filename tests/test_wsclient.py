@@ -11,10 +11,11 @@ page name must come back as ``page_not_found``. Cookies on the upgrade request, 
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 
 import pytest
-from conftest import WAIT_S
+from conftest import WAIT_S, calibrated_store
 from websockets.asyncio.server import serve
 
 from cnnviz.supervisor import free_port
@@ -27,9 +28,11 @@ ARCH, BN, RES = "explorer.arch", "explorer.bn", "explorer.res"
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """``streamlit run app.py`` on a free port (CNNVIZ_DB from conftest's temp dir); its URL."""
+    """``streamlit run app.py`` on a free port, on a store of its own that holds this machine's
+    calibration (its own pool queues none: ``conftest.calibrated_store``); its URL."""
+    folder = tmp_path_factory.mktemp("wsclient")
     try:
-        with serve_app(tmp_path_factory.mktemp("wsclient"), timeout=WAIT_S) as url:
+        with serve_app(folder, env=dict(os.environ, CNNVIZ_DB=str(calibrated_store(folder))), timeout=WAIT_S) as url:
             yield url
     except RuntimeError as err:
         pytest.fail(str(err))
