@@ -23,7 +23,9 @@ is stopped, exit status 1):
    skips it) while it waits until the pool's heartbeat row in the store names the pool it
    started, and prints the pool's plan (workers × threads) from that row; then waits for the
    warm-up, at most ``--warm-timeout`` s, and prints a line per replica (its page times, or
-   what failed: the class is served anyway);
+   what failed: the class is served anyway); on a machine the store has not measured, waits
+   for the pool's calibration of it (``cnnviz.runs.calibration``: about a minute, once; the
+   forms' Start waits for its estimates), at most ``CALIBRATION_WAIT_S``;
 4. renders ``haproxy.cfg`` (``classroom.haproxy``), validates it (``haproxy -c``), starts
    ``haproxy -f CFG -db`` (foreground, our child), and checks through the proxy that each
    replica is reachable by its own cookie; then prints one line with ``ready``;
@@ -68,7 +70,9 @@ from dataclasses import dataclass
 from cnnviz import settings
 from cnnviz import supervisor as sv
 from cnnviz.i18n import t
+from cnnviz.runs.calibration import KIND as calibration_kind
 from cnnviz.runs.guard import MIN_LEN, weak_key
+from cnnviz.status import LIVE
 
 from . import haproxy as hx
 from . import warm as wm
@@ -91,6 +95,8 @@ PROXY_TIMEOUT_S = 20.0  # every replica reachable through HAProxy
 ENV_PATHS = ("CNNVIZ_DB", "CNNVIZ_DATA_DIR")  # made absolute: the replicas run in the project folder
 POOL_BEAT_S = 5.0  # a pool heartbeat (written every second) younger than this: the pool is alive
 STORE_TIMEOUT_S = 60.0  # the child python that names the default store (imports torch: 1–3 s)
+CALIBRATION_WAIT_S = 300  # the machine's measurement before ready (about 45 s on 2 idle cores)
+LIVE_WORDS = {str(s) for s in LIVE}  # a calibration queued or running
 WARM_TIMEOUT_S = wm.TIMEOUT_S  # the replicas' warm-up (classroom.warm), all at once; then ready is said anyway
 WARM_GRACE_S = 15.0  # past its own --timeout, a warm-up child is stopped (it bounds itself: this is a backstop)
 
@@ -228,6 +234,23 @@ def read_pool_row(db: pathlib.Path) -> tuple[int, float, int, int] | None:
     except sqlite3.Error:  # no pool table yet (a new store), or the file is being created
         return None
     return (int(row[0]), float(row[1]), int(row[2]), int(row[3])) if row else None
+
+
+def read_calibration(db: pathlib.Path) -> str | None:
+    """The status of the store's newest calibration of the machine (``cnnviz.runs.calibration``),
+    None when there is none. Plain ``sqlite3``, read-only, as ``read_pool_row``."""
+    if not db.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = conn.execute("SELECT status FROM runs WHERE kind=? ORDER BY created DESC LIMIT 1",
+                               (calibration_kind,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
 
 
 def _connect_host(host: str) -> str:
@@ -429,6 +452,7 @@ class Classroom:
         self._start_warm(self.replicas)  # while the pool starts: both take a few seconds
         self._wait_pool()
         self._wait_warm()
+        self._wait_calibration()
         self._start_haproxy()
         self.say(t("room.haproxy_starting", self.lang, pid=self.haproxy.pid, cfg=self.cfg, log=self.haproxy.log))
         self._wait_proxy()
@@ -486,6 +510,24 @@ class Classroom:
         now = time.monotonic()
         p.healthy, p.last_ok, p.next_probe = True, now, now + PROBE_EVERY_S
         self._say_plan(plan)
+
+    def _wait_calibration(self) -> None:
+        """On a machine its store has not measured, the pool's first job measures it (about a minute,
+        once per machine and store): every form's Start waits for that estimate, so ready waits too,
+        bounded by ``CALIBRATION_WAIT_S`` (then the class is served, and the forms say estimating)."""
+        t0 = time.monotonic()
+        said = False
+        while read_calibration(self.db) in LIVE_WORDS:
+            self._check_stop()
+            if not said:
+                self.say(t("room.calibrating", self.lang))
+                said = True
+            if time.monotonic() - t0 > CALIBRATION_WAIT_S:
+                self.say(t("room.calibration_slow", self.lang, secs=CALIBRATION_WAIT_S))
+                return
+            time.sleep(TICK_S)
+        if said:
+            self.say(t("room.calibrated", self.lang, secs=round(time.monotonic() - t0)))
 
     def _say_plan(self, plan: tuple[int, int]) -> None:
         workers, threads = plan

@@ -253,3 +253,19 @@ def test_a_job_past_its_wall_time_is_stopped_saying_so(tmp_path):
     assert got.code == "adm.overran" and "0:01" in got.message["en"]  # 1.2 s, written m:ss
     assert got.ended - got.started < WAIT_S
     store.close()
+
+
+def test_the_classroom_reads_where_the_calibration_stands(tmp_path):
+    """``make classroom`` says ready only once the machine is measured: the launcher reads the
+    newest calibration's status from the store (read-only, without torch)."""
+    from classroom.launcher import LIVE_WORDS, read_calibration
+
+    db = tmp_path / "runs.sqlite"
+    assert read_calibration(db) is None  # no store yet
+    store = RunStore(db)
+    assert read_calibration(db) is None  # a store, no calibration: nothing to wait for
+    calibration.request(store, calibration.machine_id(1), 1)
+    assert read_calibration(db) in LIVE_WORDS  # queued: ready waits
+    seed(db)  # a newer, completed one
+    assert read_calibration(db) == Status.COMPLETED
+    store.close()

@@ -50,6 +50,7 @@ from cnnviz.runs.pool import pool_running
 from cnnviz.runs.scheduler import NotYours, RunError, Scheduler
 from cnnviz.runs.store import TEACHER, LiveLimit, RunStore
 from cnnviz.status import Status
+from testkit.calibration import seed
 from testkit.procs import alive
 
 from training_helpers import tiny
@@ -369,6 +370,7 @@ def test_a_killed_pool_is_started_again_by_a_page_view(tmp_path, monkeypatch):
     from ui import sched
 
     db = tmp_path / "runs.sqlite"
+    seed(db, threads=1, workers=1)  # the app's pools queue no calibration: its one worker runs the job at once
     monkeypatch.setenv("CNNVIZ_DB", str(db))
     monkeypatch.setenv("CNNVIZ_POOL", "auto")  # as `streamlit run app.py` alone: the app starts its pool
     monkeypatch.setenv("CNNVIZ_WORKERS", "1")
@@ -449,6 +451,7 @@ def _job_running(sch: Scheduler, rid: str):
 @pytest.mark.slow  # real pool processes
 def test_a_store_locked_longer_than_sqlites_wait_kills_neither_the_pool_nor_its_job(tmp_path):
     db = tmp_path / "runs.sqlite"
+    seed(db, threads=1, workers=1)  # the pool's one worker goes straight to the job, not to a calibration
     log_path = pathlib.Path(str(db) + ".pool.log")
     sch = Scheduler(db, pool="none")
     with open(log_path, "ab") as log:  # SQLite waits 0.3 s for a lock in the pool and its workers, not 30 s

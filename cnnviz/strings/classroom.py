@@ -80,6 +80,16 @@ STRINGS = {
         "worker pool starting: pid {pid} for run store {store}, log {log}",
         "工作进程池正在启动：pid {pid}，运行记录库 {store}，日志 {log}",
     ),
+    "room.calibrating": (
+        "measuring this machine's speed for the estimates (once per machine and store, about a minute)…",
+        "正在测量本机速度以给出估计（每台机器和存储仅一次，约一分钟）…",
+    ),
+    "room.calibrated": ("this machine measured in {secs} s", "本机测量完成，用时 {secs} 秒"),
+    "room.calibration_slow": (
+        "the machine's measurement took more than {secs} s: the class is served now, and the training forms "
+        "say \"estimating…\" until it ends",
+        "本机测量超过 {secs} 秒：现在开始服务课堂，训练表单将显示“估计中…”直到测量结束",
+    ),
     "room.pool_ready": (
         "worker pool up: pid {pid}, {workers} worker(s) × {threads} torch thread(s) on {cores} core(s); "
         "every replica's training runs and lab jobs queue for it",
