@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from apptest_helpers import button, frame, texts
 from conftest import WAIT_S
 from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 from streamlit.testing.v1 import AppTest
@@ -59,25 +60,6 @@ def unlock(at: AppTest, key: str = KEY, label: str = "Unlock") -> AppTest:
     button(at, label).click().run()
     assert not at.exception, at.exception
     return at
-
-
-def button(at: AppTest, label: str):
-    found = [b for b in at.button if b.label == label]
-    assert len(found) == 1, (label, [b.label for b in at.button])
-    return found[0]
-
-
-def frame(at: AppTest, column: str, without: str | None = None):
-    """The one table on the page with ``column`` (and not ``without``): dataframes have no key in AppTest."""
-    found = [d.value for d in at.dataframe if column in d.value.columns and without not in d.value.columns]
-    assert len(found) == 1, (column, [list(d.value.columns) for d in at.dataframe])
-    return found[0]
-
-
-def texts(at) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "success", "error", "warning", "info", "subheader",
-                                              "toast")
-                    for e in at.get(kind))
 
 
 def everything(at) -> str:

@@ -20,6 +20,7 @@ import time
 
 import pytest
 import segno
+from apptest_helpers import button, frame, texts
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -91,21 +92,10 @@ def teacher(**params) -> AppTest:
     return at
 
 
-def button(at: AppTest, label: str):
-    found = [b for b in at.button if b.label == label]
-    assert len(found) == 1, (label, [b.label for b in at.button])
-    return found[0]
 
 
-def frame(at: AppTest, column: str, without: str | None = None):
-    found = [d.value for d in at.dataframe if column in d.value.columns and without not in d.value.columns]
-    assert len(found) == 1, (column, [list(d.value.columns) for d in at.dataframe])
-    return found[0]
 
 
-def texts(at) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "success", "error", "warning", "info", "subheader",
-                                              "toast") for e in at.get(kind))
 
 
 # --- the class's address ----------------------------------------------------------------------------------
