@@ -67,6 +67,7 @@ def main() -> int:
     ap.add_argument("--archs", default="", help="comma-separated architectures (default: all of the training page's)")
     ap.add_argument("--after", default="lenet,resnet18,vgg11_small", help="architectures measured again after one run")
     ap.add_argument("--no-book", action="store_true", help="skip the book recipes")
+    ap.add_argument("--no-class", action="store_true", help="skip the class-period recipes (and --after)")
     ap.add_argument("--book-subset", type=int, default=256, help="training images of each book-recipe epoch")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))  # the pool stops too
@@ -129,9 +130,9 @@ def main() -> int:
                          str(info.status.value), f"{machine:.0f} %"])
             print("  ".join(map(str, rows[-1])), flush=True)
 
-        for i, arch in enumerate(archs):
+        for i, arch in enumerate(archs if not args.no_class else []):
             one(arch, recipe_config(arch, "class"), f"student{i:02d}" + "x" * 14, "class")
-        for i, arch in enumerate(a for a in args.after.split(",") if a in archs):
+        for i, arch in enumerate(a for a in args.after.split(",") if a in archs and not args.no_class):
             one(arch, recipe_config(arch, "class", seed=7), f"again{i:02d}" + "y" * 16, "after", " (seed 7)")
         if not args.no_book:
             for r in BOOK.values():

@@ -26,7 +26,11 @@ from cnnviz.train.events import Event, MeasureEvent, StepEvent
 from cnnviz.train.recipes import recipe_config
 
 CLASS_S = 1.5  # seconds of the real loop per architecture (after its first steps)
-PROBE_SIDE = 96  # the book's network at this side at most: large work per example, a step in ~0.1-1 s
+PROBE_SIDE = 96  # the book's network at this side at most: large work per example...
+# ...at a batch of about this much work per step (~0.5 s on one thread): a book recipe trains at
+# 128-256 a batch, and a CPU does far more per example at 24 than at 2 (AlexNet's book epoch came
+# out 4.9x its estimate with 2e9)
+PROBE_STEP_MACS = 1e10
 WARM_STEPS = 2  # the loop's first steps pay for allocations and kernel selection: not counted...
 WARM_S = 0.5  # ...nor its first half second
 MAX_STEPS = 2000  # the clock ends it first, but for the tiniest nets
@@ -103,8 +107,8 @@ def _run(cfg: CalibrateConfig, stop: Stop, ctx: JobContext) -> Iterator[Event]:
                 else:
                     from cnnviz.train.estimate import probe_batch
 
-                    batch = probe_batch(tc)
-                    eps = calibrate(tc)
+                    batch = probe_batch(tc, PROBE_STEP_MACS)
+                    eps = calibrate(tc, step_macs=PROBE_STEP_MACS)
             except CnnvizError:  # a family without such a recipe: nothing to measure
                 continue
             if eps:

@@ -106,16 +106,19 @@ def check_memory(cfg: TrainConfig, device: torch.device, data: Data) -> MemoryEs
     return est
 
 
-def probe_batch(cfg: TrainConfig) -> int:
-    """The calibration batch: about ``PROBE_MACS`` per step, at least 2, at most the real batch."""
+def probe_batch(cfg: TrainConfig, step_macs: float = PROBE_MACS) -> int:
+    """The calibration batch: about ``step_macs`` per step, at least 2, at most the real batch."""
     macs = max(1, trace(cfg.model).totals.macs)
-    return int(min(cfg.batch_size, max(2, PROBE_MACS // (3 * macs))))
+    return int(min(cfg.batch_size, max(2, step_macs // (3 * macs))))
 
 
-def calibrate(cfg: TrainConfig, device: torch.device | str | None = None, steps: int = 2) -> float:
-    """Training examples per second of ``cfg``'s network, measured on ``device`` (cached)."""
+def calibrate(cfg: TrainConfig, device: torch.device | str | None = None, steps: int = 2,
+              step_macs: float = PROBE_MACS) -> float:
+    """Training examples per second of ``cfg``'s network, measured on ``device`` (cached), at
+    ``probe_batch(cfg, step_macs)`` on a CPU (the real batch elsewhere)."""
     dev = torch.device(device) if device is not None else resolve_device(cfg.device)
-    return _calibrate(cfg.model, str(dev), probe_batch(cfg) if dev.type == "cpu" else cfg.batch_size, steps)
+    return _calibrate(cfg.model, str(dev), probe_batch(cfg, step_macs) if dev.type == "cpu" else cfg.batch_size,
+                      steps)
 
 
 @functools.lru_cache(maxsize=64)
