@@ -217,7 +217,7 @@ def test_featuremaps_page_trained_weights(sched, monkeypatch):
     assert "Train the network first" in _text(at) and "12 steps" in _text(at)
     at.button(key="fm.train").click().run()
     rid = at.session_state["fm.run_id"]
-    assert sched.get(rid).config == fm.quick_config("lenet", "synthetic").to_dict()
+    assert sched.get(rid).config == fm.quick_config("lenet", "fashion-mnist").to_dict()  # the labs' default data
     assert sched.wait(rid, TIMEOUT).status == "completed"
     at.run()
     assert not at.exception, at.exception
@@ -300,7 +300,7 @@ def test_featuremaps_link_to_a_finished_run_reopens_it(sched, train_runs):
     assert {k: at.query_params[k] for k in ("weights", "run", "img")} == {"weights": "run", "run": rid, "img": "3"}
     assert "arch" not in at.query_params and "data" not in at.query_params
     # the trained weights, not the untrained ones: the same image gives other maps
-    untrained = _fm_link(img="3")
+    untrained = _fm_link(img="3", data="synthetic")  # the run's data (tiny(): the synthetic set)
     assert _maps(untrained)[0] == _maps(at)[0]  # the same input image (the run's test split starts the same)
     assert _maps(untrained)[1] != _maps(at)[1]
     # the run mode picked from the radio, with no run in the link: the newest run whose weights are kept

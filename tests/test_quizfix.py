@@ -96,6 +96,17 @@ def test_diagram_and_table_mark_the_failed_layer():
     assert all("×" in r["output"] for r in rows[:-1])
 
 
+def test_a_conv_left_with_no_output_is_drawn_with_its_channels():
+    """A collapse at a conv (AlexNet's 11×11 at side 8): the failing layer has no output shape, so
+    its label reads its channels off its parameters (96 × (1 × 11 × 11 + 1)), in "auto" too
+    (whose sizing pass lays out every unit)."""
+    cut = collapse(get_config("alexnet", input_hw=(8, 8)))
+    assert cut is not None and cut.failed == "features.0"
+    for expand in ("auto", "none", "all"):
+        lay = diagram.layout(cut.trace, expand, "en", failed=cut.failed)
+        assert "96" in lay.node(cut.failed).label and "?" not in lay.node(cut.failed).label
+
+
 def _spec(chart) -> str:
     """A plotly chart's figure as text, non-ASCII characters as they are (the proto escapes them)."""
     return json.dumps(json.loads(chart.proto.spec), ensure_ascii=False)

@@ -261,12 +261,14 @@ class PageState:
 
         def from_box() -> None:
             typed = st.session_state.get(box)
-            if typed is not None:  # a cleared box keeps the slider's value
+            if isinstance(typed, (int, float)) and not isinstance(typed, bool):  # cleared or forged: the slider's
                 st.session_state[key] = min(max(int(typed), f.lo), f.hi)
 
         left, right = st.columns(list(widths), gap="small", vertical_alignment="bottom")
         with left:
             value = self.slider(name, label, **kw)
+        if isinstance(value, bool) or not isinstance(value, int) or not f.lo <= value <= f.hi:
+            value = f.default  # a forged slider value (a crafted message): the field's default, box and page alike
         st.session_state[box] = value  # the box is not drawn yet this run: setting it is allowed
         with right:
             st.number_input(box_label, min_value=f.lo, max_value=f.hi, step=1, key=box, on_change=from_box,

@@ -178,12 +178,24 @@ def _leaves_under(name: str, kids: dict[str, list[LayerRecord]]) -> list[LayerRe
 
 
 # --- labels ---------------------------------------------------------------------------------
+def _conv_channels(rec: LayerRecord) -> int | str:
+    """A conv's output channels: its output's, or, for the layer a collapse stopped at (no
+    output), read off its parameters (out × (in × k × k [+ 1 for the bias]))."""
+    if rec.output_shape:
+        return rec.output_shape[0]
+    per = (rec.input_shape[0] if rec.input_shape else 0) * (rec.kernel[0] * rec.kernel[1] if rec.kernel else 0)
+    for n in (per + 1, per):  # with a bias, then without
+        if n and rec.params % n == 0:
+            return rec.params // n
+    return "?"
+
+
 def _op_label(rec: LayerRecord, lang: str, short: bool = False) -> str:
     k = rec.kernel[0] if rec.kernel else 0
     s = rec.stride[0] if rec.stride else 1
     stride = f" /{s}" if s > 1 else ""
     if rec.kind == "conv":
-        return t("dg.conv", lang, k=k, c=rec.output_shape[0]) + stride
+        return t("dg.conv", lang, k=k, c=_conv_channels(rec)) + stride
     if rec.kind == "pool":
         key = "dg.maxpool" if rec.type.startswith("Max") else "dg.avgpool"
         return t(key, lang, k=k) + stride
@@ -418,25 +430,26 @@ class _Layout:
         self.y += 1
 
 
-def _expanded_set(trace: Trace, expand: str | Iterable[str]) -> frozenset[str]:
+def _expanded_set(trace: Trace, expand: str | Iterable[str], failed: str | None = None) -> frozenset[str]:
     names = units(trace)
     if expand == "all":
         return frozenset(names)
     if expand == "none":
         return frozenset()
     if expand == "auto":
-        return default_expand(trace)
+        return default_expand(trace, failed)
     if isinstance(expand, str):
         return frozenset({expand} & set(names))
     return frozenset(set(expand) & set(names))
 
 
-def default_expand(trace: Trace) -> frozenset[str]:
+def default_expand(trace: Trace, failed: str | None = None) -> frozenset[str]:
     """What "auto" expands: everything when the drawing stays short (AlexNet, VGG, NiN, LeNet,
     ResNet-18); otherwise the first Inception block, or ResNet's first identity block and its
-    first block with a 1×1 shortcut, so both kinds of skip are on screen."""
+    first block with a 1×1 shortcut, so both kinds of skip are on screen. ``failed``: as
+    ``layout``'s (a collapse trace's last layer has no output to label)."""
     names = units(trace)
-    full = _Layout(trace, frozenset(names), "en")
+    full = _Layout(trace, frozenset(names), "en", failed)
     full.sequence("")
     if full.y <= MAX_AUTO_ROWS:
         return frozenset(names)
@@ -464,7 +477,7 @@ def layout(trace: Trace, expand: str | Iterable[str] = "auto", lang: str = "en",
     ``FAILED``) and no output edge leaves the drawing. The units around it are always expanded:
     a collapsed summary would hide the layer the student is looking for.
     """
-    expanded = _expanded_set(trace, expand)
+    expanded = _expanded_set(trace, expand, failed)
     if failed:
         expanded |= {u for u in units(trace) if failed.startswith(u + ".")}
     lay = _Layout(trace, expanded, lang, failed)
