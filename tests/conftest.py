@@ -202,6 +202,22 @@ def _pool_fixture(db: pathlib.Path, monkeypatch, workers: int = 2):
 
 
 @pytest.fixture
+def page_store(tmp_path, monkeypatch) -> pathlib.Path:
+    """A fresh run store and no pool, for page tests that only read and write the store's rows:
+    ``CNNVIZ_DB`` points at it, the pages' scheduler starts no pool (``CNNVIZ_POOL=none``: nothing
+    claims a job, rows stay as written), and the process's cached scheduler and key guard are
+    dropped before and after (``ui.sched.forget_store``). Its path."""
+    from ui import sched
+
+    db = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("CNNVIZ_DB", str(db))
+    monkeypatch.setenv("CNNVIZ_POOL", "none")
+    sched.forget_store()
+    yield db
+    sched.forget_store()
+
+
+@pytest.fixture
 def sched_db(tmp_path, monkeypatch):
     """A fresh run store served by its own real pool (2 workers × 1 thread) for one test;
     ``CNNVIZ_DB`` points at it, so the pages' scheduler (``ui.sched.scheduler()``) uses it."""

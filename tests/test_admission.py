@@ -34,16 +34,9 @@ MB = 1 << 20
 
 
 @pytest.fixture
-def store_only(tmp_path, monkeypatch):
-    """A fresh store, no pool: the page only reads it."""
-    from ui import sched
-
-    db = tmp_path / "runs.sqlite"
-    monkeypatch.setenv("CNNVIZ_DB", str(db))
-    monkeypatch.setenv("CNNVIZ_POOL", "external")
-    sched._scheduler.clear()
-    yield db
-    sched._scheduler.clear()
+def store_only(page_store):
+    """A fresh store, no pool: the page only reads it (``conftest.page_store``)."""
+    return page_store
 
 
 class _Counter:

@@ -41,16 +41,10 @@ def _own_students(monkeypatch, request):
 
 
 @pytest.fixture
-def store_only(tmp_path, monkeypatch):
+def store_only(page_store):
     """A fresh store and no pool, for the tests that start no job (the page only reads the store):
     a pool costs three processes importing torch, and these tests never queue anything for it."""
-    from ui import sched
-
-    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path / "runs.sqlite"))
-    monkeypatch.setenv("CNNVIZ_POOL", "external")  # the page's scheduler starts no pool of its own
-    sched._scheduler.clear()
-    yield tmp_path / "runs.sqlite"
-    sched._scheduler.clear()
+    return page_store
 
 
 def sid(token: str) -> str:

@@ -293,20 +293,16 @@ def test_compare_crafted_link_and_chinese():
 
 
 @pytest.fixture
-def compare_store(tmp_path, monkeypatch):
-    """An empty run store of the page's own (no pool: nothing runs), the measured cache cleared."""
+def compare_store(page_store):
+    """An empty run store of the page's own (``conftest.page_store``), the measured cache cleared."""
     from cnnviz.runs.store import RunStore
-    from ui import figures, sched
+    from ui import figures
 
-    db = tmp_path / "runs.sqlite"
-    monkeypatch.setenv("CNNVIZ_DB", str(db))
-    monkeypatch.setenv("CNNVIZ_POOL", "none")
     figures._measured.clear()
-    store = RunStore(db)
+    store = RunStore(page_store)
     yield store
     store.close()
     figures._measured.clear()
-    sched._scheduler.clear()
 
 
 def measured_cols(at: AppTest):

@@ -34,15 +34,9 @@ ME, OTHER = "quizfix-me-" + "x" * 16, "quizfix-other-" + "y" * 16  # raw cookie 
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(page_store):
     """A fresh run store and no pool: the pages only read and write its tables."""
-    from ui import sched
-
-    monkeypatch.setenv("CNNVIZ_DB", str(tmp_path / "runs.sqlite"))
-    monkeypatch.setenv("CNNVIZ_POOL", "external")
-    sched._scheduler.clear()
-    yield tmp_path / "runs.sqlite"
-    sched._scheduler.clear()
+    return page_store
 
 
 # --- the layers up to a collapse ------------------------------------------------------------------

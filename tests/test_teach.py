@@ -40,20 +40,16 @@ S1, S2 = "a1" + "0" * 22, "b2" + "0" * 22
 
 # --- fixtures: a fresh store, no pool -----------------------------------------------------------------
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(page_store, monkeypatch):
+    """``conftest.page_store`` opened, with this module's teacher key and no class URL set."""
     from ui import sched
 
-    db = tmp_path / "runs.sqlite"
-    monkeypatch.setenv("CNNVIZ_DB", str(db))
-    monkeypatch.setenv("CNNVIZ_POOL", "none")  # nothing claims a job: rows stay as written
     monkeypatch.setenv("CNNVIZ_TEACHER_KEY", KEY)
     monkeypatch.delenv("CNNVIZ_CLASS_URL", raising=False)
-    sched._scheduler.clear()
     sched.teacher_key.clear()
-    s = RunStore(db)
+    s = RunStore(page_store)
     yield s
     s.close()
-    sched._scheduler.clear()
     sched.teacher_key.clear()
 
 
